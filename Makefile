@@ -1,0 +1,35 @@
+# guestgate: `make run` starts the service on its embedded defaults, `make test` runs everything.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest setup clean
+
+run: .venv/.synced
+	.venv/bin/guestgate serve $(ARGS)
+
+test: .venv/.synced lint typecheck pytest
+
+setup: .venv/.synced
+
+lint: .venv/.synced
+	.venv/bin/ruff check guestgate tests
+	.venv/bin/ruff format --check guestgate tests
+
+typecheck: .venv/.synced
+	.venv/bin/mypy
+
+pytest: .venv/.synced
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

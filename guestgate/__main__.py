@@ -1,0 +1,3 @@
+from guestgate.cli import main
+
+raise SystemExit(main())

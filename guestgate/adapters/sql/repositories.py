@@ -1,0 +1,258 @@
+"""SQL repositories over a `Transaction`. They never commit: the unit of work does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.database import Row, Transaction
+from guestgate.domain.apps import App, ClientSecret
+from guestgate.domain.keys import SigningKey
+from guestgate.domain.tenants import Tenant
+
+
+class SqlTenantRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, tenant: Tenant) -> None:
+        await self.tx.execute(
+            "INSERT INTO tenants (id, name, invitation_lifetime_days, created_at)"
+            " VALUES (:id, :name, :days, :created_at)",
+            {
+                "id": tenant.id,
+                "name": tenant.name,
+                "days": tenant.invitation_lifetime_days,
+                "created_at": tenant.created_at,
+            },
+        )
+        for position, domain in enumerate(tenant.domains):
+            await self.tx.execute(
+                "INSERT INTO tenant_domains (domain, tenant_id, position)"
+                " VALUES (:domain, :tenant_id, :position)",
+                {"domain": domain, "tenant_id": tenant.id, "position": position},
+            )
+
+    async def _load(self, row: Row | None) -> Tenant | None:
+        if row is None:
+            return None
+        domains = await self.tx.fetchall(
+            "SELECT domain FROM tenant_domains WHERE tenant_id = :id ORDER BY position",
+            {"id": row["id"]},
+        )
+        return Tenant(
+            id=row["id"],
+            name=row["name"],
+            domains=tuple(d["domain"] for d in domains),
+            created_at=row["created_at"],
+            invitation_lifetime_days=row["invitation_lifetime_days"],
+        )
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        row = await self.tx.fetchone("SELECT * FROM tenants WHERE id = :id", {"id": tenant_id})
+        return await self._load(row)
+
+    async def get_by_domain(self, domain: str) -> Tenant | None:
+        row = await self.tx.fetchone(
+            "SELECT t.* FROM tenants t JOIN tenant_domains d ON d.tenant_id = t.id"
+            " WHERE d.domain = :domain",
+            {"domain": domain},
+        )
+        return await self._load(row)
+
+    async def domain_taken(self, domain: str) -> bool:
+        row = await self.tx.fetchone(
+            "SELECT 1 AS hit FROM tenant_domains WHERE domain = :domain", {"domain": domain}
+        )
+        return row is not None
+
+    async def list(self) -> Sequence[Tenant]:
+        rows = await self.tx.fetchall("SELECT * FROM tenants ORDER BY created_at, id")
+        return [t for t in [await self._load(r) for r in rows] if t is not None]
+
+    async def count(self) -> int:
+        row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM tenants")
+        return int(row["n"]) if row else 0
+
+
+def _app(row: Row) -> App:
+    return App(
+        id=row["id"],
+        object_id=row["object_id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        permissions=tuple(row["permissions"].split()),
+        created_at=row["created_at"],
+        enabled=bool(row["enabled"]),
+    )
+
+
+def _secret(row: Row) -> ClientSecret:
+    return ClientSecret(
+        id=row["id"],
+        app_id=row["app_id"],
+        hint=row["hint"],
+        display_name=row["display_name"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+class SqlAppRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, app: App) -> None:
+        await self.tx.execute(
+            "INSERT INTO apps (id, object_id, tenant_id, name, permissions, enabled, created_at)"
+            " VALUES (:id, :object_id, :tenant_id, :name, :permissions, :enabled, :created_at)",
+            {
+                "id": app.id,
+                "object_id": app.object_id,
+                "tenant_id": app.tenant_id,
+                "name": app.name,
+                "permissions": " ".join(app.permissions),
+                "enabled": app.enabled,
+                "created_at": app.created_at,
+            },
+        )
+
+    async def get(self, app_id: str) -> App | None:
+        row = await self.tx.fetchone("SELECT * FROM apps WHERE id = :id", {"id": app_id})
+        return None if row is None else _app(row)
+
+    async def list(self, tenant_id: str) -> Sequence[App]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM apps WHERE tenant_id = :tid ORDER BY created_at, id", {"tid": tenant_id}
+        )
+        return [_app(r) for r in rows]
+
+    async def add_secret(self, secret: ClientSecret, secret_hash: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO client_secrets"
+            " (id, app_id, secret_hash, hint, display_name, created_at, expires_at)"
+            " VALUES (:id, :app_id, :hash, :hint, :display_name, :created_at, :expires_at)",
+            {
+                "id": secret.id,
+                "app_id": secret.app_id,
+                "hash": secret_hash,
+                "hint": secret.hint,
+                "display_name": secret.display_name,
+                "created_at": secret.created_at,
+                "expires_at": secret.expires_at,
+            },
+        )
+
+    async def list_secrets(self, app_id: str) -> Sequence[ClientSecret]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM client_secrets WHERE app_id = :app_id ORDER BY created_at, id",
+            {"app_id": app_id},
+        )
+        return [_secret(r) for r in rows]
+
+    async def secret_hashes(self, app_id: str) -> Sequence[tuple[str, str]]:
+        rows = await self.tx.fetchall(
+            "SELECT secret_hash, expires_at FROM client_secrets WHERE app_id = :app_id",
+            {"app_id": app_id},
+        )
+        return [(r["secret_hash"], r["expires_at"]) for r in rows]
+
+    async def remove_secret(self, app_id: str, secret_id: str) -> bool:
+        count = await self.tx.execute(
+            "DELETE FROM client_secrets WHERE app_id = :app_id AND id = :id",
+            {"app_id": app_id, "id": secret_id},
+        )
+        return count > 0
+
+
+class SqlKeyRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, key: SigningKey, sealed_private_key: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, retire_at)"
+            " VALUES (:kid, :private_key, :public_jwk, :created_at, :retire_at)",
+            {
+                "kid": key.kid,
+                "private_key": sealed_private_key,
+                "public_jwk": json.dumps(key.public_jwk),
+                "created_at": key.created_at,
+                "retire_at": key.retire_at,
+            },
+        )
+
+    async def list(self) -> Sequence[SigningKey]:
+        rows = await self.tx.fetchall(
+            "SELECT kid, public_jwk, created_at, retire_at FROM signing_keys"
+            " ORDER BY created_at DESC, kid"
+        )
+        return [
+            SigningKey(
+                kid=r["kid"],
+                public_jwk=json.loads(r["public_jwk"]),
+                created_at=r["created_at"],
+                retire_at=r["retire_at"],
+            )
+            for r in rows
+        ]
+
+    async def sealed_private_key(self, kid: str) -> str | None:
+        row = await self.tx.fetchone(
+            "SELECT private_key FROM signing_keys WHERE kid = :kid", {"kid": kid}
+        )
+        return None if row is None else str(row["private_key"])
+
+    async def set_retire_at(self, kid: str, retire_at: str) -> None:
+        await self.tx.execute(
+            "UPDATE signing_keys SET retire_at = :retire_at WHERE kid = :kid"
+            " AND (retire_at IS NULL OR retire_at > :retire_at)",
+            {"kid": kid, "retire_at": retire_at},
+        )
+
+
+class SqlAuditLog:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def record(
+        self,
+        *,
+        tenant_id: str,
+        action: str,
+        created_at: str,
+        app_id: str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        request_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO audit_events"
+            " (tenant_id, app_id, actor, action, target, request_id, details, created_at)"
+            " VALUES (:tenant_id, :app_id, :actor, :action, :target, :request_id, :details,"
+            " :created_at)",
+            {
+                "tenant_id": tenant_id,
+                "app_id": app_id,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "request_id": request_id,
+                "details": None if details is None else json.dumps(details, sort_keys=True),
+                "created_at": created_at,
+            },
+        )
+
+    async def list(self, tenant_id: str, *, limit: int) -> Sequence[dict[str, Any]]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM audit_events WHERE tenant_id = :tid ORDER BY id DESC LIMIT :limit",
+            {"tid": tenant_id, "limit": limit},
+        )
+        events = []
+        for r in rows:
+            event = dict(r)
+            event["details"] = json.loads(r["details"]) if r["details"] else None
+            events.append(event)
+        return events

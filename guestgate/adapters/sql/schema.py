@@ -1,0 +1,142 @@
+"""The tables, declared once with SQLAlchemy Core; migrations must produce exactly this.
+
+Runtime queries go through the stdlib sqlite3 driver or psycopg directly (see database.py);
+these declarations are the reference that the migration test compares against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+GUID = String(36)
+TIMESTAMP = String(27)  # see domain/timestamps.py
+# A 64-bit identity that SQLite also treats as its rowid alias.
+ROWID = BigInteger().with_variant(Integer(), "sqlite")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("invitation_lifetime_days", Integer, nullable=False, server_default="30"),
+    Column("landing_url", String(2048)),
+    Column("privacy_url", String(2048)),
+    Column("logo_url", String(2048)),
+    Column("created_at", TIMESTAMP, nullable=False),
+)
+
+tenant_domains = Table(
+    "tenant_domains",
+    metadata,
+    Column("domain", String(253), primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_tenant_domains_tenant", "tenant_id", "position"),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("object_id", GUID, nullable=False, unique=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("permissions", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Index("ix_apps_tenant", "tenant_id"),
+)
+
+client_secrets = Table(
+    "client_secrets",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("app_id", GUID, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(8), nullable=False),
+    Column("display_name", String(120), nullable=False),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("expires_at", TIMESTAMP, nullable=False),
+    Index("ix_client_secrets_app", "app_id"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_key", Text, nullable=False),  # AES-GCM sealed PKCS#8, never plaintext
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("retire_at", TIMESTAMP),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_type", String(16), nullable=False),
+    Column("display_name", String(256), nullable=False),
+    Column("mail", String(320), nullable=False),
+    Column("email_key", String(320), nullable=False),
+    Column("user_principal_name", String(400), nullable=False),
+    Column("external_user_state", String(32)),
+    Column("external_user_state_changed_at", TIMESTAMP),
+    Column("creation_type", String(32)),
+    Column("created_at", TIMESTAMP, nullable=False),
+    UniqueConstraint("tenant_id", "email_key", name="uq_users_tenant_email"),
+    UniqueConstraint("tenant_id", "user_principal_name", name="uq_users_tenant_upn"),
+    Index("ix_users_tenant_type_created", "tenant_id", "user_type", "created_at", "id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("ticket_hash", String(64), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("redirect_url", String(2048), nullable=False),
+    Column("send_message", Boolean, nullable=False),
+    Column("requested_by", String(320)),
+    Column("more", Text, nullable=False),
+    Column("message_info", Text),
+    Column("created_by_app", GUID),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("expires_at", TIMESTAMP),
+    Column("completed_at", TIMESTAMP),
+    Column("revoked_at", TIMESTAMP),
+    Index("ix_invitations_tenant_created", "tenant_id", "created_at", "id"),
+    Index("ix_invitations_user_status", "user_id", "status"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", ROWID, primary_key=True, autoincrement=True),
+    Column("tenant_id", GUID, nullable=False),
+    Column("app_id", GUID),
+    Column("actor", String(320)),
+    Column("action", String(64), nullable=False),
+    Column("target", String(400)),
+    Column("request_id", String(64)),
+    Column("details", Text),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Index("ix_audit_tenant_id", "tenant_id", "id"),
+)

@@ -1,0 +1,48 @@
+"""The SQL unit of work: one transaction, rolled back unless told to commit."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from guestgate.adapters.sql.database import Database, Transaction
+from guestgate.adapters.sql.repositories import (
+    SqlAppRepository,
+    SqlAuditLog,
+    SqlKeyRepository,
+    SqlTenantRepository,
+)
+
+
+class SqlUnitOfWork:
+    tenants: SqlTenantRepository
+    apps: SqlAppRepository
+    keys: SqlKeyRepository
+    audit: SqlAuditLog
+
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        self._db = db
+        self._write = write
+        self._tx: Transaction | None = None
+        self._commit_requested = False
+
+    async def __aenter__(self) -> Self:
+        tx = self._tx = await self._db.begin(write=self._write)
+        self._commit_requested = False
+        self.tenants = SqlTenantRepository(tx)
+        self.apps = SqlAppRepository(tx)
+        self.keys = SqlKeyRepository(tx)
+        self.audit = SqlAuditLog(tx)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        tx, self._tx = self._tx, None
+        if tx is None:
+            return
+        if exc_info[0] is None and self._commit_requested:
+            await tx.commit()
+        else:
+            await tx.rollback()
+
+    async def commit(self) -> None:
+        """Mark the work to commit when the block ends without an error."""
+        self._commit_requested = True

@@ -1,0 +1,287 @@
+"""RS256 access tokens: signing-key generation, the key ring, signing and validation.
+
+Validation is deliberately narrower than the JOSE specs allow (RFC 8725): RS256 only, the
+key is chosen by `kid` from our own key set and nothing else (`jku`, `x5u`, `jwk` and `x5c`
+headers are never looked at), any `crit` header is refused, `iss` and `aud` are compared
+exactly, and `exp`/`nbf` get at most five minutes of leeway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+from guestgate.errors import AuthenticationError
+
+MAX_TOKEN_BYTES = 16 * 1024
+KEY_REFRESH_SECONDS = 30.0
+UNKNOWN_KID_REFRESH_SECONDS = 5.0
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64_int(value: int) -> str:
+    return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def generate_rsa_key() -> tuple[str, bytes, dict[str, str]]:
+    """A new RSA-2048 signing key (Microsoft's size): kid, PKCS#8 PEM, public JWK."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = private.public_key().public_numbers()
+    n, e = _b64_int(numbers.n), _b64_int(numbers.e)
+    # RFC 7638 thumbprint as kid: stable, derived from the key, no meaning to guess.
+    thumbprint = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
+    kid = _b64(hashlib.sha256(thumbprint.encode()).digest())
+    jwk = {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return kid, pem, jwk
+
+
+def public_key_from_jwk(jwk: dict[str, str]) -> RSAPublicKey:
+    def num(field: str) -> int:
+        raw = jwk[field]
+        return int.from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), "big")
+
+    return rsa.RSAPublicNumbers(num("e"), num("n")).public_key()
+
+
+@dataclass(frozen=True, slots=True)
+class KeySet:
+    """What one process knows of the signing keys at one moment."""
+
+    signing_kid: str
+    signing_key: RSAPrivateKey
+    public_keys: dict[str, RSAPublicKey]
+    jwks: dict[str, Any]
+
+
+KeyLoader = Callable[[], Awaitable[KeySet]]
+
+
+class KeyRing:
+    """The process's view of the key set, refreshed from the database.
+
+    Refreshes happen every 30 s (a rotation done by another process is picked up) and, at most
+    once per 5 s and single-flight, when a token names a kid we do not know.
+    """
+
+    def __init__(self, loader: KeyLoader, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._loader = loader
+        self._clock = clock
+        self._keys: KeySet | None = None
+        self._loaded_at = -1e9
+        self._refreshing: asyncio.Task[KeySet] | None = None
+        self.loads = 0
+
+    async def current(self) -> KeySet:
+        if self._keys is None or self._clock() - self._loaded_at > KEY_REFRESH_SECONDS:
+            return await self.refresh()
+        return self._keys
+
+    async def refresh(self) -> KeySet:
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self._load())
+        return await asyncio.shield(self._refreshing)
+
+    async def _load(self) -> KeySet:
+        keys = await self._loader()
+        self.loads += 1
+        self._keys, self._loaded_at = keys, self._clock()
+        return keys
+
+    async def public_key(self, kid: str) -> RSAPublicKey | None:
+        keys = await self.current()
+        key = keys.public_keys.get(kid)
+        if key is None and self._clock() - self._loaded_at > UNKNOWN_KID_REFRESH_SECONDS:
+            key = (await self.refresh()).public_keys.get(kid)
+        return key
+
+
+def sign(keys: KeySet, claims: dict[str, Any]) -> str:
+    return jwt.encode(
+        claims, keys.signing_key, algorithm="RS256", headers={"kid": keys.signing_kid, "typ": "JWT"}
+    )
+
+
+def app_token_claims(
+    *,
+    issuer: str,
+    audience: str,
+    tenant_id: str,
+    app_id: str,
+    object_id: str,
+    roles: Sequence[str],
+    now: float,
+    lifetime: int,
+) -> dict[str, Any]:
+    """Claims of an Entra v2 app-only access token."""
+    issued = int(now)
+    return {
+        "aud": audience,
+        "iss": issuer,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + lifetime,
+        "azp": app_id,
+        "azpacr": "1",
+        "appid": app_id,
+        "appidacr": "1",
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": object_id,
+        "sub": object_id,
+        "tid": tenant_id,
+        "roles": list(roles),
+        "ver": "2.0",
+        "jti": str(uuid.uuid4()),
+        "uti": _b64(uuid.uuid4().bytes),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A validated access token: who calls, for which tenant, with which permissions."""
+
+    tenant_id: str
+    app_id: str
+    object_id: str
+    roles: frozenset[str]
+    expires_at: float
+    kid: str
+
+
+class TokenVerifier:
+    """Validates bearer tokens for our APIs; a token once validated is trusted until it expires.
+
+    The cache is bounded and keyed by the whole token, so a cached answer can only be reused
+    for the exact bytes that were verified. The kid is re-checked against the current key set
+    so retiring a key ends its tokens within one key refresh.
+    """
+
+    def __init__(
+        self,
+        keyring: KeyRing,
+        *,
+        public_url: str,
+        audiences: frozenset[str],
+        leeway: int = 300,
+        cache_size: int = 50_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keyring = keyring
+        self._public_url = public_url
+        self._audiences = audiences
+        self._leeway = min(leeway, 300)
+        self._cache: OrderedDict[str, Caller] = OrderedDict()
+        self._cache_size = cache_size
+        self._clock = clock
+
+    async def verify(self, token: str) -> Caller:
+        now = self._clock()
+        cached = self._cache.get(token)
+        if cached is not None:
+            keys = await self._keyring.current()
+            if cached.expires_at + self._leeway > now and cached.kid in keys.public_keys:
+                return cached
+            del self._cache[token]
+        caller = await self._verify(token, now)
+        self._cache[token] = caller
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return caller
+
+    async def _verify(self, token: str, now: float) -> Caller:
+        if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+            raise AuthenticationError("the access token is malformed")
+        header = _header(token)
+        if header.get("alg") != "RS256":
+            raise AuthenticationError("the access token must be signed with RS256")
+        if "crit" in header or header.get("b64") is not None:
+            raise AuthenticationError("the access token carries unsupported critical headers")
+        if header.get("typ", "JWT") not in ("JWT", "at+jwt", "application/at+jwt"):
+            raise AuthenticationError("the access token has an unexpected type")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not 0 < len(kid) <= 128:
+            raise AuthenticationError("the access token names no signing key")
+        key = await self._keyring.public_key(kid)
+        if key is None:
+            raise AuthenticationError("the access token was signed with an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                options={
+                    "require": ["exp", "nbf", "iat", "iss", "aud", "tid"],
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+                leeway=self._leeway,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("the access token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthenticationError("the access token is not valid yet") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError):
+            raise AuthenticationError("the access token is invalid") from None
+        return self._check_claims(claims, kid, now)
+
+    def _check_claims(self, claims: dict[str, Any], kid: str, now: float) -> Caller:
+        tid, aud, iss = claims.get("tid"), claims.get("aud"), claims.get("iss")
+        if not isinstance(tid, str) or len(tid) != 36:
+            raise AuthenticationError("the access token has no valid tenant")
+        # Exactly one audience string, compared whole (no arrays, no prefixes).
+        if not isinstance(aud, str) or aud not in self._audiences:
+            raise AuthenticationError("the access token is not meant for this API")
+        if iss != f"{self._public_url}/{tid}/v2.0":
+            raise AuthenticationError("the access token has an unexpected issuer")
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise AuthenticationError("the access token is invalid")
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise AuthenticationError("the access token has malformed roles")
+        app_id = claims.get("appid") or claims.get("azp")
+        if not isinstance(app_id, str):
+            raise AuthenticationError("the access token names no application")
+        object_id = claims.get("oid")
+        return Caller(
+            tenant_id=tid,
+            app_id=app_id,
+            object_id=object_id if isinstance(object_id, str) else app_id,
+            roles=frozenset(roles),
+            expires_at=float(exp),
+            kid=kid,
+        )
+
+
+def _header(token: str) -> dict[str, Any]:
+    segment = token.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        header = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError):
+        raise AuthenticationError("the access token is malformed") from None
+    if not isinstance(header, dict):
+        raise AuthenticationError("the access token is malformed")
+    return header

@@ -1,0 +1,50 @@
+"""The `guestgate` command: thin commands over the services."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from guestgate import __version__, config
+from guestgate.cli import directory, serve
+from guestgate.errors import ConfigError, GuestgateError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guestgate", description="Self-hosted guest invitations.")
+    parser.add_argument("--version", action="version", version=f"guestgate {__version__}")
+    parser.add_argument("--database-url", help="GUESTGATE_DATABASE_URL")
+    parser.add_argument("--public-url", help="GUESTGATE_PUBLIC_URL")
+    parser.add_argument("--log-level", help="GUESTGATE_LOG_LEVEL")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.register(sub)
+    directory.register(sub)
+    return parser
+
+
+NO_MIGRATION = frozenset({"serve", "dev-cert", "db"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = config.from_env(
+            database_url=args.database_url,
+            public_url=args.public_url,
+            log_level=args.log_level.upper() if args.log_level else None,
+            host=getattr(args, "host", None) if args.command == "serve" else None,
+            port=getattr(args, "port", None) if args.command == "serve" else None,
+        )
+        if args.command not in NO_MIGRATION:
+            from guestgate.adapters.sql import migrate
+
+            migrate.upgrade(settings.database_url)
+        args.func(settings, args)
+    except ConfigError as exc:
+        print(f"guestgate: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    except GuestgateError as exc:
+        print(f"guestgate: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,223 @@
+"""Admin commands: tenants, apps and their secrets, signing keys, migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from guestgate.adapters.sealing import Sealer, secret_hash_key
+from guestgate.adapters.sql import migrate
+from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.cli.output import emit
+from guestgate.config import Settings
+from guestgate.domain.apps import PERMISSIONS, App, parse_lifetime
+from guestgate.domain.timestamps import utcnow
+from guestgate.services import apps, keys, tenants
+
+T = TypeVar("T")
+
+
+def run(settings: Settings, work: Any) -> Any:
+    """Run one use-case against a fresh connection, then close it."""
+
+    async def main() -> Any:
+        db = connect(settings.database_url, pool_size=1)
+        try:
+            result = work(lambda write=True: SqlUnitOfWork(db, write=write))
+            return await result if isinstance(result, Awaitable) else result
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def app_view(app: App) -> dict[str, Any]:
+    return {
+        "AppID": app.id,
+        "TenantID": app.tenant_id,
+        "name": app.name,
+        "permissions": list(app.permissions),
+        "enabled": app.enabled,
+        "created": app.created_at,
+    }
+
+
+def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> None:
+    tenant = run(
+        settings,
+        lambda uow: tenants.create_tenant(uow(), name=args.name, domains=args.domain, now=utcnow()),
+    )
+    emit(
+        {"TenantID": tenant.id, "name": tenant.name, "domains": list(tenant.domains)},
+        as_json=args.json,
+    )
+
+
+def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
+    found = run(settings, lambda uow: tenants.list_tenants(uow(write=False)))
+    rows = [
+        {"TenantID": t.id, "name": t.name, "domains": list(t.domains), "created": t.created_at}
+        for t in found
+    ]
+    emit(rows, as_json=args.json)
+
+
+def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
+    lifetime = parse_lifetime(args.secret_expires)
+    app, secret = run(
+        settings,
+        lambda uow: apps.create_app(
+            uow(),
+            tenant_ref=args.tenant,
+            name=args.name,
+            permissions=args.permission,
+            secret_lifetime=lifetime,
+            hash_key=secret_hash_key(settings.secret_key),
+            now=utcnow(),
+        ),
+    )
+    data = {
+        "AppID": app.id,
+        "AppSecret": secret.value,
+        "TenantID": app.tenant_id,
+        "permissions": list(app.permissions),
+        "secretId": secret.secret.id,
+        "secretExpires": secret.secret.expires_at,
+    }
+    emit(data, as_json=args.json)
+    if not args.json:
+        print("\nStore the AppSecret now: it is shown once and cannot be read again.")
+
+
+def cmd_app_list(settings: Settings, args: argparse.Namespace) -> None:
+    found = run(settings, lambda uow: apps.list_apps(uow(write=False), tenant_ref=args.tenant))
+    emit([app_view(a) for a in found], as_json=args.json)
+
+
+def cmd_secret_add(settings: Settings, args: argparse.Namespace) -> None:
+    lifetime = parse_lifetime(args.expires)
+    shown = run(
+        settings,
+        lambda uow: apps.add_secret(
+            uow(),
+            tenant_ref=args.tenant,
+            app_id=args.app,
+            display_name=args.name,
+            lifetime=lifetime,
+            hash_key=secret_hash_key(settings.secret_key),
+            now=utcnow(),
+        ),
+    )
+    emit(
+        {"secretId": shown.secret.id, "AppSecret": shown.value, "expires": shown.secret.expires_at},
+        as_json=args.json,
+    )
+
+
+def cmd_secret_list(settings: Settings, args: argparse.Namespace) -> None:
+    found = run(
+        settings,
+        lambda uow: apps.list_secrets(uow(write=False), tenant_ref=args.tenant, app_id=args.app),
+    )
+    emit([asdict(s) for s in found], as_json=args.json)
+
+
+def cmd_secret_remove(settings: Settings, args: argparse.Namespace) -> None:
+    run(
+        settings,
+        lambda uow: apps.remove_secret(
+            uow(), tenant_ref=args.tenant, app_id=args.app, secret_id=args.secret_id, now=utcnow()
+        ),
+    )
+    emit({"removed": args.secret_id}, as_json=args.json)
+
+
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    key = run(
+        settings,
+        lambda uow: keys.rotate_keys(
+            uow(),
+            sealer=Sealer(settings.secret_key),
+            now=utcnow(),
+            token_lifetime=settings.token_lifetime_seconds,
+            leeway=settings.token_leeway_seconds,
+            retire_previous_now=args.retire_previous,
+        ),
+    )
+    emit({"kid": key.kid, "created": key.created_at}, as_json=args.json)
+
+
+def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> None:
+    found = run(settings, lambda uow: keys.list_keys(uow(write=False)))
+    now = utcnow()
+    newest = found[0].kid if found else ""
+    rows = [
+        {
+            "kid": k.kid,
+            "status": k.status(now, newest),
+            "created": k.created_at,
+            "retires": k.retire_at,
+        }
+        for k in found
+    ]
+    emit(rows, as_json=args.json)
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.upgrade(settings.database_url)
+    emit({"revision": migrate.current_revision(settings.database_url)}, as_json=args.json)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def command(parent: Any, name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        parser.set_defaults(func=func)
+        return parser
+
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(required=True)
+    p = command(tenant, "create", cmd_tenant_create, "create a tenant; prints its TenantID")
+    p.add_argument("--name", required=True)
+    p.add_argument("--domain", action="append", required=True, help="repeat for more domains")
+    command(tenant, "list", cmd_tenant_list, "list tenants")
+
+    app = sub.add_parser("app", help="manage app registrations").add_subparsers(required=True)
+    p = command(app, "create", cmd_app_create, "register an app; prints AppID, AppSecret, TenantID")
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--name", required=True)
+    p.add_argument("--permission", action="append", required=True, choices=PERMISSIONS)
+    p.add_argument("--secret-expires", default="2y", help="secret lifetime, e.g. 90d or 2y")
+    p = command(app, "list", cmd_app_list, "list a tenant's apps")
+    p.add_argument("--tenant", required=True)
+    secret = app.add_parser("secret", help="rotate client secrets").add_subparsers(required=True)
+    for name, func, text in (
+        ("add", cmd_secret_add, "add a client secret (shown once)"),
+        ("list", cmd_secret_list, "list secrets (ids, hints, expiry)"),
+        ("remove", cmd_secret_remove, "remove a client secret"),
+    ):
+        p = command(secret, name, func, text)
+        p.add_argument("--tenant", required=True)
+        p.add_argument("--app", required=True, help="AppID")
+        if name == "add":
+            p.add_argument("--name", default="secret", help="label of the secret")
+            p.add_argument("--expires", default="2y")
+        if name == "remove":
+            p.add_argument("secret_id")
+
+    key = sub.add_parser("keys", help="token-signing keys").add_subparsers(required=True)
+    p = command(key, "rotate", cmd_keys_rotate, "create a new signing key")
+    p.add_argument(
+        "--retire-previous",
+        action="store_true",
+        help="retire older keys at once (their tokens stop working); for a compromised key",
+    )
+    command(key, "list", cmd_keys_list, "list signing keys and their status")
+
+    db = sub.add_parser("db", help="database").add_subparsers(required=True)
+    command(db, "upgrade", cmd_db_upgrade, "apply database migrations")

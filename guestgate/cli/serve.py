@@ -1,0 +1,191 @@
+"""`guestgate serve` and `guestgate dev-cert`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import ipaddress
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from guestgate.adapters.sealing import Sealer, secret_hash_key
+from guestgate.adapters.sql import migrate
+from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.cli.output import emit
+from guestgate.config import Settings
+from guestgate.domain.apps import INVITE, READ_USERS, parse_lifetime
+from guestgate.domain.timestamps import utcnow
+from guestgate.errors import ConfigError
+from guestgate.services import apps, keys, tenants
+
+DEMO_TENANT = "Contoso"
+DEMO_DOMAIN = "contoso.example"
+
+
+async def prepare(settings: Settings, *, demo: bool) -> dict[str, Any] | None:
+    """Create the first signing key and, on an empty database, the demo tenant and app."""
+    db = connect(settings.database_url, pool_size=1)
+    try:
+
+        def uow(write: bool = True) -> SqlUnitOfWork:
+            return SqlUnitOfWork(db, write=write)
+
+        await keys.ensure_signing_key(uow(), sealer=Sealer(settings.secret_key), now=utcnow())
+        if not demo or await tenants.list_tenants(uow(write=False)):
+            return None
+        tenant = await tenants.create_tenant(
+            uow(), name=DEMO_TENANT, domains=[DEMO_DOMAIN], now=utcnow()
+        )
+        app, secret = await apps.create_app(
+            uow(),
+            tenant_ref=tenant.id,
+            name="guestgate demo app",
+            permissions=[INVITE, READ_USERS],
+            secret_lifetime=parse_lifetime("2y"),
+            hash_key=secret_hash_key(settings.secret_key),
+            now=utcnow(),
+        )
+        return {"TenantID": tenant.id, "AppID": app.id, "AppSecret": secret.value}
+    finally:
+        await db.close()
+
+
+def demo_banner(settings: Settings, creds: dict[str, Any]) -> str:
+    token_url = f"{settings.public_url}/{creds['TenantID']}/oauth2/v2.0/token"
+    curl = " ".join(
+        [
+            "curl -s",
+            *(["-k"] if settings.public_url.startswith("https://") else []),
+            shlex.quote(token_url),
+            "-d grant_type=client_credentials",
+            f"-d client_id={creds['AppID']}",
+            f"-d client_secret={shlex.quote(creds['AppSecret'])}",
+            "-d scope=https://graph.microsoft.com/.default",
+        ]
+    )
+    return "\n".join(
+        [
+            "",
+            "Demo tenant created (shown once; store the secret now):",
+            f"  TenantID   {creds['TenantID']}  (domain {DEMO_DOMAIN})",
+            f"  AppID      {creds['AppID']}",
+            f"  AppSecret  {creds['AppSecret']}",
+            "Get a token:",
+            f"  {curl}",
+            "",
+        ]
+    )
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn  # imported here so other commands start fast
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"TLS file not found: {path}")
+    if args.workers < 1 or args.workers > 64:
+        raise ConfigError("--workers must be 1-64")
+    migrate.upgrade(settings.database_url)
+    creds = asyncio.run(prepare(settings, demo=not args.no_demo))
+    if creds is not None:
+        sys.stdout.write(demo_banner(settings, creds))
+        sys.stdout.flush()
+    # Workers read their settings from the environment; flags already override it here.
+    os.environ.update(
+        {
+            "GUESTGATE_DATABASE_URL": settings.database_url,
+            "GUESTGATE_PUBLIC_URL": settings.public_url,
+            "GUESTGATE_LOG_LEVEL": settings.log_level,
+        }
+    )
+    scheme = "https" if args.tls_cert else "http"
+    print(f"guestgate listening on {scheme}://{settings.host}:{settings.port}", flush=True)
+    uvicorn.run(
+        "guestgate.web.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        log_config=None,
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+
+
+def write_dev_cert(out_dir: Path, hosts: list[str]) -> tuple[Path, Path]:
+    """A self-signed certificate for local https (MSAL talks to https authorities only)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "guestgate development")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = out_dir / "dev-cert.pem", out_dir / "dev-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
+
+
+def cmd_dev_cert(settings: Settings, args: argparse.Namespace) -> None:
+    cert, key = write_dev_cert(Path(args.out_dir), ["localhost", "127.0.0.1", "::1", *args.host])
+    emit({"certificate": str(cert), "key": str(key)}, as_json=args.json)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the service", description="run the service")
+    p.add_argument("--host", help="address to bind (GUESTGATE_HOST)")
+    p.add_argument("--port", type=int, help="port (GUESTGATE_PORT, default 8365)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--tls-cert", help="PEM certificate: serve https")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--no-demo", action="store_true", help="do not create the demo tenant")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("dev-cert", help="write a self-signed certificate for localhost")
+    p.add_argument("--out-dir", default="./var", help="directory for dev-cert.pem/dev-key.pem")
+    p.add_argument("--host", action="append", default=[], help="extra host name or IP")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dev_cert)

@@ -1,0 +1,69 @@
+"""Tenants and their domain names."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import idna
+
+from guestgate.errors import ValidationError
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+MAX_TENANT_NAME = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    created_at: str
+    invitation_lifetime_days: int = 30
+
+    @property
+    def primary_domain(self) -> str:
+        return self.domains[0]
+
+
+def is_guid(text: str) -> bool:
+    if len(text) != 36:
+        return False
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+def normalise_domain(text: str) -> str:
+    """Return the lower-case A-label form of a DNS name, or raise ValidationError.
+
+    Unicode names are mapped with UTS 46 and encoded with IDNA 2008, so one domain has one
+    spelling in the database whatever form the caller typed.
+    """
+    if not text or len(text) > 253 or text != text.strip() or text.endswith("."):
+        raise ValidationError(f"{text!r} is not a valid domain name", code="InvalidDomain")
+    try:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError):
+        raise ValidationError(
+            f"{text!r} is not a valid domain name", code="InvalidDomain"
+        ) from None
+    labels = ascii_name.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise ValidationError(f"{text!r} is not a valid domain name", code="InvalidDomain")
+    return ascii_name
+
+
+def check_tenant_name(name: str) -> str:
+    cleaned = name.strip()
+    if (
+        not cleaned
+        or len(cleaned) > MAX_TENANT_NAME
+        or any(ord(c) < 32 or ord(c) == 127 for c in cleaned)
+    ):
+        raise ValidationError(
+            "a tenant name is 1-256 printable characters", code="InvalidTenantName"
+        )
+    return cleaned

@@ -1,0 +1,73 @@
+"""The exception tree. No HTTP here: `web/errors.py` maps each class to a status and code.
+
+GuestgateError
+├── ConfigError                 invalid configuration, raised at start
+├── ValidationError             the caller sent bad data (code names the rule)
+├── NotFound                    an id or name that does not exist (for this caller)
+├── Conflict                    the request clashes with stored state
+├── AuthenticationError         bad, missing or expired bearer token
+├── PermissionDenied            a valid caller lacks the permission or policy allows it not
+├── OAuthError                  a token-endpoint failure (RFC 6749 §5.2 shape)
+├── Throttled                   too many requests; retry after `retry_after` seconds
+└── Unavailable                 a dependency (database, mail, Graph) is down
+"""
+
+from __future__ import annotations
+
+
+class GuestgateError(Exception):
+    """Base of every error guestgate raises on purpose."""
+
+    code = "InternalServerError"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(GuestgateError):
+    code = "InvalidConfiguration"
+
+
+class ValidationError(GuestgateError):
+    code = "Request_BadRequest"
+
+
+class NotFound(GuestgateError):
+    code = "Request_ResourceNotFound"
+
+
+class Conflict(GuestgateError):
+    code = "Conflict"
+
+
+class AuthenticationError(GuestgateError):
+    code = "InvalidAuthenticationToken"
+
+
+class PermissionDenied(GuestgateError):
+    code = "Authorization_RequestDenied"
+
+
+class Throttled(GuestgateError):
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class Unavailable(GuestgateError):
+    code = "ServiceUnavailable"
+
+
+class OAuthError(GuestgateError):
+    """An OAuth 2.0 error with Entra's AADSTS numbering for compatibility."""
+
+    def __init__(self, error: str, aadsts: int, description: str, *, status: int = 400) -> None:
+        super().__init__(description, code=error)
+        self.error = error
+        self.aadsts = aadsts
+        self.status = status

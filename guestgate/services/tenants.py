@@ -1,0 +1,72 @@
+"""Tenant use-cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from guestgate.domain.tenants import Tenant, check_tenant_name, is_guid, normalise_domain
+from guestgate.domain.timestamps import iso
+from guestgate.errors import Conflict, NotFound, ValidationError
+from guestgate.services.ports import TenantRepository, UnitOfWork
+
+
+async def create_tenant(
+    uow: UnitOfWork, *, name: str, domains: Sequence[str], now: datetime
+) -> Tenant:
+    """Create a tenant with its verified domains; the first domain is its primary one."""
+    if not domains:
+        raise ValidationError("a tenant needs at least one domain", code="InvalidDomain")
+    names: list[str] = []
+    for domain in domains:
+        normalised = normalise_domain(domain)
+        if normalised not in names:
+            names.append(normalised)
+    tenant = Tenant(
+        id=str(uuid.uuid4()),
+        name=check_tenant_name(name),
+        domains=tuple(names),
+        created_at=iso(now),
+    )
+    async with uow:
+        for domain in tenant.domains:
+            if await uow.tenants.domain_taken(domain):
+                raise Conflict(f"the domain {domain} belongs to another tenant", code="DomainTaken")
+        await uow.tenants.add(tenant)
+        await uow.audit.record(
+            tenant_id=tenant.id,
+            action="tenant.create",
+            target=tenant.id,
+            created_at=tenant.created_at,
+            details={"name": tenant.name, "domains": list(tenant.domains)},
+        )
+        await uow.commit()
+    return tenant
+
+
+async def list_tenants(uow: UnitOfWork) -> Sequence[Tenant]:
+    """Every tenant, oldest first."""
+    async with uow:
+        return await uow.tenants.list()
+
+
+async def find_tenant(tenants: TenantRepository, ref: str) -> Tenant | None:
+    """Resolve a tenant by its id or any of its domain names."""
+    ref = ref.strip()
+    if is_guid(ref.lower()):
+        return await tenants.get(ref.lower())
+    try:
+        domain = normalise_domain(ref)
+    except ValidationError:
+        return None
+    return await tenants.get_by_domain(domain)
+
+
+async def get_tenant(uow: UnitOfWork, ref: str) -> Tenant:
+    """The tenant named by id or domain, or NotFound."""
+    async with uow:
+        tenant = await find_tenant(uow.tenants, ref)
+    if tenant is None:
+        raise NotFound(f"no tenant {ref!r}", code="TenantNotFound")
+    return tenant

@@ -1,0 +1,1 @@
+"""HTTP surfaces: the GT365 API, the Graph-compatible API, identity endpoints, pages."""

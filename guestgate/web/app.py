@@ -1,0 +1,62 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from guestgate import __version__, config, logs
+from guestgate.config import Settings
+from guestgate.web import graph, identity, ops
+from guestgate.web.errors import EXCEPTION_HANDLERS
+from guestgate.web.middleware import EdgeMiddleware
+from guestgate.web.state import Runtime
+
+
+def create_app(settings: Settings) -> Litestar:
+    runtime = Runtime.build(settings)
+
+    async def load_keys() -> None:
+        await runtime.keyring.current()
+
+    async def close() -> None:
+        await runtime.db.close()
+
+    app = Litestar(
+        route_handlers=[*ops.ROUTES, *identity.ROUTES, *graph.ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        on_startup=[load_keys],
+        on_shutdown=[close],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="guestgate",
+            version=__version__,
+            description="Guest invitations: the GT365 InviteGuest API, a Graph-compatible"
+            " surface and a client-credentials identity provider.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.runtime = runtime
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler, hsts=settings.public_url.startswith("https://")
+    )
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn workers: settings come from the environment `serve` prepared."""
+    settings = config.from_env(os.environ)
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,149 @@
+"""The one table from errors to HTTP, and the error bodies of each surface.
+
+API errors carry GT365's `message` plus Graph's `error` object; the token endpoint answers in
+OAuth's shape with Entra's AADSTS numbers. Expected 4xx are logged at info without a
+traceback; anything unexpected is logged once, here, with one, and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from guestgate import errors
+from guestgate.logs import request_id_var
+
+log = logging.getLogger("guestgate.web")
+
+STATUS: dict[type[errors.GuestgateError], int] = {
+    errors.ValidationError: 400,
+    errors.AuthenticationError: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Throttled: 429,
+    errors.Unavailable: 503,
+}
+
+# Framework-raised HTTP errors, with the code and sentence a caller sees.
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("Request_BadRequest", "The request is malformed."),
+    404: ("Request_ResourceNotFound", "There is no resource at this address."),
+    405: ("MethodNotAllowed", "This method is not allowed on this resource."),
+    413: ("RequestTooLarge", "The request body is larger than this endpoint accepts."),
+    415: ("UnsupportedMediaType", "This endpoint accepts application/json only."),
+}
+
+JSON = "application/json"
+OAUTH_PATHS = ("/oauth2/v2.0/token", "/.well-known/openid-configuration", "/discovery/v2.0/keys")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def api_error_body(code: str, message: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "request-id": request_id_var.get() or str(uuid.uuid4()),
+                "date": _now().strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+        },
+    }
+
+
+def api_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    return Response(
+        msgspec.json.encode(api_error_body(code, message)),
+        status_code=status,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+def oauth_error(exc: errors.OAuthError, *, basic_auth: bool = False) -> Response[bytes]:
+    request_id = request_id_var.get() or str(uuid.uuid4())
+    now = _now()
+    stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+    description = (
+        f"AADSTS{exc.aadsts}: {exc.message} Trace ID: {request_id} Correlation ID:"
+        f" {request_id} Timestamp: {stamp}"
+    )
+    body = {
+        "error": exc.error,
+        "error_description": description,
+        "error_codes": [exc.aadsts],
+        "timestamp": stamp,
+        "trace_id": request_id,
+        "correlation_id": request_id,
+    }
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.status == 401 and basic_auth:
+        headers["WWW-Authenticate"] = 'Basic realm="guestgate"'
+    return Response(
+        msgspec.json.encode(body), status_code=exc.status, media_type=JSON, headers=headers
+    )
+
+
+def _is_oauth_path(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.endswith(OAUTH_PATHS)
+
+
+def handle_app_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, errors.OAuthError):
+        log.info("oauth error", extra={"code": exc.error, "aadsts": exc.aadsts})
+        return oauth_error(exc, basic_auth="authorization" in request.headers)
+    assert isinstance(exc, errors.GuestgateError)
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.AuthenticationError):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    elif isinstance(exc, errors.PermissionDenied):
+        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    elif isinstance(exc, errors.Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, errors.Unavailable):
+        headers["Retry-After"] = "5"
+    if status >= 500:
+        log.error("request failed: %s", exc.code, exc_info=exc)
+    else:
+        log.info("request refused", extra={"status": status, "code": exc.code})
+    if _is_oauth_path(request) and status < 500:
+        return oauth_error(errors.OAuthError("invalid_request", 900144, exc.message))
+    return api_error(status, exc.code, exc.message, headers)
+
+
+def handle_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    code, message = HTTP_CODES.get(status, ("Request_BadRequest", "The request was refused."))
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    log.info("request refused", extra={"status": status, "code": code})
+    if _is_oauth_path(request) and status < 500:
+        error = "invalid_request"
+        return oauth_error(errors.OAuthError(error, 900144, message, status=status))
+    return api_error(status, code, message, headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("unexpected error", exc_info=exc)
+    return api_error(500, "InternalServerError", "An unexpected error occurred; it was logged.")
+
+
+EXCEPTION_HANDLERS = {
+    errors.GuestgateError: handle_app_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,78 @@
+"""The edge of every request: request id, security headers, one access-log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from guestgate.logs import request_id_var
+
+access_log = logging.getLogger("guestgate.access")
+_CLIENT_REQUEST_ID = re.compile(rb"^[A-Za-z0-9-]{1,64}$")
+
+BASE_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class EdgeMiddleware:
+    """Plain ASGI, so it costs a few microseconds and sees every response, errors included."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, docs_path: str = "/docs") -> None:
+        self.app = app
+        self.headers = [*BASE_HEADERS, HSTS] if hsts else list(BASE_HEADERS)
+        self.docs_path = docs_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        token = request_id_var.set(request_id)
+        client_request_id = next(
+            (v for k, v in scope["headers"] if k == b"client-request-id"), None
+        )
+        started = time.perf_counter()
+        status = 0
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: list[Any] = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers.extend(self.headers)
+                if b"content-security-policy" not in names and not path.startswith(self.docs_path):
+                    headers.append(STRICT_CSP)
+                headers.append((b"request-id", request_id.encode()))
+                if client_request_id and _CLIENT_REQUEST_ID.match(client_request_id):
+                    headers.append((b"client-request-id", client_request_id))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s",
+                    scope.get("method"),
+                    path,  # never the query string: redeem links carry tickets there
+                    status,
+                    extra={
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+            request_id_var.reset(token)
