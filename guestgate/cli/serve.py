@@ -127,6 +127,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         proxy_headers=False,
         log_config=None,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=16 * 1024,
     )
 

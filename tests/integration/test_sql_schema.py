@@ -20,3 +20,12 @@ def test_migrations_produce_exactly_the_declared_schema(database_url: str) -> No
 def test_upgrade_is_idempotent(database_url: str) -> None:
     migrate.upgrade(database_url)
     assert migrate.current_revision(database_url) == "0001"
+
+
+def test_head_constant_matches_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == migrate.HEAD

@@ -1,0 +1,142 @@
+"""Run guestgate as a real process, as a user would, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+GUESTGATE = [sys.executable, "-m", "guestgate"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A `guestgate serve` process with its own database and secret key."""
+
+    workdir: Path
+    database_url: str
+    tls: bool = False
+    workers: int = 1
+    demo: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    secret_key: str = field(
+        default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
+    process: subprocess.Popen[bytes] | None = None
+    stdout: str = ""
+    stderr_path: Path | None = None
+    stdout_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def cert(self) -> Path:
+        return self.workdir / "dev-cert.pem"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUESTGATE_")}
+        env.update(
+            {
+                "GUESTGATE_DATABASE_URL": self.database_url,
+                "GUESTGATE_PUBLIC_URL": self.base_url,
+                "GUESTGATE_PORT": str(self.port),
+                "GUESTGATE_SECRET_KEY": self.secret_key,
+                "GUESTGATE_LOG_LEVEL": "INFO",
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*GUESTGATE, *args],
+            env=self.env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
+
+    def start(self) -> Server:
+        args = ["serve", "--workers", str(self.workers)]
+        if self.tls:
+            if not self.cert.exists():
+                self.cli("dev-cert", "--out-dir", str(self.workdir))
+            args += ["--tls-cert", str(self.cert), "--tls-key", str(self.workdir / "dev-key.pem")]
+        if not self.demo:
+            args.append("--no-demo")
+        self.stderr_path = self.workdir / f"server-{self.port}.log"
+        self.stdout_path = self.workdir / f"server-{self.port}.out"
+        with self.stderr_path.open("w") as err, self.stdout_path.open("w") as out:
+            self.process = subprocess.Popen(
+                [*GUESTGATE, *args], env=self.env(), cwd=self.workdir, stdout=out, stderr=err
+            )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> float:
+        """Poll /readyz until it answers 200; returns the seconds it took."""
+        assert self.process is not None
+        started = time.monotonic()
+        with self.client() as client:
+            while time.monotonic() < started + timeout:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"guestgate exited: {self.logs()[-2000:]}")
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        self.stdout = self.stdout_path.read_text()
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError("guestgate did not become ready in time")
+
+    def logs(self) -> str:
+        return self.stderr_path.read_text() if self.stderr_path else ""
+
+    def demo_credentials(self) -> dict[str, str]:
+        found = dict(re.findall(r"^\s+(TenantID|AppID|AppSecret)\s+(\S+)", self.stdout, re.M))
+        assert set(found) == {"TenantID", "AppID", "AppSecret"}, self.stdout
+        return found
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        verify: Any = self.ssl_context() if self.tls else False
+        return httpx.Client(
+            base_url=self.base_url, verify=verify, trust_env=False, timeout=15, **kwargs
+        )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

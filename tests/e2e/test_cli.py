@@ -1,0 +1,185 @@
+"""The command line as a user runs it: the README's run command, admin commands, bad config."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import GUESTGATE, ROOT, Server, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_readme_run_command_serves_and_prints_working_demo_credentials(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    run_command = re.search(r"^(make run)\b", readme, re.M)
+    assert run_command, "the README opens with `make run`"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUESTGATE_")}
+    env.update(
+        {
+            "GUESTGATE_DATABASE_URL": f"sqlite:///{tmp_path}/guestgate.db",
+            "GUESTGATE_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
+            "GUESTGATE_PORT": str(port),
+            "GUESTGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            ["bash", "-c", run_command.group(1)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", trust_env=False).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(out.read_text())
+        printed = out.read_text()
+        curl = next(
+            line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")
+        )
+        answer = subprocess.run(
+            ["bash", "-c", curl], capture_output=True, text=True, check=True, env=env
+        )
+        token = json.loads(answer.stdout)["access_token"]
+        org = httpx.get(
+            f"http://127.0.0.1:{port}/v1.0/organization",
+            headers={"Authorization": f"Bearer {token}"},
+            trust_env=False,
+        )
+        assert org.status_code == 200
+        assert org.json()["value"][0]["displayName"] == "Contoso"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_admin_commands_with_json_output(tmp_path: Path) -> None:
+    server = Server(workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db")
+
+    def cli(*args: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(server.cli(*args, "--json").stdout)
+
+    tenant = cli(
+        "tenant",
+        "create",
+        "--name",
+        "Fabrikam",
+        "--domain",
+        "fabrikam.example",
+        "--domain",
+        "fabrikam.org",
+    )
+    assert tenant["domains"] == ["fabrikam.example", "fabrikam.org"]
+    assert [t["TenantID"] for t in cli("tenant", "list")] == [tenant["TenantID"]]
+    app = cli(
+        "app",
+        "create",
+        "--tenant",
+        "fabrikam.org",
+        "--name",
+        "HR onboarding",
+        "--permission",
+        "User.Invite.All",
+        "--permission",
+        "User.Read.All",
+        "--secret-expires",
+        "90d",
+    )
+    assert set(app) >= {"AppID", "AppSecret", "TenantID"}
+    assert app["TenantID"] == tenant["TenantID"]
+    listed = cli("app", "list", "--tenant", tenant["TenantID"])
+    assert [a["AppID"] for a in listed] == [app["AppID"]]
+    assert app["AppSecret"] not in json.dumps(listed)
+    added = cli(
+        "app",
+        "secret",
+        "add",
+        "--tenant",
+        "fabrikam.example",
+        "--app",
+        app["AppID"],
+        "--name",
+        "next",
+    )
+    secrets_listed = cli(
+        "app", "secret", "list", "--tenant", "fabrikam.example", "--app", app["AppID"]
+    )
+    assert {s["id"] for s in secrets_listed} == {app["secretId"], added["secretId"]}
+    assert added["AppSecret"] not in json.dumps(secrets_listed)
+    cli(
+        "app",
+        "secret",
+        "remove",
+        "--tenant",
+        "fabrikam.example",
+        "--app",
+        app["AppID"],
+        app["secretId"],
+    )
+    secrets_listed = cli(
+        "app", "secret", "list", "--tenant", "fabrikam.example", "--app", app["AppID"]
+    )
+    assert [s["id"] for s in secrets_listed] == [added["secretId"]]
+    first = cli("keys", "rotate")
+    second = cli("keys", "rotate")
+    statuses = {k["kid"]: k["status"] for k in cli("keys", "list")}
+    assert statuses == {second["kid"]: "active", first["kid"]: "previous"}
+    assert cli("db", "upgrade")["revision"]
+
+
+def test_cli_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
+    server = Server(workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db")
+    missing = server.cli("app", "list", "--tenant", "nowhere.example", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "guestgate: TenantNotFound: no tenant 'nowhere.example'"
+    bad = subprocess.run(
+        [*GUESTGATE, "tenant", "list"],
+        env={**server.env(), "GUESTGATE_PORT": "not-a-port"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
+    assert "GUESTGATE_PORT must be an integer" in bad.stderr
+    bad_domain = server.cli(
+        "tenant", "create", "--name", "X", "--domain", "not a domain", check=False
+    )
+    assert bad_domain.returncode == 1
+    assert "InvalidDomain" in bad_domain.stderr
+
+
+def test_serve_with_two_workers_and_no_demo(tmp_path: Path) -> None:
+    server = Server(
+        workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db", workers=2, demo=False
+    )
+    server.start()
+    try:
+        assert "AppSecret" not in server.stdout
+        with server.client() as client:
+            assert all(client.get("/healthz").status_code == 200 for _ in range(20))
+        assert json.loads(server.cli("tenant", "list", "--json").stdout) == []
+    finally:
+        server.stop()
