@@ -51,6 +51,10 @@ class PermissionDenied(GuestgateError):
     code = "Authorization_RequestDenied"
 
 
+class UnsupportedMediaType(GuestgateError):
+    code = "UnsupportedMediaType"
+
+
 class Throttled(GuestgateError):
     code = "TooManyRequests"
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config
-from guestgate.cli import directory, serve
+from guestgate.cli import directory, guests, serve
 from guestgate.errors import ConfigError, GuestgateError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(sub)
     directory.register(sub)
+    guests.register(sub)
     return parser
 
 

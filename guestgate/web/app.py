@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from guestgate import __version__, config, logs
 from guestgate.config import Settings
-from guestgate.web import graph, identity, ops
+from guestgate.web import api, graph, identity, ops
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
 from guestgate.web.state import Runtime
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.db.close()
 
     app = Litestar(
-        route_handlers=[*ops.ROUTES, *identity.ROUTES, *graph.ROUTES],
+        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[load_keys],
         on_shutdown=[close],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from guestgate.adapters.sealing import Sealer, secret_hash_key
+from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
 from guestgate.adapters.sql.database import Database, connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import KeyRing, KeySet, TokenVerifier
@@ -21,6 +21,7 @@ class Runtime:
     db: Database
     sealer: Sealer
     hash_key: bytes
+    cursor_key: bytes
     keyring: KeyRing = field(init=False)
     verifier: TokenVerifier = field(init=False)
 
@@ -40,6 +41,7 @@ class Runtime:
             db=connect(settings.database_url),
             sealer=Sealer(settings.secret_key),
             hash_key=secret_hash_key(settings.secret_key),
+            cursor_key=derive(settings.secret_key, "guestgate paging cursor v1"),
         )
 
     def uow(self, *, write: bool = True) -> SqlUnitOfWork:

@@ -8,8 +8,10 @@ from typing import Any
 
 from guestgate.adapters.sql.database import Row, Transaction
 from guestgate.domain.apps import App, ClientSecret
+from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
 from guestgate.domain.tenants import Tenant
+from guestgate.domain.users import User
 
 
 class SqlTenantRepository:
@@ -256,3 +258,209 @@ class SqlAuditLog:
             event["details"] = json.loads(r["details"]) if r["details"] else None
             events.append(event)
         return events
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_type=row["user_type"],
+        display_name=row["display_name"],
+        mail=row["mail"],
+        email_key=row["email_key"],
+        user_principal_name=row["user_principal_name"],
+        external_user_state=row["external_user_state"],
+        external_user_state_changed_at=row["external_user_state_changed_at"],
+        creation_type=row["creation_type"],
+        created_at=row["created_at"],
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add_if_absent(self, user: User) -> bool:
+        """Insert unless the tenant already has a user with this email key; True if inserted."""
+        count = await self.tx.execute(
+            "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
+            " user_principal_name, external_user_state, external_user_state_changed_at,"
+            " creation_type, created_at) VALUES (:id, :tenant_id, :user_type, :display_name,"
+            " :mail, :email_key, :upn, :state, :state_at, :creation_type, :created_at)"
+            " ON CONFLICT (tenant_id, email_key) DO NOTHING",
+            {
+                "id": user.id,
+                "tenant_id": user.tenant_id,
+                "user_type": user.user_type,
+                "display_name": user.display_name,
+                "mail": user.mail,
+                "email_key": user.email_key,
+                "upn": user.user_principal_name,
+                "state": user.external_user_state,
+                "state_at": user.external_user_state_changed_at,
+                "creation_type": user.creation_type,
+                "created_at": user.created_at,
+            },
+        )
+        return count == 1
+
+    async def get(self, tenant_id: str, user_id: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND id = :id",
+            {"tid": tenant_id, "id": user_id},
+        )
+        return None if row is None else _user(row)
+
+    async def get_by_email(self, tenant_id: str, email_key: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND email_key = :key",
+            {"tid": tenant_id, "key": email_key},
+        )
+        return None if row is None else _user(row)
+
+    async def lock(self, user_id: str) -> None:
+        # A no-op write that takes the row lock on PostgreSQL, so concurrent re-invites of one
+        # guest queue here and each sees the invitations the previous one committed. SQLite
+        # already holds the database write lock (BEGIN IMMEDIATE).
+        await self.tx.execute(
+            "UPDATE users SET tenant_id = tenant_id WHERE id = :id", {"id": user_id}
+        )
+
+    async def list_guests(
+        self, tenant_id: str, *, pending_only: bool, limit: int
+    ) -> Sequence[User]:
+        sql = "SELECT * FROM users WHERE tenant_id = :tid AND user_type = 'Guest'"
+        if pending_only:
+            sql += " AND external_user_state = 'PendingAcceptance'"
+        rows = await self.tx.fetchall(
+            sql + " ORDER BY created_at, id LIMIT :limit", {"tid": tenant_id, "limit": limit}
+        )
+        return [_user(r) for r in rows]
+
+
+def _invitation(row: Row) -> Invitation:
+    return Invitation(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        email=row["email"],
+        status=row["status"],
+        redirect_url=row["redirect_url"],
+        send_message=bool(row["send_message"]),
+        requested_by=row["requested_by"],
+        more=json.loads(row["more"]),
+        message_info=json.loads(row["message_info"]) if row["message_info"] else None,
+        created_by_app=row["created_by_app"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        completed_at=row["completed_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class SqlInvitationRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, invitation: Invitation, ticket_hash: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO invitations (id, tenant_id, user_id, email, ticket_hash, status,"
+            " redirect_url, send_message, requested_by, more, message_info, created_by_app,"
+            " created_at, expires_at, completed_at, revoked_at) VALUES (:id, :tenant_id,"
+            " :user_id, :email, :ticket_hash, :status, :redirect_url, :send_message,"
+            " :requested_by, :more, :message_info, :created_by_app, :created_at, :expires_at,"
+            " :completed_at, :revoked_at)",
+            {
+                "id": invitation.id,
+                "tenant_id": invitation.tenant_id,
+                "user_id": invitation.user_id,
+                "email": invitation.email,
+                "ticket_hash": ticket_hash,
+                "status": invitation.status,
+                "redirect_url": invitation.redirect_url,
+                "send_message": invitation.send_message,
+                "requested_by": invitation.requested_by,
+                "more": json.dumps(invitation.more, ensure_ascii=False, separators=(",", ":")),
+                "message_info": None
+                if invitation.message_info is None
+                else json.dumps(invitation.message_info, ensure_ascii=False),
+                "created_by_app": invitation.created_by_app,
+                "created_at": invitation.created_at,
+                "expires_at": invitation.expires_at,
+                "completed_at": invitation.completed_at,
+                "revoked_at": invitation.revoked_at,
+            },
+        )
+
+    async def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE tenant_id = :tid AND id = :id",
+            {"tid": tenant_id, "id": invitation_id},
+        )
+        return None if row is None else _invitation(row)
+
+    async def revoke_pending_of_user(self, user_id: str, now: str) -> int:
+        return await self.tx.execute(
+            "UPDATE invitations SET status = 'Revoked', revoked_at = :now"
+            " WHERE user_id = :uid AND status = 'PendingAcceptance'",
+            {"uid": user_id, "now": now},
+        )
+
+    async def set_status(
+        self, invitation_id: str, *, status: str, from_status: str, now: str
+    ) -> bool:
+        column = {"Revoked": "revoked_at", "Completed": "completed_at"}[status]
+        count = await self.tx.execute(
+            f"UPDATE invitations SET status = :status, {column} = :now"  # noqa: S608 (column from a fixed table)
+            " WHERE id = :id AND status = :from_status",
+            {"status": status, "now": now, "id": invitation_id, "from_status": from_status},
+        )
+        return count == 1
+
+    async def replace_ticket(
+        self, invitation_id: str, *, ticket_hash: str, expires_at: str | None
+    ) -> bool:
+        count = await self.tx.execute(
+            "UPDATE invitations SET ticket_hash = :hash, expires_at = :expires_at"
+            " WHERE id = :id AND status = 'PendingAcceptance'",
+            {"hash": ticket_hash, "expires_at": expires_at, "id": invitation_id},
+        )
+        return count == 1
+
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        now: str,
+        status: str | None,
+        email_key: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> Sequence[Invitation]:
+        """Newest first, keyset-paged on (created_at, id)."""
+        clauses = ["i.tenant_id = :tid"]
+        params: dict[str, Any] = {"tid": tenant_id, "now": now, "limit": limit}
+        if status == "PendingAcceptance":
+            clauses.append(
+                "i.status = 'PendingAcceptance' AND (i.expires_at IS NULL OR i.expires_at > :now)"
+            )
+        elif status == "Expired":
+            clauses.append("i.status = 'PendingAcceptance' AND i.expires_at <= :now")
+        elif status is not None:
+            clauses.append("i.status = :status")
+            params["status"] = status
+        if email_key is not None:
+            clauses.append("u.email_key = :key")
+            params["key"] = email_key
+        if after is not None:
+            clauses.append(
+                "(i.created_at < :after_at OR (i.created_at = :after_at AND i.id < :after_id))"
+            )
+            params["after_at"], params["after_id"] = after
+        rows = await self.tx.fetchall(
+            "SELECT i.* FROM invitations i JOIN users u ON u.id = i.user_id WHERE "  # noqa: S608 (fixed clauses, bound values)
+            + " AND ".join(clauses)
+            + " ORDER BY i.created_at DESC, i.id DESC LIMIT :limit",
+            params,
+        )
+        return [_invitation(r) for r in rows]

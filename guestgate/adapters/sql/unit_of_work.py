@@ -8,8 +8,10 @@ from guestgate.adapters.sql.database import Database, Transaction
 from guestgate.adapters.sql.repositories import (
     SqlAppRepository,
     SqlAuditLog,
+    SqlInvitationRepository,
     SqlKeyRepository,
     SqlTenantRepository,
+    SqlUserRepository,
 )
 
 
@@ -18,6 +20,8 @@ class SqlUnitOfWork:
     apps: SqlAppRepository
     keys: SqlKeyRepository
     audit: SqlAuditLog
+    users: SqlUserRepository
+    invitations: SqlInvitationRepository
 
     def __init__(self, db: Database, *, write: bool = True) -> None:
         self._db = db
@@ -32,6 +36,8 @@ class SqlUnitOfWork:
         self.apps = SqlAppRepository(tx)
         self.keys = SqlKeyRepository(tx)
         self.audit = SqlAuditLog(tx)
+        self.users = SqlUserRepository(tx)
+        self.invitations = SqlInvitationRepository(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,143 @@
+"""Guest commands: invite, list guests, create members, read the audit trail."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from guestgate.cli.directory import run
+from guestgate.cli.output import emit
+from guestgate.config import Settings
+from guestgate.domain.invitations import build_invite_request
+from guestgate.domain.timestamps import utcnow
+from guestgate.services import invitations, tenants
+from guestgate.services.invitations import Actor
+
+
+def _tenant_id(settings: Settings, ref: str) -> str:
+    tenant = run(settings, lambda uow: tenants.get_tenant(uow(write=False), ref))
+    return str(tenant.id)
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
+    request = build_invite_request(
+        email=args.email,
+        redirect_url=args.redirect,
+        send_message=args.send,
+        display_name=args.name,
+        requested_by=args.requested_by,
+    )
+    tenant_id = _tenant_id(settings, args.tenant)
+    result = run(
+        settings,
+        lambda uow: invitations.invite_guest(
+            uow(),
+            actor=Actor(tenant_id=tenant_id, app_id=None),
+            request=request,
+            public_url=settings.public_url,
+            now=utcnow(),
+        ),
+    )
+    emit(
+        {
+            "id": result.user.id,
+            "invitedUserEmailAddress": result.invitation.email,
+            "inviteRedeemUrl": result.redeem_url,
+            "status": result.status,
+            "sendInvitationMessage": result.invitation.send_message,
+            "invitationId": result.invitation.id,
+        },
+        as_json=args.json,
+    )
+
+
+def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    found = run(
+        settings,
+        lambda uow: invitations.list_guests(
+            uow(write=False), tenant_id=tenant_id, pending_only=args.pending
+        ),
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "id": u.id,
+            "mail": u.mail,
+            "displayName": u.display_name,
+            "state": u.external_user_state,
+            "accepted": "Yes" if u.external_user_state == "Accepted" else "No",
+            "created": u.created_at[:19] + "Z",
+        }
+        for u in found
+    ]
+    emit(rows, as_json=args.json)
+
+
+def cmd_user_create(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    user = run(
+        settings,
+        lambda uow: invitations.create_member(
+            uow(), tenant_id=tenant_id, email=args.email, display_name=args.name, now=utcnow()
+        ),
+    )
+    emit({"id": user.id, "mail": user.mail, "userType": user.user_type}, as_json=args.json)
+
+
+def cmd_audit_list(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+
+    async def events(uow: Any) -> Any:
+        async with uow(write=False) as work:
+            return await work.audit.list(tenant_id, limit=args.limit)
+
+    found = run(settings, events)
+    emit(
+        list(found),
+        as_json=args.json,
+        table=[
+            {
+                "time": e["created_at"][:19] + "Z",
+                "action": e["action"],
+                "app": e["app_id"],
+                "requestedBy": e["actor"],
+                "target": e["target"],
+                "request": e["request_id"],
+            }
+            for e in found
+        ],
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("invite", help="invite a guest", description="invite a guest")
+    p.add_argument("email")
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--redirect", help="inviteRedirectUrl")
+    p.add_argument("--send", action="store_true", help="send the invitation email")
+    p.add_argument("--requested-by", help="who asked for the invitation (audited)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_invite)
+
+    guests = sub.add_parser("guests", help="guests").add_subparsers(required=True)
+    p = guests.add_parser("list", help="list a tenant's guests")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--pending", action="store_true", help="only guests who have not accepted")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_guests_list)
+
+    user = sub.add_parser("user", help="directory members").add_subparsers(required=True)
+    p = user.add_parser("create", help="add a member of the organization")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_user_create)
+
+    audit = sub.add_parser("audit", help="audit trail").add_subparsers(required=True)
+    p = audit.add_parser("list", help="a tenant's audit events, newest first")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_list)

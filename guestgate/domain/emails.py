@@ -1,0 +1,72 @@
+"""Email addresses: syntax, and the one identity an address has.
+
+The identity key of an address (what makes two spellings "the same guest"):
+
+1. the address is validated by email-validator (RFC 5322/6531 syntax; quoted local parts,
+   IP-literal domains, display-name forms and special-use domains such as ``localhost`` or
+   ``.invalid`` are refused) and normalised to Unicode NFC;
+2. the domain is lower-cased and converted to its IDNA A-label (``bücher.example`` →
+   ``xn--bcher-kva.example``), after UTS 46 mapping (full-width letters become ASCII);
+3. the local part is lower-cased with ``str.lower()``.
+
+So ``Alice@Example.COM``, ``alice@example.com`` and ``alice@ｅｘａｍｐｌｅ.com`` are one guest;
+``Zoë`` typed as NFC or NFD is one guest; the Kelvin sign ``K`` becomes ``k``. ``ß`` is *not*
+folded to ``ss`` (they are different mailboxes to most mail systems), a trailing dot after the
+domain is refused, plus-addresses (``alice+hr@…``) are distinct mailboxes, and a look-alike
+domain in another script (``exаmple.com`` with a Cyrillic ``а``) is a different domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import email_validator
+
+from guestgate.domain.text import has_unsafe_characters
+from guestgate.errors import ValidationError
+
+MAX_ADDRESS = 254
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    address: str  # NFC-normalised, as shown to people and used to send mail
+    key: str  # identity key: lower-case local part @ A-label domain
+    domain: str  # A-label domain, lower case
+
+    @property
+    def ascii_address(self) -> str:
+        """The address with an A-label domain, for headers and logs."""
+        return f"{self.address.rsplit('@', 1)[0]}@{self.domain}"
+
+
+def parse_email(
+    value: str, *, field: str = "invitedUserEmailAddress", code: str = "InvalidEmailAddress"
+) -> EmailAddress:
+    if not value or not value.strip():
+        raise ValidationError(f"{field} is required.", code=code)
+    if len(value) > MAX_ADDRESS:
+        raise ValidationError(f"{field} is longer than {MAX_ADDRESS} characters.", code=code)
+    if has_unsafe_characters(value) or value != value.strip():
+        raise ValidationError(f"{field} contains spaces or control characters.", code=code)
+    try:
+        valid = email_validator.validate_email(
+            value,
+            check_deliverability=False,
+            allow_smtputf8=True,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(f"{field} is not a valid email address: {exc}", code=code) from None
+    local = valid.normalized.rsplit("@", 1)[0]
+    if len(valid.normalized) > MAX_ADDRESS:
+        raise ValidationError(f"{field} is longer than {MAX_ADDRESS} characters.", code=code)
+    domain = valid.ascii_domain.lower()
+    return EmailAddress(address=valid.normalized, key=f"{local.lower()}@{domain}", domain=domain)
+
+
+def domain_matches(domain: str, tenant_domains: tuple[str, ...]) -> bool:
+    """Whether an A-label domain is one of the tenant's domains or a subdomain of one."""
+    return any(domain == d or domain.endswith("." + d) for d in tenant_domains)

@@ -1,0 +1,229 @@
+"""Invitations: what a valid request is, tickets, statuses and their transitions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import idna
+
+from guestgate.domain.emails import EmailAddress, parse_email
+from guestgate.domain.text import check_text
+from guestgate.domain.timestamps import iso
+from guestgate.errors import ValidationError
+
+PENDING = "PendingAcceptance"
+COMPLETED = "Completed"
+REVOKED = "Revoked"
+EXPIRED = "Expired"
+STATUSES = (PENDING, COMPLETED, REVOKED, EXPIRED)
+
+MAX_DISPLAY_NAME = 256
+MAX_URL = 2048
+MAX_MORE = 4000
+MAX_MESSAGE_BODY = 10_000
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    customized_message_body: str | None = None
+    message_language: str | None = None
+    cc_recipients: tuple[tuple[str | None, EmailAddress], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customizedMessageBody": self.customized_message_body,
+            "messageLanguage": self.message_language,
+            "ccRecipients": [
+                {"emailAddress": {"name": name, "address": address.address}}
+                for name, address in self.cc_recipients
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRequest:
+    """A validated invitation request; building one is the validation."""
+
+    email: EmailAddress
+    redirect_url: str | None
+    send_message: bool
+    display_name: str | None
+    requested_by: EmailAddress | None
+    more: dict[str, Any] = field(default_factory=dict)
+    message_info: MessageInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: str
+    tenant_id: str
+    user_id: str
+    email: str
+    status: str
+    redirect_url: str
+    send_message: bool
+    requested_by: str | None
+    more: dict[str, Any]
+    message_info: dict[str, Any] | None
+    created_by_app: str | None
+    created_at: str
+    expires_at: str | None
+    completed_at: str | None
+    revoked_at: str | None
+
+    def status_at(self, now: datetime) -> str:
+        """The status a caller sees: a pending invitation past its expiry is Expired."""
+        if self.status == PENDING and self.expires_at is not None and self.expires_at <= iso(now):
+            return EXPIRED
+        return self.status
+
+
+def new_ticket() -> str:
+    """256 random bits, base64url: the secret in a redeem link."""
+    return secrets.token_urlsafe(32)
+
+
+def ticket_hash(ticket: str) -> str:
+    """Only this is stored: a database dump cannot be turned into working links."""
+    return hashlib.sha256(ticket.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def expiry(now: datetime, lifetime_days: int) -> str | None:
+    return None if lifetime_days == 0 else iso(now + timedelta(days=lifetime_days))
+
+
+def redeem_url(public_url: str, tenant_id: str, user_id: str, ticket: str) -> str:
+    return f"{public_url}/redeem/?tenant={tenant_id}&user={user_id}&ticket={ticket}&ver=2.0"
+
+
+def check_redirect_url(value: str) -> str:
+    """An absolute https URL (http only for localhost), stored exactly as given, never fetched."""
+    code = "InvalidRedirectUrl"
+    if not value or len(value) > MAX_URL:
+        raise ValidationError(f"inviteRedirectUrl must be 1-{MAX_URL} characters.", code=code)
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value) or "\\" in value:
+        raise ValidationError(
+            "inviteRedirectUrl contains spaces, control characters or '\\'.", code=code
+        )
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ValidationError("inviteRedirectUrl is not a valid URL.", code=code) from None
+    if parts.scheme not in ("https", "http") or not host or not parts.netloc:
+        raise ValidationError("inviteRedirectUrl must be an absolute https URL.", code=code)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValidationError("inviteRedirectUrl must not contain credentials.", code=code)
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValidationError(
+            "inviteRedirectUrl must use https (http only for localhost).", code=code
+        )
+    if not host.startswith("[") and ":" not in host:
+        try:
+            idna.encode(host, uts46=True)
+        except (idna.IDNAError, UnicodeError):
+            raise ValidationError(
+                "inviteRedirectUrl has an invalid host name.", code=code
+            ) from None
+    return value
+
+
+def check_more(value: dict[str, Any]) -> dict[str, Any]:
+    serialized = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if len(serialized) > MAX_MORE:
+        raise ValidationError(
+            f"more is {len(serialized)} characters serialized; the limit is {MAX_MORE}.",
+            code="MoreTooLarge",
+        )
+    return value
+
+
+def check_language(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValidationError(
+            "messageLanguage must be a language tag such as en-US or de.",
+            code="InvalidMessageLanguage",
+        )
+    return value
+
+
+def build_invite_request(
+    *,
+    email: str | None,
+    redirect_url: str | None = None,
+    send_message: bool = False,
+    display_name: str | None = None,
+    requested_by: str | None = None,
+    more: dict[str, Any] | None = None,
+    message_body: str | None = None,
+    message_language: str | None = None,
+    cc: list[tuple[str | None, str]] | None = None,
+) -> InviteRequest:
+    """Validate every field of an invitation; raises ValidationError naming the rule."""
+    address = parse_email(email or "")
+    name = None
+    if display_name is not None:
+        name = check_text(
+            display_name,
+            field="invitedUserDisplayName",
+            code="InvalidDisplayName",
+            max_length=MAX_DISPLAY_NAME,
+        ).strip()
+    requester = None
+    if requested_by is not None and requested_by != "":
+        requester = parse_email(requested_by, field="requestedBy", code="InvalidRequestedBy")
+    info = None
+    if message_body is not None or message_language is not None or cc:
+        if cc is not None and len(cc) > 1:
+            raise ValidationError(
+                "ccRecipients takes at most one recipient.", code="TooManyCcRecipients"
+            )
+        body = None
+        if message_body is not None:
+            body = check_text(
+                message_body,
+                field="customizedMessageBody",
+                code="InvalidMessageBody",
+                max_length=MAX_MESSAGE_BODY,
+                allow_line_breaks=True,
+                allow_empty=True,
+            )
+        recipients = tuple(
+            (
+                None
+                if cc_name is None
+                else check_text(
+                    cc_name,
+                    field="ccRecipients name",
+                    code="InvalidCcRecipient",
+                    max_length=MAX_DISPLAY_NAME,
+                    allow_empty=True,
+                ),
+                parse_email(cc_address, field="ccRecipients address", code="InvalidCcRecipient"),
+            )
+            for cc_name, cc_address in (cc or [])
+        )
+        info = MessageInfo(
+            customized_message_body=body,
+            message_language=None if message_language is None else check_language(message_language),
+            cc_recipients=recipients,
+        )
+    return InviteRequest(
+        email=address,
+        redirect_url=None if redirect_url is None else check_redirect_url(redirect_url),
+        send_message=send_message,
+        display_name=name,
+        requested_by=requester,
+        more=check_more(more or {}),
+        message_info=info,
+    )

@@ -1,0 +1,244 @@
+"""The GT365 API: `POST /api/InviteGuest` and the invitation resources around it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from guestgate.domain.apps import INVITE, READ_USERS
+from guestgate.domain.invitations import Invitation, build_invite_request
+from guestgate.domain.tenants import is_guid
+from guestgate.domain.timestamps import graph_time
+from guestgate.domain.users import GUEST
+from guestgate.errors import NotFound
+from guestgate.logs import request_id_var
+from guestgate.services import invitations
+from guestgate.services.invitations import Actor, InviteResult
+from guestgate.web.auth import authorize, caller_of, runtime_of
+from guestgate.web.body import parse_json
+from guestgate.web.paging import decode_cursor, encode_cursor
+from guestgate.web.schemas import (
+    ErrorBody,
+    InvitationPage,
+    InvitationView,
+    InvitationWithLink,
+    InvitedUser,
+    InviteGuestAnswer,
+    InviteGuestBody,
+)
+
+ERRORS = {
+    code: ResponseSpec(data_container=ErrorBody, description=text)
+    for code, text in (
+        (400, "Bad data: the error code names the rule"),
+        (401, "Missing, invalid or expired token"),
+        (403, "The app lacks the permission"),
+        (404, "Unknown id"),
+        (409, "The invitation is not in a state that allows this"),
+        (413, "Body larger than 64 KiB"),
+        (415, "Body is not JSON"),
+    )
+}
+# Request bodies parsed by web/body.py; /openapi.json documents them from here.
+REQUEST_BODIES: dict[tuple[str, str], type] = {("/api/InviteGuest", "post"): InviteGuestBody}
+
+
+def actor_of(request: Request[Any, Any, Any]) -> Actor:
+    caller = caller_of(request)
+    return Actor(tenant_id=caller.tenant_id, app_id=caller.app_id, request_id=request_id_var.get())
+
+
+def view(invitation: Invitation, now: Any) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "invitedUser": InvitedUser(id=invitation.user_id),
+        "invitedUserEmailAddress": invitation.email,
+        "status": invitation.status_at(now),
+        "inviteRedirectUrl": invitation.redirect_url,
+        "sendInvitationMessage": invitation.send_message,
+        "requestedBy": invitation.requested_by,
+        "more": invitation.more,
+        "invitedUserMessageInfo": invitation.message_info,
+        "createdByAppId": invitation.created_by_app,
+        "createdDateTime": graph_time(invitation.created_at),
+        "expiresDateTime": graph_time(invitation.expires_at),
+        "completedDateTime": graph_time(invitation.completed_at),
+        "revokedDateTime": graph_time(invitation.revoked_at),
+    }
+
+
+def invite_answer(result: InviteResult) -> InviteGuestAnswer:
+    invitation = result.invitation
+    return InviteGuestAnswer(
+        id=result.user.id,
+        invitedUserEmailAddress=invitation.email,
+        inviteRedeemUrl=result.redeem_url,
+        status=result.status,
+        sendInvitationMessage=invitation.send_message,
+        invitedUserDisplayName=result.user.display_name,
+        inviteRedirectUrl=invitation.redirect_url,
+        invitedUserType=GUEST,
+        invitedUser=InvitedUser(id=result.user.id),
+        invitationId=invitation.id,
+        expiresDateTime=graph_time(invitation.expires_at),
+        requestedBy=invitation.requested_by,
+        more=invitation.more,
+    )
+
+
+@post(
+    "/api/InviteGuest",
+    opt={"permission": INVITE},
+    guards=[authorize],
+    status_code=201,
+    tags=["GT365"],
+    responses=ERRORS,
+    security=[{"bearer": []}],
+)
+async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
+    """Invite an external address as a guest; answers 201 with the redeem link."""
+    runtime = runtime_of(request)
+    body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestBody)
+    info = body.invitedUserMessageInfo
+    invite = build_invite_request(
+        email=body.invitedUserEmailAddress,
+        redirect_url=body.inviteRedirectUrl,
+        send_message=body.sendInvitationMessage,
+        display_name=body.invitedUserDisplayName,
+        requested_by=body.requestedBy,
+        more=body.more,
+        message_body=None if info is None else info.customizedMessageBody,
+        message_language=None if info is None else info.messageLanguage,
+        cc=None
+        if info is None or info.ccRecipients is None
+        else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
+    )
+    result = await invitations.invite_guest(
+        runtime.uow(),
+        actor=actor_of(request),
+        request=invite,
+        public_url=runtime.settings.public_url,
+        now=runtime.now(),
+    )
+    return invite_answer(result)
+
+
+@get(
+    "/api/invitations",
+    opt={"permission": READ_USERS},
+    guards=[authorize],
+    tags=["GT365"],
+    responses=ERRORS,
+    security=[{"bearer": []}],
+)
+async def list_invitations(
+    request: Request[Any, Any, Any],
+    status: Literal["PendingAcceptance", "Completed", "Revoked", "Expired"] | None = None,
+    email: Annotated[str | None, Parameter(max_length=254)] = None,
+    top: Annotated[int, Parameter(ge=1, le=999)] = 100,
+    skiptoken: Annotated[str | None, Parameter(max_length=512)] = None,
+) -> InvitationPage:
+    """The tenant's invitations, newest first; follow `next` for the following page."""
+    runtime = runtime_of(request)
+    caller = caller_of(request)
+    scope = f"invitations|{caller.tenant_id}|{status}|{email}"
+    after = None if skiptoken is None else decode_cursor(runtime.cursor_key, scope, skiptoken)
+    now = runtime.now()
+    found = await invitations.list_invitations(
+        runtime.uow(write=False),
+        tenant_id=caller.tenant_id,
+        now=now,
+        status=status,
+        email=email,
+        after=after,
+        limit=top + 1,
+    )
+    page = InvitationPage(value=[InvitationView(**view(i, now)) for i in found[:top]])
+    if len(found) > top:
+        last = found[top - 1]
+        query = {
+            "top": top,
+            "skiptoken": encode_cursor(runtime.cursor_key, scope, (last.created_at, last.id)),
+        }
+        query |= {k: v for k, v in (("status", status), ("email", email)) if v is not None}
+        page.next = f"{runtime.settings.public_url}/api/invitations?{urlencode(query)}"
+    return page
+
+
+def _invitation_id(value: str) -> str:
+    if not is_guid(value):
+        raise NotFound(f"There is no invitation {value[:64]}.", code="InvitationNotFound")
+    return value.lower()
+
+
+@get(
+    "/api/invitations/{invitation_id:str}",
+    opt={"permission": READ_USERS},
+    guards=[authorize],
+    tags=["GT365"],
+    responses=ERRORS,
+    security=[{"bearer": []}],
+)
+async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
+    """One invitation of the caller's tenant."""
+    runtime = runtime_of(request)
+    found = await invitations.get_invitation(
+        runtime.uow(write=False),
+        tenant_id=caller_of(request).tenant_id,
+        invitation_id=_invitation_id(invitation_id),
+    )
+    return InvitationView(**view(found, runtime.now()))
+
+
+@post(
+    "/api/invitations/{invitation_id:str}/resend",
+    opt={"permission": INVITE},
+    guards=[authorize],
+    status_code=200,
+    tags=["GT365"],
+    responses=ERRORS,
+    security=[{"bearer": []}],
+)
+async def resend_invitation(
+    request: Request[Any, Any, Any], invitation_id: str
+) -> InvitationWithLink:
+    """A new redeem link for a pending invitation; the previous link stops working."""
+    runtime = runtime_of(request)
+    result = await invitations.resend_invitation(
+        runtime.uow(),
+        actor=actor_of(request),
+        invitation_id=_invitation_id(invitation_id),
+        public_url=runtime.settings.public_url,
+        now=runtime.now(),
+    )
+    return InvitationWithLink(
+        **view(result.invitation, runtime.now()), inviteRedeemUrl=result.redeem_url
+    )
+
+
+@post(
+    "/api/invitations/{invitation_id:str}/revoke",
+    opt={"permission": INVITE},
+    guards=[authorize],
+    status_code=200,
+    tags=["GT365"],
+    responses=ERRORS,
+    security=[{"bearer": []}],
+)
+async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
+    """Revoke a pending invitation: its link stops working."""
+    runtime = runtime_of(request)
+    revoked = await invitations.revoke_invitation(
+        runtime.uow(),
+        actor=actor_of(request),
+        invitation_id=_invitation_id(invitation_id),
+        now=runtime.now(),
+    )
+    return InvitationView(**view(revoked, runtime.now()))
+
+
+ROUTES = [invite_guest, list_invitations, get_invitation, resend_invitation, revoke_invitation]
