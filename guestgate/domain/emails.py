@@ -26,6 +26,7 @@ from guestgate.domain.text import has_unsafe_characters
 from guestgate.errors import ValidationError
 
 MAX_ADDRESS = 254
+MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,10 @@ def parse_email(
     except email_validator.EmailNotValidError as exc:
         raise ValidationError(f"{field} is not a valid email address: {exc}", code=code) from None
     local = valid.normalized.rsplit("@", 1)[0]
+    if len(local.encode("utf-8")) > MAX_LOCAL_PART:
+        raise ValidationError(
+            f"{field}: the part before the @ is longer than {MAX_LOCAL_PART} octets.", code=code
+        )
     if len(valid.normalized) > MAX_ADDRESS:
         raise ValidationError(f"{field} is longer than {MAX_ADDRESS} characters.", code=code)
     domain = valid.ascii_domain.lower()

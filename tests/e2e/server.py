@@ -140,3 +140,47 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Caller:
+    """An app of a running server, holding a token and calling the API with it."""
+
+    def __init__(self, server: Server, tenant: str, app_id: str, secret: str) -> None:
+        self.server = server
+        self.tenant = tenant
+        with server.client() as client:
+            answer = client.post(
+                f"/{tenant}/oauth2/v2.0/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": app_id,
+                    "client_secret": secret,
+                    "scope": "https://graph.microsoft.com/.default",
+                },
+            )
+        answer.raise_for_status()
+        self.token = str(answer.json()["access_token"])
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self.server.client() as client:
+            headers = {**self.headers, **kwargs.pop("headers", {})}
+            return client.request(method, path, headers=headers, **kwargs)
+
+    def invite(self, payload: Any) -> httpx.Response:
+        return self.request("POST", "/api/InviteGuest", json=payload)
+
+    @classmethod
+    def demo(cls, server: Server) -> Caller:
+        creds = server.demo_credentials()
+        return cls(server, creds["TenantID"], creds["AppID"], creds["AppSecret"])
+
+    @classmethod
+    def new_app(cls, server: Server, tenant: str, *permissions: str) -> Caller:
+        import json as _json
+
+        args = ["app", "create", "--tenant", tenant, "--name", "test app", "--json"]
+        for permission in permissions:
+            args += ["--permission", permission]
+        created = _json.loads(server.cli(*args).stdout)
+        return cls(server, created["TenantID"], created["AppID"], created["AppSecret"])

@@ -1,0 +1,235 @@
+"""Inviting, re-inviting, resending and revoking on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from guestgate.adapters.sql.database import Database
+from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.domain.invitations import build_invite_request, ticket_hash
+from guestgate.domain.timestamps import utcnow
+from guestgate.errors import Conflict, NotFound, ValidationError
+from guestgate.services import invitations, tenants
+from guestgate.services.invitations import Actor
+
+pytestmark = pytest.mark.anyio
+UowFactory = Callable[..., SqlUnitOfWork]
+PUBLIC_URL = "https://gg.test"
+
+
+async def setup_tenant(uow: UowFactory) -> Actor:
+    tenant = await tenants.create_tenant(
+        uow(), name="Contoso", domains=["contoso.example"], now=utcnow()
+    )
+    return Actor(
+        tenant_id=tenant.id, app_id="00000000-0000-0000-0000-00000000000a", request_id="r1"
+    )
+
+
+async def invite(
+    uow: UowFactory, actor: Actor, email: str, **fields: Any
+) -> invitations.InviteResult:
+    return await invitations.invite_guest(
+        uow(),
+        actor=actor,
+        request=build_invite_request(email=email, **fields),
+        public_url=PUBLIC_URL,
+        now=utcnow(),
+    )
+
+
+async def counts(db: Database) -> dict[str, int]:
+    tx = await db.begin(write=False)
+    try:
+        result = {}
+        for table in ("users", "invitations", "audit_events"):
+            row = await tx.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+            assert row is not None
+            result[table] = int(row["n"])
+        return result
+    finally:
+        await tx.rollback()
+
+
+async def test_invite_creates_guest_invitation_and_audit_row(uow: UowFactory, db: Database) -> None:
+    actor = await setup_tenant(uow)
+    before = await counts(db)
+    result = await invite(
+        uow, actor, "John.Doe@Gmail.com", redirect_url="https://google.at", send_message=True
+    )
+    assert result.user.user_type == "Guest"
+    assert result.user.external_user_state == "PendingAcceptance"
+    assert result.user.creation_type == "Invitation"
+    assert result.user.user_principal_name == "John.Doe_gmail.com#EXT#@contoso.example"
+    assert result.status == "PendingAcceptance"
+    ticket = result.redeem_url.split("ticket=")[1].split("&")[0]
+    assert result.redeem_url == (
+        f"{PUBLIC_URL}/redeem/?tenant={actor.tenant_id}&user={result.user.id}&ticket={ticket}&ver=2.0"
+    )
+    after = await counts(db)
+    assert after["users"] == before["users"] + 1
+    assert after["invitations"] == before["invitations"] + 1
+    assert after["audit_events"] == before["audit_events"] + 1
+    tx = await db.begin(write=False)
+    try:
+        row = await tx.fetchone(
+            "SELECT ticket_hash FROM invitations WHERE id = :id", {"id": result.invitation.id}
+        )
+        dump = repr([dict(r) for r in await tx.fetchall("SELECT * FROM invitations")])
+    finally:
+        await tx.rollback()
+    assert row is not None
+    assert row["ticket_hash"] == ticket_hash(ticket)
+    assert ticket not in dump
+
+
+async def test_reinvite_returns_same_guest_and_kills_the_old_ticket(
+    uow: UowFactory, db: Database
+) -> None:
+    actor = await setup_tenant(uow)
+    first = await invite(uow, actor, "alice@example.com")
+    second = await invite(uow, actor, "ALICE@example.com")
+    assert second.user.id == first.user.id
+    assert second.redeem_url != first.redeem_url
+    old = await invitations.get_invitation(
+        uow(write=False), tenant_id=actor.tenant_id, invitation_id=first.invitation.id
+    )
+    assert old.status == "Revoked"
+    listed = await invitations.list_invitations(
+        uow(write=False),
+        tenant_id=actor.tenant_id,
+        now=utcnow(),
+        status="PendingAcceptance",
+        email="alice@example.com",
+        after=None,
+        limit=10,
+    )
+    assert [i.id for i in listed] == [second.invitation.id]
+    assert (await counts(db))["users"] == 1
+
+
+async def test_members_and_own_domains_are_not_invited(uow: UowFactory, db: Database) -> None:
+    actor = await setup_tenant(uow)
+    await invitations.create_member(
+        uow(), tenant_id=actor.tenant_id, email="bob@partner.com", display_name="Bob", now=utcnow()
+    )
+    before = await counts(db)
+    with pytest.raises(ValidationError) as info:
+        await invite(uow, actor, "Bob@Partner.com")
+    assert info.value.code == "UserIsMember"
+    for address in ("adele@contoso.example", "adele@eu.CONTOSO.example"):
+        with pytest.raises(ValidationError) as info:
+            await invite(uow, actor, address)
+        assert info.value.code == "AddressInTenantDomain"
+    assert await counts(db) == before
+
+
+async def test_resend_replaces_the_ticket_and_revoke_ends_it(uow: UowFactory) -> None:
+    actor = await setup_tenant(uow)
+    first = await invite(uow, actor, "carol@example.com")
+    resent = await invitations.resend_invitation(
+        uow(), actor=actor, invitation_id=first.invitation.id, public_url=PUBLIC_URL, now=utcnow()
+    )
+    assert resent.invitation.id == first.invitation.id
+    assert resent.redeem_url != first.redeem_url
+    revoked = await invitations.revoke_invitation(
+        uow(), actor=actor, invitation_id=first.invitation.id, now=utcnow()
+    )
+    assert revoked.status == "Revoked"
+    again = await invitations.revoke_invitation(
+        uow(), actor=actor, invitation_id=first.invitation.id, now=utcnow()
+    )
+    assert again.status == "Revoked"
+    with pytest.raises(Conflict):
+        await invitations.resend_invitation(
+            uow(),
+            actor=actor,
+            invitation_id=first.invitation.id,
+            public_url=PUBLIC_URL,
+            now=utcnow(),
+        )
+
+
+async def test_other_tenants_invitations_are_invisible(uow: UowFactory) -> None:
+    actor = await setup_tenant(uow)
+    other = await tenants.create_tenant(
+        uow(), name="Fabrikam", domains=["fabrikam.example"], now=utcnow()
+    )
+    mine = await invite(uow, actor, "dave@example.com")
+    with pytest.raises(NotFound):
+        await invitations.get_invitation(
+            uow(write=False), tenant_id=other.id, invitation_id=mine.invitation.id
+        )
+    stranger = Actor(tenant_id=other.id, app_id=None)
+    with pytest.raises(NotFound):
+        await invitations.revoke_invitation(
+            uow(), actor=stranger, invitation_id=mine.invitation.id, now=utcnow()
+        )
+    theirs = await invitations.invite_guest(
+        uow(),
+        actor=stranger,
+        request=build_invite_request(email="dave@example.com"),
+        public_url=PUBLIC_URL,
+        now=utcnow(),
+    )
+    assert theirs.user.id != mine.user.id
+
+
+async def test_list_filters_expired_and_pages_by_keyset(uow: UowFactory) -> None:
+    actor = await setup_tenant(uow)
+    made = [await invite(uow, actor, f"guest{i}@example.com") for i in range(5)]
+    later = utcnow() + timedelta(days=31)
+    expired = await invitations.list_invitations(
+        uow(write=False),
+        tenant_id=actor.tenant_id,
+        now=later,
+        status="Expired",
+        email=None,
+        after=None,
+        limit=10,
+    )
+    assert len(expired) == 5
+    page1 = await invitations.list_invitations(
+        uow(write=False),
+        tenant_id=actor.tenant_id,
+        now=utcnow(),
+        status=None,
+        email=None,
+        after=None,
+        limit=2,
+    )
+    page2 = await invitations.list_invitations(
+        uow(write=False),
+        tenant_id=actor.tenant_id,
+        now=utcnow(),
+        status=None,
+        email=None,
+        after=(page1[-1].created_at, page1[-1].id),
+        limit=10,
+    )
+    assert [i.id for i in page1 + list(page2)] == [m.invitation.id for m in reversed(made)]
+
+
+async def test_twenty_concurrent_invites_of_one_address_make_one_guest(
+    uow: UowFactory, db: Database
+) -> None:
+    actor = await setup_tenant(uow)
+    spellings = ["eve@example.com", "EVE@example.com", "Eve@Example.COM", "eve@EXAMPLE.com"]
+    results = await asyncio.gather(*(invite(uow, actor, spellings[i % 4]) for i in range(20)))
+    assert len({r.user.id for r in results}) == 1
+    assert (await counts(db))["users"] == 1
+    pending = await invitations.list_invitations(
+        uow(write=False),
+        tenant_id=actor.tenant_id,
+        now=utcnow(),
+        status="PendingAcceptance",
+        email=None,
+        after=None,
+        limit=50,
+    )
+    assert len(pending) == 1
