@@ -38,6 +38,13 @@ class Settings:
     token_lifetime_seconds: int = 3600
     token_leeway_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    # Mail: SMTP when a URL is set, else one .eml file per message in mail_dir.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "guestgate@localhost.localdomain"
+    mail_dir: str = "./var/mail"
+    smtp_ca_file: str | None = None
+    inprocess_worker: bool = True
+    outbox_retry_base_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         _check_database_url(self.database_url)
@@ -53,6 +60,14 @@ class Settings:
             raise ConfigError(f"GUESTGATE_DIRECTORY must be local or graph, got {self.directory!r}")
         if self.secret_key and len(self.secret_key) < 32:
             raise ConfigError("GUESTGATE_SECRET_KEY must decode to at least 32 bytes")
+        if self.smtp_url is not None:
+            from guestgate.adapters.mail.transport import SmtpSettings
+
+            SmtpSettings.from_url(self.smtp_url)
+        if "@" not in self.mail_from or any(c in self.mail_from for c in " <>\r\n"):
+            raise ConfigError(
+                f"GUESTGATE_MAIL_FROM must be a plain address, got {self.mail_from!r}"
+            )
         if not 60 <= self.token_lifetime_seconds <= 86400:
             raise ConfigError("token lifetime must be between 60 and 86400 seconds")
 
@@ -114,6 +129,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def load_secret_key(env: Mapping[str, str]) -> bytes:
     """Return the server key from GUESTGATE_SECRET_KEY or its key file, creating the file once.
 
@@ -163,5 +189,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         log_level=(env.get("GUESTGATE_LOG_LEVEL") or "INFO").upper(),
         directory=env.get("GUESTGATE_DIRECTORY") or "local",
         secret_key=load_secret_key(env),
+        smtp_url=env.get("GUESTGATE_SMTP_URL") or None,
+        mail_from=env.get("GUESTGATE_MAIL_FROM") or "guestgate@localhost.localdomain",
+        mail_dir=env.get("GUESTGATE_MAIL_DIR") or "./var/mail",
+        smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
+        inprocess_worker=_flag(env, "GUESTGATE_INPROCESS_WORKER", True),
+        outbox_retry_base_seconds=float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5)),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config
-from guestgate.cli import directory, guests, serve
+from guestgate.cli import directory, guests, mail, serve
 from guestgate.errors import ConfigError, GuestgateError
 
 
@@ -21,10 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub)
     directory.register(sub)
     guests.register(sub)
+    mail.register(sub)
     return parser
 
 
-NO_MIGRATION = frozenset({"serve", "dev-cert", "db"})
+NO_MIGRATION = frozenset({"serve", "dev-cert", "db", "mail"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from guestgate.adapters.sealing import Sealer
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
@@ -36,6 +37,7 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
             request=request,
             public_url=settings.public_url,
             now=utcnow(),
+            sealer=Sealer(settings.secret_key),
         ),
     )
     emit(

@@ -110,6 +110,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             "GUESTGATE_LOG_LEVEL": settings.log_level,
         }
     )
+    if args.no_worker:
+        os.environ["GUESTGATE_INPROCESS_WORKER"] = "false"
     scheme = "https" if args.tls_cert else "http"
     print(f"guestgate listening on {scheme}://{settings.host}:{settings.port}", flush=True)
     uvicorn.run(
@@ -183,6 +185,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tls-cert", help="PEM certificate: serve https")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     p.add_argument("--no-demo", action="store_true", help="do not create the demo tenant")
+    p.add_argument(
+        "--no-worker", action="store_true", help="do not deliver mail here (run `guestgate worker`)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("dev-cert", help="write a self-signed certificate for localhost")

@@ -21,6 +21,7 @@ class Tenant:
     domains: tuple[str, ...]
     created_at: str
     invitation_lifetime_days: int = 30
+    privacy_url: str | None = None
 
     @property
     def primary_domain(self) -> str:

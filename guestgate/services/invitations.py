@@ -8,13 +8,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from guestgate.domain import invitations as rules
+from guestgate.domain import messages
 from guestgate.domain.emails import domain_matches, parse_email
 from guestgate.domain.invitations import Invitation, InviteRequest
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import ACCEPTED, GUEST, INVITATION, MEMBER, User, guest_upn
 from guestgate.errors import Conflict, NotFound, ValidationError
-from guestgate.services.ports import UnitOfWork
+from guestgate.services import outbox
+from guestgate.services.ports import Sealer, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,13 @@ async def invite_guest(
     request: InviteRequest,
     public_url: str,
     now: datetime,
+    sealer: Sealer,
 ) -> InviteResult:
-    """Invite an address as a guest: one guest per address, a fresh ticket on every call."""
+    """Invite an address as a guest: one guest per address, a fresh ticket on every call.
+
+    The invitation email and the requester's notification are outbox rows written in the
+    same transaction: either all of it is stored, or none of it.
+    """
     stamp = iso(now)
     ticket = rules.new_ticket()
     async with uow:
@@ -109,6 +116,24 @@ async def invite_guest(
             revoked_at=None,
         )
         await uow.invitations.add(invitation, rules.ticket_hash(ticket))
+        url = rules.redeem_url(public_url, tenant.id, user.id, ticket)
+        if request.send_message:
+            await _enqueue_invitation(uow, sealer, tenant, user, invitation, url, now)
+        if request.requested_by is not None:
+            await outbox.enqueue(
+                uow,
+                sealer=sealer,
+                tenant_id=tenant.id,
+                kind=messages.REQUESTER_NOTIFICATION,
+                recipient=request.requested_by.address,
+                payload={
+                    "to": request.requested_by.address,
+                    "org": tenant.name,
+                    "guest": request.email.address,
+                    "language": None,
+                },
+                now=now,
+            )
         await uow.audit.record(
             tenant_id=tenant.id,
             app_id=actor.app_id,
@@ -120,11 +145,42 @@ async def invite_guest(
             details={"invitationId": invitation.id, "email": request.email.ascii_address},
         )
         await uow.commit()
-    return InviteResult(
-        user=user,
-        invitation=invitation,
-        redeem_url=rules.redeem_url(public_url, tenant.id, user.id, ticket),
-        status=invitation.status,
+    return InviteResult(user=user, invitation=invitation, redeem_url=url, status=invitation.status)
+
+
+async def _enqueue_invitation(
+    uow: UnitOfWork,
+    sealer: Sealer,
+    tenant: Tenant,
+    user: User,
+    invitation: Invitation,
+    url: str,
+    now: datetime,
+) -> None:
+    info = invitation.message_info or {}
+    recipients = info.get("ccRecipients") or []
+    cc = None
+    if recipients:
+        address = recipients[0]["emailAddress"]
+        cc = [address.get("name"), address["address"]]
+    await outbox.enqueue(
+        uow,
+        sealer=sealer,
+        tenant_id=tenant.id,
+        kind=messages.INVITATION,
+        recipient=invitation.email,
+        payload={
+            "to": invitation.email,
+            "to_name": user.display_name,
+            "cc": cc,
+            "org": tenant.name,
+            "inviter": invitation.requested_by,
+            "redeem_url": url,
+            "language": info.get("messageLanguage"),
+            "body": info.get("customizedMessageBody"),
+            "expires": invitation.expires_at,
+        },
+        now=now,
     )
 
 
@@ -160,9 +216,15 @@ async def list_invitations(
 
 
 async def resend_invitation(
-    uow: UnitOfWork, *, actor: Actor, invitation_id: str, public_url: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    invitation_id: str,
+    public_url: str,
+    now: datetime,
+    sealer: Sealer,
 ) -> InviteResult:
-    """A new ticket (the old link stops working) and a new expiry for a pending invitation."""
+    """A new ticket (the old link stops working), a new expiry, and the email again."""
     ticket = rules.new_ticket()
     async with uow:
         tenant = await _tenant(uow, actor.tenant_id)
@@ -180,6 +242,9 @@ async def resend_invitation(
         )
         user = await uow.users.get(tenant.id, invitation.user_id)
         assert user is not None
+        refreshed = replace(invitation, expires_at=expires_at)
+        url = rules.redeem_url(public_url, tenant.id, user.id, ticket)
+        await _enqueue_invitation(uow, sealer, tenant, user, refreshed, url, now)
         await uow.audit.record(
             tenant_id=tenant.id,
             app_id=actor.app_id,
@@ -190,13 +255,7 @@ async def resend_invitation(
             details={"invitationId": invitation.id},
         )
         await uow.commit()
-    refreshed = replace(invitation, expires_at=expires_at)
-    return InviteResult(
-        user=user,
-        invitation=refreshed,
-        redeem_url=rules.redeem_url(public_url, tenant.id, user.id, ticket),
-        status=rules.PENDING,
-    )
+    return InviteResult(user=user, invitation=refreshed, redeem_url=url, status=rules.PENDING)
 
 
 async def revoke_invitation(

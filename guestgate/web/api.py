@@ -123,7 +123,10 @@ async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
         request=invite,
         public_url=runtime.settings.public_url,
         now=runtime.now(),
+        sealer=runtime.sealer,
     )
+    if invite.send_message or invite.requested_by is not None:
+        runtime.worker.wake()
     return invite_answer(result)
 
 
@@ -214,7 +217,9 @@ async def resend_invitation(
         invitation_id=_invitation_id(invitation_id),
         public_url=runtime.settings.public_url,
         now=runtime.now(),
+        sealer=runtime.sealer,
     )
+    runtime.worker.wake()
     return InvitationWithLink(
         **view(result.invitation, runtime.now()), inviteRedeemUrl=result.redeem_url
     )

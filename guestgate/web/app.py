@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 
 from litestar import Litestar
@@ -11,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from guestgate import __version__, config, logs
 from guestgate.config import Settings
-from guestgate.web import api, graph, identity, ops
+from guestgate.web import api, graph, identity, ops, pages
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
 from guestgate.web.state import Runtime
@@ -20,16 +22,24 @@ from guestgate.web.state import Runtime
 def create_app(settings: Settings) -> Litestar:
     runtime = Runtime.build(settings)
 
-    async def load_keys() -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
         await runtime.keyring.current()
+        if settings.inprocess_worker and settings.directory == "local":
+            tasks.append(asyncio.create_task(runtime.worker.run()))
 
     async def close() -> None:
+        runtime.worker.stop()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
         await runtime.db.close()
 
     app = Litestar(
-        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES],
+        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_startup=[load_keys],
+        on_startup=[start],
         on_shutdown=[close],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

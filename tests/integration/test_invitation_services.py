@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql.database import Database
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.invitations import build_invite_request, ticket_hash
@@ -20,6 +22,7 @@ from guestgate.services.invitations import Actor
 pytestmark = pytest.mark.anyio
 UowFactory = Callable[..., SqlUnitOfWork]
 PUBLIC_URL = "https://gg.test"
+SEALER = Sealer(secrets.token_bytes(32))
 
 
 async def setup_tenant(uow: UowFactory) -> Actor:
@@ -40,6 +43,7 @@ async def invite(
         request=build_invite_request(email=email, **fields),
         public_url=PUBLIC_URL,
         now=utcnow(),
+        sealer=SEALER,
     )
 
 
@@ -133,7 +137,12 @@ async def test_resend_replaces_the_ticket_and_revoke_ends_it(uow: UowFactory) ->
     actor = await setup_tenant(uow)
     first = await invite(uow, actor, "carol@example.com")
     resent = await invitations.resend_invitation(
-        uow(), actor=actor, invitation_id=first.invitation.id, public_url=PUBLIC_URL, now=utcnow()
+        uow(),
+        actor=actor,
+        invitation_id=first.invitation.id,
+        public_url=PUBLIC_URL,
+        now=utcnow(),
+        sealer=SEALER,
     )
     assert resent.invitation.id == first.invitation.id
     assert resent.redeem_url != first.redeem_url
@@ -152,6 +161,7 @@ async def test_resend_replaces_the_ticket_and_revoke_ends_it(uow: UowFactory) ->
             invitation_id=first.invitation.id,
             public_url=PUBLIC_URL,
             now=utcnow(),
+            sealer=SEALER,
         )
 
 
@@ -176,6 +186,7 @@ async def test_other_tenants_invitations_are_invisible(uow: UowFactory) -> None:
         request=build_invite_request(email="dave@example.com"),
         public_url=PUBLIC_URL,
         now=utcnow(),
+        sealer=SEALER,
     )
     assert theirs.user.id != mine.user.id
 

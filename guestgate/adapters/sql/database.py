@@ -25,6 +25,8 @@ class IntegrityError(Exception):
 
 
 class Transaction(Protocol):
+    dialect: str
+
     async def execute(self, sql: str, params: Params = None) -> int: ...
     async def fetchone(self, sql: str, params: Params = None) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = None) -> Sequence[Row]: ...
@@ -118,6 +120,7 @@ class SqliteDatabase:
 
 class _SqliteTransaction:
     __slots__ = ("_conn", "_lock", "_open")
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> None:
         self._conn, self._lock, self._open = conn, lock, True

@@ -75,6 +75,7 @@ class PostgresDatabase:
 
 class _PostgresTransaction:
     __slots__ = ("_conn", "_open", "_pool")
+    dialect = "postgresql"
 
     def __init__(
         self,

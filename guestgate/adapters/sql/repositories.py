@@ -10,6 +10,7 @@ from guestgate.adapters.sql.database import Row, Transaction
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
+from guestgate.domain.messages import OutboxMessage
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.users import User
 
@@ -49,6 +50,7 @@ class SqlTenantRepository:
             domains=tuple(d["domain"] for d in domains),
             created_at=row["created_at"],
             invitation_lifetime_days=row["invitation_lifetime_days"],
+            privacy_url=row["privacy_url"],
         )
 
     async def get(self, tenant_id: str) -> Tenant | None:
@@ -326,6 +328,13 @@ class SqlUserRepository:
             "UPDATE users SET tenant_id = tenant_id WHERE id = :id", {"id": user_id}
         )
 
+    async def mark_accepted(self, user_id: str, now: str) -> None:
+        await self.tx.execute(
+            "UPDATE users SET external_user_state = 'Accepted',"
+            " external_user_state_changed_at = :now WHERE id = :id",
+            {"id": user_id, "now": now},
+        )
+
     async def list_guests(
         self, tenant_id: str, *, pending_only: bool, limit: int
     ) -> Sequence[User]:
@@ -464,3 +473,169 @@ class SqlInvitationRepository:
             params,
         )
         return [_invitation(r) for r in rows]
+
+    async def get_by_id(self, invitation_id: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE id = :id", {"id": invitation_id}
+        )
+        return None if row is None else _invitation(row)
+
+    async def get_by_ticket(self, ticket_hash: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE ticket_hash = :hash", {"hash": ticket_hash}
+        )
+        return None if row is None else _invitation(row)
+
+
+def _message(row: Row, payload: dict[str, Any] | None = None) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        kind=row["kind"],
+        recipient=row["recipient"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        payload=payload,
+    )
+
+
+class SqlOutbox:
+    """Messages written in the business transaction, delivered later by a worker."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(
+        self, *, id: str, tenant_id: str, kind: str, recipient: str, sealed: str, now: str
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO outbox (id, tenant_id, kind, recipient, payload, status, attempts,"
+            " next_attempt_at, created_at) VALUES (:id, :tenant_id, :kind, :recipient,"
+            " :payload, 'pending', 0, :now, :now)",
+            {
+                "id": id,
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "recipient": recipient,
+                "payload": sealed,
+                "now": now,
+            },
+        )
+
+    async def claim(self, *, now: str, lease_until: str, limit: int) -> Sequence[Row]:
+        """Lease due messages to this worker; a crashed worker's lease simply runs out."""
+        due = (
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now"
+            " AND (locked_until IS NULL OR locked_until <= :now)"
+            " ORDER BY next_attempt_at LIMIT :limit"
+        )
+        if self.tx.dialect == "postgresql":
+            # Several workers never take one row: each skips rows another has locked.
+            due += " FOR UPDATE SKIP LOCKED"
+        return await self.tx.fetchall(
+            "UPDATE outbox SET locked_until = :lease_until, attempts = attempts + 1"  # noqa: S608
+            f" WHERE id IN ({due}) RETURNING *",
+            {"now": now, "lease_until": lease_until, "limit": limit},
+        )
+
+    async def mark_sent(self, message_id: str, now: str) -> None:
+        # The payload holds redeem links and codes: it is not kept once delivered.
+        await self.tx.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = :now, payload = NULL,"
+            " locked_until = NULL, last_error = NULL WHERE id = :id",
+            {"id": message_id, "now": now},
+        )
+
+    async def mark_failed(
+        self, message_id: str, *, error: str, next_attempt_at: str, dead: bool
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET status = :status, last_error = :error,"
+            " next_attempt_at = :next_at, locked_until = NULL WHERE id = :id",
+            {
+                "id": message_id,
+                "status": "dead" if dead else "pending",
+                "error": error[:500],
+                "next_at": next_attempt_at,
+            },
+        )
+
+    async def list(self, *, status: str | None, limit: int) -> Sequence[OutboxMessage]:
+        sql = "SELECT * FROM outbox"
+        params: dict[str, Any] = {"limit": limit}
+        if status is not None:
+            sql += " WHERE status = :status"
+            params["status"] = status
+        rows = await self.tx.fetchall(sql + " ORDER BY created_at DESC, id LIMIT :limit", params)
+        return [_message(r) for r in rows]
+
+    async def retry(self, *, message_id: str | None, now: str) -> int:
+        """Put dead messages (one, or all) back in the queue with fresh attempts."""
+        sql = (
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = :now,"
+            " locked_until = NULL WHERE status = 'dead'"
+        )
+        params: dict[str, Any] = {"now": now}
+        if message_id is not None:
+            sql += " AND id = :id"
+            params["id"] = message_id
+        return await self.tx.execute(sql, params)
+
+    async def count_pending(self) -> int:
+        row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
+        return int(row["n"]) if row else 0
+
+
+class SqlRedeemSessions:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(
+        self, *, session_hash: str, invitation_id: str, now: str, expires_at: str
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO redeem_sessions (session_hash, invitation_id, code_attempts, codes_sent,"
+            " created_at, expires_at) VALUES (:hash, :invitation_id, 0, 0, :now, :expires_at)",
+            {
+                "hash": session_hash,
+                "invitation_id": invitation_id,
+                "now": now,
+                "expires_at": expires_at,
+            },
+        )
+
+    async def get(self, session_hash: str) -> Row | None:
+        return await self.tx.fetchone(
+            "SELECT * FROM redeem_sessions WHERE session_hash = :hash", {"hash": session_hash}
+        )
+
+    async def set_code(
+        self, session_hash: str, *, code_hash: str, expires_at: str, now: str
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE redeem_sessions SET code_hash = :code_hash, code_expires_at = :expires_at,"
+            " code_attempts = 0, codes_sent = codes_sent + 1, last_code_at = :now"
+            " WHERE session_hash = :hash",
+            {"hash": session_hash, "code_hash": code_hash, "expires_at": expires_at, "now": now},
+        )
+
+    async def count_attempt(self, session_hash: str, limit: int) -> bool:
+        """Use one attempt if any is left; atomic, so parallel guesses cannot exceed `limit`."""
+        count = await self.tx.execute(
+            "UPDATE redeem_sessions SET code_attempts = code_attempts + 1"
+            " WHERE session_hash = :hash AND code_attempts < :limit",
+            {"hash": session_hash, "limit": limit},
+        )
+        return count == 1
+
+    async def verify(self, session_hash: str, *, new_hash: str, now: str) -> None:
+        """Mark verified under a new session id (no fixation); the code cannot be reused."""
+        await self.tx.execute(
+            "UPDATE redeem_sessions SET session_hash = :new_hash, verified_at = :now,"
+            " code_hash = NULL WHERE session_hash = :hash",
+            {"hash": session_hash, "new_hash": new_hash, "now": now},
+        )

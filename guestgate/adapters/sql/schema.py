@@ -140,3 +140,37 @@ audit_events = Table(
     Column("created_at", TIMESTAMP, nullable=False),
     Index("ix_audit_tenant_id", "tenant_id", "id"),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("payload", Text),  # AES-GCM sealed (it holds redeem links and codes); wiped once sent
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", TIMESTAMP, nullable=False),
+    Column("locked_until", TIMESTAMP),
+    Column("last_error", String(500)),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("sent_at", TIMESTAMP),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+redeem_sessions = Table(
+    "redeem_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("invitation_id", GUID, ForeignKey("invitations.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64)),
+    Column("code_expires_at", TIMESTAMP),
+    Column("code_attempts", Integer, nullable=False, server_default="0"),
+    Column("codes_sent", Integer, nullable=False, server_default="0"),
+    Column("last_code_at", TIMESTAMP),
+    Column("verified_at", TIMESTAMP),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("expires_at", TIMESTAMP, nullable=False),
+    Index("ix_redeem_sessions_invitation", "invitation_id"),
+)

@@ -10,6 +10,8 @@ from guestgate.adapters.sql.repositories import (
     SqlAuditLog,
     SqlInvitationRepository,
     SqlKeyRepository,
+    SqlOutbox,
+    SqlRedeemSessions,
     SqlTenantRepository,
     SqlUserRepository,
 )
@@ -22,6 +24,8 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     users: SqlUserRepository
     invitations: SqlInvitationRepository
+    outbox: SqlOutbox
+    redeem_sessions: SqlRedeemSessions
 
     def __init__(self, db: Database, *, write: bool = True) -> None:
         self._db = db
@@ -38,6 +42,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(tx)
         self.users = SqlUserRepository(tx)
         self.invitations = SqlInvitationRepository(tx)
+        self.outbox = SqlOutbox(tx)
+        self.redeem_sessions = SqlRedeemSessions(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

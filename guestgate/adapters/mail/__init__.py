@@ -1,0 +1,1 @@
+"""Email: rendering (templates, languages) and transports (SMTP, a folder of .eml files)."""

@@ -1,0 +1,167 @@
+"""Build the emails: multipart text + HTML from autoescaped templates, in English or German.
+
+Headers are set through the email library's header objects, never by joining strings, and
+every value that reaches a header has been refused at the API edge if it held control
+characters. Encoded-word markers (``=?``) are defused as well: CPython 3.11's serializer could
+turn them into extra header lines (CVE-2024-6923).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from guestgate.domain.messages import INVITATION, ONE_TIME_CODE, REQUESTER_NOTIFICATION, message_id
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "invite_subject": "{org} invited you to access applications within their organization",
+        "invite_heading": "You've been invited to access applications in the {org} organization",
+        "invited_by": "{inviter} invited you.",
+        "message_from": "Message from {inviter}:",
+        "get_started": "Get started",
+        "or_open": "Or open this link:",
+        "caution": (
+            "Only accept this invitation if you trust the sender and expected it. If you did not,"
+            " ignore this email: nothing happens unless you accept."
+        ),
+        "expires": "The invitation expires on {date}.",
+        "notify_subject": "{guest} has been invited to your organization",
+        "notify_body": "{guest} has been invited to the {org} organization at your request.",
+        "code_subject": "Your {org} verification code",
+        "code_body": "Your verification code is {code}. It is valid for 10 minutes.",
+        "code_ignore": "If you did not ask for a code, ignore this email.",
+    },
+    "de": {
+        "invite_subject": "{org} hat Sie eingeladen, auf Anwendungen der Organisation zuzugreifen",
+        "invite_heading": (
+            "Sie wurden eingeladen, auf Anwendungen in der Organisation {org} zuzugreifen"
+        ),
+        "invited_by": "{inviter} hat Sie eingeladen.",
+        "message_from": "Nachricht von {inviter}:",
+        "get_started": "Los geht's",
+        "or_open": "Oder öffnen Sie diesen Link:",
+        "caution": (
+            "Nehmen Sie diese Einladung nur an, wenn Sie dem Absender vertrauen und sie erwartet"
+            " haben. Andernfalls ignorieren Sie diese E-Mail: Ohne Annahme geschieht nichts."
+        ),
+        "expires": "Die Einladung läuft am {date} ab.",
+        "notify_subject": "{guest} wurde in Ihre Organisation eingeladen",
+        "notify_body": "{guest} wurde auf Ihren Wunsch in die Organisation {org} eingeladen.",
+        "code_subject": "Ihr Bestätigungscode für {org}",
+        "code_body": "Ihr Bestätigungscode lautet {code}. Er ist 10 Minuten gültig.",
+        "code_ignore": "Wenn Sie keinen Code angefordert haben, ignorieren Sie diese E-Mail.",
+    },
+}
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+# Plain-text parts must not be HTML-escaped; they are never interpreted as markup.
+_text_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=False,  # noqa: S701 (text/plain: no markup to escape)
+    undefined=StrictUndefined,
+)
+
+
+def language(tag: str | None) -> str:
+    """``de``, ``de-DE``, ``de-AT`` → German; anything else → English."""
+    primary = (tag or "en").split("-")[0].lower()
+    return primary if primary in STRINGS else "en"
+
+
+def header_safe(text: str) -> str:
+    return "".join(" " if ord(c) < 32 or c in "\u2028\u2029\x85" else c for c in text).replace(
+        "=?", "= ?"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    address: str  # GUESTGATE_MAIL_FROM
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+def _t(lang: str) -> dict[str, str]:
+    return STRINGS[lang]
+
+
+def build(
+    kind: str, payload: dict[str, Any], *, outbox_id: str, sender: Sender, now: datetime
+) -> EmailMessage:
+    """The message for an outbox row; its Message-ID is derived from the row id."""
+    lang = language(payload.get("language"))
+    strings = _t(lang)
+    org = payload["org"]
+    if kind == INVITATION:
+        inviter = payload.get("inviter") or org
+        context = {
+            "heading": strings["invite_heading"].format(org=org),
+            "invited_by": strings["invited_by"].format(inviter=inviter),
+            "message_from": strings["message_from"].format(inviter=inviter),
+            "body": payload.get("body"),
+            "get_started": strings["get_started"],
+            "or_open": strings["or_open"],
+            "url": payload["redeem_url"],
+            "caution": strings["caution"],
+            "expires": strings["expires"].format(date=payload["expires"][:10])
+            if payload.get("expires")
+            else None,
+            "org": org,
+            "initials": "".join(w[0] for w in org.split()[:2]).upper(),
+            "lang": lang,
+        }
+        subject = strings["invite_subject"].format(org=org)
+        template = "invitation"
+    elif kind == REQUESTER_NOTIFICATION:
+        context = {
+            "text": strings["notify_body"].format(guest=payload["guest"], org=org),
+            "org": org,
+            "lang": lang,
+        }
+        subject = strings["notify_subject"].format(guest=payload["guest"])
+        template = "notification"
+    elif kind == ONE_TIME_CODE:
+        context = {
+            "text": strings["code_body"].format(code=payload["code"]),
+            "ignore": strings["code_ignore"],
+            "org": org,
+            "lang": lang,
+        }
+        subject = strings["code_subject"].format(org=org)
+        template = "code"
+    else:
+        raise ValueError(f"unknown message kind {kind!r}")
+    message = EmailMessage()
+    message["Subject"] = header_safe(subject)
+    message["From"] = Address(
+        display_name=header_safe(f"{org} via guestgate"), addr_spec=sender.address
+    )
+    message["To"] = Address(
+        display_name=header_safe(payload.get("to_name") or ""), addr_spec=payload["to"]
+    )
+    if payload.get("cc"):
+        name, address = payload["cc"]
+        message["Cc"] = Address(display_name=header_safe(name or ""), addr_spec=address)
+    message["Message-ID"] = message_id(outbox_id, sender.domain)
+    message["Date"] = format_datetime(now)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_text_env.get_template(f"{template}.txt").render(**context))
+    message.add_alternative(_env.get_template(f"{template}.html").render(**context), subtype="html")
+    return message

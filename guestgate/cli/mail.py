@@ -1,0 +1,111 @@
+"""Mail commands: the outbox worker, the outbox itself, and a settings check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import uuid
+from dataclasses import asdict
+
+from guestgate import logs
+from guestgate.adapters.mail.render import Sender, build
+from guestgate.adapters.mail.transport import DeliveryError, make_transport
+from guestgate.adapters.sealing import Sealer
+from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.cli.directory import run
+from guestgate.cli.output import emit
+from guestgate.config import Settings
+from guestgate.domain.messages import REQUESTER_NOTIFICATION
+from guestgate.domain.timestamps import utcnow
+from guestgate.errors import Unavailable
+from guestgate.services import outbox
+from guestgate.worker import OutboxWorker
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    logs.configure(settings.log_level)
+
+    async def main() -> None:
+        db = connect(settings.database_url)
+        worker = OutboxWorker(
+            lambda: SqlUnitOfWork(db),
+            sealer=Sealer(settings.secret_key),
+            transport=make_transport(
+                settings.smtp_url, settings.mail_dir, ca_file=settings.smtp_ca_file
+            ),
+            sender=Sender(settings.mail_from),
+            poll_seconds=args.poll,
+            retry_base=settings.outbox_retry_base_seconds,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        try:
+            await worker.run()
+        finally:
+            await db.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def cmd_outbox_list(settings: Settings, args: argparse.Namespace) -> None:
+    found = run(
+        settings,
+        lambda uow: outbox.list_messages(uow(write=False), status=args.status, limit=args.limit),
+    )
+    rows = [{k: v for k, v in asdict(m).items() if k != "payload"} for m in found]
+    emit(rows, as_json=args.json)
+
+
+def cmd_outbox_retry(settings: Settings, args: argparse.Namespace) -> None:
+    target = None if args.id == "all" else args.id
+    count = run(settings, lambda uow: outbox.retry_dead(uow(), message_id=target, now=utcnow()))
+    emit({"requeued": count}, as_json=args.json)
+
+
+def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
+    transport = make_transport(settings.smtp_url, settings.mail_dir, ca_file=settings.smtp_ca_file)
+    message = build(
+        REQUESTER_NOTIFICATION,
+        {"to": args.to, "org": "guestgate", "guest": "This is a test message; it"},
+        outbox_id=str(uuid.uuid4()),
+        sender=Sender(settings.mail_from),
+        now=utcnow(),
+    )
+    message.replace_header("Subject", "guestgate mail test")
+    try:
+        asyncio.run(transport.send(message))
+    except DeliveryError as exc:
+        raise Unavailable(f"the test message was not delivered: {exc.reason}") from None
+    where = "SMTP" if settings.smtp_url else settings.mail_dir
+    emit(
+        {"sent": True, "to": args.to, "via": where, "messageId": message["Message-ID"]},
+        as_json=args.json,
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("worker", help="deliver outbox messages (run several on PostgreSQL)")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the outbox")
+    p.set_defaults(func=cmd_worker)
+
+    box = sub.add_parser("outbox", help="the message outbox").add_subparsers(required=True)
+    p = box.add_parser("list", help="messages, newest first")
+    p.add_argument("--status", choices=["pending", "sent", "dead"])
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_outbox_list)
+    p = box.add_parser("retry", help="queue dead messages again")
+    p.add_argument("id", help="a message id, or 'all'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_outbox_retry)
+
+    mail = sub.add_parser("mail", help="mail settings").add_subparsers(required=True)
+    p = mail.add_parser("test", help="send a test message with the configured transport")
+    p.add_argument("--to", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mail_test)

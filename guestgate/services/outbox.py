@@ -1,0 +1,134 @@
+"""The transactional outbox: enqueue inside a use-case, deliver from a worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from guestgate.domain import messages as rules
+from guestgate.domain.messages import OutboxMessage
+from guestgate.domain.timestamps import iso
+from guestgate.services.ports import Sealer, UnitOfWork
+
+log = logging.getLogger("guestgate.outbox")
+
+
+class Transport(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+MessageBuilder = Callable[[str, dict[str, Any], str], EmailMessage]
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    *,
+    sealer: Sealer,
+    tenant_id: str,
+    kind: str,
+    recipient: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> str:
+    """Write a message in the caller's transaction. Its payload is sealed: it holds links."""
+    message_id = str(uuid.uuid4())
+    sealed = sealer.seal(json.dumps(payload).encode(), f"outbox:{message_id}")
+    await uow.outbox.add(
+        id=message_id,
+        tenant_id=tenant_id,
+        kind=kind,
+        recipient=recipient,
+        sealed=sealed,
+        now=iso(now),
+    )
+    return message_id
+
+
+async def deliver_due(
+    make_uow: Callable[[], UnitOfWork],
+    *,
+    sealer: Sealer,
+    transport: Transport,
+    build: MessageBuilder,
+    now: Callable[[], datetime],
+    batch: int = 50,
+    retry_base: float = rules.BASE_DELAY,
+) -> int:
+    """Claim due messages, send each, record the outcome. Returns how many were claimed."""
+    moment = now()
+    async with make_uow() as uow:
+        rows = await uow.outbox.claim(
+            now=iso(moment), lease_until=iso(moment + rules.LEASE), limit=batch
+        )
+        await uow.commit()
+    for row in rows:
+        await _deliver_one(
+            make_uow,
+            row,
+            sealer=sealer,
+            transport=transport,
+            build=build,
+            now=now,
+            retry_base=retry_base,
+        )
+    return len(rows)
+
+
+async def _deliver_one(
+    make_uow: Callable[[], UnitOfWork],
+    row: Any,
+    *,
+    sealer: Sealer,
+    transport: Transport,
+    build: MessageBuilder,
+    now: Callable[[], datetime],
+    retry_base: float,
+) -> None:
+    error: str | None = None
+    permanent = False
+    try:
+        payload = json.loads(sealer.open(row["payload"], f"outbox:{row['id']}"))
+        await transport.send(build(row["kind"], payload, row["id"]))
+    except Exception as exc:
+        error = getattr(exc, "reason", type(exc).__name__)
+        permanent = bool(getattr(exc, "permanent", False))
+    moment = now()
+    async with make_uow() as uow:
+        if error is None:
+            await uow.outbox.mark_sent(row["id"], iso(moment))
+            log.info("message sent", extra={"outbox_id": row["id"], "kind": row["kind"]})
+        else:
+            attempts = int(row["attempts"])
+            dead = permanent or attempts >= rules.MAX_ATTEMPTS
+            await uow.outbox.mark_failed(
+                row["id"],
+                error=str(error),
+                next_attempt_at=iso(rules.next_attempt(moment, attempts, base=retry_base)),
+                dead=dead,
+            )
+            log.warning(
+                "message not sent",
+                extra={"outbox_id": row["id"], "error": error, "attempts": attempts, "dead": dead},
+            )
+        await uow.commit()
+
+
+async def list_messages(
+    uow: UnitOfWork, *, status: str | None, limit: int
+) -> Sequence[OutboxMessage]:
+    """Outbox rows, newest first (never their payloads)."""
+    async with uow:
+        return await uow.outbox.list(status=status, limit=limit)
+
+
+async def retry_dead(uow: UnitOfWork, *, message_id: str | None, now: datetime) -> int:
+    """Queue dead messages again; returns how many."""
+    async with uow:
+        count = await uow.outbox.retry(message_id=message_id, now=iso(now))
+        await uow.commit()
+    return count

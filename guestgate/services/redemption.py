@@ -1,0 +1,236 @@
+"""The guest's side: open the link, prove the address with a one-time code, accept.
+
+Opening the link changes nothing (mail scanners open every link). Only the guest's POSTs
+create a session, send a code, verify it and accept; each step checks the previous one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from guestgate.domain import invitations as invitation_rules
+from guestgate.domain import messages
+from guestgate.domain import redemption as rules
+from guestgate.domain.invitations import Invitation
+from guestgate.domain.tenants import Tenant
+from guestgate.domain.timestamps import iso, parse_iso
+from guestgate.errors import GuestgateError
+from guestgate.services import outbox
+from guestgate.services.ports import Row, Sealer, UnitOfWork
+
+
+class RedemptionError(GuestgateError):
+    """A step of redemption that cannot go on; `reason` picks the page the guest sees."""
+
+    def __init__(self, reason: str, message: str, *, attempts_left: int | None = None) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason
+        self.attempts_left = attempts_left
+
+
+INVALID = "invalid_link"
+EXPIRED = "expired_link"
+WRONG_CODE = "wrong_code"
+CODE_EXPIRED = "code_expired"
+CODE_LOCKED = "code_locked"
+TOO_SOON = "too_soon"
+NO_SESSION = "no_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    invitation: Invitation
+    tenant: Tenant
+
+
+async def _link(uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now: datetime) -> Link:
+    invitation = await uow.invitations.get_by_ticket(invitation_rules.ticket_hash(ticket))
+    # Unknown, revoked and superseded links look alike: nothing tells a guesser which is which.
+    if (
+        invitation is None
+        or invitation.tenant_id != tenant_id
+        or invitation.user_id != user_id
+        or invitation.status == invitation_rules.REVOKED
+    ):
+        raise RedemptionError(INVALID, "This invitation link is not valid.")
+    if invitation.status_at(now) == invitation_rules.EXPIRED:
+        raise RedemptionError(EXPIRED, "This invitation has expired.")
+    tenant = await uow.tenants.get(tenant_id)
+    assert tenant is not None
+    return Link(invitation=invitation, tenant=tenant)
+
+
+async def open_link(
+    uow: UnitOfWork, *, tenant_id: str, user_id: str, ticket: str, now: datetime
+) -> Link:
+    """What the redeem link points at, without changing anything."""
+    async with uow:
+        return await _link(uow, tenant_id, user_id, ticket, now)
+
+
+async def _send_code(
+    uow: UnitOfWork, link: Link, session: str, *, code_key: bytes, sealer: Sealer, now: datetime
+) -> None:
+    code = rules.new_code()
+    await uow.redeem_sessions.set_code(
+        session,
+        code_hash=rules.code_hash(code_key, session, code),
+        expires_at=iso(now + timedelta(seconds=rules.CODE_LIFETIME_SECONDS)),
+        now=iso(now),
+    )
+    # The code goes only to the invited address, whatever a form might claim.
+    await outbox.enqueue(
+        uow,
+        sealer=sealer,
+        tenant_id=link.tenant.id,
+        kind=messages.ONE_TIME_CODE,
+        recipient=link.invitation.email,
+        payload={
+            "to": link.invitation.email,
+            "org": link.tenant.name,
+            "code": code,
+            "language": (link.invitation.message_info or {}).get("messageLanguage"),
+        },
+        now=now,
+    )
+
+
+async def start(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    user_id: str,
+    ticket: str,
+    session_id: str,
+    code_key: bytes,
+    sealer: Sealer,
+    now: datetime,
+) -> Link:
+    """The guest asks for a code: a redemption session starts and a code is mailed."""
+    session = rules.session_hash(session_id)
+    async with uow:
+        link = await _link(uow, tenant_id, user_id, ticket, now)
+        if link.invitation.status != invitation_rules.PENDING:
+            return link  # already accepted: the page leads on to the redirect
+        await uow.redeem_sessions.add(
+            session_hash=session,
+            invitation_id=link.invitation.id,
+            now=iso(now),
+            expires_at=iso(now + timedelta(seconds=rules.SESSION_LIFETIME_SECONDS)),
+        )
+        await _send_code(uow, link, session, code_key=code_key, sealer=sealer, now=now)
+        await uow.commit()
+    return link
+
+
+async def _session(uow: UnitOfWork, session_id: str, now: datetime) -> tuple[Row, Link]:
+    row = await uow.redeem_sessions.get(rules.session_hash(session_id))
+    if row is None or row["expires_at"] <= iso(now):
+        raise RedemptionError(NO_SESSION, "Your session has ended. Open the invitation link again.")
+    # A session is bound to one invitation when it starts; it can act on no other.
+    invitation = await uow.invitations.get_by_id(row["invitation_id"])
+    if invitation is None or invitation.status == invitation_rules.REVOKED:
+        raise RedemptionError(INVALID, "This invitation link is not valid.")
+    if invitation.status_at(now) == invitation_rules.EXPIRED:
+        raise RedemptionError(EXPIRED, "This invitation has expired.")
+    tenant = await uow.tenants.get(invitation.tenant_id)
+    assert tenant is not None
+    return row, Link(invitation=invitation, tenant=tenant)
+
+
+async def session_state(uow: UnitOfWork, *, session_id: str, now: datetime) -> tuple[Link, bool]:
+    """The session's invitation, and whether its code was verified."""
+    async with uow:
+        row, link = await _session(uow, session_id, now)
+    return link, row["verified_at"] is not None
+
+
+async def resend_code(
+    uow: UnitOfWork, *, session_id: str, code_key: bytes, sealer: Sealer, now: datetime
+) -> Link:
+    """A new code (earlier codes stop working), at most every 30 s and 5 per session."""
+    session = rules.session_hash(session_id)
+    async with uow:
+        row, link = await _session(uow, session_id, now)
+        if row["codes_sent"] >= rules.MAX_CODES_PER_SESSION:
+            raise RedemptionError(
+                TOO_SOON, "Too many codes were sent. Open the invitation link again later."
+            )
+        if (
+            row["last_code_at"]
+            and parse_iso(row["last_code_at"]) + timedelta(seconds=rules.RESEND_INTERVAL_SECONDS)
+            > now
+        ):
+            raise RedemptionError(
+                TOO_SOON, "A code was sent moments ago. Wait half a minute before asking again."
+            )
+        await _send_code(uow, link, session, code_key=code_key, sealer=sealer, now=now)
+        await uow.commit()
+    return link
+
+
+async def verify_code(
+    uow: UnitOfWork,
+    *,
+    session_id: str,
+    new_session_id: str,
+    code: str,
+    code_key: bytes,
+    now: datetime,
+) -> Link:
+    """Check the code; on success the session continues under `new_session_id`."""
+    session = rules.session_hash(session_id)
+    async with uow:
+        row, link = await _session(uow, session_id, now)
+        if row["code_hash"] is None or row["code_attempts"] >= rules.CODE_ATTEMPTS:
+            raise RedemptionError(
+                CODE_LOCKED, "This code can no longer be used. Ask for a new code."
+            )
+        if row["code_expires_at"] <= iso(now):
+            raise RedemptionError(CODE_EXPIRED, "This code has expired. Ask for a new code.")
+        # Count the attempt first, so parallel guesses cannot exceed the limit; the count is
+        # committed whether or not the code is right.
+        if not await uow.redeem_sessions.count_attempt(session, rules.CODE_ATTEMPTS):
+            raise RedemptionError(
+                CODE_LOCKED, "This code can no longer be used. Ask for a new code."
+            )
+        given = rules.code_hash(code_key, session, code.strip())
+        right = hmac.compare_digest(row["code_hash"], given)
+        if right:
+            await uow.redeem_sessions.verify(
+                session, new_hash=rules.session_hash(new_session_id), now=iso(now)
+            )
+        await uow.commit()
+    if not right:
+        left = rules.CODE_ATTEMPTS - row["code_attempts"] - 1
+        raise RedemptionError(WRONG_CODE, "That code is not right.", attempts_left=max(left, 0))
+    return link
+
+
+async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id: str | None) -> str:
+    """Accept the invitation of a verified session; returns where to send the guest."""
+    async with uow:
+        row, link = await _session(uow, session_id, now)
+        if row["verified_at"] is None:
+            raise RedemptionError(NO_SESSION, "Confirm your email address first.")
+        invitation = link.invitation
+        # Conditional update: of two parallel accepts exactly one changes the row.
+        if invitation.status == invitation_rules.PENDING and await uow.invitations.set_status(
+            invitation.id,
+            status=invitation_rules.COMPLETED,
+            from_status=invitation_rules.PENDING,
+            now=iso(now),
+        ):
+            await uow.users.mark_accepted(invitation.user_id, iso(now))
+            await uow.audit.record(
+                tenant_id=invitation.tenant_id,
+                action="invitation.accept",
+                target=invitation.user_id,
+                request_id=request_id,
+                created_at=iso(now),
+                details={"invitationId": invitation.id},
+            )
+            await uow.commit()
+    return invitation.redirect_url

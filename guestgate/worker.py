@@ -1,0 +1,76 @@
+"""The outbox relay: in-process inside `guestgate serve`, or as `guestgate worker` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from guestgate.adapters.mail.render import Sender, build
+from guestgate.adapters.mail.transport import Transport
+from guestgate.domain.timestamps import utcnow
+from guestgate.services.outbox import deliver_due
+from guestgate.services.ports import Sealer, UnitOfWork
+
+log = logging.getLogger("guestgate.worker")
+
+
+class OutboxWorker:
+    """Polls for due messages; `wake()` makes it look at once (after an in-process commit)."""
+
+    def __init__(
+        self,
+        make_uow: Callable[[], UnitOfWork],
+        *,
+        sealer: Sealer,
+        transport: Transport,
+        sender: Sender,
+        poll_seconds: float = 1.0,
+        retry_base: float = 5.0,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.retry_base = retry_base
+        self.make_uow = make_uow
+        self.sealer = sealer
+        self.transport = transport
+        self.sender = sender
+        self.poll_seconds = poll_seconds
+        self.now = now
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _build(self, kind: str, payload: dict[str, Any], outbox_id: str) -> EmailMessage:
+        return build(kind, payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
+
+    async def run_once(self) -> int:
+        return await deliver_due(
+            self.make_uow,
+            sealer=self.sealer,
+            transport=self.transport,
+            build=self._build,
+            now=self.now,
+        )
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:  # the database may be down for a while: keep going
+                log.exception("outbox pass failed")
+                claimed = 0
+            if claimed:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
