@@ -115,8 +115,10 @@ def _see_other(location: str, cookies: list[Cookie] | None = None) -> Response[s
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     runtime = runtime_of(request)
+    # Browsers send "Origin: null" from no-referrer pages; the CSRF token is the real check,
+    # this one only refuses posts that name another site.
     origin = request.headers.get("origin")
-    if origin is not None and origin != _origin(runtime.settings.public_url):
+    if origin not in (None, "null") and origin != _origin(runtime.settings.public_url):
         raise RedemptionError("forbidden", "This form was sent from another site.")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":

@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import cached_property
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -21,7 +22,7 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
 
-    @property
+    @cached_property
     def message(self) -> EmailMessage:
         parsed = email.message_from_bytes(self.data, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
@@ -73,10 +74,16 @@ class SmtpSink:
     def wait_for(self, count: int = 1, timeout: float = 20, **filters: Any) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if not filters:
+                with self.lock:
+                    enough = len(self.received) >= count
+                if not enough:
+                    time.sleep(0.1)
+                    continue
             found = self.messages(**filters)
             if len(found) >= count:
                 return found
-            time.sleep(0.05)
+            time.sleep(0.1)
         raise AssertionError(
             f"expected {count} messages matching {filters}, got {len(self.messages(**filters))}"
         )

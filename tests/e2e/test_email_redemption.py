@@ -202,7 +202,8 @@ def test_full_journey_without_javascript(caller: Caller, server: Server, sink: S
     with db(server) as conn:
         assert (
             conn.execute(
-                "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.accept' AND target = ?",
+                "SELECT COUNT(*) FROM audit_events"
+                " WHERE action = 'invitation.accept' AND target = ?",
                 (answer["id"],),
             ).fetchone()[0]
             == 1

@@ -55,6 +55,9 @@ class SmtpSettings:
     starttls: bool
     timeout: float = 30.0
     ca_file: str | None = None
+    # Sent in EHLO. Set explicitly: the library's default looks up this host's FQDN on every
+    # connection, which stalls for seconds where DNS is slow or absent.
+    local_hostname: str = "localhost"
 
     @classmethod
     def from_url(cls, url: str, *, ca_file: str | None = None) -> SmtpSettings:
@@ -107,6 +110,7 @@ class SmtpTransport:
                 start_tls=bool(s.starttls),
                 tls_context=self._tls_context() if (s.implicit_tls or s.starttls) else None,
                 timeout=s.timeout,
+                local_hostname=s.local_hostname,
             )
         except aiosmtplib.SMTPResponseException as exc:
             # 5xx is the server's final answer about this message; 4xx may pass later.
