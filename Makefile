@@ -4,12 +4,15 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest setup clean
+.PHONY: run test lint typecheck pytest setup clean system-deps
 
 run: .venv/.synced
 	.venv/bin/guestgate serve $(ARGS)
 
-test: .venv/.synced lint typecheck pytest
+test: .venv/.synced system-deps lint typecheck pytest
+
+system-deps:
+	bash scripts/system-deps.sh
 
 setup: .venv/.synced
 
