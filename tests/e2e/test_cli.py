@@ -183,3 +183,21 @@ def test_serve_with_two_workers_and_no_demo(tmp_path: Path) -> None:
         assert json.loads(server.cli("tenant", "list", "--json").stdout) == []
     finally:
         server.stop()
+
+
+def test_mail_test_command_writes_to_the_mail_folder(tmp_path: Path) -> None:
+    server = Server(workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db")
+    result = json.loads(server.cli("mail", "test", "--to", "admin@example.com", "--json").stdout)
+    assert result["sent"] is True
+    files = list((tmp_path / "var" / "mail").glob("*.eml"))
+    assert len(files) == 1
+    assert b"To: admin@example.com" in files[0].read_bytes()
+    unreachable = subprocess.run(
+        [*GUESTGATE, "mail", "test", "--to", "admin@example.com"],
+        env={**server.env(), "GUESTGATE_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert unreachable.returncode == 1
+    assert "not delivered" in unreachable.stderr
