@@ -43,6 +43,13 @@ ERRORS = {
         (415, "Body is not JSON"),
     )
 }
+# What every GT365 route shares; each route still names its permission next to its path.
+PROTECTED: dict[str, Any] = {
+    "guards": [authorize],
+    "tags": ["GT365"],
+    "responses": ERRORS,
+    "security": [{"bearer": []}],
+}
 # Request bodies parsed by web/body.py; /openapi.json documents them from here.
 REQUEST_BODIES: dict[tuple[str, str], type] = {("/api/InviteGuest", "post"): InviteGuestBody}
 
@@ -93,11 +100,8 @@ def invite_answer(result: InviteResult) -> InviteGuestAnswer:
 @post(
     "/api/InviteGuest",
     opt={"permission": INVITE},
-    guards=[authorize],
     status_code=201,
-    tags=["GT365"],
-    responses=ERRORS,
-    security=[{"bearer": []}],
+    **PROTECTED,
 )
 async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
     """Invite an external address as a guest; answers 201 with the redeem link."""
@@ -133,10 +137,7 @@ async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
 @get(
     "/api/invitations",
     opt={"permission": READ_USERS},
-    guards=[authorize],
-    tags=["GT365"],
-    responses=ERRORS,
-    security=[{"bearer": []}],
+    **PROTECTED,
 )
 async def list_invitations(
     request: Request[Any, Any, Any],
@@ -181,10 +182,7 @@ def _invitation_id(value: str) -> str:
 @get(
     "/api/invitations/{invitation_id:str}",
     opt={"permission": READ_USERS},
-    guards=[authorize],
-    tags=["GT365"],
-    responses=ERRORS,
-    security=[{"bearer": []}],
+    **PROTECTED,
 )
 async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """One invitation of the caller's tenant."""
@@ -200,11 +198,8 @@ async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) ->
 @post(
     "/api/invitations/{invitation_id:str}/resend",
     opt={"permission": INVITE},
-    guards=[authorize],
     status_code=200,
-    tags=["GT365"],
-    responses=ERRORS,
-    security=[{"bearer": []}],
+    **PROTECTED,
 )
 async def resend_invitation(
     request: Request[Any, Any, Any], invitation_id: str
@@ -228,11 +223,8 @@ async def resend_invitation(
 @post(
     "/api/invitations/{invitation_id:str}/revoke",
     opt={"permission": INVITE},
-    guards=[authorize],
     status_code=200,
-    tags=["GT365"],
-    responses=ERRORS,
-    security=[{"bearer": []}],
+    **PROTECTED,
 )
 async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """Revoke a pending invitation: its link stops working."""

@@ -261,16 +261,27 @@ async def code_page(request: Request[Any, Any, Any]) -> Response[str]:
     return _code_page(runtime, session_id, link)
 
 
-@post("/redeem/resend", include_in_schema=False, status_code=303)
-async def resend(request: Request[Any, Any, Any]) -> Response[str]:
-    runtime = runtime_of(request)
+async def _session_post(
+    request: Request[Any, Any, Any],
+) -> tuple[dict[str, str], str, Link] | Response[str]:
+    """A form post of a session step: the form, the session and its invitation, or a refusal."""
     try:
         form = await _form(request)
         session_id, link, _ = await _session_link(request)
     except RedemptionError as exc:
         return _forbidden() if exc.reason == "forbidden" else error_page(exc)
-    if not _check_session_csrf(runtime, session_id, form):
+    if not _check_session_csrf(runtime_of(request), session_id, form):
         return _forbidden()
+    return form, session_id, link
+
+
+@post("/redeem/resend", include_in_schema=False, status_code=303)
+async def resend(request: Request[Any, Any, Any]) -> Response[str]:
+    runtime = runtime_of(request)
+    checked = await _session_post(request)
+    if isinstance(checked, Response):
+        return checked
+    _, session_id, link = checked
     try:
         await redemption.resend_code(
             runtime.uow(),
@@ -290,13 +301,10 @@ async def resend(request: Request[Any, Any, Any]) -> Response[str]:
 @post("/redeem/verify", include_in_schema=False, status_code=303)
 async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     runtime = runtime_of(request)
-    try:
-        form = await _form(request)
-        session_id, link, _ = await _session_link(request)
-    except RedemptionError as exc:
-        return _forbidden() if exc.reason == "forbidden" else error_page(exc)
-    if not _check_session_csrf(runtime, session_id, form):
-        return _forbidden()
+    checked = await _session_post(request)
+    if isinstance(checked, Response):
+        return checked
+    form, session_id, link = checked
     new_session = rules.new_session_id()
     try:
         await redemption.verify_code(
