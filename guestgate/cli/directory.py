@@ -66,6 +66,29 @@ def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
     emit(rows, as_json=args.json)
 
 
+def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
+    tenant = run(
+        settings,
+        lambda uow: tenants.set_links(
+            uow(),
+            tenant_ref=args.tenant,
+            privacy_url=args.privacy_url,
+            logo_url=args.logo_url,
+            landing_url=args.landing_url,
+            now=utcnow(),
+        ),
+    )
+    emit(
+        {
+            "TenantID": tenant.id,
+            "privacyUrl": tenant.privacy_url,
+            "logoUrl": tenant.logo_url,
+            "landingUrl": tenant.landing_url,
+        },
+        as_json=args.json,
+    )
+
+
 def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
     lifetime = parse_lifetime(args.secret_expires)
     app, secret = run(
@@ -186,6 +209,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--domain", action="append", required=True, help="repeat for more domains")
     command(tenant, "list", cmd_tenant_list, "list tenants")
+    p = command(
+        tenant, "set", cmd_tenant_set, "set a tenant's privacy statement, logo, landing page"
+    )
+    p.add_argument("tenant", help="tenant id or domain")
+    p.add_argument("--privacy-url", help="privacy statement shown on the consent page")
+    p.add_argument("--logo-url", help="https logo shown in invitation emails")
+    p.add_argument("--landing-url", help="default inviteRedirectUrl")
 
     app = sub.add_parser("app", help="manage app registrations").add_subparsers(required=True)
     p = command(app, "create", cmd_app_create, "register an app; prints AppID, AppSecret, TenantID")

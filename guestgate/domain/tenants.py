@@ -22,6 +22,8 @@ class Tenant:
     created_at: str
     invitation_lifetime_days: int = 30
     privacy_url: str | None = None
+    logo_url: str | None = None
+    landing_url: str | None = None
 
     @property
     def primary_domain(self) -> str:

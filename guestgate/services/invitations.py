@@ -44,7 +44,7 @@ async def _tenant(uow: UnitOfWork, tenant_id: str) -> Tenant:
 
 
 def default_redirect(public_url: str, tenant: Tenant) -> str:
-    return f"{public_url}/welcome?tenant={tenant.id}"
+    return tenant.landing_url or f"{public_url}/welcome?tenant={tenant.id}"
 
 
 async def invite_guest(
@@ -174,6 +174,7 @@ async def _enqueue_invitation(
             "to_name": user.display_name,
             "cc": cc,
             "org": tenant.name,
+            "logo_url": tenant.logo_url,
             "inviter": invitation.requested_by,
             "redeem_url": url,
             "language": info.get("messageLanguage"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from guestgate.domain.invitations import check_redirect_url
 from guestgate.domain.tenants import Tenant, check_tenant_name, is_guid, normalise_domain
 from guestgate.domain.timestamps import iso
 from guestgate.errors import Conflict, NotFound, ValidationError
@@ -70,3 +72,40 @@ async def get_tenant(uow: UnitOfWork, ref: str) -> Tenant:
     if tenant is None:
         raise NotFound(f"no tenant {ref!r}", code="TenantNotFound")
     return tenant
+
+
+async def set_links(
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    privacy_url: str | None,
+    logo_url: str | None,
+    landing_url: str | None,
+    now: datetime,
+) -> Tenant:
+    """Set the tenant's privacy statement, logo and landing page (https URLs; "" clears one)."""
+    checked = {
+        name: None if value in (None, "") else check_redirect_url(value)
+        for name, value in (("privacy", privacy_url), ("logo", logo_url), ("landing", landing_url))
+    }
+    async with uow:
+        tenant = await find_tenant(uow.tenants, tenant_ref)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_ref!r}", code="TenantNotFound")
+        updated = replace(
+            tenant,
+            privacy_url=tenant.privacy_url if privacy_url is None else checked["privacy"],
+            logo_url=tenant.logo_url if logo_url is None else checked["logo"],
+            landing_url=tenant.landing_url if landing_url is None else checked["landing"],
+        )
+        await uow.tenants.set_links(
+            tenant.id,
+            privacy_url=updated.privacy_url,
+            logo_url=updated.logo_url,
+            landing_url=updated.landing_url,
+        )
+        await uow.audit.record(
+            tenant_id=tenant.id, action="tenant.update", target=tenant.id, created_at=iso(now)
+        )
+        await uow.commit()
+    return updated

@@ -340,3 +340,42 @@ def test_logs_hold_no_tickets_codes_or_tokens(
     assert all(p is None for p in sent_payloads)  # delivered messages keep no links or codes
     assert "ticket=" not in dump
     assert "redeem" not in dump
+
+
+def test_tenant_logo_privacy_statement_and_landing_page(
+    caller: Caller, server: Server, sink: SmtpSink
+) -> None:
+    bad = server.cli(
+        "tenant", "set", "contoso.example", "--logo-url", "javascript:alert(1)", check=False
+    )
+    assert bad.returncode == 1
+    assert "InvalidRedirectUrl" in bad.stderr
+    server.cli(
+        "tenant",
+        "set",
+        "contoso.example",
+        "--logo-url",
+        "https://cdn.contoso.example/logo.png?a=1&b=2",
+        "--privacy-url",
+        "https://contoso.example/privacy",
+        "--landing-url",
+        "https://apps.contoso.example/",
+    )
+    email = unique_email()
+    answer = caller.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": True}).json()
+    assert answer["inviteRedirectUrl"] == "https://apps.contoso.example/"
+    [message] = sink.wait_for(to=email)
+    html = message.get_body(("html",)).get_content()
+    assert '<img src="https://cdn.contoso.example/logo.png?a=1&amp;b=2" alt="Contoso"' in html
+    guest = Guest(server)
+    guest.submit(guest.open(answer["inviteRedeemUrl"]), "/redeem/start")
+    code_page = guest.http.get("/redeem/code")
+    guest.submit(code_page, "/redeem/verify", code=latest_code(sink, email, 1))
+    consent = guest.http.get("/redeem/consent")
+    assert 'href="https://contoso.example/privacy"' in consent.text
+    assert (
+        guest.submit(consent, "/redeem/accept").headers["location"]
+        == "https://apps.contoso.example/"
+    )
+    guest.close()
+    server.cli("tenant", "set", "contoso.example", "--logo-url", "", "--landing-url", "")

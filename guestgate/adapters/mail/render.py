@@ -125,6 +125,7 @@ def build(
             else None,
             "org": org,
             "initials": "".join(w[0] for w in org.split()[:2]).upper(),
+            "logo_url": payload.get("logo_url"),
             "lang": lang,
         }
         subject = strings["invite_subject"].format(org=org)

@@ -51,6 +51,8 @@ class SqlTenantRepository:
             created_at=row["created_at"],
             invitation_lifetime_days=row["invitation_lifetime_days"],
             privacy_url=row["privacy_url"],
+            logo_url=row["logo_url"],
+            landing_url=row["landing_url"],
         )
 
     async def get(self, tenant_id: str) -> Tenant | None:
@@ -64,6 +66,20 @@ class SqlTenantRepository:
             {"domain": domain},
         )
         return await self._load(row)
+
+    async def set_links(
+        self,
+        tenant_id: str,
+        *,
+        privacy_url: str | None,
+        logo_url: str | None,
+        landing_url: str | None,
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE tenants SET privacy_url = :privacy, logo_url = :logo, landing_url = :landing"
+            " WHERE id = :id",
+            {"id": tenant_id, "privacy": privacy_url, "logo": logo_url, "landing": landing_url},
+        )
 
     async def domain_taken(self, domain: str) -> bool:
         row = await self.tx.fetchone(
