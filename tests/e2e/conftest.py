@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.server import Server
+from tests.e2e.smtp import SmtpSink
 
 
 @pytest.fixture(scope="module")
@@ -26,3 +27,11 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) recording what it receives."""
+    smtp = SmtpSink().start()
+    yield smtp
+    smtp.stop()

@@ -60,13 +60,6 @@ def landing_app() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    smtp = SmtpSink().start()
-    yield smtp
-    smtp.stop()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
     workdir: Path = tmp_path_factory.mktemp("browser")
     server = Server(

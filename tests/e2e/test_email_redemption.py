@@ -19,13 +19,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    smtp = SmtpSink().start()
-    yield smtp
-    smtp.stop()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
     workdir: Path = tmp_path_factory.mktemp("mail")
     server = Server(
