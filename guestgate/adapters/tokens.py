@@ -91,7 +91,6 @@ class KeyRing:
         self._keys: KeySet | None = None
         self._loaded_at = -1e9
         self._refreshing: asyncio.Task[KeySet] | None = None
-        self.loads = 0
 
     async def current(self) -> KeySet:
         if self._keys is None or self._clock() - self._loaded_at > KEY_REFRESH_SECONDS:
@@ -105,7 +104,6 @@ class KeyRing:
 
     async def _load(self) -> KeySet:
         keys = await self._loader()
-        self.loads += 1
         self._keys, self._loaded_at = keys, self._clock()
         return keys
 

@@ -20,6 +20,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 
 from guestgate.domain import redemption as rules
+from guestgate.domain.invitations import PENDING
 from guestgate.domain.tenants import is_guid
 from guestgate.logs import request_id_var
 from guestgate.services import redemption
@@ -162,7 +163,7 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         return error_page(exc)
-    if link.invitation.status != "PendingAcceptance":
+    if link.invitation.status != PENDING:
         return _see_other(link.invitation.redirect_url)
     nonce = secrets.token_urlsafe(24)
     return render(
@@ -208,7 +209,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         return error_page(exc)
-    if link.invitation.status != "PendingAcceptance":
+    if link.invitation.status != PENDING:
         return _see_other(link.invitation.redirect_url)
     runtime.worker.wake()
     return _see_other(
@@ -239,13 +240,18 @@ def _code_page(
         org=link.tenant.name,
         title="Enter your code",
         masked=rules.mask_address(link.invitation.email),
-        csrf=_csrf(runtime, f"session:{rules.session_hash(session_id)}"),
+        csrf=_session_csrf(runtime, session_id),
         error=error,
     )
 
 
+def _session_csrf(runtime: Runtime, session_id: str) -> str:
+    """The CSRF token of a redemption session's forms."""
+    return _csrf(runtime, f"session:{rules.session_hash(session_id)}")
+
+
 def _check_session_csrf(runtime: Runtime, session_id: str, form: dict[str, str]) -> bool:
-    expected = _csrf(runtime, f"session:{rules.session_hash(session_id)}")
+    expected = _session_csrf(runtime, session_id)
     return hmac.compare_digest(expected, form.get("csrf", ""))
 
 
@@ -348,7 +354,7 @@ async def consent_page(request: Request[Any, Any, Any]) -> Response[str]:
         title="Review permissions",
         masked=rules.mask_address(link.invitation.email),
         privacy_url=link.tenant.privacy_url,
-        csrf=_csrf(runtime, f"session:{rules.session_hash(session_id)}"),
+        csrf=_session_csrf(runtime, session_id),
     )
 
 

@@ -184,3 +184,23 @@ class Caller:
             args += ["--permission", permission]
         created = _json.loads(server.cli(*args).stdout)
         return cls(server, created["TenantID"], created["AppID"], created["AppSecret"])
+
+
+def race_invites(caller: Caller, spellings: list[str], count: int = 20) -> list[httpx.Response]:
+    """`count` invites released at once from as many threads, cycling through `spellings`."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    answers: list[httpx.Response | None] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        answers[i] = caller.invite({"invitedUserEmailAddress": spellings[i % len(spellings)]})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(a is not None for a in answers)
+    return [a for a in answers if a is not None]

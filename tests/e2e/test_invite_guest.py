@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.server import Caller, Server
+from tests.e2e.server import Caller, Server, race_invites
 
 pytestmark = pytest.mark.e2e
 
@@ -416,18 +415,7 @@ def test_twenty_concurrent_invites_across_two_workers_make_one_guest(
 ) -> None:
     email = unique_email()
     spellings = [email, email.upper(), email.title()]
-    barrier = threading.Barrier(20)
-    answers: list[Any] = [None] * 20
-
-    def run(i: int) -> None:
-        barrier.wait()
-        answers[i] = caller.invite({"invitedUserEmailAddress": spellings[i % 3]})
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = race_invites(caller, spellings)
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
     path = server.database_url.removeprefix("sqlite:///")

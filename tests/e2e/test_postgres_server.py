@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from tests.e2e.server import Caller, Server
+from tests.e2e.server import Caller, Server, race_invites
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -45,18 +43,7 @@ def test_twenty_concurrent_invites_make_one_guest_on_postgres(pg_server: Server)
     caller = Caller.demo(pg_server)
     email = f"race.{uuid.uuid4().hex[:8]}@example.com"
     spellings = [email, email.upper(), email.capitalize()]
-    barrier = threading.Barrier(20)
-    answers: list[Any] = [None] * 20
-
-    def run(i: int) -> None:
-        barrier.wait()
-        answers[i] = caller.invite({"invitedUserEmailAddress": spellings[i % 3]})
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = race_invites(caller, spellings)
     assert {a.status_code for a in answers} == {201}, [
         a.text for a in answers if a.status_code != 201
     ]

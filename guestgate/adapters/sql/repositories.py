@@ -601,10 +601,6 @@ class SqlOutbox:
             params["id"] = message_id
         return await self.tx.execute(sql, params)
 
-    async def count_pending(self) -> int:
-        row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
-        return int(row["n"]) if row else 0
-
 
 class SqlRedeemSessions:
     def __init__(self, tx: Transaction) -> None:
