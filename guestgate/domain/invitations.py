@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import idna
 
 from guestgate.domain.emails import EmailAddress, parse_email
+from guestgate.domain.tenants import is_guid
 from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
 from guestgate.errors import ValidationError
@@ -28,6 +29,7 @@ MAX_DISPLAY_NAME = 256
 MAX_URL = 2048
 MAX_MORE = 4000
 MAX_MESSAGE_BODY = 10_000
+MAX_SPONSORS = 5
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 
@@ -60,6 +62,9 @@ class InviteRequest:
     requested_by: EmailAddress | None
     more: dict[str, Any] = field(default_factory=dict)
     message_info: MessageInfo | None = None
+    user_type: str = "Guest"
+    reset_user_id: str | None = None  # Graph's resetRedemption with invitedUser.id
+    sponsors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,9 @@ def build_invite_request(
     message_body: str | None = None,
     message_language: str | None = None,
     cc: list[tuple[str | None, str]] | None = None,
+    user_type: str = "Guest",
+    reset_user_id: str | None = None,
+    sponsors: list[str] | None = None,
 ) -> InviteRequest:
     """Validate every field of an invitation; raises ValidationError naming the rule."""
     address = parse_email(email or "")
@@ -218,7 +226,19 @@ def build_invite_request(
             message_language=None if message_language is None else check_language(message_language),
             cc_recipients=recipients,
         )
+    if user_type not in ("Guest", "Member"):
+        raise ValidationError("invitedUserType must be Guest or Member.", code="InvalidUserType")
+    sponsor_ids = tuple(dict.fromkeys(s.lower() for s in sponsors or []))
+    if len(sponsor_ids) > MAX_SPONSORS or not all(is_guid(s) for s in sponsor_ids):
+        raise ValidationError(
+            f"invitedUserSponsors takes at most {MAX_SPONSORS} user ids.", code="InvalidSponsor"
+        )
+    if reset_user_id is not None and not is_guid(reset_user_id):
+        raise ValidationError("invitedUser.id must be a user id.", code="InvalidInvitedUser")
     return InviteRequest(
+        user_type=user_type,
+        reset_user_id=None if reset_user_id is None else reset_user_id.lower(),
+        sponsors=sponsor_ids,
         email=address,
         redirect_url=None if redirect_url is None else check_redirect_url(redirect_url),
         send_message=send_message,

@@ -13,7 +13,7 @@ from guestgate.domain.emails import domain_matches, parse_email
 from guestgate.domain.invitations import Invitation, InviteRequest
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import ACCEPTED, GUEST, INVITATION, MEMBER, User, guest_upn
+from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER, User, guest_upn
 from guestgate.errors import Conflict, NotFound, ValidationError
 from guestgate.services import outbox
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -71,32 +71,18 @@ async def invite_guest(
                 " members are not invited as guests.",
                 code="AddressInTenantDomain",
             )
-        candidate = User(
-            id=str(uuid.uuid4()),
-            tenant_id=tenant.id,
-            user_type=GUEST,
-            display_name=request.display_name or request.email.address.rsplit("@", 1)[0],
-            mail=request.email.address,
-            email_key=request.email.key,
-            user_principal_name=guest_upn(request.email.address, tenant.primary_domain),
-            external_user_state=rules.PENDING,
-            external_user_state_changed_at=stamp,
-            creation_type=INVITATION,
-            created_at=stamp,
-        )
-        created = await uow.users.add_if_absent(candidate)
-        user = candidate
-        if not created:
-            existing = await uow.users.get_by_email(tenant.id, request.email.key)
-            assert existing is not None  # the insert conflicted on exactly this key
-            user = existing
-            if user.user_type == MEMBER:
-                raise ValidationError(
-                    f"{request.email.address} is already a member of the organization.",
-                    code="UserIsMember",
-                )
-            await uow.users.lock(user.id)
-            await uow.invitations.revoke_pending_of_user(user.id, stamp)
+        if request.reset_user_id is not None:
+            user, created = await _reset_redemption(uow, tenant, request, stamp), False
+        else:
+            user, created = await _guest_for(uow, tenant, request, stamp)
+        if request.sponsors:
+            for sponsor in request.sponsors:
+                if await uow.users.get(tenant.id, sponsor) is None:
+                    raise ValidationError(
+                        f"The sponsor {sponsor} is not a user of the organization.",
+                        code="InvalidSponsor",
+                    )
+            await uow.users.set_sponsors(user.id, list(request.sponsors))
         accepted = user.external_user_state == ACCEPTED
         invitation = Invitation(
             id=str(uuid.uuid4()),
@@ -146,6 +132,70 @@ async def invite_guest(
         )
         await uow.commit()
     return InviteResult(user=user, invitation=invitation, redeem_url=url, status=invitation.status)
+
+
+async def _guest_for(
+    uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+) -> tuple[User, bool]:
+    """The invited user of this address: created now, or the existing guest (locked)."""
+    candidate = User(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant.id,
+        user_type=request.user_type,
+        display_name=request.display_name or request.email.address.rsplit("@", 1)[0],
+        mail=request.email.address,
+        email_key=request.email.key,
+        user_principal_name=guest_upn(request.email.address, tenant.primary_domain),
+        external_user_state=rules.PENDING,
+        external_user_state_changed_at=stamp,
+        creation_type=INVITATION,
+        created_at=stamp,
+    )
+    if await uow.users.add_if_absent(candidate):
+        return candidate, True
+    existing = await uow.users.get_by_email(tenant.id, request.email.key)
+    assert existing is not None  # the insert conflicted on exactly this key
+    if existing.creation_type != INVITATION:
+        raise ValidationError(
+            f"{request.email.address} is already a member of the organization.",
+            code="UserIsMember",
+        )
+    await uow.users.lock(existing.id)
+    await uow.invitations.revoke_pending_of_user(existing.id, stamp)
+    return existing, False
+
+
+async def _reset_redemption(
+    uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+) -> User:
+    """Graph's resetRedemption: the same user object redeems again, maybe at a new address."""
+    assert request.reset_user_id is not None
+    user = await uow.users.get(tenant.id, request.reset_user_id)
+    if user is None:
+        raise NotFound(
+            f"There is no user {request.reset_user_id}.", code="Request_ResourceNotFound"
+        )
+    if user.creation_type != INVITATION:
+        raise ValidationError(
+            "resetRedemption applies to invited users only.", code="ResetRedemptionNotAllowed"
+        )
+    other = await uow.users.get_by_email(tenant.id, request.email.key)
+    if other is not None and other.id != user.id:
+        raise Conflict(f"{request.email.address} belongs to another user.", code="AddressInUse")
+    await uow.users.lock(user.id)
+    upn = guest_upn(request.email.address, tenant.primary_domain)
+    await uow.users.reset_redemption(
+        user.id, mail=request.email.address, email_key=request.email.key, upn=upn, now=stamp
+    )
+    await uow.invitations.revoke_pending_of_user(user.id, stamp)
+    return replace(
+        user,
+        mail=request.email.address,
+        email_key=request.email.key,
+        user_principal_name=upn,
+        external_user_state=rules.PENDING,
+        external_user_state_changed_at=stamp,
+    )
 
 
 async def _enqueue_invitation(

@@ -23,6 +23,7 @@ from guestgate.web.body import parse_json
 from guestgate.web.paging import decode_cursor, encode_cursor
 from guestgate.web.schemas import (
     ErrorBody,
+    GraphInvitationBody,
     InvitationPage,
     InvitationView,
     InvitationWithLink,
@@ -51,7 +52,10 @@ PROTECTED: dict[str, Any] = {
     "security": [{"bearer": []}],
 }
 # Request bodies parsed by web/body.py; /openapi.json documents them from here.
-REQUEST_BODIES: dict[tuple[str, str], type] = {("/api/InviteGuest", "post"): InviteGuestBody}
+REQUEST_BODIES: dict[tuple[str, str], type] = {
+    ("/api/InviteGuest", "post"): InviteGuestBody,
+    ("/v1.0/invitations", "post"): GraphInvitationBody,
+}
 
 
 def actor_of(request: Request[Any, Any, Any]) -> Actor:

@@ -2,15 +2,314 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, urlencode
 
-from litestar import Request, get
+from litestar import Request, Response, delete, get, post
+from litestar.params import Parameter
 
-from guestgate.errors import NotFound
+from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_USERS, grants
+from guestgate.domain.invitations import build_invite_request
+from guestgate.domain.odata import UserQuery, parse_filter, parse_orderby, parse_search
+from guestgate.domain.timestamps import graph_time
+from guestgate.domain.users import User
+from guestgate.errors import NotFound, ValidationError
+from guestgate.services import invitations, users
+from guestgate.web.api import ERRORS, actor_of
 from guestgate.web.auth import authorize, caller_of, runtime_of
+from guestgate.web.body import parse_json
+from guestgate.web.paging import decode_cursor, encode_cursor
+from guestgate.web.schemas import GraphInvitationBody
+
+GRAPH_ROUTE: dict[str, Any] = {
+    "guards": [authorize],
+    "tags": ["Microsoft Graph"],
+    "responses": ERRORS,
+    "security": [{"bearer": []}],
+}
+QUERY_OPTIONS = frozenset(
+    {"$filter", "$select", "$top", "$count", "$search", "$orderby", "$skiptoken"}
+)
+DEFAULT_SELECT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+ALL_PROPERTIES = frozenset(
+    (
+        *DEFAULT_SELECT,
+        "userType",
+        "externalUserState",
+        "externalUserStateChangeDateTime",
+        "creationType",
+        "createdDateTime",
+        "otherMails",
+        "accountEnabled",
+    )
+)
 
 
-@get("/v1.0/organization", opt={"permission": None}, guards=[authorize], tags=["graph"])
+def user_properties(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "businessPhones": [],
+        "displayName": user.display_name,
+        "givenName": None,
+        "jobTitle": None,
+        "mail": user.mail,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": None,
+        "surname": None,
+        "userPrincipalName": user.user_principal_name,
+        "userType": user.user_type,
+        "externalUserState": user.external_user_state,
+        "externalUserStateChangeDateTime": graph_time(user.external_user_state_changed_at),
+        "creationType": user.creation_type,
+        "createdDateTime": graph_time(user.created_at),
+        "otherMails": [],
+        "accountEnabled": True,
+    }
+
+
+def _select(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return DEFAULT_SELECT
+    chosen = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
+    for name in chosen:
+        if name not in ALL_PROPERTIES:
+            raise ValidationError(
+                f"Could not find a property named '{name[:80]}' on type 'microsoft.graph.user'.",
+                code="Request_BadRequest",
+            )
+    return chosen or DEFAULT_SELECT
+
+
+def _shape(user: User, selected: tuple[str, ...]) -> dict[str, Any]:
+    props = user_properties(user)
+    return {name: props[name] for name in selected}
+
+
+def _query_options(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The OData options, read from the raw query: '+' is a space, as the SDKs send it."""
+    try:
+        raw = request.scope["query_string"].decode("utf-8")
+        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError("The query string is invalid.", code="Request_BadRequest") from None
+    options: dict[str, str] = {}
+    for name, value in pairs:
+        if not name.startswith("$"):
+            continue
+        if name not in QUERY_OPTIONS:
+            raise ValidationError(
+                f"Query option '{name[:40]}' is not supported.", code="Request_UnsupportedQuery"
+            )
+        if name in options:
+            raise ValidationError(
+                f"Query option '{name}' appears twice.", code="Request_BadRequest"
+            )
+        options[name] = value
+    return options
+
+
+def _eventual(request: Request[Any, Any, Any], what: str) -> None:
+    if request.headers.get("consistencylevel", "").lower() != "eventual":
+        raise ValidationError(
+            f"{what} requires the header 'ConsistencyLevel: eventual'.",
+            code="Request_UnsupportedQuery",
+        )
+
+
+def _user_query(options: dict[str, str], request: Request[Any, Any, Any]) -> UserQuery:
+    order, descending = (
+        parse_orderby(options["$orderby"]) if "$orderby" in options else ("createdDateTime", False)
+    )
+    search = None
+    if "$search" in options:
+        _eventual(request, "$search")
+        search = parse_search(options["$search"])
+    top = 100
+    if "$top" in options:
+        text = options["$top"]
+        if not text.isdigit() or not 1 <= int(text) <= 999:
+            raise ValidationError("$top must be a number from 1 to 999.", code="Request_BadRequest")
+        top = int(text)
+    return UserQuery(
+        filter=parse_filter(options["$filter"]) if "$filter" in options else None,
+        search=search,
+        order_by=order,
+        descending=descending,
+        top=top,
+    )
+
+
+@get("/v1.0/users", opt={"permission": READ_USERS}, **GRAPH_ROUTE)
+async def list_users(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Users of the tenant with $filter, $select, $top, $count, $search, $orderby, paging."""
+    runtime = runtime_of(request)
+    caller = caller_of(request)
+    options = _query_options(request)
+    query = _user_query(options, request)
+    selected = _select(options.get("$select"))
+    count = options.get("$count", "false").lower()
+    if count not in ("true", "false"):
+        raise ValidationError("$count must be true or false.", code="Request_BadRequest")
+    if count == "true":
+        _eventual(request, "$count")
+    # A paging token is valid only for the query and tenant that produced it.
+    scope = "|".join(
+        [
+            "users",
+            caller.tenant_id,
+            *(options.get(k, "") for k in ("$filter", "$search", "$orderby")),
+        ]
+    )
+    if "$skiptoken" in options:
+        after = decode_cursor(runtime.cursor_key, scope, options["$skiptoken"])
+        query = replace(query, after=after)
+    found, total = await users.list_users(
+        runtime.uow(write=False),
+        tenant_id=caller.tenant_id,
+        query=query,
+        with_count=count == "true",
+    )
+    base = runtime.settings.public_url
+    context = f"{base}/v1.0/$metadata#users"
+    if "$select" in options:
+        context += f"({','.join(selected)})"
+    body: dict[str, Any] = {"@odata.context": context}
+    if total is not None:
+        body["@odata.count"] = total
+    body["value"] = [_shape(u, selected) for u in found[: query.top]]
+    if len(found) > query.top:
+        last = found[query.top - 1]
+        sort_value = last.display_name if query.order_by == "displayName" else last.created_at
+        following = {k: v for k, v in options.items() if k != "$skiptoken"}
+        following["$skiptoken"] = encode_cursor(runtime.cursor_key, scope, (sort_value, last.id))
+        body["@odata.nextLink"] = f"{base}/v1.0/users?{urlencode(following, quote_via=quote)}"
+    return body
+
+
+@get("/v1.0/users/$count", opt={"permission": READ_USERS}, **GRAPH_ROUTE)
+async def count_users(request: Request[Any, Any, Any]) -> Response[str]:
+    """The number of users matching $filter (needs ConsistencyLevel: eventual)."""
+    runtime = runtime_of(request)
+    _eventual(request, "$count")
+    options = _query_options(request)
+    query = _user_query(options, request)
+    total = await users.count_users(
+        runtime.uow(write=False), tenant_id=caller_of(request).tenant_id, query=query
+    )
+    return Response(str(total), media_type="text/plain")
+
+
+@get("/v1.0/users/{user_ref:str}", opt={"permission": READ_USERS}, **GRAPH_ROUTE)
+async def get_user(
+    request: Request[Any, Any, Any],
+    user_ref: Annotated[str, Parameter(max_length=400)],
+) -> dict[str, Any]:
+    """One user by object id or userPrincipalName."""
+    runtime = runtime_of(request)
+    options = _query_options(request)
+    selected = _select(options.get("$select"))
+    user = await users.get_user(
+        runtime.uow(write=False), tenant_id=caller_of(request).tenant_id, ref=user_ref
+    )
+    return {
+        "@odata.context": f"{runtime.settings.public_url}/v1.0/$metadata#users/$entity"
+    } | _shape(user, selected)
+
+
+@delete("/v1.0/users/{user_ref:str}", opt={"permission": READWRITE_USERS}, **GRAPH_ROUTE)
+async def delete_user(
+    request: Request[Any, Any, Any],
+    user_ref: Annotated[str, Parameter(max_length=400)],
+) -> None:
+    """Delete an invited user; their invitation links stop working."""
+    runtime = runtime_of(request)
+    await users.delete_user(runtime.uow(), actor=actor_of(request), ref=user_ref, now=runtime.now())
+
+
+@post("/v1.0/invitations", opt={"permission": INVITE}, status_code=201, **GRAPH_ROUTE)
+async def create_invitation(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Microsoft Graph's create invitation, over the same service as /api/InviteGuest."""
+    runtime = runtime_of(request)
+    caller = caller_of(request)
+    body = parse_json(
+        await request.body(), request.headers.get("content-type"), GraphInvitationBody
+    )
+    if not body.inviteRedirectUrl:
+        raise ValidationError("inviteRedirectUrl is required.", code="InvalidRedirectUrl")
+    user_type = body.invitedUserType or "Guest"
+    if user_type == "Member" and not grants(caller.roles, READWRITE_USERS):
+        raise ValidationError(
+            "Inviting members needs an administrator permission (User.ReadWrite.All).",
+            code="InvitedUserTypeNotAllowed",
+        )
+    reset_id = None
+    if body.resetRedemption:
+        if body.invitedUser is None or not body.invitedUser.id:
+            raise ValidationError(
+                "resetRedemption needs invitedUser.id.", code="InvalidInvitedUser"
+            )
+        reset_id = body.invitedUser.id
+    info = body.invitedUserMessageInfo
+    invite = build_invite_request(
+        email=body.invitedUserEmailAddress,
+        redirect_url=body.inviteRedirectUrl,
+        send_message=bool(body.sendInvitationMessage),
+        display_name=body.invitedUserDisplayName,
+        message_body=None if info is None else info.customizedMessageBody,
+        message_language=None if info is None else info.messageLanguage,
+        cc=None
+        if info is None or info.ccRecipients is None
+        else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
+        user_type=user_type,
+        reset_user_id=reset_id,
+        sponsors=[s.id or "" for s in body.invitedUserSponsors or []],
+    )
+    result = await invitations.invite_guest(
+        runtime.uow(),
+        actor=actor_of(request),
+        request=invite,
+        public_url=runtime.settings.public_url,
+        now=runtime.now(),
+        sealer=runtime.sealer,
+    )
+    if invite.send_message:
+        runtime.worker.wake()
+    message_info = result.invitation.message_info or {
+        "customizedMessageBody": None,
+        "messageLanguage": None,
+        "ccRecipients": [],
+    }
+    return {
+        "@odata.context": f"{runtime.settings.public_url}/v1.0/$metadata#invitations/$entity",
+        "id": result.invitation.id,
+        "inviteRedeemUrl": result.redeem_url,
+        "invitedUserDisplayName": result.user.display_name,
+        "invitedUserType": result.user.user_type,
+        "invitedUserEmailAddress": result.invitation.email,
+        "sendInvitationMessage": result.invitation.send_message,
+        "resetRedemption": bool(body.resetRedemption),
+        "inviteRedirectUrl": result.invitation.redirect_url,
+        "status": result.status,
+        "invitedUserMessageInfo": message_info,
+        "invitedUser": {"id": result.user.id},
+    }
+
+
+@get("/v1.0/organization", opt={"permission": None}, **GRAPH_ROUTE)
 async def organization(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The caller's tenant, as Graph's organization collection."""
     runtime = runtime_of(request)
@@ -26,7 +325,7 @@ async def organization(request: Request[Any, Any, Any]) -> dict[str, Any]:
             {
                 "id": tenant.id,
                 "displayName": tenant.name,
-                "createdDateTime": tenant.created_at[:19] + "Z",
+                "createdDateTime": graph_time(tenant.created_at),
                 "verifiedDomains": [
                     {"name": d, "isDefault": i == 0, "isInitial": i == 0, "type": "Managed"}
                     for i, d in enumerate(tenant.domains)
@@ -36,4 +335,4 @@ async def organization(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-ROUTES = [organization]
+ROUTES = [list_users, count_users, get_user, delete_user, create_invitation, organization]

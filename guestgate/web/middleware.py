@@ -45,6 +45,11 @@ class EdgeMiddleware:
         started = time.perf_counter()
         status = 0
         path: str = scope["path"]
+        if "//" in path and path.startswith("/v1.0/"):
+            # Graph SDKs sometimes build `/v1.0//users`; Graph answers it, so do we.
+            path = re.sub("/{2,}", "/", path)
+            scope["path"] = path
+            scope["raw_path"] = path.encode()
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status

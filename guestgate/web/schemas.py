@@ -99,3 +99,21 @@ class ErrorBody(msgspec.Struct):
 
     message: str
     error: ErrorDetail
+
+
+class DirectoryObjectRef(msgspec.Struct):
+    id: str | None = None
+
+
+class GraphInvitationBody(msgspec.Struct):
+    """POST /v1.0/invitations: Microsoft Graph's invitation resource."""
+
+    invitedUserEmailAddress: str | None = None
+    inviteRedirectUrl: str | None = None
+    invitedUserDisplayName: str | None = None
+    sendInvitationMessage: bool | None = None
+    invitedUserMessageInfo: InvitedUserMessageInfo | None = None
+    invitedUserType: str | None = None
+    resetRedemption: bool | None = None
+    invitedUser: DirectoryObjectRef | None = None
+    invitedUserSponsors: list[DirectoryObjectRef] | None = None

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from guestgate.adapters.sql.database import Row, Transaction
+from guestgate.adapters.sql.odata import Translator, escape_like
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
 from guestgate.domain.messages import OutboxMessage
+from guestgate.domain.odata import UserQuery
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.users import User
 
@@ -351,6 +353,59 @@ class SqlUserRepository:
             {"id": user_id, "now": now},
         )
 
+    async def query(self, tenant_id: str, query: UserQuery) -> Sequence[User]:
+        """Users matching an OData query, keyset-paged on (sort column, id)."""
+        where, params = _user_conditions(tenant_id, query)
+        sort = "display_name" if query.order_by == "displayName" else "created_at"
+        direction, cmp = ("DESC", "<") if query.descending else ("ASC", ">")
+        if query.after is not None:
+            where.append(
+                f"({sort} {cmp} :after_sort OR ({sort} = :after_sort AND id {cmp} :after_id))"
+            )
+            params["after_sort"], params["after_id"] = query.after
+        params["limit"] = query.top + 1
+        rows = await self.tx.fetchall(
+            "SELECT * FROM users WHERE "  # noqa: S608 (fixed columns; values are bound)
+            + " AND ".join(where)
+            + f" ORDER BY {sort} {direction}, id {direction} LIMIT :limit",
+            params,
+        )
+        return [_user(r) for r in rows]
+
+    async def count(self, tenant_id: str, query: UserQuery) -> int:
+        where, params = _user_conditions(tenant_id, query)
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) AS n FROM users WHERE " + " AND ".join(where),  # noqa: S608
+            params,
+        )
+        return int(row["n"]) if row else 0
+
+    async def get_by_upn(self, tenant_id: str, upn: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND LOWER(user_principal_name) = :upn",
+            {"tid": tenant_id, "upn": upn.lower()},
+        )
+        return None if row is None else _user(row)
+
+    async def reset_redemption(
+        self, user_id: str, *, mail: str, email_key: str, upn: str, now: str
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE users SET mail = :mail, email_key = :key, user_principal_name = :upn,"
+            " external_user_state = 'PendingAcceptance', external_user_state_changed_at = :now"
+            " WHERE id = :id",
+            {"id": user_id, "mail": mail, "key": email_key, "upn": upn, "now": now},
+        )
+
+    async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
+        await self.tx.execute(
+            "UPDATE users SET sponsors = :sponsors WHERE id = :id",
+            {"id": user_id, "sponsors": json.dumps(sponsor_ids)},
+        )
+
+    async def delete(self, user_id: str) -> None:
+        await self.tx.execute("DELETE FROM users WHERE id = :id", {"id": user_id})
+
     async def list_guests(
         self, tenant_id: str, *, pending_only: bool, limit: int
     ) -> Sequence[User]:
@@ -361,6 +416,20 @@ class SqlUserRepository:
             sql + " ORDER BY created_at, id LIMIT :limit", {"tid": tenant_id, "limit": limit}
         )
         return [_user(r) for r in rows]
+
+
+def _user_conditions(tenant_id: str, query: UserQuery) -> tuple[list[str], dict[str, Any]]:
+    translator = Translator()
+    # The tenant condition is always first and always ANDed: no filter can widen it.
+    where = ["tenant_id = " + translator.bind(tenant_id)]
+    if query.filter is not None:
+        where.append(translator.sql(query.filter))
+    if query.search is not None:
+        prop, term = query.search
+        column = "display_name" if prop == "displayName" else "mail"
+        pattern = translator.bind("%" + escape_like(term.lower()) + "%")
+        where.append(f"LOWER({column}) LIKE {pattern} ESCAPE '\\'")
+    return where, translator.params
 
 
 def _invitation(row: Row) -> Invitation:

@@ -174,3 +174,5 @@ redeem_sessions = Table(
     Column("expires_at", TIMESTAMP, nullable=False),
     Index("ix_redeem_sessions_invitation", "invitation_id"),
 )
+
+users.append_column(Column("sponsors", Text))  # JSON list of sponsor user ids (migration 0003)
