@@ -4,15 +4,22 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest setup clean system-deps
+.PHONY: run test lint typecheck pytest setup clean system-deps newman
 
 run: .venv/.synced
 	.venv/bin/guestgate serve $(ARGS)
 
-test: .venv/.synced system-deps lint typecheck pytest
+test: .venv/.synced system-deps newman lint typecheck pytest
 
 system-deps:
 	bash scripts/system-deps.sh
+
+# newman runs the Postman collection in the suite; pinned by clients/postman/package-lock.json.
+newman: clients/postman/node_modules/.bin/newman
+
+clients/postman/node_modules/.bin/newman: clients/postman/package-lock.json
+	cd clients/postman && npm ci --no-audit --no-fund --silent
+	@touch $@
 
 setup: .venv/.synced
 

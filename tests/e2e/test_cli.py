@@ -201,3 +201,44 @@ def test_mail_test_command_writes_to_the_mail_folder(tmp_path: Path) -> None:
     )
     assert unreachable.returncode == 1
     assert "not delivered" in unreachable.stderr
+
+
+NEWMAN = ROOT / "clients" / "postman" / "node_modules" / ".bin" / "newman"
+
+
+@pytest.mark.skipif(
+    not NEWMAN.exists() and not os.environ.get("CI"),
+    reason="newman is not installed (make test installs it)",
+)
+def test_postman_collection_passes_with_newman(http_server: Server) -> None:
+    creds = http_server.demo_credentials()
+    postman = ROOT / "clients" / "postman"
+    result = subprocess.run(
+        [
+            str(NEWMAN),
+            "run",
+            str(postman / "guestgate.postman_collection.json"),
+            "--environment",
+            str(postman / "guestgate.postman_environment.json"),
+            "--env-var",
+            f"baseUrl={http_server.base_url}",
+            "--env-var",
+            f"tenantId={creds['TenantID']}",
+            "--env-var",
+            f"clientId={creds['AppID']}",
+            "--env-var",
+            f"clientSecret={creds['AppSecret']}",
+            "--bail",
+            "--color",
+            "off",
+            "--disable-unicode",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if "proxy" not in k.lower()},
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = re.search(r"assertions\s*\S\s*(\d+)\s*\S\s*(\d+)", result.stdout)
+    assert summary is not None, result.stdout[-2000:]
+    assert (int(summary.group(1)), int(summary.group(2))) == (6, 0)
