@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +46,15 @@ class Settings:
     smtp_ca_file: str | None = None
     inprocess_worker: bool = True
     outbox_retry_base_seconds: float = 5.0
+    # Graph mode (GUESTGATE_DIRECTORY=graph)
+    graph_url: str = "https://graph.microsoft.com"
+    graph_client_id: str | None = None
+    graph_client_secret: str | None = field(default=None, repr=False)
+    graph_tenant: str | None = None
+    entra_url: str = "https://login.microsoftonline.com"
+    graph_ca_file: str | None = None
+    graph_timeout_seconds: float = 30.0
+    graph_invites_per_window: int = 150  # Graph's limit: 150 invitations per 5 s per tenant
 
     def __post_init__(self) -> None:
         _check_database_url(self.database_url)
@@ -68,8 +78,36 @@ class Settings:
             raise ConfigError(
                 f"GUESTGATE_MAIL_FROM must be a plain address, got {self.mail_from!r}"
             )
+        for name, url in (
+            ("GUESTGATE_GRAPH_URL", self.graph_url),
+            ("GUESTGATE_ENTRA_URL", self.entra_url),
+        ):
+            parts = urlsplit(url)
+            local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+            if not parts.hostname or not (
+                parts.scheme == "https" or (parts.scheme == "http" and local)
+            ):
+                raise ConfigError(
+                    f"{name} must be an https URL (http only for localhost), got {url!r}"
+                )
+        app_credential = (self.graph_client_id, self.graph_client_secret, self.graph_tenant)
+        if self.graph_tenant is not None and not _is_guid(self.graph_tenant):
+            raise ConfigError("GUESTGATE_GRAPH_TENANT must be the tenant id (a GUID)")
+        if any(app_credential) and not all(app_credential):
+            raise ConfigError(
+                "GUESTGATE_GRAPH_CLIENT_ID, GUESTGATE_GRAPH_CLIENT_SECRET and"
+                " GUESTGATE_GRAPH_TENANT go together"
+            )
         if not 60 <= self.token_lifetime_seconds <= 86400:
             raise ConfigError("token lifetime must be between 60 and 86400 seconds")
+
+    @property
+    def graph_mode(self) -> bool:
+        return self.directory == "graph"
+
+    @property
+    def graph_app_credentials(self) -> bool:
+        return self.graph_client_id is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -117,6 +155,13 @@ def _normalise_public_url(url: str) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError("GUESTGATE_PUBLIC_URL must not carry a query, fragment or credentials")
     return url.rstrip("/")
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -195,5 +240,15 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
         inprocess_worker=_flag(env, "GUESTGATE_INPROCESS_WORKER", True),
         outbox_retry_base_seconds=float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5)),
+        graph_url=(env.get("GUESTGATE_GRAPH_URL") or "https://graph.microsoft.com").rstrip("/"),
+        graph_client_id=env.get("GUESTGATE_GRAPH_CLIENT_ID") or None,
+        graph_client_secret=env.get("GUESTGATE_GRAPH_CLIENT_SECRET") or None,
+        graph_tenant=env.get("GUESTGATE_GRAPH_TENANT") or None,
+        entra_url=(env.get("GUESTGATE_ENTRA_URL") or "https://login.microsoftonline.com").rstrip(
+            "/"
+        ),
+        graph_ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
+        graph_timeout_seconds=float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30)),
+        graph_invites_per_window=_int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -75,3 +75,22 @@ class OAuthError(GuestgateError):
         self.error = error
         self.aadsts = aadsts
         self.status = status
+
+
+class UpstreamError(GuestgateError):
+    """Microsoft Graph did not give a usable answer; `status` is 502, 503 or 504."""
+
+    code = "GraphUnavailable"
+
+    def __init__(self, message: str, *, status: int, code: str, retry_after: int = 5) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class GraphRefused(GuestgateError):
+    """Microsoft Graph refused the request for a reason that is the caller's: its status stays."""
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message, code=code)
+        self.status = status

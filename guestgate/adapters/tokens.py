@@ -18,7 +18,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -70,7 +70,7 @@ class KeySet:
     """What one process knows of the signing keys at one moment."""
 
     signing_kid: str
-    signing_key: RSAPrivateKey
+    signing_key: RSAPrivateKey | None  # None for a key set we only verify with (a JWKS)
     public_keys: dict[str, RSAPublicKey]
     jwks: dict[str, Any]
 
@@ -107,6 +107,9 @@ class KeyRing:
         self._keys, self._loaded_at = keys, self._clock()
         return keys
 
+    async def knows(self, kid: str) -> bool:
+        return kid in (await self.current()).public_keys
+
     async def public_key(self, kid: str) -> RSAPublicKey | None:
         keys = await self.current()
         key = keys.public_keys.get(kid)
@@ -116,6 +119,7 @@ class KeyRing:
 
 
 def sign(keys: KeySet, claims: dict[str, Any]) -> str:
+    assert keys.signing_key is not None
     return jwt.encode(
         claims, keys.signing_key, algorithm="RS256", headers={"kid": keys.signing_kid, "typ": "JWT"}
     )
@@ -166,10 +170,22 @@ class Caller:
     roles: frozenset[str]
     expires_at: float
     kid: str
+    tenant_name: str | None = None
+
+
+class PublicKeys(Protocol):
+    """Where a verifier finds the key for a `kid`: our key ring, or a tenant's JWKS."""
+
+    async def public_key(self, kid: str) -> RSAPublicKey | None: ...
+    async def knows(self, kid: str) -> bool: ...
 
 
 class TokenVerifier:
-    """Validates bearer tokens for our APIs; a token once validated is trusted until it expires.
+    enforces_roles = True
+    """Validates bearer tokens; a token once validated is trusted until it expires.
+
+    `public_url` is the issuer base: guestgate's own in local mode, the Entra authority when
+    guestgate validates a customer's tokens (graph mode with its own app credentials).
 
     The cache is bounded and keyed by the whole token, so a cached answer can only be reused
     for the exact bytes that were verified. The kid is re-checked against the current key set
@@ -178,9 +194,10 @@ class TokenVerifier:
 
     def __init__(
         self,
-        keyring: KeyRing,
+        keyring: PublicKeys,
         *,
         public_url: str,
+        tenants: frozenset[str] | None = None,
         audiences: frozenset[str],
         leeway: int = 300,
         cache_size: int = 50_000,
@@ -188,6 +205,7 @@ class TokenVerifier:
     ) -> None:
         self._keyring = keyring
         self._public_url = public_url
+        self._tenants = tenants
         self._audiences = audiences
         self._leeway = min(leeway, 300)
         self._cache: OrderedDict[str, Caller] = OrderedDict()
@@ -198,8 +216,7 @@ class TokenVerifier:
         now = self._clock()
         cached = self._cache.get(token)
         if cached is not None:
-            keys = await self._keyring.current()
-            if cached.expires_at + self._leeway > now and cached.kid in keys.public_keys:
+            if cached.expires_at + self._leeway > now and await self._keyring.knows(cached.kid):
                 return cached
             del self._cache[token]
         caller = await self._verify(token, now)
@@ -251,6 +268,8 @@ class TokenVerifier:
         # Exactly one audience string, compared whole (no arrays, no prefixes).
         if not isinstance(aud, str) or aud not in self._audiences:
             raise AuthenticationError("the access token is not meant for this API")
+        if self._tenants is not None and tid not in self._tenants:
+            raise AuthenticationError("the access token belongs to another tenant")
         if iss != f"{self._public_url}/{tid}/v2.0":
             raise AuthenticationError("the access token has an unexpected issuer")
         exp = claims["exp"]

@@ -98,7 +98,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if args.workers < 1 or args.workers > 64:
         raise ConfigError("--workers must be 1-64")
     migrate.upgrade(settings.database_url)
-    creds = asyncio.run(prepare(settings, demo=not args.no_demo))
+    creds = asyncio.run(prepare(settings, demo=not args.no_demo and not settings.graph_mode))
     if creds is not None:
         sys.stdout.write(demo_banner(settings, creds))
         sys.stdout.flush()
@@ -108,6 +108,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             "GUESTGATE_DATABASE_URL": settings.database_url,
             "GUESTGATE_PUBLIC_URL": settings.public_url,
             "GUESTGATE_LOG_LEVEL": settings.log_level,
+            "GUESTGATE_DIRECTORY": settings.directory,
         }
     )
     if args.no_worker:

@@ -16,7 +16,7 @@ from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import GUEST
 from guestgate.errors import NotFound
 from guestgate.logs import request_id_var
-from guestgate.services import invitations
+from guestgate.services import graph_invitations, invitations
 from guestgate.services.invitations import Actor, InviteResult
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -125,6 +125,18 @@ async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
         if info is None or info.ccRecipients is None
         else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
     )
+    if runtime.graph is not None:
+        answer = await graph_invitations.invite(
+            await runtime.graph.call(request.state.bearer),
+            runtime.uow(),
+            actor=actor_of(request),
+            tenant_name=caller_of(request).tenant_name,
+            request=invite,
+            sealer=runtime.sealer,
+            now=runtime.now(),
+        )
+        runtime.worker.wake()
+        return InviteGuestAnswer(**{**answer, "invitedUser": InvitedUser(**answer["invitedUser"])})
     result = await invitations.invite_guest(
         runtime.uow(),
         actor=actor_of(request),
@@ -153,6 +165,22 @@ async def list_invitations(
     """The tenant's invitations, newest first; follow `next` for the following page."""
     runtime = runtime_of(request)
     caller = caller_of(request)
+    if runtime.graph is not None:
+        if status in ("Revoked", "Expired"):
+            return InvitationPage(value=[])  # Graph keeps neither: revoked guests are deleted
+        found_views, token = await graph_invitations.list_guests(
+            await runtime.graph.call(request.state.bearer),
+            status=status,
+            email=email,
+            top=top,
+            skiptoken=skiptoken,
+        )
+        page = InvitationPage(value=[_invitation_view(v) for v in found_views])
+        if token is not None:
+            query = {"top": top, "skiptoken": token}
+            query |= {k: v for k, v in (("status", status), ("email", email)) if v is not None}
+            page.next = f"{runtime.settings.public_url}/api/invitations?{urlencode(query)}"
+        return page
     scope = f"invitations|{caller.tenant_id}|{status}|{email}"
     after = None if skiptoken is None else decode_cursor(runtime.cursor_key, scope, skiptoken)
     now = runtime.now()
@@ -177,6 +205,10 @@ async def list_invitations(
     return page
 
 
+def _invitation_view(view: dict[str, Any]) -> InvitationView:
+    return InvitationView(**{**view, "invitedUser": InvitedUser(**view["invitedUser"])})
+
+
 def _invitation_id(value: str) -> str:
     if not is_guid(value):
         raise NotFound(f"There is no invitation {value[:64]}.", code="InvitationNotFound")
@@ -191,6 +223,13 @@ def _invitation_id(value: str) -> str:
 async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """One invitation of the caller's tenant."""
     runtime = runtime_of(request)
+    if runtime.graph is not None:
+        return _invitation_view(
+            await graph_invitations.get(
+                await runtime.graph.call(request.state.bearer),
+                user_id=_invitation_id(invitation_id),
+            )
+        )
     found = await invitations.get_invitation(
         runtime.uow(write=False),
         tenant_id=caller_of(request).tenant_id,
@@ -210,6 +249,17 @@ async def resend_invitation(
 ) -> InvitationWithLink:
     """A new redeem link for a pending invitation; the previous link stops working."""
     runtime = runtime_of(request)
+    if runtime.graph is not None:
+        # Graph keeps no invitations: the id is the guest user's.
+        resent = await graph_invitations.resend(
+            await runtime.graph.call(request.state.bearer),
+            runtime.uow(),
+            actor=actor_of(request),
+            user_id=_invitation_id(invitation_id),
+            redirect_url=None,
+            now=runtime.now(),
+        )
+        return InvitationWithLink(**{**resent, "invitedUser": InvitedUser(**resent["invitedUser"])})
     result = await invitations.resend_invitation(
         runtime.uow(),
         actor=actor_of(request),
@@ -233,6 +283,15 @@ async def resend_invitation(
 async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """Revoke a pending invitation: its link stops working."""
     runtime = runtime_of(request)
+    if runtime.graph is not None:
+        gone = await graph_invitations.revoke(
+            await runtime.graph.call(request.state.bearer),
+            runtime.uow(),
+            actor=actor_of(request),
+            user_id=_invitation_id(invitation_id),
+            now=runtime.now(),
+        )
+        return _invitation_view(gone)
     revoked = await invitations.revoke_invitation(
         runtime.uow(),
         actor=actor_of(request),

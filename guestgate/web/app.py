@@ -26,18 +26,23 @@ def create_app(settings: Settings) -> Litestar:
 
     async def start() -> None:
         await runtime.keyring.current()
-        if settings.inprocess_worker and settings.directory == "local":
+        if settings.inprocess_worker:
             tasks.append(asyncio.create_task(runtime.worker.run()))
 
     async def close() -> None:
         runtime.worker.stop()
+        if runtime.graph is not None:
+            await runtime.graph.client.close()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await runtime.db.close()
 
     app = Litestar(
-        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES],
+        # Graph mode: Microsoft runs identity, the Graph API and redemption; guestgate the rest.
+        route_handlers=[*ops.ROUTES, *api.ROUTES]
+        if settings.graph_mode
+        else [*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],

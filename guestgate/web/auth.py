@@ -39,13 +39,17 @@ async def authorize(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard: validate the token, then check the route's permission."""
-    caller = await runtime_of(connection).verifier.verify(bearer_token(connection))
+    verifier = runtime_of(connection).verifier
+    token = bearer_token(connection)
+    caller = await verifier.verify(token)
     permission = handler.opt.get("permission")
-    if permission is not None and not grants(caller.roles, permission):
+    # Forwarding the caller's token to Graph: Graph decides what the token may do.
+    if verifier.enforces_roles and permission is not None and not grants(caller.roles, permission):
         raise PermissionDenied(
             f"Insufficient privileges to complete the operation: the app needs {permission}."
         )
     connection.state.caller = caller
+    connection.state.bearer = token
 
 
 def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:

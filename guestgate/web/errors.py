@@ -108,6 +108,8 @@ def handle_app_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return oauth_error(exc, basic_auth="authorization" in request.headers)
     assert isinstance(exc, errors.GuestgateError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
+    if isinstance(exc, errors.UpstreamError | errors.GraphRefused):
+        status = exc.status
     headers: dict[str, str] = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -117,6 +119,13 @@ def handle_app_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, errors.Unavailable):
         headers["Retry-After"] = "5"
+    elif isinstance(exc, errors.UpstreamError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.GraphRefused) and status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if status >= 500 and isinstance(exc, errors.UpstreamError):
+        log.warning("Microsoft Graph failed", extra={"status": status, "code": exc.code})
+        return api_error(status, exc.code, exc.message, headers)
     if status >= 500:
         log.error("request failed: %s", exc.code, exc_info=exc)
     else:

@@ -4,18 +4,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
+from guestgate.adapters.graph import (
+    AppTokenProvider,
+    ForwardingAuthenticator,
+    GraphClient,
+    InvitationLimiter,
+    JwksKeys,
+)
 from guestgate.adapters.mail.render import Sender
 from guestgate.adapters.mail.transport import make_transport
 from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
 from guestgate.adapters.sql.database import Database, connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.adapters.tokens import KeyRing, KeySet, TokenVerifier
+from guestgate.adapters.tokens import Caller, KeyRing, KeySet, TokenVerifier
 from guestgate.config import Settings
 from guestgate.domain.timestamps import utcnow
+from guestgate.services.graph_invitations import GraphCall
 from guestgate.services.keys import load_key_set
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
 from guestgate.worker import OutboxWorker
+
+
+class Authenticator(Protocol):
+    """Turns a bearer token into a caller; `enforces_roles` says whether we check permissions."""
+
+    enforces_roles: bool
+
+    async def verify(self, token: str) -> Caller: ...
+
+
+@dataclass
+class GraphRuntime:
+    """Graph mode: the client, the per-tenant limiter, and where Graph tokens come from."""
+
+    client: GraphClient
+    limiter: InvitationLimiter
+    app_tokens: AppTokenProvider | None  # None: forward the caller's own token
+
+    async def call(self, caller_token: str) -> GraphCall:
+        token = caller_token if self.app_tokens is None else await self.app_tokens.token()
+        return GraphCall(client=self.client, limiter=self.limiter, token=token)
 
 
 @dataclass
@@ -27,17 +57,21 @@ class Runtime:
     cursor_key: bytes
     form_key: bytes
     keyring: KeyRing = field(init=False)
-    verifier: TokenVerifier = field(init=False)
+    verifier: Authenticator = field(init=False)
     worker: OutboxWorker = field(init=False)
+    graph: GraphRuntime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(self._load_keys)
+        settings = self.settings
         self.verifier = TokenVerifier(
             self.keyring,
-            public_url=self.settings.public_url,
+            public_url=settings.public_url,
             audiences=frozenset({GRAPH, GUESTGATE_API}),
-            leeway=self.settings.token_leeway_seconds,
+            leeway=settings.token_leeway_seconds,
         )
+        if settings.graph_mode:
+            self._graph_mode()
         self.worker = OutboxWorker(
             self.uow,
             sealer=self.sealer,
@@ -47,6 +81,42 @@ class Runtime:
             sender=Sender(self.settings.mail_from),
             retry_base=self.settings.outbox_retry_base_seconds,
         )
+
+    def _graph_mode(self) -> None:
+        settings = self.settings
+        client = GraphClient(
+            settings.graph_url,
+            timeout=settings.graph_timeout_seconds,
+            ca_file=settings.graph_ca_file,
+        )
+        # Graph counts invitations when they arrive; we count when they leave. A one-second
+        # margin on the 5-second window absorbs the time in between.
+        limiter = InvitationLimiter(settings.graph_invites_per_window, 5.0 + 1.0)
+        if settings.graph_client_id and settings.graph_client_secret and settings.graph_tenant:
+            # guestgate's own app in the tenant: callers prove themselves with Entra tokens
+            # for guestgate's API, validated against the tenant's published keys.
+            tenant = settings.graph_tenant.lower()
+            keys = JwksKeys(
+                f"{settings.entra_url}/{tenant}/discovery/v2.0/keys", ca_file=settings.graph_ca_file
+            )
+            self.verifier = TokenVerifier(
+                keys,
+                public_url=settings.entra_url,
+                audiences=frozenset({settings.graph_client_id, GUESTGATE_API}),
+                tenants=frozenset({tenant}),
+                leeway=settings.token_leeway_seconds,
+            )
+            app_tokens: AppTokenProvider | None = AppTokenProvider(
+                client_id=settings.graph_client_id,
+                secret=settings.graph_client_secret,
+                tenant=tenant,
+                authority=settings.entra_url,
+                ca_file=settings.graph_ca_file,
+            )
+        else:
+            self.verifier = ForwardingAuthenticator(client)
+            app_tokens = None
+        self.graph = GraphRuntime(client=client, limiter=limiter, app_tokens=app_tokens)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

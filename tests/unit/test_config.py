@@ -56,6 +56,13 @@ def test_flags_override_environment(tmp_path: Path) -> None:
         ("GUESTGATE_PUBLIC_URL", "https://example.com/?a=1", "query"),
         ("GUESTGATE_LOG_LEVEL", "LOUD", "one of"),
         ("GUESTGATE_DIRECTORY", "ldap", "local or graph"),
+        ("GUESTGATE_GRAPH_URL", "http://graph.example", "https URL"),
+        ("GUESTGATE_ENTRA_URL", "ftp://login.example", "https URL"),
+        ("GUESTGATE_GRAPH_CLIENT_ID", "0f7a0000-0000-0000-0000-000000000000", "go together"),
+        ("GUESTGATE_GRAPH_TENANT", "contoso.onmicrosoft.com", "GUID"),
+        ("GUESTGATE_SMTP_URL", "http://mail.example", "smtp://"),
+        ("GUESTGATE_MAIL_FROM", "Guestgate <a@b>", "plain address"),
+        ("GUESTGATE_INPROCESS_WORKER", "maybe", "true or false"),
     ],
 )
 def test_invalid_configuration_fails_with_one_line_reason(

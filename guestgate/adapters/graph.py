@@ -1,0 +1,323 @@
+"""Microsoft Graph over HTTP: timeouts, retries that honour Retry-After, a per-tenant limiter.
+
+Error policy:
+- 429, 503 and 504 are retried (Retry-After when given, else exponential backoff with jitter);
+  a request that cannot even connect is retried the same way;
+- a request whose outcome is unknown (sent, then the answer timed out) is *not* retried here:
+  `UnknownOutcome` lets the caller check first whether it took effect;
+- other 4xx are the caller's fault and keep their status and Graph's code (`GraphRefused`);
+- Graph failing or staying unreachable becomes 502/503/504 (`UpstreamError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import ssl
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from guestgate.adapters.tokens import Caller, KeyRing, KeySet, public_key_from_jwk
+from guestgate.errors import GraphRefused, Throttled, UpstreamError
+
+RETRY_STATUSES = frozenset({429, 503, 504})
+MAX_RETRY_AFTER = 30.0
+
+
+class UnknownOutcome(Exception):
+    """The request was sent but no answer came: it may or may not have taken effect."""
+
+
+class InvitationLimiter:
+    """At most `limit` invitations per `window` seconds per tenant (Graph: 150 per 5 s).
+
+    Callers over the limit wait for a free slot instead of being refused, so bulk work slows
+    down to Graph's pace rather than collecting 429s. Per process: with several processes,
+    split the limit between them (GUESTGATE_GRAPH_INVITES_PER_5S).
+    """
+
+    def __init__(
+        self,
+        limit: int = 150,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limit, self.window = limit, window
+        self.clock, self.sleep = clock, sleep
+        self._sent: dict[str, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, tenant_id: str) -> None:
+        while True:
+            async with self._lock:
+                now = self.clock()
+                sent = self._sent.setdefault(tenant_id, deque())
+                while sent and sent[0] <= now - self.window:
+                    sent.popleft()
+                if len(sent) < self.limit:
+                    sent.append(now)
+                    return
+                wait = sent[0] + self.window - now
+            await self.sleep(max(wait, 0.001))
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    ceiling = min(8.0, 0.25 * 2 ** (attempt - 1))
+    return (rng or random.SystemRandom()).uniform(ceiling / 2, ceiling)
+
+
+def graph_error(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("code") or "Request_BadRequest"), str(
+            error.get("message") or "Microsoft Graph refused the request."
+        )
+    except (ValueError, AttributeError):
+        return "Request_BadRequest", "Microsoft Graph refused the request."
+
+
+class GraphClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        ca_file: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_attempts: int = 4,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+        )
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            verify=verify,
+            trust_env=False,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        safe_to_repeat: bool = True,
+    ) -> Any:
+        """One Graph call with retries; the parsed JSON answer (None for 204)."""
+        sent_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        for attempt in range(1, self.max_attempts + 1):
+            last = attempt == self.max_attempts
+            try:
+                response = await self.http.request(
+                    method, path, json=json, params=params, headers=sent_headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                # Nothing reached Graph: repeating is always safe.
+                if last:
+                    raise UpstreamError(
+                        "Microsoft Graph is unreachable.", status=503, code="GraphUnavailable"
+                    ) from None
+                await self.sleep(backoff(attempt))
+                continue
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError):
+                if not safe_to_repeat:
+                    raise UnknownOutcome from None
+                if last:
+                    raise UpstreamError(
+                        "Microsoft Graph did not answer in time.", status=504, code="GraphTimeout"
+                    ) from None
+                await self.sleep(backoff(attempt))
+                continue
+            if response.status_code in RETRY_STATUSES:
+                wait = retry_after(response)
+                if last or (wait is not None and wait > MAX_RETRY_AFTER):
+                    seconds = int(wait if wait is not None else 5) or 1
+                    if response.status_code == 429:
+                        raise Throttled(
+                            "Microsoft Graph is throttling this tenant; retry later.",
+                            retry_after=seconds,
+                            code="GraphThrottled",
+                        )
+                    raise UpstreamError(
+                        "Microsoft Graph is unavailable.",
+                        status=response.status_code,
+                        code="GraphUnavailable" if response.status_code == 503 else "GraphTimeout",
+                        retry_after=seconds,
+                    )
+                await self.sleep(wait if wait is not None else backoff(attempt))
+                continue
+            if response.status_code >= 500:
+                raise UpstreamError(
+                    f"Microsoft Graph failed ({response.status_code}).",
+                    status=502,
+                    code="GraphError",
+                )
+            if response.status_code >= 400:
+                code, message = graph_error(response)
+                raise GraphRefused(message, status=response.status_code, code=code)
+            if response.status_code == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                raise UpstreamError(
+                    "Microsoft Graph sent an answer that is not JSON.",
+                    status=502,
+                    code="GraphError",
+                ) from None
+        raise AssertionError("unreachable")
+
+
+class ForwardingAuthenticator:
+    """Graph mode with the caller's own token: Graph validates it; we learn the tenant.
+
+    The tenant comes from `GET /v1.0/organization` made with the caller's token and is cached
+    per token (by its hash) until the token expires, at most an hour. Permissions are Graph's
+    to enforce, so `enforces_roles` is False.
+    """
+
+    enforces_roles = False
+
+    def __init__(self, graph: GraphClient, *, clock: Callable[[], float] = time.time) -> None:
+        self.graph = graph
+        self.clock = clock
+        self._cache: dict[str, Caller] = {}
+
+    async def verify(self, token: str) -> Caller:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = self.clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached.expires_at > now:
+            return cached
+        organization = await self.graph.call("GET", "/v1.0/organization", token=token)
+        try:
+            org = organization["value"][0]
+            tenant_id, name = str(org["id"]), org.get("displayName")
+        except (KeyError, IndexError, TypeError):
+            raise UpstreamError(
+                "Microsoft Graph answered without an organization.", status=502, code="GraphError"
+            ) from None
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            claims = {}
+        exp = claims.get("exp")
+        expires = min(float(exp), now + 3600) if isinstance(exp, int | float) else now + 300
+        app_id = claims.get("appid") or claims.get("azp")
+        caller = Caller(
+            tenant_id=tenant_id,
+            app_id=str(app_id) if isinstance(app_id, str) else "",
+            object_id=str(claims.get("oid") or ""),
+            roles=frozenset(r for r in claims.get("roles", []) if isinstance(r, str))
+            if isinstance(claims.get("roles"), list)
+            else frozenset(),
+            expires_at=expires,
+            kid="",
+            tenant_name=str(name) if name else None,
+        )
+        if len(self._cache) > 10_000:
+            self._cache = {k: v for k, v in self._cache.items() if v.expires_at > now}
+        self._cache[key] = caller
+        return caller
+
+
+class JwksKeys:
+    """A tenant's signing keys from its JWKS document, refreshed like our own key ring."""
+
+    def __init__(self, url: str, *, ca_file: str | None = None) -> None:
+        self.url = url
+        self.ca_file = ca_file
+        self.ring = KeyRing(self._load)
+
+    async def _load(self) -> KeySet:
+        verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+        async with httpx.AsyncClient(verify=verify, trust_env=False, timeout=10) as http:
+            try:
+                answer = (await http.get(self.url)).raise_for_status().json()
+            except (httpx.HTTPError, ValueError):
+                raise UpstreamError(
+                    "The tenant's signing keys could not be loaded.",
+                    status=503,
+                    code="KeysUnavailable",
+                ) from None
+        keys = {}
+        for jwk in answer.get("keys", []):
+            if jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig" and "kid" in jwk:
+                keys[str(jwk["kid"])] = public_key_from_jwk(jwk)
+        return KeySet(signing_kid="", signing_key=None, public_keys=keys, jwks=answer)
+
+    async def public_key(self, kid: str) -> RSAPublicKey | None:
+        return await self.ring.public_key(kid)
+
+    async def knows(self, kid: str) -> bool:
+        return await self.ring.knows(kid)
+
+
+class AppTokenProvider:
+    """guestgate's own app registration in the customer's tenant: a Graph token via MSAL."""
+
+    def __init__(
+        self, *, client_id: str, secret: str, tenant: str, authority: str, ca_file: str | None
+    ) -> None:
+        import msal
+        import requests
+
+        session = requests.Session()
+        # REQUESTS_CA_BUNDLE would override `verify`; the configured CA file must win.
+        session.trust_env = False
+        session.verify = ca_file or True
+        self.app = msal.ConfidentialClientApplication(
+            client_id,
+            client_credential=secret,
+            authority=f"{authority}/{tenant}",
+            instance_discovery=False,
+            http_client=session,
+        )
+
+    async def token(self) -> str:
+        result = await asyncio.to_thread(
+            self.app.acquire_token_for_client, ["https://graph.microsoft.com/.default"]
+        )
+        if "access_token" not in result:
+            raise UpstreamError(
+                f"guestgate could not get a Graph token: {result.get('error', 'unknown error')}.",
+                status=503,
+                code="GraphCredentialsRefused",
+            )
+        return str(result["access_token"])
