@@ -14,22 +14,28 @@ from guestgate.domain.invitations import Invitation, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import GUEST
-from guestgate.errors import NotFound
+from guestgate.errors import GuestgateError, NotFound, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import graph_invitations, invitations
 from guestgate.services.invitations import Actor, InviteResult
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
+from guestgate.web.errors import status_of
 from guestgate.web.paging import decode_cursor, encode_cursor
 from guestgate.web.schemas import (
+    BulkAnswer,
+    BulkItem,
     ErrorBody,
+    ErrorDetail,
     GraphInvitationBody,
+    InnerError,
     InvitationPage,
     InvitationView,
     InvitationWithLink,
     InvitedUser,
     InviteGuestAnswer,
     InviteGuestBody,
+    InviteGuestsBody,
 )
 
 ERRORS = {
@@ -52,8 +58,11 @@ PROTECTED: dict[str, Any] = {
     "security": [{"bearer": []}],
 }
 # Request bodies parsed by web/body.py; /openapi.json documents them from here.
+MAX_BULK = 500
+MAX_BULK_BYTES = 2 * 1024 * 1024
 REQUEST_BODIES: dict[tuple[str, str], type] = {
     ("/api/InviteGuest", "post"): InviteGuestBody,
+    ("/api/InviteGuests", "post"): InviteGuestsBody,
     ("/v1.0/invitations", "post"): GraphInvitationBody,
 }
 
@@ -109,8 +118,12 @@ def invite_answer(result: InviteResult) -> InviteGuestAnswer:
 )
 async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
     """Invite an external address as a guest; answers 201 with the redeem link."""
-    runtime = runtime_of(request)
     body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestBody)
+    return await _invite_one(request, body)
+
+
+async def _invite_one(request: Request[Any, Any, Any], body: InviteGuestBody) -> InviteGuestAnswer:
+    runtime = runtime_of(request)
     info = body.invitedUserMessageInfo
     invite = build_invite_request(
         email=body.invitedUserEmailAddress,
@@ -148,6 +161,39 @@ async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
     if invite.send_message or invite.requested_by is not None:
         runtime.worker.wake()
     return invite_answer(result)
+
+
+@post(
+    "/api/InviteGuests",
+    opt={"permission": INVITE},
+    status_code=200,
+    request_max_body_size=MAX_BULK_BYTES,
+    **PROTECTED,
+)
+async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
+    """Invite up to 500 guests in one call; each is done on its own and reported by index."""
+    body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestsBody)
+    if not 1 <= len(body.invitations) <= MAX_BULK:
+        raise ValidationError(f"invitations takes 1 to {MAX_BULK} entries.", code="InvalidBulkSize")
+    results: list[BulkItem] = []
+    for index, item in enumerate(body.invitations):
+        try:
+            answer = await _invite_one(request, item)
+        except GuestgateError as exc:
+            status = status_of(exc)
+            detail = ErrorDetail(
+                code=exc.code,
+                message=exc.message,
+                innerError=InnerError(
+                    request_id=request_id_var.get() or "",
+                    date=runtime_of(request).now().strftime("%Y-%m-%dT%H:%M:%S"),
+                ),
+            )
+            results.append(BulkItem(index=index, status=status, error=detail))
+            continue
+        results.append(BulkItem(index=index, status=201, invitation=answer))
+    succeeded = sum(1 for r in results if r.status == 201)
+    return BulkAnswer(value=results, succeeded=succeeded, failed=len(results) - succeeded)
 
 
 @get(
@@ -301,4 +347,11 @@ async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str)
     return InvitationView(**view(revoked, runtime.now()))
 
 
-ROUTES = [invite_guest, list_invitations, get_invitation, resend_invitation, revoke_invitation]
+ROUTES = [
+    invite_guest,
+    invite_guests,
+    list_invitations,
+    get_invitation,
+    resend_invitation,
+    revoke_invitation,
+]

@@ -102,14 +102,21 @@ def _is_oauth_path(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.endswith(OAUTH_PATHS)
 
 
+def status_of(exc: errors.GuestgateError) -> int:
+    """The HTTP status of an application error."""
+    if isinstance(exc, errors.UpstreamError | errors.GraphRefused):
+        return exc.status
+    if isinstance(exc, errors.OAuthError):
+        return exc.status
+    return next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
+
+
 def handle_app_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, errors.OAuthError):
         log.info("oauth error", extra={"code": exc.error, "aadsts": exc.aadsts})
         return oauth_error(exc, basic_auth="authorization" in request.headers)
     assert isinstance(exc, errors.GuestgateError)
-    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
-    if isinstance(exc, errors.UpstreamError | errors.GraphRefused):
-        status = exc.status
+    status = status_of(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'

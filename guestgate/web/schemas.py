@@ -37,6 +37,12 @@ class InviteGuestBody(msgspec.Struct):
     invitedUserMessageInfo: InvitedUserMessageInfo | None = None
 
 
+class InviteGuestsBody(msgspec.Struct):
+    """POST /api/InviteGuests: up to 500 invitations, each shaped as for /api/InviteGuest."""
+
+    invitations: list[InviteGuestBody]
+
+
 class InvitedUser(msgspec.Struct):
     id: str
 
@@ -117,3 +123,16 @@ class GraphInvitationBody(msgspec.Struct):
     resetRedemption: bool | None = None
     invitedUser: DirectoryObjectRef | None = None
     invitedUserSponsors: list[DirectoryObjectRef] | None = None
+
+
+class BulkItem(msgspec.Struct, omit_defaults=True):
+    index: int
+    status: int
+    invitation: InviteGuestAnswer | None = None
+    error: ErrorDetail | None = None
+
+
+class BulkAnswer(msgspec.Struct):
+    value: list[BulkItem]
+    succeeded: int
+    failed: int

@@ -368,3 +368,26 @@ def test_app_credential_mode_validates_entra_tokens_and_uses_its_own(
 def test_fake_graph_tenant_is_used_for_audit(fake: FakeGraph, faulty_broker: Server) -> None:
     assert invite(faulty_broker, "audited@example.com").status_code == 201
     assert (TENANT, "invitation.create", fake.users["audited@example.com"]) in audit(faulty_broker)
+
+
+def test_bulk_through_graph(microsoft: Server, broker: Server) -> None:
+    tenant = Caller.demo(microsoft)
+    response = call(
+        broker,
+        "POST",
+        "/api/InviteGuests",
+        tenant.token,
+        json={
+            "invitations": [
+                {"invitedUserEmailAddress": "bulk.one@example.com"},
+                {"invitedUserEmailAddress": "bad address"},
+                {"invitedUserEmailAddress": "bulk.two@example.com"},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["succeeded"], body["failed"]) == (2, 1)
+    ids = [item["invitation"]["id"] for item in body["value"] if item["status"] == 201]
+    for user_id in ids:
+        assert tenant.request("GET", f"/v1.0/users/{user_id}").status_code == 200

@@ -442,3 +442,58 @@ def test_audit_trail_records_app_requester_and_request_id(caller: Caller, server
     assert event["app_id"] == server.demo_credentials()["AppID"]
     assert event["actor"] == "adele.vance@mycompany.com"
     assert event["target"] == response.json()["id"]
+
+
+def test_bulk_invites_report_each_entry_and_store_only_the_good_ones(
+    caller: Caller, server: Server
+) -> None:
+    good = [unique_email() for _ in range(3)]
+    before = row_counts(server)
+    response = caller.request(
+        "POST",
+        "/api/InviteGuests",
+        json={
+            "invitations": [
+                {"invitedUserEmailAddress": good[0], "inviteRedirectUrl": "https://google.at"},
+                {"invitedUserEmailAddress": "not-an-address"},
+                {"invitedUserEmailAddress": good[1], "more": {"row": 3}},
+                {"invitedUserEmailAddress": "someone@contoso.example"},
+                {"invitedUserEmailAddress": good[2], "inviteRedirectUrl": "javascript:alert(1)"},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["succeeded"], body["failed"]) == (2, 3)
+    by_index = {item["index"]: item for item in body["value"]}
+    assert by_index[0]["status"] == 201
+    assert by_index[0]["invitation"]["invitedUserEmailAddress"] == good[0]
+    assert by_index[1]["error"]["code"] == "InvalidEmailAddress"
+    assert by_index[2]["invitation"]["more"] == {"row": 3}
+    assert by_index[3]["error"]["code"] == "AddressInTenantDomain"
+    assert by_index[4]["error"]["code"] == "InvalidRedirectUrl"
+    after = row_counts(server)
+    assert after["users"] == before["users"] + 2
+    assert after["invitations"] == before["invitations"] + 2
+    assert after["audit_events"] == before["audit_events"] + 2
+
+
+def test_bulk_size_limits(caller: Caller) -> None:
+    empty = caller.request("POST", "/api/InviteGuests", json={"invitations": []})
+    assert empty.status_code == 400
+    assert empty.json()["error"]["code"] == "InvalidBulkSize"
+    too_many = caller.request(
+        "POST",
+        "/api/InviteGuests",
+        json={
+            "invitations": [{"invitedUserEmailAddress": f"x{i}@example.com"} for i in range(501)]
+        },
+    )
+    assert too_many.status_code == 400
+    reader = Caller.new_app(caller.server, "contoso.example", "User.Read.All")
+    denied = reader.request(
+        "POST",
+        "/api/InviteGuests",
+        json={"invitations": [{"invitedUserEmailAddress": "a@example.com"}]},
+    )
+    assert denied.status_code == 403
