@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest setup clean system-deps newman
+.PHONY: bench run test lint typecheck pytest setup clean system-deps newman
 
 run: .venv/.synced
 	.venv/bin/guestgate serve $(ARGS)
@@ -24,8 +24,8 @@ clients/postman/node_modules/.bin/newman: clients/postman/package-lock.json
 setup: .venv/.synced
 
 lint: .venv/.synced
-	.venv/bin/ruff check guestgate tests
-	.venv/bin/ruff format --check guestgate tests
+	.venv/bin/ruff check guestgate tests bench
+	.venv/bin/ruff format --check guestgate tests bench
 
 typecheck: .venv/.synced
 	.venv/bin/mypy
@@ -43,3 +43,6 @@ pytest: .venv/.synced
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+
+bench: .venv/.synced system-deps
+	.venv/bin/python -m bench $(ARGS)

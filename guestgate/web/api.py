@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
@@ -50,9 +52,24 @@ ERRORS = {
         (415, "Body is not JSON"),
     )
 }
+
+
+def known_query_only(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: a query parameter the route does not take is a mistake worth a 400 (a typo in
+    `status` would otherwise silently list everything)."""
+    allowed = handler.opt.get("query", frozenset())
+    unknown = sorted(set(connection.query_params.keys()) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"Unknown query parameter '{unknown[0][:40]}'.", code="UnknownQueryParameter"
+        )
+
+
 # What every GT365 route shares; each route still names its permission next to its path.
 PROTECTED: dict[str, Any] = {
-    "guards": [authorize],
+    "guards": [authorize, known_query_only],
     "tags": ["GT365"],
     "responses": ERRORS,
     "security": [{"bearer": []}],
@@ -198,7 +215,7 @@ async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
 
 @get(
     "/api/invitations",
-    opt={"permission": READ_USERS},
+    opt={"permission": READ_USERS, "query": frozenset({"status", "email", "top", "skiptoken"})},
     **PROTECTED,
 )
 async def list_invitations(

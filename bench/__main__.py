@@ -1,0 +1,328 @@
+"""`python -m bench`: start guestgate as a user would and measure it with wrk.
+
+Each case runs on a fresh temporary SQLite database (or PostgreSQL with --postgres URL) with
+`guestgate serve --workers 2`; wrk drives the load from its own process. The table shows
+throughput, latency percentiles, errors, the server's CPU and the peak RSS of each worker, and
+the load generator's CPU. Results go to bench/results/<time>.json with the machine description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CASES = ("start", "token", "invite", "invite-email", "redeem", "users")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Guestgate:
+    """`guestgate serve --workers 2` on its own database, in its own directory."""
+
+    def __init__(self, workdir: Path, *, database_url: str | None, smtp_url: str | None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GUESTGATE_")}
+        self.env.update(
+            {
+                "GUESTGATE_DATABASE_URL": database_url or f"sqlite:///{workdir}/guestgate.db",
+                "GUESTGATE_PUBLIC_URL": self.base,
+                "GUESTGATE_PORT": str(self.port),
+                "GUESTGATE_LOG_LEVEL": "WARNING",
+                "GUESTGATE_SECRET_KEY_FILE": str(workdir / "secret.key"),
+                "GUESTGATE_MAIL_DIR": str(workdir / "mail"),
+            }
+        )
+        if smtp_url:
+            self.env["GUESTGATE_SMTP_URL"] = smtp_url
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ready_seconds = 0.0
+
+    def start(self) -> None:
+        out = (self.workdir / "serve.out").open("w")
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "guestgate", "serve", "--workers", "2"],
+            env=self.env,
+            cwd=self.workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        while time.monotonic() - started < 60:
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=1) as answer:
+                    if answer.status == 200:
+                        self.ready_seconds = time.monotonic() - started
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError((self.workdir / "serve.out").read_text()[-2000:])
+
+    def credentials(self) -> dict[str, str]:
+        text = (self.workdir / "serve.out").read_text()
+        return dict(re.findall(r"^\s+(TenantID|AppID|AppSecret)\s+(\S+)", text, re.M))
+
+    def token_form(self) -> tuple[str, str]:
+        creds = self.credentials()
+        body = (
+            f"grant_type=client_credentials&client_id={creds['AppID']}"
+            f"&client_secret={creds['AppSecret']}&scope=https://graph.microsoft.com/.default"
+        )
+        return f"/{creds['TenantID']}/oauth2/v2.0/token", body
+
+    def token(self) -> str:
+        path, body = self.token_form()
+        request = urllib.request.Request(
+            self.base + path,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request) as answer:
+            return str(json.load(answer)["access_token"])
+
+    def post_json(self, path: str, payload: Any, token: str) -> Any:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request) as answer:
+            return json.load(answer)
+
+    def workers(self) -> list[psutil.Process]:
+        assert self.process is not None
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def run_wrk(
+    server: Guestgate, *, url: str, script: str, args: list[str], connections: int, duration: int
+) -> dict[str, Any]:
+    """Run wrk once; the numbers of its report plus CPU and memory of both sides."""
+    combined = HERE / f".{script}.run.lua"
+    combined.write_text((HERE / script).read_text() + "\n" + (HERE / "report.lua").read_text())
+    workers = server.workers()
+    cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
+    peaks = {p.pid: p.memory_info().rss for p in workers}
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(combined),
+        url,
+    ]
+    wrk = subprocess.Popen([*command, "--", *args], stdout=subprocess.PIPE, text=True)
+    generator = psutil.Process(wrk.pid)
+    generator_cpu = 0.0
+    while wrk.poll() is None:
+        for p in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            generator_cpu = sum(generator.cpu_times()[:2])
+        time.sleep(0.2)
+    output = wrk.stdout.read() if wrk.stdout else ""
+    combined.unlink(missing_ok=True)
+    match = re.search(r"WRK_JSON (\{.*\})", output)
+    if match is None:
+        raise RuntimeError(output)
+    result = json.loads(match.group(1))
+    seconds = result["duration_us"] / 1e6
+    server_cpu = sum(sum(p.cpu_times()[:2]) - cpu_before[p.pid] for p in workers)
+    return {
+        "rps": result["requests"] / seconds,
+        "ok_rps": (result["requests"] - result["non2xx"]) / seconds,
+        "requests": result["requests"],
+        "errors": result["errors"],
+        "p50_ms": result["p50_us"] / 1000,
+        "p90_ms": result["p90_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "max_ms": result["max_us"] / 1000,
+        "server_cpu": server_cpu / seconds,
+        "generator_cpu": generator_cpu / seconds,
+        "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+    }
+
+
+def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    sink = None
+    smtp_url = None
+    if name == "invite-email":
+        from aiosmtpd.controller import Controller
+
+        class Sink:
+            count = 0
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                Sink.count += 1
+                return "250 OK"
+
+        port = free_port()
+        sink = Controller(Sink(), hostname="127.0.0.1", port=port)
+        sink.start()
+        smtp_url = f"smtp://127.0.0.1:{port}"
+    server = Guestgate(workdir, database_url=args.postgres, smtp_url=smtp_url)
+    server.start()
+    try:
+        if name == "start":
+            return {"ready_s": server.ready_seconds}
+        token = server.token()
+        common = {"connections": args.connections, "duration": args.duration}
+        if name == "token":
+            path, body = server.token_form()
+            return run_wrk(server, url=server.base, script="form.lua", args=[path, body], **common)
+        if name in ("invite", "invite-email"):
+            send = "true" if name == "invite-email" else "false"
+            result = run_wrk(
+                server, url=server.base, script="invite.lua", args=[token, send], **common
+            )
+            if sink is not None:
+                result["emails_delivered"] = type(sink.handler).count  # type: ignore[attr-defined]
+            return result
+        if name == "redeem":
+            link = server.post_json(
+                "/api/InviteGuest", {"invitedUserEmailAddress": "redeem@bench.example"}, token
+            )
+            return run_wrk(
+                server, url=link["inviteRedeemUrl"], script="bearer.lua", args=[], **common
+            )
+        if name == "users":
+            for i in range(args.guests):
+                server.post_json(
+                    "/api/InviteGuest", {"invitedUserEmailAddress": f"u{i}@users.example"}, token
+                )
+            url = f"{server.base}/v1.0/users?$filter=userType%20eq%20'Guest'&$top=100"
+            return run_wrk(server, url=url, script="bearer.lua", args=[token], **common)
+        raise ValueError(name)
+    finally:
+        server.stop()
+        if sink is not None:
+            sink.stop()
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, int | float):
+            merged[key] = statistics.median(r[key] for r in runs)
+        else:
+            merged[key] = value
+    return merged
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    head = (
+        f"{'case':<13}{'req/s':>9}{'ok/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>9}{'err':>6}"
+        f"{'srv cpu':>9}{'gen cpu':>9}  peak RSS MiB"
+    )
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        if "rps" not in r:
+            lines.append(f"{name:<13}ready in {r['ready_s']:.2f} s")
+            continue
+        lines.append(
+            f"{name:<13}{r['rps']:>9.0f}{r['ok_rps']:>9.0f}{r['p50_ms']:>7.1f}m{r['p90_ms']:>7.1f}m"
+            f"{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}{r['server_cpu']:>9.2f}"
+            f"{r['generator_cpu']:>9.2f}  {r['peak_rss_mib']}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}"
+    )
+    parser.add_argument("--duration", type=int, default=30, help="seconds per run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per case; the table shows medians"
+    )
+    parser.add_argument("--guests", type=int, default=2000, help="guests seeded for the users case")
+    parser.add_argument("--postgres", help="a PostgreSQL URL instead of a fresh SQLite file")
+    parser.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON")
+    args = parser.parse_args(argv)
+    results: dict[str, dict[str, Any]] = {}
+    all_runs: dict[str, list[dict[str, Any]]] = {}
+    for name in [c for c in args.cases.split(",") if c]:
+        if name not in CASES:
+            parser.error(f"unknown case {name!r}")
+        runs = []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="guestgate-bench-") as tmp:
+                runs.append(case(name, args, Path(tmp)))
+        all_runs[name] = runs
+        results[name] = median_of(runs)
+        print(f"{name}: done", file=sys.stderr, flush=True)
+    print(table(results))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "time": stamp,
+        "machine": machine(),
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "medians": results,
+        "runs": all_runs,
+    }
+    path = out / f"{stamp}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

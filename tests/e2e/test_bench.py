@@ -1,0 +1,54 @@
+"""The benchmark harness runs (tiny configuration), so it cannot rot. Not a timing test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.skipif(
+    not shutil.which("wrk") and not __import__("os").environ.get("CI"),
+    reason="wrk is not installed",
+)
+def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "start,token,invite,redeem",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "req/s" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    document = json.loads(report.read_text())
+    assert document["machine"]["cpus"] >= 1
+    medians = document["medians"]
+    assert medians["start"]["ready_s"] > 0
+    for name in ("token", "invite", "redeem"):
+        assert medians[name]["requests"] > 0, name
+        assert medians[name]["ok_rps"] > 0, name
+        assert len(medians[name]["peak_rss_mib"]) >= 2, name
