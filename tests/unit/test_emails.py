@@ -106,3 +106,10 @@ def test_any_text_yields_an_address_or_a_validation_error(text: str) -> None:
 @given(st.from_regex(r"[a-z0-9]{1,20}@[a-z]{1,20}\.com", fullmatch=True))
 def test_key_ignores_ascii_case(text: str) -> None:
     assert parse_email(text).key == parse_email(text.upper()).key
+
+
+def test_remembered_domains_give_the_same_answers() -> None:
+    for _ in range(3):
+        assert parse_email("a@B\u00fccher.example").domain == "xn--bcher-kva.example"
+        with pytest.raises(ValidationError):
+            parse_email("a@localhost")
