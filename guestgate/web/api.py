@@ -54,7 +54,7 @@ ERRORS = {
 }
 
 
-def known_query_only(
+async def known_query_only(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard: a query parameter the route does not take is a mistake worth a 400 (a typo in
