@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from guestgate.errors import Unavailable
 
 Row = Mapping[str, Any]
+BUSY_SECONDS = 10.0  # how long a writer waits for another process's transaction
 Params = Mapping[str, Any] | None
 
 
@@ -96,7 +98,10 @@ class SqliteDatabase:
         await lock.acquire()
         try:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write:
+                await self._begin_immediate(conn)
+            else:
+                conn.execute("BEGIN")  # WAL readers never wait for writers
         except sqlite3.OperationalError as exc:
             lock.release()
             raise Unavailable("the database is busy or unreachable; retry shortly") from exc
@@ -104,6 +109,31 @@ class SqliteDatabase:
             lock.release()
             raise
         return _SqliteTransaction(conn, lock)
+
+    async def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock without blocking the event loop while another process has it.
+
+        SQLite's busy handler sleeps inside the C call, which would stall every request of
+        this worker; instead try without waiting and yield to the loop between attempts.
+        """
+        deadline = time.monotonic() + BUSY_SECONDS
+        delay = 0.0002
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.005)
+        finally:
+            # Inside the transaction we hold the lock; a checkpoint may still wait briefly.
+            conn.execute("PRAGMA busy_timeout = 5000")
 
     async def ping(self) -> None:
         tx = await self.begin(write=False)
