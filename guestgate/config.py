@@ -38,7 +38,14 @@ class Settings:
     secret_key: bytes = field(default=b"", repr=False)
     token_lifetime_seconds: int = 3600
     token_leeway_seconds: int = 300
+    # Failed client authentications allowed per client id and address per minute (per process).
+    token_failures_per_minute: int = 10
+    # Invalid redeem links and wrong codes allowed per address per 10 minutes (per process).
+    page_failures_per_10_minutes: int = 30
     max_body_bytes: int = 64 * 1024
+    # Slow clients: headers and body must arrive within these many seconds.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 20.0
     # Mail: SMTP when a URL is set, else one .eml file per message in mail_dir.
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "guestgate@localhost.localdomain"
@@ -98,6 +105,16 @@ class Settings:
                 "GUESTGATE_GRAPH_CLIENT_ID, GUESTGATE_GRAPH_CLIENT_SECRET and"
                 " GUESTGATE_GRAPH_TENANT go together"
             )
+        for name, value in (
+            ("GUESTGATE_HEADER_TIMEOUT", self.header_timeout_seconds),
+            ("GUESTGATE_BODY_TIMEOUT", self.body_timeout_seconds),
+        ):
+            if not 1 <= value <= 600:
+                raise ConfigError(f"{name} must be 1-600 seconds, got {value}")
+        if not 1 <= self.token_failures_per_minute <= 10_000:
+            raise ConfigError("GUESTGATE_TOKEN_FAILURES_PER_MINUTE must be 1-10000")
+        if not 1 <= self.page_failures_per_10_minutes <= 100_000:
+            raise ConfigError("GUESTGATE_PAGE_FAILURES_PER_10_MINUTES must be 1-100000")
         if not 60 <= self.token_lifetime_seconds <= 86400:
             raise ConfigError("token lifetime must be between 60 and 86400 seconds")
 
@@ -250,5 +267,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         graph_ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
         graph_timeout_seconds=float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30)),
         graph_invites_per_window=_int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150),
+        token_failures_per_minute=_int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10),
+        page_failures_per_10_minutes=_int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30),
+        header_timeout_seconds=float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10)),
+        body_timeout_seconds=float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20)),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -63,6 +63,12 @@ class Throttled(GuestgateError):
         self.retry_after = retry_after
 
 
+class RequestTimeout(GuestgateError):
+    """The client did not send its request body in time (a slow or stalled client)."""
+
+    code = "RequestTimeout"
+
+
 class Unavailable(GuestgateError):
     code = "ServiceUnavailable"
 
@@ -70,11 +76,20 @@ class Unavailable(GuestgateError):
 class OAuthError(GuestgateError):
     """An OAuth 2.0 error with Entra's AADSTS numbering for compatibility."""
 
-    def __init__(self, error: str, aadsts: int, description: str, *, status: int = 400) -> None:
+    def __init__(
+        self,
+        error: str,
+        aadsts: int,
+        description: str,
+        *,
+        status: int = 400,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(description, code=error)
         self.error = error
         self.aadsts = aadsts
         self.status = status
+        self.retry_after = retry_after
 
 
 class UpstreamError(GuestgateError):

@@ -90,6 +90,8 @@ def demo_banner(settings: Settings, creds: dict[str, Any]) -> str:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # imported here so other commands start fast
 
+    from guestgate.web.protocol import DeadlineHttpToolsProtocol
+
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together")
     for path in (args.tls_cert, args.tls_key):
@@ -122,7 +124,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         port=settings.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=DeadlineHttpToolsProtocol,
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
         access_log=False,

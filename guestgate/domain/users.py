@@ -27,5 +27,9 @@ class User:
 
 
 def guest_upn(address: str, tenant_domain: str) -> str:
-    """``alice@example.com`` → ``alice_example.com#EXT#@contoso.example``, as Entra names guests."""
+    """``alice@example.com`` → ``alice_example.com#EXT#@contoso.example``, as Entra names guests.
+
+    Callers pass the address with its A-label domain, so a look-alike domain in another
+    script shows as ``xn--…`` and cannot pass for the real one.
+    """
     return f"{address.replace('@', '_')}#EXT#@{tenant_domain}"

@@ -145,7 +145,7 @@ async def _guest_for(
         display_name=request.display_name or request.email.address.rsplit("@", 1)[0],
         mail=request.email.address,
         email_key=request.email.key,
-        user_principal_name=guest_upn(request.email.address, tenant.primary_domain),
+        user_principal_name=guest_upn(request.email.ascii_address, tenant.primary_domain),
         external_user_state=rules.PENDING,
         external_user_state_changed_at=stamp,
         creation_type=INVITATION,
@@ -183,7 +183,7 @@ async def _reset_redemption(
     if other is not None and other.id != user.id:
         raise Conflict(f"{request.email.address} belongs to another user.", code="AddressInUse")
     await uow.users.lock(user.id)
-    upn = guest_upn(request.email.address, tenant.primary_domain)
+    upn = guest_upn(request.email.ascii_address, tenant.primary_domain)
     await uow.users.reset_redemption(
         user.id, mail=request.email.address, email_key=request.email.key, upn=upn, now=stamp
     )

@@ -77,6 +77,7 @@ PROTECTED: dict[str, Any] = {
 # Request bodies parsed by web/body.py; /openapi.json documents them from here.
 MAX_BULK = 500
 MAX_BULK_BYTES = 2 * 1024 * 1024
+ACTION_BODY_BYTES = 1024  # resend and revoke take no body; SDKs may still send `{}`
 REQUEST_BODIES: dict[tuple[str, str], type] = {
     ("/api/InviteGuest", "post"): InviteGuestBody,
     ("/api/InviteGuests", "post"): InviteGuestsBody,
@@ -304,6 +305,7 @@ async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) ->
 @post(
     "/api/invitations/{invitation_id:str}/resend",
     opt={"permission": INVITE},
+    request_max_body_size=ACTION_BODY_BYTES,
     status_code=200,
     **PROTECTED,
 )
@@ -311,6 +313,7 @@ async def resend_invitation(
     request: Request[Any, Any, Any], invitation_id: str
 ) -> InvitationWithLink:
     """A new redeem link for a pending invitation; the previous link stops working."""
+    await request.body()  # takes no body; reading it enforces the size limit
     runtime = runtime_of(request)
     if runtime.graph is not None:
         # Graph keeps no invitations: the id is the guest user's.
@@ -340,11 +343,13 @@ async def resend_invitation(
 @post(
     "/api/invitations/{invitation_id:str}/revoke",
     opt={"permission": INVITE},
+    request_max_body_size=ACTION_BODY_BYTES,
     status_code=200,
     **PROTECTED,
 )
 async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """Revoke a pending invitation: its link stops working."""
+    await request.body()  # takes no body; reading it enforces the size limit
     runtime = runtime_of(request)
     if runtime.graph is not None:
         gone = await graph_invitations.revoke(

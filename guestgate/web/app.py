@@ -16,6 +16,7 @@ from guestgate.config import Settings
 from guestgate.web import api, graph, identity, ops, pages
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
+from guestgate.web.protocol import DeadlineHttpToolsProtocol
 from guestgate.web.state import Runtime
 
 
@@ -65,7 +66,9 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.runtime = runtime
     app.asgi_handler = EdgeMiddleware(
-        app.asgi_handler, hsts=settings.public_url.startswith("https://")
+        app.asgi_handler,
+        hsts=settings.public_url.startswith("https://"),
+        body_timeout=settings.body_timeout_seconds,
     )
     return app
 
@@ -74,4 +77,5 @@ def app_from_env() -> Litestar:
     """Factory for uvicorn workers: settings come from the environment `serve` prepared."""
     settings = config.from_env(os.environ)
     logs.configure(settings.log_level)
+    DeadlineHttpToolsProtocol.header_timeout = settings.header_timeout_seconds
     return create_app(settings)

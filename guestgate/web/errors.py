@@ -27,6 +27,7 @@ STATUS: dict[type[errors.GuestgateError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.RequestTimeout: 408,
     errors.UnsupportedMediaType: 415,
     errors.Throttled: 429,
     errors.Unavailable: 503,
@@ -93,6 +94,8 @@ def oauth_error(exc: errors.OAuthError, *, basic_auth: bool = False) -> Response
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if exc.status == 401 and basic_auth:
         headers["WWW-Authenticate"] = 'Basic realm="guestgate"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return Response(
         msgspec.json.encode(body), status_code=exc.status, media_type=JSON, headers=headers
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -167,18 +168,41 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
                 status=401,
             )
     runtime = runtime_of(request)
-    issued = await tokens.issue_token(
-        runtime.uow(write=False),
-        tenant_ref=tenant,
-        client_id=client_id,
-        client_secret=secret,
-        scope=form.get("scope"),
-        hash_key=runtime.hash_key,
-        keys=await runtime.keyring.current(),
-        public_url=runtime.settings.public_url,
-        now=runtime.now(),
-        lifetime=runtime.settings.token_lifetime_seconds,
+    address = request.client.host if request.client else ""
+    throttle_keys = (
+        (runtime.client_failures, (client_id, address)),
+        (runtime.address_failures, address),
     )
+    clock = time.monotonic()
+    for throttle, key in throttle_keys:
+        wait = throttle.retry_after(key, clock)
+        if wait is not None:
+            # The secret is not even checked: a guesser learns nothing while throttled.
+            raise OAuthError(
+                "temporarily_unavailable",
+                90055,
+                "Too many failed client authentications from this address; try again later.",
+                status=429,
+                retry_after=wait,
+            )
+    try:
+        issued = await tokens.issue_token(
+            runtime.uow(write=False),
+            tenant_ref=tenant,
+            client_id=client_id,
+            client_secret=secret,
+            scope=form.get("scope"),
+            hash_key=runtime.hash_key,
+            keys=await runtime.keyring.current(),
+            public_url=runtime.settings.public_url,
+            now=runtime.now(),
+            lifetime=runtime.settings.token_lifetime_seconds,
+        )
+    except OAuthError as exc:
+        if exc.status == 401:
+            for throttle, key in throttle_keys:
+                throttle.failed(key, clock)
+        raise
     return Response(
         msgspec.json.encode(
             {

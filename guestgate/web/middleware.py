@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from guestgate.errors import RequestTimeout
 from guestgate.logs import request_id_var
 
 access_log = logging.getLogger("guestgate.access")
@@ -28,8 +30,11 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")
 class EdgeMiddleware:
     """Plain ASGI, so it costs a few microseconds and sees every response, errors included."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, docs_path: str = "/docs") -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, body_timeout: float = 20.0, docs_path: str = "/docs"
+    ) -> None:
         self.app = app
+        self.body_timeout = body_timeout
         self.headers = [*BASE_HEADERS, HSTS] if hsts else list(BASE_HEADERS)
         self.docs_path = docs_path
 
@@ -66,8 +71,26 @@ class EdgeMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        deadline = started + self.body_timeout
+        body_done = False
+
+        async def receive_in_time() -> ReceiveMessage:
+            # A client that trickles its body would otherwise hold the request open forever.
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                async with asyncio.timeout(max(deadline - time.perf_counter(), 0.0)):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"The request body did not arrive within {self.body_timeout:g} seconds."
+                ) from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive_in_time, send_with_headers)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(

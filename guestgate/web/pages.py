@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -108,6 +109,30 @@ def error_page(exc: RedemptionError) -> Response[str]:
     return message(status, title, exc.message, hint)
 
 
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
+    """Too many bad links or wrong codes from this address: a page saying when to come back."""
+    wait = runtime_of(request).page_failures.retry_after(_client_address(request), time.monotonic())
+    if wait is None:
+        return None
+    page = message(
+        429,
+        "Too many attempts",
+        "There were too many attempts with invalid links or codes from your network.",
+        f"Try again in {max(1, round(wait / 60))} minute(s).",
+    )
+    page.headers["Retry-After"] = str(wait)
+    return page
+
+
+def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) -> None:
+    if exc.reason in (redemption.INVALID, redemption.WRONG_CODE):
+        runtime_of(request).page_failures.failed(_client_address(request), time.monotonic())
+
+
 def _see_other(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
     return Response(
         "", status_code=303, headers={**PAGE_HEADERS, "Location": location}, cookies=cookies
@@ -149,11 +174,13 @@ def _session_id(request: Request[Any, Any, Any]) -> str | None:
 async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     """The redeem link: shows the invitation, changes nothing."""
     runtime = runtime_of(request)
+    if (throttled := _throttled(request)) is not None:
+        return throttled
     query = request.query_params
     tenant, user, ticket = query.get("tenant", ""), query.get("user", ""), query.get("ticket", "")
-    if not (is_guid(tenant) and is_guid(user) and 20 <= len(ticket) <= 64):
-        return error_page(RedemptionError(redemption.INVALID, "This invitation link is not valid."))
     try:
+        if not (is_guid(tenant) and is_guid(user) and 20 <= len(ticket) <= 64):
+            raise RedemptionError(redemption.INVALID, "This invitation link is not valid.")
         link = await redemption.open_link(
             runtime.uow(write=False),
             tenant_id=tenant.lower(),
@@ -162,6 +189,7 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
+        _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
         return _see_other(link.invitation.redirect_url)
@@ -192,11 +220,13 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
     expected = _csrf(runtime, f"form:{nonce}:{ticket}")
     if not nonce or not hmac.compare_digest(expected, form.get("csrf", "")):
         return _forbidden()
+    if (throttled := _throttled(request)) is not None:
+        return throttled
     tenant, user = form.get("tenant", ""), form.get("user", "")
-    if not (is_guid(tenant) and is_guid(user)):
-        return error_page(RedemptionError(redemption.INVALID, "This invitation link is not valid."))
     session_id = rules.new_session_id()
     try:
+        if not (is_guid(tenant) and is_guid(user)):
+            raise RedemptionError(redemption.INVALID, "This invitation link is not valid.")
         link = await redemption.start(
             runtime.uow(),
             tenant_id=tenant.lower(),
@@ -208,6 +238,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
+        _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
         return _see_other(link.invitation.redirect_url)
@@ -311,6 +342,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     if isinstance(checked, Response):
         return checked
     form, session_id, link = checked
+    if (throttled := _throttled(request)) is not None:
+        return throttled
     new_session = rules.new_session_id()
     try:
         await redemption.verify_code(
@@ -322,6 +355,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
+        _count_failure(request, exc)
         if exc.reason == redemption.WRONG_CODE:
             left = exc.attempts_left or 0
             text = (

@@ -20,6 +20,7 @@ from guestgate.adapters.sql.database import Database, connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import Caller, KeyRing, KeySet, TokenVerifier
 from guestgate.config import Settings
+from guestgate.domain.throttle import FailureThrottle
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.graph_invitations import GraphCall
 from guestgate.services.keys import load_key_set
@@ -60,9 +61,18 @@ class Runtime:
     verifier: Authenticator = field(init=False)
     worker: OutboxWorker = field(init=False)
     graph: GraphRuntime | None = field(init=False, default=None)
+    # Token endpoint guessing: per client id and address, and per address across client ids.
+    client_failures: FailureThrottle = field(init=False)
+    address_failures: FailureThrottle = field(init=False)
+    # Redemption pages: invalid links and wrong codes per address.
+    page_failures: FailureThrottle = field(init=False)
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(self._load_keys)
+        per_minute = self.settings.token_failures_per_minute
+        self.client_failures = FailureThrottle(per_minute, 60.0)
+        self.address_failures = FailureThrottle(per_minute * 5, 60.0)
+        self.page_failures = FailureThrottle(self.settings.page_failures_per_10_minutes, 600.0)
         settings = self.settings
         self.verifier = TokenVerifier(
             self.keyring,

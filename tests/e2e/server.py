@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from tests.leaks import REGISTRY
+
 ROOT = Path(__file__).resolve().parents[2]
 GUESTGATE = [sys.executable, "-m", "guestgate"]
 
@@ -90,6 +92,8 @@ class Server:
             args.append("--no-demo")
         self.stderr_path = self.workdir / f"server-{self.port}.log"
         self.stdout_path = self.workdir / f"server-{self.port}.out"
+        REGISTRY.log(self.stderr_path)
+        REGISTRY.database(self.database_url)
         with self.stderr_path.open("w") as err, self.stdout_path.open("w") as out:
             self.process = subprocess.Popen(
                 [*GUESTGATE, *args], env=self.env(), cwd=self.workdir, stdout=out, stderr=err
@@ -120,6 +124,7 @@ class Server:
     def demo_credentials(self) -> dict[str, str]:
         found = dict(re.findall(r"^\s+(TenantID|AppID|AppSecret)\s+(\S+)", self.stdout, re.M))
         assert set(found) == {"TenantID", "AppID", "AppSecret"}, self.stdout
+        REGISTRY.secret(found["AppSecret"], "client secret")
         return found
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -128,7 +133,12 @@ class Server:
     def client(self, **kwargs: Any) -> httpx.Client:
         verify: Any = self.ssl_context() if self.tls else False
         return httpx.Client(
-            base_url=self.base_url, verify=verify, trust_env=False, timeout=15, **kwargs
+            base_url=self.base_url,
+            verify=verify,
+            trust_env=False,
+            timeout=15,
+            event_hooks={"response": [_record_error_body]},
+            **kwargs,
         )
 
     def stop(self) -> None:
@@ -140,6 +150,24 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _record_error_body(response: httpx.Response) -> None:
+    """Remember every error body for the leak scan, and every token the server issues."""
+    if response.status_code >= 400:
+        response.read()
+        REGISTRY.error_body(response.text)
+    elif response.url.path.endswith("/oauth2/v2.0/token"):
+        response.read()
+        token = response.json().get("access_token")
+        if isinstance(token, str):
+            REGISTRY.secret(token, "access token")
+    for cookie in response.headers.get_list("set-cookie"):
+        name, _, rest = cookie.partition("=")
+        if name.strip().endswith("gg_session"):
+            value = rest.split(";", 1)[0]
+            if len(value) >= 16:
+                REGISTRY.secret(value, "session id")
 
 
 class Caller:
@@ -158,8 +186,10 @@ class Caller:
                     "scope": "https://graph.microsoft.com/.default",
                 },
             )
+        REGISTRY.secret(secret, "client secret")
         answer.raise_for_status()
         self.token = str(answer.json()["access_token"])
+        REGISTRY.secret(self.token, "access token")
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -14,6 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.e2e.server import free_port
+from tests.leaks import REGISTRY
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SmtpSink:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
             )
+        REGISTRY.email(envelope.content.decode("utf-8", "replace"))
         return "250 OK"
 
     @property

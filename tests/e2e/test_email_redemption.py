@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.e2e.guest import Guest, latest_code
 from tests.e2e.server import Caller, Server
 from tests.e2e.smtp import SmtpSink
 
@@ -112,33 +112,6 @@ def test_no_email_unless_asked(caller: Caller, sink: SmtpSink) -> None:
     caller.invite({"invitedUserEmailAddress": email})
     time.sleep(1.5)
     assert sink.messages(to=email) == []
-
-
-class Guest:
-    """A browser without JavaScript: follows the forms, keeps cookies, never follows redirects."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.http = server.client(follow_redirects=False)
-
-    def open(self, url: str) -> httpx.Response:
-        return self.http.get(url.removeprefix(self.server.base_url))
-
-    def submit(self, page: httpx.Response, action: str, **extra: str) -> httpx.Response:
-        form = re.search(
-            rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', page.text, re.S
-        )
-        assert form, page.text
-        fields = dict(re.findall(r'name="([a-z]+)" value="([^"]*)"', form.group(1)))
-        return self.http.post(action, data={**fields, **extra})
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def latest_code(sink: SmtpSink, email: str, count: int) -> str:
-    messages = sink.wait_for(count, to=email, subject_contains="verification code")
-    return re.search(r"\b(\d{6})\b", messages[-1].get_body(("plain",)).get_content()).group(1)  # type: ignore[union-attr]
 
 
 def test_full_journey_without_javascript(caller: Caller, server: Server, sink: SmtpSink) -> None:

@@ -1,0 +1,71 @@
+"""Secrets the suite handled, and where they must never show up.
+
+Every test harness registers what it sees: client secrets, access tokens, redeem tickets,
+one-time codes and session ids as they pass by, plus each server's log file and database and
+every error body a server sent. `test_leak_scan` (run last) searches all of it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TICKET = re.compile(r"ticket=([A-Za-z0-9_-]{43})")
+_CODE = re.compile(r"code is (\d{6})")
+# Runs of the base64url alphabet (plus ~, the secret prefix): how every secret here is spelt.
+_RUN = re.compile(r"[A-Za-z0-9_~-]{16,}")
+_SIX_DIGITS = re.compile(r"(?<![\d.])\d{6}(?![\d])")
+
+
+@dataclass
+class Registry:
+    secrets: set[str] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+    kinds: dict[str, str] = field(default_factory=dict)
+    logs: list[Path] = field(default_factory=list)
+    databases: list[str] = field(default_factory=list)
+    error_bodies: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def secret(self, value: str, kind: str) -> None:
+        with self.lock:
+            if kind == "access token":
+                value = value.rsplit(".", 1)[-1]  # the signature makes a token usable
+            self.secrets.add(value)
+            self.kinds[value] = kind
+
+    def code(self, value: str) -> None:
+        with self.lock:
+            self.codes.add(value)
+
+    def log(self, path: Path) -> None:
+        with self.lock:
+            self.logs.append(path)
+
+    def database(self, url: str) -> None:
+        with self.lock:
+            self.databases.append(url)
+
+    def error_body(self, text: str) -> None:
+        with self.lock:
+            if len(self.error_bodies) < 50_000:
+                self.error_bodies.append(text)
+
+    def email(self, text: str) -> None:
+        for ticket in _TICKET.findall(text):
+            self.secret(ticket, "redeem ticket")
+        for code in _CODE.findall(text):
+            self.code(code)
+
+    def find(self, text: str) -> list[str]:
+        """What of the registered secrets and codes appears in `text`."""
+        found = [
+            f"{self.kinds[run]} {run[:6]}…" for run in _RUN.findall(text) if run in self.secrets
+        ]
+        found += [f"one-time code {c}" for c in _SIX_DIGITS.findall(text) if c in self.codes]
+        return found
+
+
+REGISTRY = Registry()

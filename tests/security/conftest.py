@@ -1,0 +1,71 @@
+"""A guestgate with mail going to a real SMTP sink, and a way to prove nothing changed."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import Caller, Server
+from tests.e2e.smtp import SmtpSink
+
+TABLES = ("users", "invitations", "outbox", "redeem_sessions")
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    smtp = SmtpSink().start()
+    yield smtp
+    smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
+    workdir: Path = tmp_path_factory.mktemp("security")
+    server = Server(
+        workdir=workdir,
+        database_url=f"sqlite:///{workdir}/guestgate.db",
+        extra_env={
+            "GUESTGATE_SMTP_URL": sink.url,
+            "GUESTGATE_OUTBOX_RETRY_BASE": "1",
+            "GUESTGATE_HEADER_TIMEOUT": "2",
+            "GUESTGATE_BODY_TIMEOUT": "2",
+            "GUESTGATE_LOG_LEVEL": "DEBUG",
+        },
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def caller(server: Server) -> Caller:
+    return Caller.demo(server)
+
+
+class Unchanged:
+    """Row counts of every table an invitation touches, plus the mail received."""
+
+    def __init__(self, server: Server, sink: SmtpSink) -> None:
+        self.server, self.sink = server, sink
+        self.before = self.snapshot()
+
+    def snapshot(self) -> tuple[dict[str, int], int]:
+        with sqlite3.connect(self.server.database_url.removeprefix("sqlite:///")) as conn:
+            counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+        return counts, len(self.sink.received)
+
+    def check(self, settle: float = 0.0) -> None:
+        time.sleep(settle)
+        assert self.snapshot() == self.before
+
+
+@pytest.fixture
+def unchanged(server: Server, sink: SmtpSink) -> Iterator[Unchanged]:
+    """Asserts after the test that nothing was stored and no mail went out."""
+    guard = Unchanged(server, sink)
+    yield guard
+    guard.check(settle=0.2)
