@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -63,6 +64,10 @@ def public_key_from_jwk(jwk: dict[str, str]) -> RSAPublicKey:
         return int.from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), "big")
 
     return rsa.RSAPublicNumbers(num("e"), num("n")).public_key()
+
+
+MAX_TOKEN_LIFETIME = 2 * 86400
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +207,10 @@ class TokenVerifier:
         leeway: int = 300,
         cache_size: int = 50_000,
         clock: Callable[[], float] = time.time,
+        tenant_exists: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._keyring = keyring
+        self._tenant_exists = tenant_exists
         self._public_url = public_url
         self._tenants = tenants
         self._audiences = audiences
@@ -220,13 +227,17 @@ class TokenVerifier:
                 return cached
             del self._cache[token]
         caller = await self._verify(token, now)
+        # Checked once per token: a deleted tenant's tokens stop at the next uncached use.
+        if self._tenant_exists is not None and not await self._tenant_exists(caller.tenant_id):
+            raise AuthenticationError("the tenant of this access token does not exist")
         self._cache[token] = caller
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return caller
 
     async def _verify(self, token: str, now: float) -> Caller:
-        if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+        if len(token) > MAX_TOKEN_BYTES or not _COMPACT_JWS.fullmatch(token):
+            # Three unpadded base64url segments (RFC 7515 §7.1), nothing else.
             raise AuthenticationError("the access token is malformed")
         header = _header(token)
         if header.get("alg") != "RS256":
@@ -275,6 +286,9 @@ class TokenVerifier:
         exp = claims["exp"]
         if isinstance(exp, bool) or not isinstance(exp, int | float):
             raise AuthenticationError("the access token is invalid")
+        if exp > now + MAX_TOKEN_LIFETIME:
+            # No issuer we trust mints tokens this long-lived (Entra's longest is one day).
+            raise AuthenticationError("the access token lives implausibly long")
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthenticationError("the access token has malformed roles")

@@ -14,7 +14,7 @@ from guestgate.domain.invitations import Invitation, InviteRequest
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER, User, guest_upn
-from guestgate.errors import Conflict, NotFound, ValidationError
+from guestgate.errors import AuthenticationError, Conflict, NotFound, ValidationError
 from guestgate.services import outbox
 from guestgate.services.ports import Sealer, UnitOfWork
 
@@ -39,7 +39,8 @@ class InviteResult:
 async def _tenant(uow: UnitOfWork, tenant_id: str) -> Tenant:
     tenant = await uow.tenants.get(tenant_id)
     if tenant is None:
-        raise NotFound("The tenant of this caller does not exist.", code="TenantNotFound")
+        # Only a deleted tenant (or a forged token) gets here: the token is no longer good.
+        raise AuthenticationError("The tenant of this access token does not exist.")
     return tenant
 
 

@@ -79,6 +79,7 @@ class Runtime:
             public_url=settings.public_url,
             audiences=frozenset({GRAPH, GUESTGATE_API}),
             leeway=settings.token_leeway_seconds,
+            tenant_exists=self._tenant_exists,
         )
         if settings.graph_mode:
             self._graph_mode()
@@ -144,6 +145,10 @@ class Runtime:
 
     def now(self) -> datetime:
         return utcnow()
+
+    async def _tenant_exists(self, tenant_id: str) -> bool:
+        async with self.uow(write=False) as uow:
+            return await uow.tenants.get(tenant_id) is not None
 
     async def _load_keys(self) -> KeySet:
         return await load_key_set(self.uow(write=False), sealer=self.sealer, now=self.now())
