@@ -53,6 +53,8 @@ class Settings:
     smtp_ca_file: str | None = None
     inprocess_worker: bool = True
     outbox_retry_base_seconds: float = 5.0
+    # How long a worker holds messages it is sending; a crashed worker's return after this.
+    outbox_lease_seconds: float = 60.0
     # Graph mode (GUESTGATE_DIRECTORY=graph)
     graph_url: str = "https://graph.microsoft.com"
     graph_client_id: str | None = None
@@ -105,6 +107,8 @@ class Settings:
                 "GUESTGATE_GRAPH_CLIENT_ID, GUESTGATE_GRAPH_CLIENT_SECRET and"
                 " GUESTGATE_GRAPH_TENANT go together"
             )
+        if not 5 <= self.outbox_lease_seconds <= 3600:
+            raise ConfigError("GUESTGATE_OUTBOX_LEASE must be 5-3600 seconds")
         for name, value in (
             ("GUESTGATE_HEADER_TIMEOUT", self.header_timeout_seconds),
             ("GUESTGATE_BODY_TIMEOUT", self.body_timeout_seconds),
@@ -257,6 +261,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
         inprocess_worker=_flag(env, "GUESTGATE_INPROCESS_WORKER", True),
         outbox_retry_base_seconds=float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5)),
+        outbox_lease_seconds=float(_int(env, "GUESTGATE_OUTBOX_LEASE", 60)),
         graph_url=(env.get("GUESTGATE_GRAPH_URL") or "https://graph.microsoft.com").rstrip("/"),
         graph_client_id=env.get("GUESTGATE_GRAPH_CLIENT_ID") or None,
         graph_client_secret=env.get("GUESTGATE_GRAPH_CLIENT_SECRET") or None,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -31,9 +31,11 @@ class OutboxWorker:
         sender: Sender,
         poll_seconds: float = 1.0,
         retry_base: float = 5.0,
+        lease_seconds: float = 60.0,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.retry_base = retry_base
+        self.lease = timedelta(seconds=lease_seconds)
         self.make_uow = make_uow
         self.sealer = sealer
         self.transport = transport
@@ -60,6 +62,8 @@ class OutboxWorker:
             transport=self.transport,
             build=self._build,
             now=self.now,
+            retry_base=self.retry_base,
+            lease=self.lease,
         )
 
     async def run(self) -> None:

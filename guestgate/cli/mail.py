@@ -39,6 +39,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
             sender=Sender(settings.mail_from),
             poll_seconds=args.poll,
             retry_base=settings.outbox_retry_base_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

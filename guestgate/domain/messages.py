@@ -19,7 +19,7 @@ DEAD = "dead"
 MAX_ATTEMPTS = 8
 BASE_DELAY = 5.0  # seconds before the first retry
 MAX_DELAY = 3600.0
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=60)  # renewed at half-time while a batch is being sent
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -58,15 +58,26 @@ async def deliver_due(
     now: Callable[[], datetime],
     batch: int = 50,
     retry_base: float = rules.BASE_DELAY,
+    lease: timedelta = rules.LEASE,
 ) -> int:
-    """Claim due messages, send each, record the outcome. Returns how many were claimed."""
+    """Claim due messages, send each, record the outcome. Returns how many were claimed.
+
+    The claim is a lease: a crashed worker's messages go back to the others when it runs
+    out. While a batch is being sent the lease is renewed at half-time, so a slow mail server
+    does not hand the rest of the batch to a second worker.
+    """
     moment = now()
+    lease_until = moment + lease
     async with make_uow() as uow:
-        rows = await uow.outbox.claim(
-            now=iso(moment), lease_until=iso(moment + rules.LEASE), limit=batch
-        )
+        rows = await uow.outbox.claim(now=iso(moment), lease_until=iso(lease_until), limit=batch)
         await uow.commit()
-    for row in rows:
+    for index, row in enumerate(rows):
+        moment = now()
+        if moment >= lease_until - lease / 2:
+            lease_until = moment + lease
+            async with make_uow() as uow:
+                await uow.outbox.renew([r["id"] for r in rows[index:]], iso(lease_until))
+                await uow.commit()
         await _deliver_one(
             make_uow,
             row,

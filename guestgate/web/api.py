@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import GUEST
 from guestgate.errors import GuestgateError, NotFound, ValidationError
 from guestgate.logs import request_id_var
-from guestgate.services import graph_invitations, invitations
+from guestgate.services import invitations
 from guestgate.services.invitations import Actor, InviteResult
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -83,6 +84,13 @@ REQUEST_BODIES: dict[tuple[str, str], type] = {
     ("/api/InviteGuests", "post"): InviteGuestsBody,
     ("/v1.0/invitations", "post"): GraphInvitationBody,
 }
+
+
+def _graph_invitations() -> ModuleType:
+    """Graph mode's use cases, imported on first use: local mode never loads the Graph stack."""
+    from guestgate.services import graph_invitations
+
+    return graph_invitations
 
 
 def actor_of(request: Request[Any, Any, Any]) -> Actor:
@@ -157,7 +165,7 @@ async def _invite_one(request: Request[Any, Any, Any], body: InviteGuestBody) ->
         else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
     )
     if runtime.graph is not None:
-        answer = await graph_invitations.invite(
+        answer = await _graph_invitations().invite(
             await runtime.graph.call(request.state.bearer),
             runtime.uow(),
             actor=actor_of(request),
@@ -232,7 +240,7 @@ async def list_invitations(
     if runtime.graph is not None:
         if status in ("Revoked", "Expired"):
             return InvitationPage(value=[])  # Graph keeps neither: revoked guests are deleted
-        found_views, token = await graph_invitations.list_guests(
+        found_views, token = await _graph_invitations().list_guests(
             await runtime.graph.call(request.state.bearer),
             status=status,
             email=email,
@@ -289,7 +297,7 @@ async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) ->
     runtime = runtime_of(request)
     if runtime.graph is not None:
         return _invitation_view(
-            await graph_invitations.get(
+            await _graph_invitations().get(
                 await runtime.graph.call(request.state.bearer),
                 user_id=_invitation_id(invitation_id),
             )
@@ -317,7 +325,7 @@ async def resend_invitation(
     runtime = runtime_of(request)
     if runtime.graph is not None:
         # Graph keeps no invitations: the id is the guest user's.
-        resent = await graph_invitations.resend(
+        resent = await _graph_invitations().resend(
             await runtime.graph.call(request.state.bearer),
             runtime.uow(),
             actor=actor_of(request),
@@ -352,7 +360,7 @@ async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str)
     await request.body()  # takes no body; reading it enforces the size limit
     runtime = runtime_of(request)
     if runtime.graph is not None:
-        gone = await graph_invitations.revoke(
+        gone = await _graph_invitations().revoke(
             await runtime.graph.call(request.state.bearer),
             runtime.uow(),
             actor=actor_of(request),

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from guestgate.adapters.graph import (
-    AppTokenProvider,
-    ForwardingAuthenticator,
-    GraphClient,
-    InvitationLimiter,
-    JwksKeys,
-)
 from guestgate.adapters.mail.render import Sender
 from guestgate.adapters.mail.transport import make_transport
 from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
@@ -22,10 +15,13 @@ from guestgate.adapters.tokens import Caller, KeyRing, KeySet, TokenVerifier
 from guestgate.config import Settings
 from guestgate.domain.throttle import FailureThrottle
 from guestgate.domain.timestamps import utcnow
-from guestgate.services.graph_invitations import GraphCall
 from guestgate.services.keys import load_key_set
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
 from guestgate.worker import OutboxWorker
+
+if TYPE_CHECKING:  # the Graph stack (httpx, msal) loads only in graph mode
+    from guestgate.adapters.graph import AppTokenProvider, GraphClient, InvitationLimiter
+    from guestgate.services.graph_invitations import GraphCall
 
 
 class Authenticator(Protocol):
@@ -45,6 +41,8 @@ class GraphRuntime:
     app_tokens: AppTokenProvider | None  # None: forward the caller's own token
 
     async def call(self, caller_token: str) -> GraphCall:
+        from guestgate.services.graph_invitations import GraphCall
+
         token = caller_token if self.app_tokens is None else await self.app_tokens.token()
         return GraphCall(client=self.client, limiter=self.limiter, token=token)
 
@@ -91,9 +89,18 @@ class Runtime:
             ),
             sender=Sender(self.settings.mail_from),
             retry_base=self.settings.outbox_retry_base_seconds,
+            lease_seconds=self.settings.outbox_lease_seconds,
         )
 
     def _graph_mode(self) -> None:
+        from guestgate.adapters.graph import (
+            AppTokenProvider,
+            ForwardingAuthenticator,
+            GraphClient,
+            InvitationLimiter,
+            JwksKeys,
+        )
+
         settings = self.settings
         client = GraphClient(
             settings.graph_url,

@@ -94,9 +94,15 @@ class Server:
         self.stdout_path = self.workdir / f"server-{self.port}.out"
         REGISTRY.log(self.stderr_path)
         REGISTRY.database(self.database_url)
-        with self.stderr_path.open("w") as err, self.stdout_path.open("w") as out:
+        with self.stderr_path.open("a") as err, self.stdout_path.open("a") as out:
+            # Its own process group, so `kill` can take the workers down with it.
             self.process = subprocess.Popen(
-                [*GUESTGATE, *args], env=self.env(), cwd=self.workdir, stdout=out, stderr=err
+                [*GUESTGATE, *args],
+                env=self.env(),
+                cwd=self.workdir,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
         self.wait_ready()
         return self
@@ -140,6 +146,19 @@ class Server:
             event_hooks={"response": [_record_error_body]},
             **kwargs,
         )
+
+    def kill(self) -> None:
+        """SIGKILL the server and every worker: a crash, with no chance to clean up."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # workers are gone once the port is free
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -57,7 +57,9 @@ class PostgresDatabase:
         try:
             conn = await pool.getconn()
         except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise Unavailable("the database is unreachable; retry shortly") from exc
+            raise Unavailable(
+                "the database is unreachable; retry shortly", code="DatabaseUnavailable"
+            ) from exc
         return _PostgresTransaction(pool, conn)
 
     async def ping(self) -> None:
@@ -90,7 +92,9 @@ class _PostgresTransaction:
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except psycopg.OperationalError as exc:
-            raise Unavailable("the database is unreachable; retry shortly") from exc
+            raise Unavailable(
+                "the database is unreachable; retry shortly", code="DatabaseUnavailable"
+            ) from exc
 
     async def execute(self, sql: str, params: Params = None) -> int:
         return (await self._run(sql, params)).rowcount
@@ -112,7 +116,9 @@ class _PostgresTransaction:
                 await self._conn.rollback()
         except psycopg.OperationalError as exc:
             if commit:
-                raise Unavailable("the database could not commit; retry shortly") from exc
+                raise Unavailable(
+                    "the database could not commit; retry shortly", code="DatabaseUnavailable"
+                ) from exc
         finally:
             await self._pool.putconn(self._conn)
 

@@ -627,6 +627,15 @@ class SqlOutbox:
             {"now": now, "lease_until": lease_until, "limit": limit},
         )
 
+    async def renew(self, message_ids: Sequence[str], lease_until: str) -> None:
+        params: dict[str, Any] = {f"id{i}": v for i, v in enumerate(message_ids)}
+        names = ", ".join(f":id{i}" for i in range(len(message_ids)))
+        await self.tx.execute(
+            f"UPDATE outbox SET locked_until = :lease_until WHERE id IN ({names})"  # noqa: S608
+            " AND status = 'pending'",
+            {**params, "lease_until": lease_until},
+        )
+
     async def mark_sent(self, message_id: str, now: str) -> None:
         # The payload holds redeem links and codes: it is not kept once delivered.
         await self.tx.execute(
