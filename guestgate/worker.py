@@ -7,10 +7,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
-from guestgate.adapters.mail.render import Sender, build
+from guestgate.adapters.mail.render import Mail, Sender, build
 from guestgate.adapters.mail.transport import Transport
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.outbox import deliver_due
@@ -52,7 +51,7 @@ class OutboxWorker:
         self._stop.set()
         self._wake.set()
 
-    def _build(self, kind: str, payload: dict[str, Any], outbox_id: str) -> EmailMessage:
+    def _build(self, kind: str, payload: dict[str, Any], outbox_id: str) -> Mail:
         return build(kind, payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
 
     async def run_once(self) -> int:
@@ -67,14 +66,17 @@ class OutboxWorker:
         )
 
     async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                claimed = await self.run_once()
-            except Exception:  # the database may be down for a while: keep going
-                log.exception("outbox pass failed")
-                claimed = 0
-            if claimed:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        try:
+            while not self._stop.is_set():
+                try:
+                    claimed = await self.run_once()
+                except Exception:  # the database may be down for a while: keep going
+                    log.exception("outbox pass failed")
+                    claimed = 0
+                if claimed:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        finally:
+            await self.transport.close()

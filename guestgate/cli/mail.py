@@ -76,15 +76,22 @@ def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
         outbox_id=str(uuid.uuid4()),
         sender=Sender(settings.mail_from),
         now=utcnow(),
+        subject="guestgate mail test",
     )
-    message.replace_header("Subject", "guestgate mail test")
+
+    async def send_once() -> None:
+        try:
+            await transport.send(message)
+        finally:
+            await transport.close()
+
     try:
-        asyncio.run(transport.send(message))
+        asyncio.run(send_once())
     except DeliveryError as exc:
         raise Unavailable(f"the test message was not delivered: {exc.reason}") from None
     where = "SMTP" if settings.smtp_url else settings.mail_dir
     emit(
-        {"sent": True, "to": args.to, "via": where, "messageId": message["Message-ID"]},
+        {"sent": True, "to": args.to, "via": where, "messageId": message.message_id},
         as_json=args.json,
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from guestgate.domain import messages as rules
@@ -19,10 +19,12 @@ log = logging.getLogger("guestgate.outbox")
 
 
 class Transport(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    """Sends what the builder made (the mail adapter's message type)."""
+
+    async def send(self, message: Any) -> None: ...
 
 
-MessageBuilder = Callable[[str, dict[str, Any], str], EmailMessage]
+MessageBuilder = Callable[[str, dict[str, Any], str], Any]
 
 
 async def enqueue(
@@ -59,34 +61,50 @@ async def deliver_due(
     batch: int = 50,
     retry_base: float = rules.BASE_DELAY,
     lease: timedelta = rules.LEASE,
+    concurrency: int = 4,
 ) -> int:
     """Claim due messages, send each, record the outcome. Returns how many were claimed.
 
     The claim is a lease: a crashed worker's messages go back to the others when it runs
     out. While a batch is being sent the lease is renewed at half-time, so a slow mail server
-    does not hand the rest of the batch to a second worker.
+    does not hand the rest of the batch to a second worker. Up to `concurrency` messages are
+    in flight at once (the SMTP transport keeps as many connections).
     """
     moment = now()
     lease_until = moment + lease
     async with make_uow() as uow:
         rows = await uow.outbox.claim(now=iso(moment), lease_until=iso(lease_until), limit=batch)
         await uow.commit()
-    for index, row in enumerate(rows):
-        moment = now()
-        if moment >= lease_until - lease / 2:
+    pending = {row["id"] for row in rows}
+    renewing = asyncio.Lock()
+    slots = asyncio.Semaphore(concurrency)
+
+    async def renew_if_half_gone() -> None:
+        nonlocal lease_until
+        async with renewing:
+            moment = now()
+            if moment < lease_until - lease / 2:
+                return
             lease_until = moment + lease
             async with make_uow() as uow:
-                await uow.outbox.renew([r["id"] for r in rows[index:]], iso(lease_until))
+                await uow.outbox.renew(sorted(pending), iso(lease_until))
                 await uow.commit()
-        await _deliver_one(
-            make_uow,
-            row,
-            sealer=sealer,
-            transport=transport,
-            build=build,
-            now=now,
-            retry_base=retry_base,
-        )
+
+    async def deliver(row: Any) -> None:
+        async with slots:
+            await renew_if_half_gone()
+            await _deliver_one(
+                make_uow,
+                row,
+                sealer=sealer,
+                transport=transport,
+                build=build,
+                now=now,
+                retry_base=retry_base,
+            )
+            pending.discard(row["id"])
+
+    await asyncio.gather(*(deliver(row) for row in rows))
     return len(rows)
 
 
@@ -106,7 +124,10 @@ async def _deliver_one(
         payload = json.loads(sealer.open(row["payload"], f"outbox:{row['id']}"))
         await transport.send(build(row["kind"], payload, row["id"]))
     except Exception as exc:
-        error = getattr(exc, "reason", type(exc).__name__)
+        error = getattr(exc, "reason", None)
+        if error is None:  # not a delivery outcome but a bug: keep the traceback
+            log.exception("message could not be built or sent", extra={"outbox_id": row["id"]})
+            error = type(exc).__name__
         permanent = bool(getattr(exc, "permanent", False))
     moment = now()
     async with make_uow() as uow:

@@ -17,7 +17,7 @@ TABLES = ("users", "invitations", "outbox", "redeem_sessions")
 
 @pytest.fixture(scope="module")
 def sink() -> Iterator[SmtpSink]:
-    smtp = SmtpSink().start()
+    smtp = SmtpSink(smtputf8=True).start()
     yield smtp
     smtp.stop()
 

@@ -125,6 +125,22 @@ def test_message_line_breaks_and_markup_never_reach_a_header(
     assert "{{7*7}}" in html
 
 
+def test_unicode_mailbox_is_mailed_with_smtputf8(caller: Caller, sink: SmtpSink) -> None:
+    email = f"zoë.{uuid.uuid4().hex[:8]}@bücher.example"
+    answer = caller.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": True})
+    assert answer.status_code == 201, answer.text
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with sink.lock:
+            got = [r for r in sink.received if email in r.rcpt_tos]
+        if got:
+            break
+        time.sleep(0.1)
+    assert got, "the message to a UTF-8 mailbox never arrived"
+    headers = got[0].data.split(b"\r\n\r\n", 1)[0]
+    assert f"<{email}>".encode() in headers or f"To: {email}".encode() in headers
+
+
 NORMALISED_PAIRS = [
     ("Alice.{n}@Example.COM", "alice.{n}@example.com"),
     ("zo\u00eb.{n}@example.com", "zoe\u0308.{n}@example.com"),

@@ -52,8 +52,49 @@ def test_encoded_words_and_line_breaks_cannot_reach_headers() -> None:
         sender=Sender("invites@contoso.example"),
         now=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    raw = message.as_bytes()
-    headers = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+    headers = message.data.split(b"\r\n\r\n", 1)[0]
     assert b"\nBcc:" not in headers
     assert b"\nX: y" not in headers
-    assert "Bcc" not in message
+    assert "Bcc" not in message.parsed()
+    assert message.recipients == ["guest@example.com"]
+
+
+def test_messages_parse_back_with_both_parts_and_encoded_names() -> None:
+    for to, cc in (
+        (("Zoë Müller", "zoe@example.com"), ('Ünal, "Boss"', "boss@example.com")),
+        (("", "zoë@bücher.example"), None),  # needs SMTPUTF8
+    ):
+        mail = build(
+            INVITATION,
+            {
+                "to": to[1],
+                "to_name": to[0],
+                "cc": list(cc) if cc else None,
+                "org": "Fabrikam Straße " + "x" * 120,
+                "body": "Hallo <b>du</b>\nzweite Zeile",
+                "redeem_url": "https://gg.example/r?ticket=abc",
+            },
+            outbox_id="00000000-0000-0000-0000-000000000002",
+            sender=Sender("invites@contoso.example"),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        parsed = mail.parsed()
+        if mail.smtputf8:  # the parser flags UTF-8 local parts; check the raw header
+            assert f"To: {to[1]}\r\n".encode() in mail.data
+        else:
+            assert parsed["To"].addresses[0].addr_spec == to[1]
+            assert parsed["To"].addresses[0].display_name == to[0]
+        if cc:
+            assert parsed["Cc"].addresses[0].display_name == cc[0]
+            assert mail.recipients == [to[1], cc[1]]
+        assert parsed["Subject"].startswith("Fabrikam Straße xxx")
+        assert parsed["Subject"].endswith(
+            "invited you to access applications within their organization"
+        )
+        assert parsed["Message-ID"] == "<00000000-0000-0000-0000-000000000002@contoso.example>"
+        text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "https://gg.example/r?ticket=abc" in text
+        assert "Hallo &lt;b&gt;du&lt;/b&gt;" in html
+        assert mail.smtputf8 == (not to[1].isascii())
+        assert all(len(line) <= 998 for line in mail.data.split(b"\r\n"))

@@ -8,10 +8,15 @@ turn them into extra header lines (CVE-2024-6923).
 
 from __future__ import annotations
 
+import base64
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email import message_from_bytes
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -98,13 +103,36 @@ class Sender:
         return self.address.rsplit("@", 1)[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """A message ready for the wire: envelope, bytes (CRLF line ends) and its Message-ID."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+    message_id: str
+    smtputf8: bool = False
+
+    def parsed(self) -> EmailMessage:
+        """The message as the standard library reads it (for tests and tools)."""
+        parsed = message_from_bytes(self.data, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
 def _t(lang: str) -> dict[str, str]:
     return STRINGS[lang]
 
 
 def build(
-    kind: str, payload: dict[str, Any], *, outbox_id: str, sender: Sender, now: datetime
-) -> EmailMessage:
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    outbox_id: str,
+    sender: Sender,
+    now: datetime,
+    subject: str | None = None,
+) -> Mail:
     """The message for an outbox row; its Message-ID is derived from the row id."""
     lang = language(payload.get("language"))
     strings = _t(lang)
@@ -128,7 +156,7 @@ def build(
             "logo_url": payload.get("logo_url"),
             "lang": lang,
         }
-        subject = strings["invite_subject"].format(org=org)
+        subject_line = strings["invite_subject"].format(org=org)
         template = "invitation"
     elif kind == REQUESTER_NOTIFICATION:
         context = {
@@ -136,7 +164,7 @@ def build(
             "org": org,
             "lang": lang,
         }
-        subject = strings["notify_subject"].format(guest=payload["guest"])
+        subject_line = strings["notify_subject"].format(guest=payload["guest"])
         template = "notification"
     elif kind == ONE_TIME_CODE:
         context = {
@@ -145,24 +173,93 @@ def build(
             "org": org,
             "lang": lang,
         }
-        subject = strings["code_subject"].format(org=org)
+        subject_line = strings["code_subject"].format(org=org)
         template = "code"
     else:
         raise ValueError(f"unknown message kind {kind!r}")
-    message = EmailMessage()
-    message["Subject"] = header_safe(subject)
-    message["From"] = Address(
-        display_name=header_safe(f"{org} via guestgate"), addr_spec=sender.address
+    to = (payload.get("to_name") or "", payload["to"])
+    cc = tuple(payload["cc"]) if payload.get("cc") else None
+    text = _text_env.get_template(f"{template}.txt").render(**context)
+    html = _env.get_template(f"{template}.html").render(**context)
+    return assemble(
+        subject=subject or subject_line,
+        sender=(f"{org} via guestgate", sender.address),
+        to=to,
+        cc=cc,
+        message_id=message_id(outbox_id, sender.domain),
+        date=now,
+        text=text,
+        html=html,
     )
-    message["To"] = Address(
-        display_name=header_safe(payload.get("to_name") or ""), addr_spec=payload["to"]
+
+
+def assemble(
+    *,
+    subject: str,
+    sender: tuple[str, str],
+    to: tuple[str, str],
+    cc: tuple[str, str] | None,
+    message_id: str,
+    date: datetime,
+    text: str,
+    html: str,
+) -> Mail:
+    """A multipart/alternative message as bytes, built directly.
+
+    The standard library's email objects cost ~4 ms a message; this costs a few percent of
+    that. Header values are made safe first (`header_safe`: no line breaks, no encoded-word
+    openers) and encoded per RFC 2047 when not ASCII; addresses are ones we validated. An
+    address with a non-ASCII local part is written as UTF-8 and the message is marked for
+    SMTPUTF8 (RFC 6531/6532).
+    """
+    recipients = [to[1]] + ([cc[1]] if cc else [])
+    smtputf8 = not all(a.isascii() for a in (sender[1], *recipients))
+    boundary = f"=_gg_{secrets.token_hex(12)}"
+    headers = [
+        f"Subject: {_encode_header(header_safe(subject))}",
+        f"From: {_address(sender)}",
+        f"To: {_address(to)}",
+        *([f"Cc: {_address(cc)}"] if cc else []),
+        f"Message-ID: {message_id}",
+        f"Date: {format_datetime(date)}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    parts = [
+        f"--{boundary}\r\n"
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(body.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
+        for subtype, body in (("plain", text), ("html", html))
+    ]
+    data = "\r\n".join(headers) + "\r\n\r\n" + "".join(parts) + f"--{boundary}--\r\n"
+    return Mail(
+        sender=sender[1],
+        recipients=recipients,
+        data=data.encode("utf-8" if smtputf8 else "ascii"),
+        message_id=message_id,
+        smtputf8=smtputf8,
     )
-    if payload.get("cc"):
-        name, address = payload["cc"]
-        message["Cc"] = Address(display_name=header_safe(name or ""), addr_spec=address)
-    message["Message-ID"] = message_id(outbox_id, sender.domain)
-    message["Date"] = format_datetime(now)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_text_env.get_template(f"{template}.txt").render(**context))
-    message.add_alternative(_env.get_template(f"{template}.html").render(**context), subtype="html")
-    return message
+
+
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def _encode_header(value: str) -> str:
+    if value.isascii() and len(value) <= 900:
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+
+
+def _address(pair: tuple[str | None, str]) -> str:
+    name, address = header_safe(pair[0] or "").strip(), pair[1]
+    if not name:
+        return address
+    if not name.isascii() or len(name) > 900:
+        shown = _encode_header(name) if not name.isascii() else name[:900]
+    elif _SPECIALS.search(name):
+        shown = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    else:
+        shown = name
+    return f"{shown} <{address}>"

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import ssl
+import time
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from guestgate.adapters.mail.render import Mail
 from guestgate.errors import ConfigError
 
 
@@ -26,7 +28,8 @@ class DeliveryError(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Mail) -> None: ...
+    async def close(self) -> None: ...
 
 
 class FolderTransport:
@@ -35,14 +38,16 @@ class FolderTransport:
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Mail) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = str(message["Message-ID"]).strip("<>").split("@")[0]
+        name = message.message_id.strip("<>").split("@")[0]
         path = self.directory / f"{name}.eml"
-        data = message.as_bytes(policy=SMTP)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
+        tmp.write_bytes(message.data)
         os.replace(tmp, path)  # a retry overwrites the same file: never two copies
+
+    async def close(self) -> None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class SmtpSettings:
     implicit_tls: bool
     starttls: bool
     timeout: float = 30.0
+    connections: int = 4  # kept open and used at once
     ca_file: str | None = None
     # Sent in EHLO. Set explicitly: the library's default looks up this host's FQDN on every
     # connection, which stalls for seconds where DNS is slow or absent.
@@ -75,7 +81,15 @@ class SmtpSettings:
             port = parts.port or (465 if parts.scheme == "smtps" else 25)
         except ValueError:
             raise ConfigError("GUESTGATE_SMTP_URL has an invalid port") from None
-        timeout = float(query.get("timeout", ["30"])[0])
+        try:
+            timeout = float(query.get("timeout", ["30"])[0])
+            connections = int(query.get("connections", ["4"])[0])
+        except ValueError:
+            raise ConfigError(
+                "GUESTGATE_SMTP_URL: timeout and connections must be numbers"
+            ) from None
+        if not 0 < timeout <= 600 or not 1 <= connections <= 32:
+            raise ConfigError("GUESTGATE_SMTP_URL: timeout is 1-600 s, connections 1-32")
         return cls(
             host=parts.hostname,
             port=port,
@@ -84,44 +98,120 @@ class SmtpSettings:
             implicit_tls=parts.scheme == "smtps",
             starttls=flag in ("true", "1"),
             timeout=timeout,
+            connections=connections,
             ca_file=ca_file,
         )
 
 
 class SmtpTransport:
-    """SMTP with STARTTLS or implicit TLS; never falls back to plain text when TLS is asked."""
+    """SMTP with STARTTLS or implicit TLS; never falls back to plain text when TLS is asked.
+
+    Connections are kept open and reused message after message (a new connection per message
+    costs a TCP and often a TLS handshake each); up to `connections` are used at once. A
+    connection idle for a while is checked with NOOP before use; any error closes it, and the
+    next message opens a new one.
+    """
+
+    IDLE_CHECK_SECONDS = 5.0
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._slots = asyncio.Semaphore(settings.connections)
+        self._open: set[aiosmtplib.SMTP] = set()
 
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.settings.ca_file)
 
-    async def send(self, message: EmailMessage) -> None:
+    async def _checkout(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client, last_used = self._idle.pop()
+            if not client.is_connected:
+                self._discard(client)
+                continue
+            if time.monotonic() - last_used < self.IDLE_CHECK_SECONDS:
+                return client
+            try:
+                await client.noop()
+                return client
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                self._discard(client)
         s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.implicit_tls,
+            start_tls=bool(s.starttls),
+            tls_context=self._tls_context() if (s.implicit_tls or s.starttls) else None,
+            timeout=s.timeout,
+            local_hostname=s.local_hostname,
+        )
+        self._open.add(client)
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.host,
-                port=s.port,
-                username=s.username,
-                password=s.password,
-                use_tls=s.implicit_tls,
-                start_tls=bool(s.starttls),
-                tls_context=self._tls_context() if (s.implicit_tls or s.starttls) else None,
-                timeout=s.timeout,
-                local_hostname=s.local_hostname,
-            )
-        except aiosmtplib.SMTPResponseException as exc:
-            # 5xx is the server's final answer about this message; 4xx may pass later.
-            raise DeliveryError(f"SMTP {exc.code}", permanent=500 <= exc.code < 600) from None
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = sorted({r.code for r in exc.recipients})
-            raise DeliveryError(
-                f"SMTP recipients refused {codes}", permanent=all(500 <= c < 600 for c in codes)
-            ) from None
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}") from None
+            await client.connect()
+            if s.username is not None and s.password is not None:
+                await client.login(s.username, s.password)
+        except BaseException:
+            self._discard(client)
+            raise
+        return client
+
+    def _discard(self, client: aiosmtplib.SMTP) -> None:
+        self._open.discard(client)
+        with contextlib.suppress(Exception):
+            client.close()
+
+    async def send(self, message: Mail) -> None:
+        async with self._slots:
+            client: aiosmtplib.SMTP | None = None
+            try:
+                client = await self._checkout()
+                await client.sendmail(
+                    message.sender,
+                    message.recipients,
+                    message.data,
+                    mail_options=["SMTPUTF8"] if message.smtputf8 else None,
+                )
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._reset(client)
+                # 5xx is the server's final answer about this message; 4xx may pass later.
+                raise DeliveryError(f"SMTP {exc.code}", permanent=500 <= exc.code < 600) from None
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                await self._reset(client)
+                codes = sorted({r.code for r in exc.recipients})
+                raise DeliveryError(
+                    f"SMTP recipients refused {codes}",
+                    permanent=all(500 <= c < 600 for c in codes),
+                ) from None
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+                if client is not None:
+                    self._discard(client)
+                raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}") from None
+            except BaseException:
+                if client is not None:
+                    self._discard(client)
+                raise
+            self._idle.append((client, time.monotonic()))
+
+    async def _reset(self, client: aiosmtplib.SMTP | None) -> None:
+        """After a refused message the connection may be mid-transaction: RSET or drop it."""
+        if client is None:
+            return
+        try:
+            await client.rset()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            self._discard(client)
+            return
+        self._idle.append((client, time.monotonic()))
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
+            if client.is_connected:
+                with contextlib.suppress(Exception):
+                    await client.quit()
+        for client in list(self._open):
+            self._discard(client)
 
 
 def make_transport(smtp_url: str | None, mail_dir: str, *, ca_file: str | None = None) -> Transport:
