@@ -28,7 +28,8 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CASES = ("start", "token", "invite", "invite-email", "redeem", "users")
+CASES = ("start", "token", "invite", "invite-email", "redeem", "users", "soak")
+DEFAULT_CASES = ("start", "token", "invite", "invite-email", "redeem", "users")
 
 
 def free_port() -> int:
@@ -129,11 +130,25 @@ class Guestgate:
 
 
 def run_wrk(
-    server: Guestgate, *, url: str, script: str, args: list[str], connections: int, duration: int
+    server: Guestgate,
+    *,
+    url: str,
+    script: str,
+    args: list[str],
+    connections: int,
+    duration: int,
+    sample_every: float = 5.0,
 ) -> dict[str, Any]:
-    """Run wrk once; the numbers of its report plus CPU and memory of both sides."""
+    """Run wrk once; the numbers of its report plus CPU and memory of both sides.
+
+    Every `sample_every` seconds the RSS and open file descriptors of each server process
+    are recorded (`samples`), so long runs show whether either grows.
+    """
     combined = HERE / f".{script}.run.lua"
-    combined.write_text((HERE / script).read_text() + "\n" + (HERE / "report.lua").read_text())
+    source = (HERE / script).read_text()
+    if "function done(" not in source:
+        source += "\n" + (HERE / "report.lua").read_text()
+    combined.write_text(source)
     workers = server.workers()
     cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
     peaks = {p.pid: p.memory_info().rss for p in workers}
@@ -150,12 +165,24 @@ def run_wrk(
     wrk = subprocess.Popen([*command, "--", *args], stdout=subprocess.PIPE, text=True)
     generator = psutil.Process(wrk.pid)
     generator_cpu = 0.0
+    samples: list[dict[str, Any]] = []
+    started = next_sample = time.monotonic()
     while wrk.poll() is None:
         for p in workers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
         with contextlib.suppress(psutil.NoSuchProcess):
             generator_cpu = sum(generator.cpu_times()[:2])
+        if time.monotonic() >= next_sample:
+            next_sample += sample_every
+            with contextlib.suppress(psutil.NoSuchProcess):
+                samples.append(
+                    {
+                        "t": round(time.monotonic() - started, 1),
+                        "rss_mib": [round(p.memory_info().rss / 2**20, 1) for p in workers],
+                        "fds": [p.num_fds() for p in workers],
+                    }
+                )
         time.sleep(0.2)
     output = wrk.stdout.read() if wrk.stdout else ""
     combined.unlink(missing_ok=True)
@@ -177,6 +204,8 @@ def run_wrk(
         "server_cpu": server_cpu / seconds,
         "generator_cpu": generator_cpu / seconds,
         "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+        "status_5xx": result.get("status_5xx"),
+        "samples": samples,
     }
 
 
@@ -222,6 +251,23 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             return run_wrk(
                 server, url=link["inviteRedeemUrl"], script="bearer.lua", args=[], **common
             )
+        if name == "soak":
+            path, body = server.token_form()
+            link = server.post_json(
+                "/api/InviteGuest", {"invitedUserEmailAddress": "soak@bench.example"}, token
+            )
+            redeem = link["inviteRedeemUrl"].removeprefix(server.base)
+            result = run_wrk(
+                server,
+                url=server.base,
+                script="soak.lua",
+                args=[token, path, body, redeem],
+                connections=args.connections,
+                duration=args.soak_seconds,
+                sample_every=max(1.0, args.soak_seconds / 120),
+            )
+            result.update(drift(result["samples"]))
+            return result
         if name == "users":
             for i in range(args.guests):
                 server.post_json(
@@ -234,6 +280,23 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         server.stop()
         if sink is not None:
             sink.stop()
+
+
+def drift(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """How RSS and file descriptors moved after the first fifth of the run (the warm-up)."""
+    if len(samples) < 5:
+        return {}
+    settled = samples[len(samples) // 5 :]
+    first, last = settled[0], settled[-1]
+    span = max(last["t"] - first["t"], 1e-9)
+    rss_growth = [b - a for a, b in zip(first["rss_mib"], last["rss_mib"], strict=True)]
+    return {
+        "rss_after_warmup_mib": first["rss_mib"],
+        "rss_end_mib": last["rss_mib"],
+        "rss_growth_per_10min_mib": [round(g / span * 600, 1) for g in rss_growth],
+        "fds_after_warmup": first["fds"],
+        "fds_end": last["fds"],
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -278,13 +341,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}{r['server_cpu']:>9.2f}"
             f"{r['generator_cpu']:>9.2f}  {r['peak_rss_mib']}"
         )
+        if "rss_end_mib" in r:
+            lines.append(
+                f"{'':<13}5xx {r['status_5xx']}, RSS {r['rss_after_warmup_mib']} →"
+                f" {r['rss_end_mib']} MiB ({r['rss_growth_per_10min_mib']} per 10 min),"
+                f" fds {r['fds_after_warmup']} → {r['fds_end']}"
+            )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}"
+        "--cases",
+        default=",".join(DEFAULT_CASES),
+        help=f"comma list of {', '.join(CASES)} (soak is not in the default list)",
+    )
+    parser.add_argument(
+        "--soak-seconds", type=int, default=600, help="length of the soak case's mixed load"
     )
     parser.add_argument("--duration", type=int, default=30, help="seconds per run")
     parser.add_argument("--connections", type=int, default=64)

@@ -95,3 +95,9 @@ def uow(db: Database) -> Callable[..., SqlUnitOfWork]:
         return SqlUnitOfWork(db, write=write)
 
     return make
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The leak scan runs last: it searches what every other test left behind."""
+    items.sort(key=lambda item: item.get_closest_marker("leak_scan") is not None)

@@ -1,9 +1,10 @@
-"""The HTTP/1.1 protocol of `serve`: uvicorn's httptools protocol with a header deadline.
+"""The HTTP/1.1 protocol of `serve`: uvicorn's httptools protocol with header limits.
 
 uvicorn times out idle keep-alive connections, but a client that opens a connection and sends
-its request line and headers a byte at a time (slowloris) is never cut off. Here every request
-must have sent all its headers within `header_timeout` seconds of its first byte (or of the
-connection opening), or the connection is closed.
+its request line and headers a byte at a time (slowloris) is never cut off, and the header
+block may grow without bound. Here every request must have sent all its headers within
+`header_timeout` seconds of its first byte (or of the connection opening), or the connection
+is closed; a target over 8 KiB is answered 414 and a header block over 16 KiB 431.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+MAX_TARGET_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class HeadersTooLarge(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     # Set per worker process from Settings by `app_from_env`, before the first connection.
@@ -21,6 +31,33 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._refusal: int | None = None
+
+    def on_url(self, url: bytes) -> None:
+        self._header_bytes += len(url)
+        if len(self.url) + len(url) > MAX_TARGET_BYTES:
+            self._refusal = 414
+            raise HeadersTooLarge(414)  # httptools stops; uvicorn answers via send_400_response
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self._refusal = 431
+            raise HeadersTooLarge(431)
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refusal is None:
+            super().send_400_response(msg)
+            return
+        reason = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}[self._refusal]
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            % (self._refusal, reason)
+        )
+        self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -28,6 +65,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._arm_header_deadline()
+        self._header_bytes = 0
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:

@@ -26,7 +26,9 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
             "-m",
             "bench",
             "--cases",
-            "start,token,invite,redeem",
+            "start,token,invite,redeem,soak",
+            "--soak-seconds",
+            "3",
             "--duration",
             "1",
             "--connections",
@@ -52,3 +54,8 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
         assert medians[name]["requests"] > 0, name
         assert medians[name]["ok_rps"] > 0, name
         assert len(medians[name]["peak_rss_mib"]) >= 2, name
+    soak = medians["soak"]
+    assert soak["requests"] > 0
+    assert soak["status_5xx"] == 0
+    assert soak["samples"]
+    assert all(len(s["fds"]) >= 2 for s in soak["samples"])

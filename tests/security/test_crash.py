@@ -166,6 +166,11 @@ def crash_rounds(server: Server, sink: SmtpSink, seed: int) -> tuple[int, int]:
     with sink.lock:
         received = [r.message["Message-ID"].strip("<>").split("@")[0] for r in sink.received]
     assert set(received) == outbox_ids  # every message arrived, and nothing unknown did
+    print(
+        f"\n{server.database_url.split(':')[0]}: {ROUNDS} kills, {len(acknowledged.invitations)}"
+        f" invitations acknowledged, {len(outbox_ids)} messages queued, {len(received)} received"
+        f" ({len(received) - len(set(received))} repeated with the same Message-ID), seed {seed}"
+    )
     server.stop()
     return len(acknowledged.invitations), len(received)
 

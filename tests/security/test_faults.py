@@ -157,6 +157,10 @@ def test_postgres_restarts_under_load(tmp_path: Path, cluster: PrivateCluster) -
     after = [o for o in outcomes if o.at > recovered_at + 5]
     assert after
     assert all(o.status == 201 for o in after)  # back by itself within 5 s
+    print(
+        f"\nPostgreSQL restarts: {len(outcomes)} requests, {len(refused)} answered 503"
+        f" (slowest {max(o.seconds for o in refused):.2f} s), the rest 201"
+    )
     created = {o.invitation for o in outcomes if o.status == 201}
     with psycopg.connect(cluster.url) as conn:
         stored = {str(r[0]) for r in conn.execute("SELECT id FROM invitations")}

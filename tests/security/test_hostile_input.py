@@ -301,6 +301,14 @@ def test_hostile_forms_on_redemption_pages(
         assert "<script>" not in missing.text
 
 
+def test_oversized_targets_and_header_blocks(caller: Caller, server: Server) -> None:
+    with server.client() as client:
+        assert client.get("/v1.0/users?x=" + "a" * 9000).status_code == 414
+        many = {f"x-filler-{i}": "v" * 1000 for i in range(20)}
+        assert client.get("/healthz", headers=many).status_code == 431
+        assert client.get("/healthz", headers={"x-one": "v" * 8000}).status_code == 200
+
+
 def test_slow_clients_do_not_pin_the_server(caller: Caller, server: Server) -> None:
     """Slow headers and slow bodies are cut off; everyone else is served meanwhile."""
     slow_headers = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(100)]

@@ -1,0 +1,127 @@
+"""The leak scan: runs last, over everything the suite's servers wrote and answered.
+
+Every harness registers the secrets it handles (client secrets, access tokens, redeem
+tickets, one-time codes, session ids) and where servers write (log files, databases) and what
+they answered with an error. None of those secrets may appear in any log line, error body or
+database column. The scan also runs a scenario of its own first, so it checks every path that
+handles a secret even when it runs alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.e2e.guest import Guest, latest_code
+from tests.e2e.server import Caller, Server
+from tests.e2e.smtp import SmtpSink
+from tests.leaks import REGISTRY
+
+pytestmark = [pytest.mark.e2e, pytest.mark.leak_scan]
+
+
+@pytest.fixture(scope="module")
+def scenario_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, SmtpSink]]:
+    sink = SmtpSink().start()
+    workdir: Path = tmp_path_factory.mktemp("leaks")
+    server = Server(
+        workdir=workdir,
+        database_url=f"sqlite:///{workdir}/guestgate.db",
+        extra_env={"GUESTGATE_SMTP_URL": sink.url, "GUESTGATE_LOG_LEVEL": "DEBUG"},
+    )
+    server.start()
+    yield server, sink
+    server.stop()
+    sink.stop()
+
+
+def run_scenario(server: Server, sink: SmtpSink) -> None:
+    """Every way a secret passes through guestgate, including the careless ones."""
+    caller = Caller.demo(server)
+    secret = server.demo_credentials()["AppSecret"]
+    with server.client() as client:
+        url = f"/{caller.tenant}/oauth2/v2.0/token"
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": server.demo_credentials()["AppID"],
+            "scope": "https://graph.microsoft.com/.default",
+        }
+        client.post(url, data={**form, "client_secret": secret + "x"})  # wrong secret
+        client.post(url, data={**form, "client_secret": secret, "extra": secret})
+        client.post(url, data={**form, "client_secret": secret}, params={"client_secret": secret})
+        client.get(f"/v1.0/users?access_token={caller.token}")
+        client.get("/v1.0/users", headers={"Authorization": f"Bearer {caller.token}x"})
+        client.get("/v1.0/users", headers={"Authorization": f"Basic {secret}"})
+    email = "leak.scan@example.com"
+    answer = caller.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": True})
+    assert answer.status_code == 201
+    ticket_url = answer.json()["inviteRedeemUrl"]
+    guest = Guest(server)
+    landing = guest.open(ticket_url)
+    guest.submit(landing, "/redeem/start")
+    code_page = guest.http.get("/redeem/code")
+    code = latest_code(sink, email, 1)
+    guest.submit(code_page, "/redeem/verify", code="000000" if code != "000000" else "111111")
+    guest.submit(code_page, "/redeem/verify", code=code)
+    guest.submit(guest.http.get("/redeem/consent"), "/redeem/accept")
+    guest.close()
+    with server.client() as client:  # a ticket sent where tickets do not belong
+        client.get(ticket_url.removeprefix(server.base_url).replace("/redeem/", "/nowhere/"))
+
+
+def dump(database_url: str) -> str:
+    """Every value of every table, as text."""
+    out: list[str] = []
+    if database_url.startswith("sqlite:"):
+        path = database_url.removeprefix("sqlite:///")
+        if not Path(path).exists():
+            return ""
+        with sqlite3.connect(path) as conn:
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            for table in tables:
+                out += [repr(row) for row in conn.execute(f'SELECT * FROM "{table}"')]
+        return "\n".join(out)
+    try:
+        with psycopg.connect(database_url, connect_timeout=3) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ]
+            for table in tables:
+                out += [repr(row) for row in conn.execute(f'SELECT * FROM "{table}"')]  # type: ignore[arg-type]
+    except psycopg.OperationalError:
+        return ""  # a database of a test that already cleaned up
+    return "\n".join(out)
+
+
+def test_no_secret_in_any_log_error_body_or_column(
+    scenario_server: tuple[Server, SmtpSink],
+) -> None:
+    run_scenario(*scenario_server)
+    assert len(REGISTRY.secrets) >= 5
+    assert REGISTRY.codes
+    kinds = set(REGISTRY.kinds.values())
+    assert {"client secret", "access token", "redeem ticket", "session id"} <= kinds
+    planted = next(iter(REGISTRY.secrets))
+    assert REGISTRY.find(f"x {planted} y"), "the scanner cannot see a planted secret"
+    leaks: list[str] = []
+    for path in dict.fromkeys(REGISTRY.logs):
+        if path.exists():
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                leaks += [f"{path.name}:{number}: {hit}" for hit in REGISTRY.find(line)]
+    for body in REGISTRY.error_bodies:
+        leaks += [f"error body: {hit}" for hit in REGISTRY.find(body)]
+    for url in dict.fromkeys(REGISTRY.databases):
+        leaks += [f"database {url.rsplit('/', 1)[-1]}: {hit}" for hit in REGISTRY.find(dump(url))]
+    assert leaks == []
+    print(
+        f"scanned {len(REGISTRY.logs)} logs, {len(REGISTRY.error_bodies)} error bodies and"
+        f" {len(REGISTRY.databases)} databases for {len(REGISTRY.secrets)} secrets and"
+        f" {len(REGISTRY.codes)} codes"
+    )
