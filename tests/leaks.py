@@ -7,6 +7,8 @@ every error body a server sent. `test_leak_scan` (run last) searches all of it.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import threading
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ class Registry:
     logs: list[Path] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     error_bodies: list[str] = field(default_factory=list)
+    emails: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def secret(self, value: str, kind: str) -> None:
@@ -53,11 +56,20 @@ class Registry:
             if len(self.error_bodies) < 50_000:
                 self.error_bodies.append(text)
 
-    def email(self, text: str) -> None:
-        for ticket in _TICKET.findall(text):
-            self.secret(ticket, "redeem ticket")
-        for code in _CODE.findall(text):
-            self.code(code)
+    def email(self, data: bytes) -> None:
+        """Kept raw; `harvest_emails` reads the tickets and codes out at scan time."""
+        with self.lock:
+            self.emails.append(data)
+
+    def harvest_emails(self) -> None:
+        with self.lock:
+            emails, self.emails = self.emails, []
+        for data in emails:
+            text = _body_text(data)
+            for ticket in _TICKET.findall(text):
+                self.secret(ticket, "redeem ticket")
+            for code in _CODE.findall(text):
+                self.code(code)
 
     def find(self, text: str) -> list[str]:
         """What of the registered secrets and codes appears in `text`."""
@@ -66,6 +78,18 @@ class Registry:
         ]
         found += [f"one-time code {c}" for c in _SIX_DIGITS.findall(text) if c in self.codes]
         return found
+
+
+def _body_text(data: bytes) -> str:
+    """The decoded text of every part (bodies are base64 on the wire)."""
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    texts = []
+    for part in parsed.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                texts.append(payload.decode("utf-8", "replace"))
+    return "\n".join(texts)
 
 
 REGISTRY = Registry()

@@ -17,18 +17,6 @@ from tests.e2e.server import free_port
 from tests.leaks import REGISTRY
 
 
-def _body_text(data: bytes) -> str:
-    """The decoded text of every part (bodies are base64 on the wire)."""
-    parsed = email.message_from_bytes(data, policy=email.policy.default)
-    texts = []
-    for part in parsed.walk():
-        if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                texts.append(payload.decode("utf-8", "replace"))
-    return "\n".join(texts)
-
-
 @dataclass
 class Received:
     mail_from: str
@@ -58,7 +46,7 @@ class SmtpSink:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
             )
-        REGISTRY.email(_body_text(envelope.content))
+        REGISTRY.email(envelope.content)
         return "250 OK"
 
     @property
