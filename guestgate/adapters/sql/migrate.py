@@ -33,6 +33,62 @@ def make_engine(database_url: str) -> sa.Engine:
     return sa.create_engine(sqlalchemy_url(database_url), poolclass=sa.pool.NullPool)
 
 
+def create_from_snapshot(database_url: str) -> bool:
+    """Create the HEAD schema in an empty database with the plain driver.
+
+    Returns False (and changes nothing) when the database is not empty, so the caller falls
+    back to the migrations. The whole script is one transaction.
+    """
+    dialect = "sqlite" if database_url.startswith("sqlite:") else "postgresql"
+    script = (Path(__file__).parent / f"schema.{dialect}.sql").read_text()
+    statements = [s.strip() for s in _without_comments(script).split(";") if s.strip()]
+    if dialect == "sqlite":
+        path = Path(database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lite = sqlite3.connect(path, isolation_level=None, timeout=30)
+        try:
+            lite.execute("BEGIN IMMEDIATE")
+            if lite.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                lite.execute("ROLLBACK")
+                return False
+            for statement in statements:
+                lite.execute(statement)
+            lite.execute("COMMIT")
+        finally:
+            lite.close()
+        return True
+    import psycopg
+
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, connect_timeout=5) as conn, conn.transaction():
+        # The same lock as the migrations: two processes starting at once create it once.
+        conn.execute("SELECT pg_advisory_xact_lock(736500001)")
+        existing = conn.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()
+        if existing is None or existing[0]:
+            return current_revision_in(conn) == HEAD
+        for statement in statements:
+            conn.execute(statement.encode())  # the script from our package, no parameters
+    return True
+
+
+def current_revision_in(conn: object) -> str | None:
+    import psycopg
+
+    assert isinstance(conn, psycopg.Connection)
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _without_comments(script: str) -> str:
+    return "\n".join(line for line in script.splitlines() if not line.startswith("--"))
+
+
 def current_revision(database_url: str) -> str | None:
     """The schema revision recorded in the database, read with the plain driver."""
     query = "SELECT version_num FROM alembic_version"
@@ -57,10 +113,18 @@ def current_revision(database_url: str) -> str | None:
     return None if pg_row is None else str(pg_row[0])
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision`; concurrent callers on PostgreSQL are serialised."""
-    if revision == "head" and current_revision(database_url) == HEAD:
-        return
+def upgrade(database_url: str, revision: str = "head", *, from_snapshot: bool = True) -> None:
+    """Bring the schema to `revision`; concurrent callers on PostgreSQL are serialised.
+
+    An empty database is given the HEAD schema from its SQL snapshot (see `snapshot.py`)
+    unless `from_snapshot` is False; anything else goes through the Alembic migrations.
+    """
+    if revision == "head":
+        current = current_revision(database_url)
+        if current == HEAD:
+            return
+        if current is None and from_snapshot and create_from_snapshot(database_url):
+            return
     import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config

@@ -1,0 +1,166 @@
+-- guestgate schema at revision 0003, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+
+CREATE TABLE audit_events (
+	id INTEGER NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	app_id VARCHAR(36), 
+	actor VARCHAR(320), 
+	action VARCHAR(64) NOT NULL, 
+	target VARCHAR(400), 
+	request_id VARCHAR(64), 
+	details TEXT, 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_audit_tenant_id ON audit_events (tenant_id, id);
+
+CREATE TABLE outbox (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	recipient VARCHAR(320) NOT NULL, 
+	payload TEXT, 
+	status VARCHAR(16) NOT NULL, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	next_attempt_at VARCHAR(27) NOT NULL, 
+	locked_until VARCHAR(27), 
+	last_error VARCHAR(500), 
+	created_at VARCHAR(27) NOT NULL, 
+	sent_at VARCHAR(27), 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_outbox_due ON outbox (status, next_attempt_at);
+
+CREATE TABLE signing_keys (
+	kid VARCHAR(64) NOT NULL, 
+	private_key TEXT NOT NULL, 
+	public_jwk TEXT NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	retire_at VARCHAR(27), 
+	PRIMARY KEY (kid)
+);
+
+CREATE TABLE tenants (
+	id VARCHAR(36) NOT NULL, 
+	name VARCHAR(256) NOT NULL, 
+	invitation_lifetime_days INTEGER DEFAULT '30' NOT NULL, 
+	landing_url VARCHAR(2048), 
+	privacy_url VARCHAR(2048), 
+	logo_url VARCHAR(2048), 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE TABLE apps (
+	id VARCHAR(36) NOT NULL, 
+	object_id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	name VARCHAR(120) NOT NULL, 
+	permissions TEXT NOT NULL, 
+	enabled BOOLEAN DEFAULT '1' NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (object_id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_apps_tenant ON apps (tenant_id);
+
+CREATE TABLE tenant_domains (
+	domain VARCHAR(253) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	position INTEGER NOT NULL, 
+	PRIMARY KEY (domain), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_tenant_domains_tenant ON tenant_domains (tenant_id, position);
+
+CREATE TABLE users (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_type VARCHAR(16) NOT NULL, 
+	display_name VARCHAR(256) NOT NULL, 
+	mail VARCHAR(320) NOT NULL, 
+	email_key VARCHAR(320) NOT NULL, 
+	user_principal_name VARCHAR(400) NOT NULL, 
+	external_user_state VARCHAR(32), 
+	external_user_state_changed_at VARCHAR(27), 
+	creation_type VARCHAR(32), 
+	created_at VARCHAR(27) NOT NULL, 
+	sponsors TEXT, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_users_tenant_email UNIQUE (tenant_id, email_key), 
+	CONSTRAINT uq_users_tenant_upn UNIQUE (tenant_id, user_principal_name), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
+
+CREATE TABLE client_secrets (
+	id VARCHAR(36) NOT NULL, 
+	app_id VARCHAR(36) NOT NULL, 
+	secret_hash VARCHAR(64) NOT NULL, 
+	hint VARCHAR(8) NOT NULL, 
+	display_name VARCHAR(120) NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(app_id) REFERENCES apps (id) ON DELETE CASCADE, 
+	UNIQUE (secret_hash)
+);
+
+CREATE INDEX ix_client_secrets_app ON client_secrets (app_id);
+
+CREATE TABLE invitations (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	email VARCHAR(320) NOT NULL, 
+	ticket_hash VARCHAR(64) NOT NULL, 
+	status VARCHAR(32) NOT NULL, 
+	redirect_url VARCHAR(2048) NOT NULL, 
+	send_message BOOLEAN NOT NULL, 
+	requested_by VARCHAR(320), 
+	more TEXT NOT NULL, 
+	message_info TEXT, 
+	created_by_app VARCHAR(36), 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27), 
+	completed_at VARCHAR(27), 
+	revoked_at VARCHAR(27), 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
+	UNIQUE (ticket_hash)
+);
+
+CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at, id);
+
+CREATE INDEX ix_invitations_user_status ON invitations (user_id, status);
+
+CREATE TABLE redeem_sessions (
+	session_hash VARCHAR(64) NOT NULL, 
+	invitation_id VARCHAR(36) NOT NULL, 
+	code_hash VARCHAR(64), 
+	code_expires_at VARCHAR(27), 
+	code_attempts INTEGER DEFAULT '0' NOT NULL, 
+	codes_sent INTEGER DEFAULT '0' NOT NULL, 
+	last_code_at VARCHAR(27), 
+	verified_at VARCHAR(27), 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (session_hash), 
+	FOREIGN KEY(invitation_id) REFERENCES invitations (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
+
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+INSERT INTO alembic_version (version_num) VALUES ('0003');
