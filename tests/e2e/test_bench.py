@@ -26,7 +26,7 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
             "-m",
             "bench",
             "--cases",
-            "start,token,invite,redeem,soak",
+            "start,token,invite,drain,redeem,soak",
             "--soak-seconds",
             "3",
             "--duration",
@@ -54,6 +54,8 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
         assert medians[name]["requests"] > 0, name
         assert medians[name]["ok_rps"] > 0, name
         assert len(medians[name]["peak_rss_mib"]) >= 2, name
+    assert medians["drain"]["delivered"] >= medians["drain"]["queued"] > 0
+    assert medians["drain"]["emails_per_s"] > 0
     soak = medians["soak"]
     assert soak["requests"] > 0
     assert soak["status_5xx"] == 0
