@@ -28,8 +28,19 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CASES = ("start", "token", "invite", "invite-email", "drain", "redeem", "users", "soak")
-DEFAULT_CASES = ("start", "token", "invite", "invite-email", "drain", "redeem", "users")
+CASES = (
+    "start",
+    "token",
+    "invite",
+    "invite-500",
+    "invite-email",
+    "drain",
+    "redeem",
+    "users",
+    "users-1m",
+    "soak",
+)
+DEFAULT_CASES = ("start", "token", "invite", "invite-500", "invite-email", "drain", "redeem")
 
 
 def free_port() -> int:
@@ -219,6 +230,101 @@ def run_wrk(
     }
 
 
+def run_openloop(
+    server: Guestgate, *, path: str, token: str, body: str | None, rate: float, duration: int
+) -> dict[str, Any]:
+    """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk."""
+    workers = server.workers()
+    cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
+    peaks = {p.pid: p.memory_info().rss for p in workers}
+    command = [
+        sys.executable,
+        "-m",
+        "bench.openloop",
+        server.base + path,
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--token",
+        token,
+        *(["--json", body] if body else []),
+    ]
+    generator = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    process = psutil.Process(generator.pid)
+    generator_cpu = 0.0
+    started = time.monotonic()
+    while generator.poll() is None:
+        for p in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            generator_cpu = sum(process.cpu_times()[:2])
+        time.sleep(0.2)
+    seconds = time.monotonic() - started
+    output = generator.stdout.read() if generator.stdout else ""
+    match = re.search(r"OPENLOOP_JSON (\{.*\})", output)
+    if match is None:
+        raise RuntimeError(output)
+    result = json.loads(match.group(1))
+    ok = sum(v for k, v in result["statuses"].items() if k.startswith("2"))
+    return {
+        "rps": result["achieved_rate"],
+        "ok_rps": ok / duration,
+        "requests": result["completed"],
+        "non2xx": result["completed"] - ok,
+        "errors": result["errors"] + result["sent"] - result["completed"],
+        "p50_ms": result["p50_us"] / 1000,
+        "p90_ms": result["p90_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "max_ms": result["max_us"] / 1000,
+        "server_cpu": sum(sum(p.cpu_times()[:2]) - cpu_before[p.pid] for p in workers) / seconds,
+        "generator_cpu": generator_cpu / seconds,
+        "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+    }
+
+
+def seed_guests(database_path: Path, tenant_id: str, count: int) -> None:
+    """`count` guests written straight into SQLite (the API would take an hour for a million)."""
+    import sqlite3
+    import uuid
+
+    conn = sqlite3.connect(database_path, timeout=60)
+    try:
+        with conn:
+            conn.executemany(
+                "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
+                " user_principal_name, external_user_state, creation_type, created_at)"
+                " VALUES (?, ?, 'Guest', ?, ?, ?, ?, 'PendingAcceptance', 'Invitation', ?)",
+                (
+                    (
+                        str(uuid.uuid4()),
+                        tenant_id,
+                        f"Seeded guest {i}",
+                        f"seed{i:07d}@seed.example",
+                        f"seed{i:07d}@seed.example",
+                        f"seed{i:07d}_seed.example#EXT#@contoso.example",
+                        f"2026-01-01T00:00:00.{i % 1_000_000:06d}Z"
+                        if i < 1_000_000
+                        else f"2026-01-02T00:00:00.{i % 1_000_000:06d}Z",
+                    )
+                    for i in range(count)
+                ),
+            )
+    finally:
+        conn.close()
+
+
+def page_url(server: Guestgate, first: str, token: str, page: int) -> str:
+    """Follow @odata.nextLink from `first` to the given page (1-based)."""
+    url = first
+    for _ in range(page - 1):
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request) as answer:
+            url = json.load(answer)["@odata.nextLink"]
+    return url
+
+
 def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sink = None
     smtp_url = None
@@ -264,6 +370,28 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             return run_wrk(
                 server, url=link["inviteRedeemUrl"], script="bearer.lua", args=[], **common
             )
+        if name == "invite-500":
+            return run_openloop(
+                server,
+                path="/api/InviteGuest",
+                token=token,
+                body='{"invitedUserEmailAddress":"open-'
+                + str(os.getpid())
+                + '-{n}@bench.example"}',
+                rate=args.rate,
+                duration=args.duration,
+            )
+        if name == "users-1m":
+            if args.postgres:
+                raise SystemExit("users-1m seeds SQLite directly; run it without --postgres")
+            seed_guests(workdir / "guestgate.db", server.credentials()["TenantID"], args.guests)
+            first = f"{server.base}/v1.0/users?$filter=userType%20eq%20'Guest'&$top=100"
+            result = run_wrk(server, url=first, script="bearer.lua", args=[token], **common)
+            deep = page_url(server, first, token, args.page)
+            later = run_wrk(server, url=deep, script="bearer.lua", args=[token], **common)
+            result.update({f"deep_{k}": v for k, v in later.items() if k != "samples"})
+            result["page"] = args.page
+            return result
         if name == "drain":
             queued = run_wrk(
                 server, url=server.base, script="invite.lua", args=[token, "true"], **common
@@ -287,7 +415,7 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             result.update(drift(result["samples"]))
             return result
         if name == "users":
-            for i in range(args.guests):
+            for i in range(2000):
                 server.post_json(
                     "/api/InviteGuest", {"invitedUserEmailAddress": f"u{i}@users.example"}, token
                 )
@@ -383,6 +511,10 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def args_page(result: dict[str, Any]) -> int:
+    return int(result.get("page", 5000))
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
     head = (
         f"{'case':<13}{'req/s':>9}{'ok/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>9}{'err':>6}"
@@ -404,6 +536,13 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}{r['server_cpu']:>9.2f}"
             f"{r['generator_cpu']:>9.2f}  {r['peak_rss_mib']}"
         )
+        if "deep_rps" in r:
+            lines.append(
+                f"{'  page ' + str(args_page(r)):<13}{r['deep_rps']:>9.0f}{r['deep_ok_rps']:>9.0f}"
+                f"{r['deep_p50_ms']:>7.1f}m{r['deep_p90_ms']:>7.1f}m{r['deep_p99_ms']:>7.1f}m"
+                f"{r['deep_max_ms']:>8.1f}m{r['deep_errors']:>6}{r['deep_server_cpu']:>9.2f}"
+                f"{r['deep_generator_cpu']:>9.2f}"
+            )
         if "rss_end_mib" in r:
             lines.append(
                 f"{'':<13}5xx {r['status_5xx']}, RSS {r['rss_after_warmup_mib']} →"
@@ -428,7 +567,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", type=int, default=3, help="runs per case; the table shows medians"
     )
-    parser.add_argument("--guests", type=int, default=2000, help="guests seeded for the users case")
+    parser.add_argument(
+        "--guests",
+        type=int,
+        default=1_000_000,
+        help="guests seeded for users-1m (users seeds 2,000 through the API)",
+    )
+    parser.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
+    parser.add_argument("--rate", type=float, default=500.0, help="invite-500's requests/s")
     parser.add_argument("--postgres", help="a PostgreSQL URL instead of a fresh SQLite file")
     parser.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON")
     args = parser.parse_args(argv)

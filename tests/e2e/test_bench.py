@@ -26,7 +26,13 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
             "-m",
             "bench",
             "--cases",
-            "start,token,invite,drain,redeem,soak",
+            "start,token,invite,invite-500,drain,redeem,users-1m,soak",
+            "--rate",
+            "50",
+            "--guests",
+            "3000",
+            "--page",
+            "5",
             "--soak-seconds",
             "3",
             "--duration",
@@ -55,6 +61,10 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
         assert medians[name]["ok_rps"] > 0, name
         assert len(medians[name]["peak_rss_mib"]) >= 2, name
     assert medians["drain"]["delivered"] >= medians["drain"]["queued"] > 0
+    assert medians["invite-500"]["requests"] > 0
+    assert medians["invite-500"]["non2xx"] == 0
+    assert medians["users-1m"]["ok_rps"] > 0
+    assert medians["users-1m"]["deep_ok_rps"] > 0
     assert medians["drain"]["emails_per_s"] > 0
     soak = medians["soak"]
     assert soak["requests"] > 0

@@ -1,0 +1,130 @@
+"""An open-loop load generator: requests start at a fixed rate, whether or not earlier ones
+have finished, and each latency is measured from when its request was *due* (so a stalled
+server cannot hide its queue: no coordinated omission).
+
+`python -m bench.openloop URL --rate 500 --duration 30 --token T --json BODY_TEMPLATE` prints
+one JSON line: sent, completed, statuses, and latency percentiles in microseconds. Bodies are
+the template with `{n}` replaced by a running number (unique addresses). Raw asyncio streams
+over keep-alive connections (uvloop when installed): about 50 µs of CPU per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import time
+from urllib.parse import urlsplit
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def exchange(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    url = urlsplit(args.url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    path = url.path + (f"?{url.query}" if url.query else "")
+    headers = f"Host: {host}:{port}\r\n"
+    if args.token:
+        headers += f"Authorization: Bearer {args.token}\r\n"
+
+    def request(n: int) -> bytes:
+        if args.json is None:
+            return f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode()
+        body = args.json.replace("{n}", str(n)).encode()
+        return (
+            f"POST {path} HTTP/1.1\r\n{headers}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    idle: list[Connection] = []
+    latencies: list[float] = []
+    statuses: collections.Counter[int] = collections.Counter()
+    errors = 0
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(n: int, due: float) -> None:
+        nonlocal errors
+        connection = idle.pop() if idle else None
+        try:
+            if connection is None:
+                reader, writer = await asyncio.open_connection(host, port)
+                connection = Connection(reader, writer)
+            status = await connection.exchange(request(n))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            return
+        latencies.append(time.perf_counter() - due)
+        statuses[status] += 1
+        idle.append(connection)
+
+    total = int(args.rate * args.duration)
+    started = time.perf_counter()
+    for n in range(total):
+        due = started + n / args.rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(n, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks, timeout=30)
+    elapsed = time.perf_counter() - started
+    for connection in idle:
+        connection.writer.close()
+    latencies.sort()
+
+    def percentile(p: float) -> int:
+        if not latencies:
+            return 0
+        return int(latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] * 1e6)
+
+    return {
+        "sent": total,
+        "completed": len(latencies),
+        "errors": errors,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "achieved_rate": len(latencies) / elapsed,
+        "p50_us": percentile(50),
+        "p90_us": percentile(90),
+        "p99_us": percentile(99),
+        "max_us": int(latencies[-1] * 1e6) if latencies else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.openloop", description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("--rate", type=float, default=500.0, help="requests per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds")
+    parser.add_argument("--token", help="bearer token")
+    parser.add_argument("--json", help="POST this JSON body; {n} becomes a running number")
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print("OPENLOOP_JSON " + json.dumps(asyncio.run(run(args))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
