@@ -18,7 +18,9 @@ _TICKET = re.compile(r"ticket=([A-Za-z0-9_-]{43})")
 _CODE = re.compile(r"code is (\d{6})")
 # Runs of the base64url alphabet (plus ~, the secret prefix): how every secret here is spelt.
 _RUN = re.compile(r"[A-Za-z0-9_~-]{16,}")
-_SIX_DIGITS = re.compile(r"(?<![\d.])\d{6}(?![\d])")
+# A code standing on its own: not inside a longer run of letters and digits (random hex in
+# generated addresses and ids holds six digits in a row now and then) nor a fraction.
+_SIX_DIGITS = re.compile(r"(?<![\w.])\d{6}(?!\w)")
 
 
 @dataclass
