@@ -511,10 +511,6 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def args_page(result: dict[str, Any]) -> int:
-    return int(result.get("page", 5000))
-
-
 def table(results: dict[str, dict[str, Any]]) -> str:
     head = (
         f"{'case':<13}{'req/s':>9}{'ok/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>9}{'err':>6}"
@@ -538,7 +534,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         )
         if "deep_rps" in r:
             lines.append(
-                f"{'  page ' + str(args_page(r)):<13}{r['deep_rps']:>9.0f}{r['deep_ok_rps']:>9.0f}"
+                f"{'  page ' + str(r['page']):<13}{r['deep_rps']:>9.0f}{r['deep_ok_rps']:>9.0f}"
                 f"{r['deep_p50_ms']:>7.1f}m{r['deep_p90_ms']:>7.1f}m{r['deep_p99_ms']:>7.1f}m"
                 f"{r['deep_max_ms']:>8.1f}m{r['deep_errors']:>6}{r['deep_server_cpu']:>9.2f}"
                 f"{r['deep_generator_cpu']:>9.2f}"

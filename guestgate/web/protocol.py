@@ -19,9 +19,7 @@ MAX_HEADER_BYTES = 16 * 1024
 
 
 class HeadersTooLarge(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+    """Stops httptools; `send_400_response` then answers with the status in `_refusal`."""
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -38,14 +36,14 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes += len(url)
         if len(self.url) + len(url) > MAX_TARGET_BYTES:
             self._refusal = 414
-            raise HeadersTooLarge(414)  # httptools stops; uvicorn answers via send_400_response
+            raise HeadersTooLarge
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > MAX_HEADER_BYTES:
             self._refusal = 431
-            raise HeadersTooLarge(431)
+            raise HeadersTooLarge
         super().on_header(name, value)
 
     def send_400_response(self, msg: str) -> None:

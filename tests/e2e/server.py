@@ -82,6 +82,16 @@ class Server:
             timeout=60,
         )
 
+    def create_app(self, tenant: str, name: str, *permissions: str) -> dict[str, str]:
+        """`guestgate app create`: TenantID, AppID and AppSecret of a new app."""
+        import json
+
+        args = ["app", "create", "--tenant", tenant, "--name", name, "--json"]
+        for permission in permissions:
+            args += ["--permission", permission]
+        created: dict[str, str] = json.loads(self.cli(*args).stdout)
+        return created
+
     def start(self) -> Server:
         args = ["serve", "--workers", str(self.workers)]
         if self.tls:
@@ -226,12 +236,7 @@ class Caller:
 
     @classmethod
     def new_app(cls, server: Server, tenant: str, *permissions: str) -> Caller:
-        import json as _json
-
-        args = ["app", "create", "--tenant", tenant, "--name", "test app", "--json"]
-        for permission in permissions:
-            args += ["--permission", permission]
-        created = _json.loads(server.cli(*args).stdout)
+        created = server.create_app(tenant, "test app", *permissions)
         return cls(server, created["TenantID"], created["AppID"], created["AppSecret"])
 
 

@@ -216,19 +216,7 @@ def test_near_the_leeway_is_accepted(server: Server, caller: Caller) -> None:
 
 def test_guessing_secrets_is_throttled_per_client_and_address(server: Server) -> None:
     """Ten wrong secrets from one address, then 429 for that client there; not elsewhere."""
-    app = json.loads(
-        server.cli(
-            "app",
-            "create",
-            "--tenant",
-            "contoso.example",
-            "--name",
-            "target",
-            "--permission",
-            "User.Invite.All",
-            "--json",
-        ).stdout
-    )
+    app = server.create_app("contoso.example", "target", "User.Invite.All")
     url = f"/{app['TenantID']}/oauth2/v2.0/token"
 
     def form(secret: str) -> dict[str, str]:
@@ -263,19 +251,7 @@ def test_removed_secret_issues_no_tokens_and_retiring_keys_ends_old_ones(
     """The policy (as Entra's): removing a secret stops new tokens at once; tokens already
     issued stay valid until they expire (at most GUESTGATE token lifetime, 1 h). To end them
     early, rotate the signing keys with --retire-previous."""
-    created = json.loads(
-        server.cli(
-            "app",
-            "create",
-            "--tenant",
-            "contoso.example",
-            "--name",
-            "leaky",
-            "--permission",
-            "User.Invite.All",
-            "--json",
-        ).stdout
-    )
+    created = server.create_app("contoso.example", "leaky", "User.Invite.All")
     leaked = Caller(server, created["TenantID"], created["AppID"], created["AppSecret"])
     secrets_listed = json.loads(
         server.cli(

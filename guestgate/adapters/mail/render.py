@@ -257,7 +257,7 @@ def _address(pair: tuple[str | None, str]) -> str:
     if not name:
         return address
     if not name.isascii() or len(name) > 900:
-        shown = _encode_header(name) if not name.isascii() else name[:900]
+        shown = _encode_header(name)  # RFC 2047 words need no quoting; long ones are folded
     elif _SPECIALS.search(name):
         shown = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     else:

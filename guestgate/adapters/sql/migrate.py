@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import psycopg
     import sqlalchemy as sa
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -73,10 +74,9 @@ def create_from_snapshot(database_url: str) -> bool:
     return True
 
 
-def current_revision_in(conn: object) -> str | None:
+def current_revision_in(conn: psycopg.Connection[Any]) -> str | None:
     import psycopg
 
-    assert isinstance(conn, psycopg.Connection)
     try:
         with conn.transaction():
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
