@@ -8,6 +8,7 @@ A `Transaction` is the only way to run SQL; units of work own commit and rollbac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
@@ -57,83 +58,185 @@ def connect(database_url: str, *, pool_size: int = 4) -> Database:
 
 
 class SqliteDatabase:
-    """One connection per process, transactions serialised by an asyncio lock.
+    """Two connections per process: one for writes, one for reads; writes commit in groups.
 
-    Measured here, one stdlib connection with ``BEGIN IMMEDIATE`` and a busy timeout beats a
-    thread pool, aiosqlite and the ORM by 2-5x. WAL with ``synchronous=NORMAL`` never loses a
-    committed transaction when a process crashes; only a power loss can roll back the last
-    commits (see docs/performance.md).
+    Measured here, stdlib connections with ``BEGIN IMMEDIATE`` beat a thread pool, aiosqlite
+    and the ORM by 2-5x. WAL with ``synchronous=NORMAL`` never loses a committed transaction
+    when a process crashes; only a power loss can roll back the last commits (see
+    docs/performance.md).
+
+    Group commit: every write transaction of a request is a savepoint inside a *group*, one
+    SQLite transaction shared by the requests that write in the same turn of the event loop
+    and committed right after it. A request's ``commit()`` returns only once its group is
+    committed, so nothing is acknowledged before it is durable, and if the group's commit
+    fails every request in it fails. One commit per group instead of one per request saves
+    most of SQLite's per-commit work and, with several worker processes, most of the page
+    cache reloads that another process's commit forces. Reads use their own connection, so
+    they see committed data only and never wait for a group.
     """
 
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._conns: dict[str, sqlite3.Connection] = {}
         self._pid = 0
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._locks: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Lock] = {}
+        self._group: _Group | None = None
+        self.commits = 0  # groups committed by this process (write transactions share them)
 
-    def _connection(self) -> sqlite3.Connection:
-        # A forked worker must not share its parent's connection.
-        if self._conn is None or self._pid != os.getpid():
+    def _connection(self, role: str) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's connections.
+            self._conns, self._pid, self._group = {}, os.getpid(), None
+        conn = self._conns.get(role)
+        if conn is None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+            if role == "read":
+                conn.execute("PRAGMA query_only = ON")
+            self._conns[role] = conn
+        return conn
 
-    def _lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
+    def _lock(self, role: str) -> asyncio.Lock:
+        key = (asyncio.get_running_loop(), role)
+        lock = self._locks.get(key)
         if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
+            lock = self._locks[key] = asyncio.Lock()
         return lock
 
     async def begin(self, *, write: bool = True) -> Transaction:
-        lock = self._lock()
+        if not write:
+            return await self._begin_read()
+        lock = self._lock("write")
+        waiting: _Group | None = None  # the group this request waits to join
+        try:
+            while True:
+                group = self._group
+                if group is not None and not group.opened.done():
+                    # Another process holds the write lock; wait with the others for it.
+                    if waiting is not group:
+                        if waiting is not None:
+                            waiting.leave()
+                        waiting, group.joining = group, group.joining + 1
+                    await asyncio.wait([group.opened])
+                    group.opened.result()  # raises if the write lock could not be had
+                    continue
+                await lock.acquire()
+                try:
+                    current = self._group
+                    if current is not None and current.done.done():
+                        current = self._group = None  # failed; its flusher has nothing to do
+                    if current is not group:
+                        lock.release()  # the group changed while we waited for the connection
+                        continue
+                    conn = self._connection("write")
+                    if group is None:
+                        group = self._open_group(conn, lock)
+                        if not group.opened.done():
+                            lock.release()
+                            continue
+                    group.opened.result()  # raises if the write lock could not be had
+                    conn.execute("SAVEPOINT request")
+                except sqlite3.OperationalError as exc:
+                    lock.release()
+                    raise Unavailable("the database is busy or unreachable; retry shortly") from exc
+                except BaseException:
+                    lock.release()
+                    raise
+                return _SqliteTransaction(conn, lock, group)
+        finally:
+            if waiting is not None:
+                waiting.leave()
+
+    async def _begin_read(self) -> Transaction:
+        lock = self._lock("read")
         await lock.acquire()
         try:
-            conn = self._connection()
-            if write:
-                await self._begin_immediate(conn)
-            else:
-                conn.execute("BEGIN")  # WAL readers never wait for writers
+            conn = self._connection("read")
+            conn.execute("BEGIN")  # WAL readers never wait for writers
         except sqlite3.OperationalError as exc:
             lock.release()
             raise Unavailable("the database is busy or unreachable; retry shortly") from exc
         except BaseException:
             lock.release()
             raise
-        return _SqliteTransaction(conn, lock)
+        return _SqliteTransaction(conn, lock, None)
 
-    async def _begin_immediate(self, conn: sqlite3.Connection) -> None:
-        """Take the write lock without blocking the event loop while another process has it.
+    def _open_group(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> _Group:
+        """A new group: SQLite's write lock now if it is free, else from a polling task."""
+        loop = asyncio.get_running_loop()
+        group = self._group = _Group(loop.create_future(), loop.create_future())
+        if self._try_begin(conn):
+            group.opened.set_result(None)
+            group.flusher = asyncio.ensure_future(self._flush(group, lock))
+        else:
+            group.flusher = asyncio.ensure_future(self._wait_then_flush(group, lock))
+        return group
 
-        SQLite's busy handler sleeps inside the C call, which would stall every request of
-        this worker; instead try without waiting and yield to the loop between attempts.
-        """
-        deadline = time.monotonic() + BUSY_SECONDS
-        delay = 0.0002
+    @staticmethod
+    def _try_begin(conn: sqlite3.Connection) -> bool:
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.005)
+            conn.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return False
         finally:
             # Inside the transaction we hold the lock; a checkpoint may still wait briefly.
             conn.execute("PRAGMA busy_timeout = 5000")
+
+    async def _wait_then_flush(self, group: _Group, lock: asyncio.Lock) -> None:
+        """Another process holds SQLite's write lock: poll for it without blocking the loop.
+
+        SQLite's own busy handler sleeps inside the C call, which would stall every request
+        of this worker. The requests that arrive meanwhile all join this group.
+        """
+        deadline = time.monotonic() + BUSY_SECONDS
+        delay = 0.0002
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.001)
+            async with lock:
+                try:
+                    if self._try_begin(self._connection("write")):
+                        break
+                    if time.monotonic() > deadline:
+                        raise sqlite3.OperationalError("database is locked")
+                except sqlite3.Error as exc:
+                    group.refuse(exc)
+                    if self._group is group:
+                        self._group = None
+                    return
+        group.opened.set_result(None)
+        await self._flush(group, lock)
+
+    async def _flush(self, group: _Group, lock: asyncio.Lock) -> None:
+        """Commit a group once the requests of this turn of the event loop have joined it."""
+        if group.joining:
+            await group.all_joined.wait()
+        async with lock:
+            if self._group is group:
+                self._group = None
+            if group.done.done():  # failed already (see _SqliteTransaction._abandon)
+                return
+            conn = self._connection("write")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                group.fail(exc)
+            else:
+                self.commits += 1
+                group.done.set_result(None)
 
     async def ping(self) -> None:
         tx = await self.begin(write=False)
@@ -143,17 +246,56 @@ class SqliteDatabase:
             await tx.rollback()
 
     async def close(self) -> None:
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
-        self._conn = None
+        group = self._group
+        if group is not None and group.flusher is not None:
+            await asyncio.wait([group.flusher])
+        if self._pid == os.getpid():
+            for conn in self._conns.values():
+                conn.close()
+        self._conns = {}
+
+
+class _Group:
+    """Write transactions committed together; `done` resolves when their commit did."""
+
+    __slots__ = ("all_joined", "done", "flusher", "joining", "opened")
+
+    def __init__(self, opened: asyncio.Future[None], done: asyncio.Future[None]) -> None:
+        self.opened = opened  # SQLite's write lock is ours (or could not be had)
+        self.done = done
+        self.joining = 0  # requests woken by `opened` that have not joined yet
+        self.all_joined = asyncio.Event()
+        self.flusher: asyncio.Future[None] | None = None
+
+    def leave(self) -> None:
+        """A waiting request joined the group (or gave up): the last one lets it commit."""
+        self.joining -= 1
+        if not self.joining:
+            self.all_joined.set()
+
+    def refuse(self, exc: BaseException) -> None:
+        error = Unavailable("the database is busy or unreachable; retry shortly")
+        error.__cause__ = exc
+        self.opened.set_exception(error)
+        self.opened.exception()  # retrieved: waiters re-raise it themselves
+        self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            error = Unavailable("the database could not commit; retry shortly")
+            error.__cause__ = exc
+            self.done.set_exception(error)
+            self.done.exception()  # a group nobody waits for must not warn
 
 
 class _SqliteTransaction:
-    __slots__ = ("_conn", "_lock", "_open")
+    """A read transaction, or one request's savepoint inside a group (see SqliteDatabase)."""
+
+    __slots__ = ("_conn", "_group", "_lock", "_open")
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> None:
-        self._conn, self._lock, self._open = conn, lock, True
+    def __init__(self, conn: sqlite3.Connection, lock: asyncio.Lock, group: _Group | None) -> None:
+        self._conn, self._lock, self._open, self._group = conn, lock, True, group
 
     def _run(self, sql: str, params: Params) -> sqlite3.Cursor:
         try:
@@ -174,22 +316,43 @@ class _SqliteTransaction:
         rows: list[Row] = self._run(sql, params).fetchall()
         return rows
 
-    def _finish(self, statement: str) -> None:
+    async def commit(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        group = self._group
+        try:
+            if group is None:
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("RELEASE request")
+        except sqlite3.Error as exc:
+            self._abandon(exc)
+            raise Unavailable("the database could not commit; retry shortly") from exc
+        finally:
+            self._lock.release()
+        if group is not None:
+            await asyncio.shield(group.done)  # acknowledged only once the group is durable
+
+    async def rollback(self) -> None:
         if not self._open:
             return
         self._open = False
         try:
-            self._conn.execute(statement)
-        except sqlite3.OperationalError as exc:
-            if statement == "COMMIT":
-                # A failed commit leaves the transaction open: roll it back before releasing.
+            if self._group is None:
                 self._conn.execute("ROLLBACK")
-                raise Unavailable("the database could not commit; retry shortly") from exc
+            else:
+                self._conn.execute("ROLLBACK TO request")
+                self._conn.execute("RELEASE request")
+        except sqlite3.Error as exc:
+            self._abandon(exc)
         finally:
             self._lock.release()
 
-    async def commit(self) -> None:
-        self._finish("COMMIT")
-
-    async def rollback(self) -> None:
-        self._finish("ROLLBACK")
+    def _abandon(self, exc: BaseException) -> None:
+        """SQLite may end the whole transaction on an I/O error: then the group is lost."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+        if self._group is not None:
+            self._group.fail(exc)
