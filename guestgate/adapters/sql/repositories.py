@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,12 @@ from guestgate.domain.messages import OutboxMessage
 from guestgate.domain.odata import UserQuery
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.users import User
+
+_TENANT_WITH_DOMAINS = (
+    "SELECT t.id, t.name, t.created_at, t.invitation_lifetime_days, t.privacy_url,"
+    " t.logo_url, t.landing_url, d.domain FROM tenants t"
+    " LEFT JOIN tenant_domains d ON d.tenant_id = t.id"
+)
 
 
 class SqlTenantRepository:
@@ -39,17 +46,16 @@ class SqlTenantRepository:
                 {"domain": domain, "tenant_id": tenant.id, "position": position},
             )
 
-    async def _load(self, row: Row | None) -> Tenant | None:
-        if row is None:
+    @staticmethod
+    def _tenant(rows: Sequence[Row]) -> Tenant | None:
+        """A tenant from the rows of `_WITH_DOMAINS`: one row per domain, in order."""
+        if not rows:
             return None
-        domains = await self.tx.fetchall(
-            "SELECT domain FROM tenant_domains WHERE tenant_id = :id ORDER BY position",
-            {"id": row["id"]},
-        )
+        row = rows[0]
         return Tenant(
             id=row["id"],
             name=row["name"],
-            domains=tuple(d["domain"] for d in domains),
+            domains=tuple(r["domain"] for r in rows if r["domain"] is not None),
             created_at=row["created_at"],
             invitation_lifetime_days=row["invitation_lifetime_days"],
             privacy_url=row["privacy_url"],
@@ -58,16 +64,22 @@ class SqlTenantRepository:
         )
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        row = await self.tx.fetchone("SELECT * FROM tenants WHERE id = :id", {"id": tenant_id})
-        return await self._load(row)
+        # One round trip: every invite and redemption reads its tenant.
+        return self._tenant(
+            await self.tx.fetchall(
+                _TENANT_WITH_DOMAINS + " WHERE t.id = :id ORDER BY d.position", {"id": tenant_id}
+            )
+        )
 
     async def get_by_domain(self, domain: str) -> Tenant | None:
-        row = await self.tx.fetchone(
-            "SELECT t.* FROM tenants t JOIN tenant_domains d ON d.tenant_id = t.id"
-            " WHERE d.domain = :domain",
-            {"domain": domain},
+        return self._tenant(
+            await self.tx.fetchall(
+                _TENANT_WITH_DOMAINS  # noqa: S608 (fixed text; the domain is bound)
+                + " WHERE t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = :domain)"
+                " ORDER BY d.position",
+                {"domain": domain},
+            )
         )
-        return await self._load(row)
 
     async def set_links(
         self,
@@ -90,8 +102,11 @@ class SqlTenantRepository:
         return row is not None
 
     async def list(self) -> Sequence[Tenant]:
-        rows = await self.tx.fetchall("SELECT * FROM tenants ORDER BY created_at, id")
-        return [t for t in [await self._load(r) for r in rows] if t is not None]
+        rows = await self.tx.fetchall(
+            _TENANT_WITH_DOMAINS + " ORDER BY t.created_at, t.id, d.position"
+        )
+        grouped = itertools.groupby(rows, key=lambda r: r["id"])
+        return [t for _, group in grouped if (t := self._tenant(list(group))) is not None]
 
     async def count(self) -> int:
         row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM tenants")
