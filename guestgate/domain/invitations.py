@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,14 +134,19 @@ def check_redirect_url(value: str) -> str:
         raise ValidationError(
             "inviteRedirectUrl must use https (http only for localhost).", code=code
         )
-    if not host.startswith("[") and ":" not in host:
-        try:
-            idna.encode(host, uts46=True)
-        except (idna.IDNAError, UnicodeError):
-            raise ValidationError(
-                "inviteRedirectUrl has an invalid host name.", code=code
-            ) from None
+    if not host.startswith("[") and ":" not in host and not _valid_host(host):
+        raise ValidationError("inviteRedirectUrl has an invalid host name.", code=code)
     return value
+
+
+@lru_cache(maxsize=4096)
+def _valid_host(host: str) -> bool:
+    """IDNA (UTS 46) validity of a host name: ~40 µs, and apps redirect to few hosts."""
+    try:
+        idna.encode(host, uts46=True)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
 
 
 def check_more(value: dict[str, Any]) -> dict[str, Any]:

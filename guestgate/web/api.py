@@ -55,11 +55,13 @@ ERRORS = {
 }
 
 
-async def known_query_only(
+async def authorize_known_query(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Guard: a query parameter the route does not take is a mistake worth a 400 (a typo in
-    `status` would otherwise silently list everything)."""
+    """Guard: the token and permission (web/auth.py), then the query string: a parameter
+    the route does not take is a mistake worth a 400 (a typo in `status` would otherwise
+    silently list everything). One guard, since Litestar copies the handler for each."""
+    await authorize(connection, handler)
     allowed = handler.opt.get("query", frozenset())
     unknown = sorted(set(connection.query_params.keys()) - allowed)
     if unknown:
@@ -70,7 +72,7 @@ async def known_query_only(
 
 # What every GT365 route shares; each route still names its permission next to its path.
 PROTECTED: dict[str, Any] = {
-    "guards": [authorize, known_query_only],
+    "guards": [authorize_known_query],
     "tags": ["GT365"],
     "responses": ERRORS,
     "security": [{"bearer": []}],
