@@ -8,6 +8,7 @@ import datetime as dt
 import ipaddress
 import os
 import shlex
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # imported here so other commands start fast
 
     from guestgate.web.protocol import DeadlineHttpToolsProtocol
+    from guestgate.web.supervisor import Supervisor
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together")
     for path in (args.tls_cert, args.tls_key):
         if path and not Path(path).is_file():
             raise ConfigError(f"TLS file not found: {path}")
+    if args.tls_cert:
+        try:  # here, with a clear message, rather than in every worker
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                args.tls_cert, args.tls_key, password=""  # never prompt on the terminal
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"TLS certificate or key unusable: {exc}") from None
     if args.workers < 1 or args.workers > 64:
         raise ConfigError("--workers must be 1-64")
     migrate.upgrade(settings.database_url)
@@ -117,7 +126,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         os.environ["GUESTGATE_INPROCESS_WORKER"] = "false"
     scheme = "https" if args.tls_cert else "http"
     print(f"guestgate listening on {scheme}://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         "guestgate.web.app:app_from_env",
         factory=True,
         host=settings.host,
@@ -135,6 +144,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=16 * 1024,
     )
+    if args.workers == 1:
+        uvicorn.Server(config).run()
+    else:
+        # Each worker on its own SO_REUSEPORT socket: connections spread evenly (supervisor.py).
+        raise SystemExit(Supervisor(config, args.workers).run())
 
 
 def write_dev_cert(out_dir: Path, hosts: list[str]) -> tuple[Path, Path]:

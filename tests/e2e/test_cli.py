@@ -8,9 +8,11 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.e2e.server import GUESTGATE, ROOT, Server, free_port
@@ -171,18 +173,90 @@ def test_cli_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
     assert "InvalidDomain" in bad_domain.stderr
 
 
-def test_serve_with_two_workers_and_no_demo(tmp_path: Path) -> None:
+def listening_sockets(port: int) -> int:
+    """Listening TCP sockets on the port: one per worker (each has its own, SO_REUSEPORT)."""
+    rows = [ln.split() for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for r in rows if r[1].endswith(f":{port:04X}") and r[3] == "0A")
+
+
+def worker_processes(server: Server) -> list[psutil.Process]:
+    assert server.process is not None
+    children = psutil.Process(server.process.pid).children()
+    return [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def connections_per_worker(server: Server) -> list[int]:
+    workers = worker_processes(server)
+    return sorted(
+        sum(
+            1
+            for c in w.net_connections(kind="tcp")
+            if c.status == "ESTABLISHED" and c.laddr.port == server.port
+        )
+        for w in workers
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def test_serve_with_two_workers_spreads_connections_and_replaces_a_dead_worker(
+    tmp_path: Path,
+) -> None:
     server = Server(
         workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db", workers=2, demo=False
     )
     server.start()
     try:
         assert "AppSecret" not in server.stdout
+        wait_for(lambda: listening_sockets(server.port) == 2)
+        clients = [server.client() for _ in range(40)]
+        try:
+            assert all(c.get("/healthz").status_code == 200 for c in clients)
+            # 40 kept-alive connections land on both workers (all on one: p = 2 ** -39).
+            spread = connections_per_worker(server)
+            assert len(spread) == 2
+            assert min(spread) >= 1
+            assert sum(spread) == 40
+        finally:
+            for c in clients:
+                c.close()
+
+        victim = worker_processes(server)[0]
+        victim.kill()
         with server.client() as client:
-            assert all(client.get("/healthz").status_code == 200 for _ in range(20))
+            # Meanwhile every request is answered: new connections to the dead worker's
+            # socket wait in its backlog for the replacement.
+            for _ in range(30):
+                assert client.get("/healthz", headers={"Connection": "close"}).status_code == 200
+        wait_for(lambda: len(worker_processes(server)) == 2)
+        assert victim.pid not in [p.pid for p in worker_processes(server)]
+        wait_for(lambda: listening_sockets(server.port) == 2)
         assert json.loads(server.cli("tenant", "list", "--json").stdout) == []
+        workers = worker_processes(server)
     finally:
         server.stop()
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+
+def test_serve_refuses_an_unusable_certificate_before_starting_workers(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    (tmp_path / "key.pem").write_text("not a key")
+    server = Server(workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db")
+    result = subprocess.run(
+        [*GUESTGATE, "serve", "--workers", "2", "--tls-cert", "cert.pem", "--tls-key", "key.pem"],
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TLS certificate or key unusable" in result.stderr
 
 
 def test_mail_test_command_writes_to_the_mail_folder(tmp_path: Path) -> None:

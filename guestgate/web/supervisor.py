@@ -1,0 +1,121 @@
+"""Several uvicorn worker processes, each accepting on its own socket (SO_REUSEPORT).
+
+With one shared listening socket (uvicorn's ``--workers``), whichever worker wakes first
+accepts a whole burst of connections: a client that opens 64 keep-alive connections at once
+was seen to land 64/0, 58/6 or 40/24 on two workers, so one worker queued everything while
+the other idled. Here every worker listens on its own socket bound to the same port, and the
+kernel spreads new connections over the sockets by their addresses.
+
+A worker that dies is replaced on the same socket; connections that arrive meanwhile wait in
+that socket's backlog, because this process keeps every socket open. A worker that fails
+while starting (a bad certificate, say) stops the service instead of restarting forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+logger = logging.getLogger("guestgate.serve")
+_spawn = multiprocessing.get_context("spawn")
+QUICK_EXIT_SECONDS = 5.0
+
+
+def bind_reuseport(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker_main(config: uvicorn.Config, sock: socket.socket) -> None:
+    config.configure_logging()
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+class Supervisor:
+    def __init__(self, config: uvicorn.Config, workers: int) -> None:
+        self.config = config
+        self.sockets = [bind_reuseport(config.host, config.port) for _ in range(workers)]
+        self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * workers
+        self.started = [0.0] * workers
+        self.quick_exits = [0] * workers  # consecutive exits soon after starting, per slot
+        self.restart_at = [0.0] * workers
+        self.should_exit = threading.Event()
+        self.failed = False
+
+    def _start(self, slot: int) -> None:
+        process = _spawn.Process(target=_worker_main, args=(self.config, self.sockets[slot]))
+        process.start()
+        self.processes[slot], self.started[slot] = process, time.monotonic()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.should_exit.set()
+
+    def run(self) -> int:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        for slot in range(len(self.sockets)):
+            self._start(slot)
+        try:
+            while not self.should_exit.wait(0.2):
+                self._replace_dead()
+        finally:
+            self._stop_all()
+            for sock in self.sockets:
+                sock.close()
+        return 1 if self.failed else 0
+
+    def _replace_dead(self) -> None:
+        now = time.monotonic()
+        for slot, process in enumerate(self.processes):
+            if process is not None:
+                if process.is_alive():
+                    continue
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    logger.error("worker %s failed to start; stopping", process.pid)
+                    self.failed = True
+                    self.should_exit.set()
+                    return
+                quick = now - self.started[slot] < QUICK_EXIT_SECONDS
+                self.quick_exits[slot] = self.quick_exits[slot] + 1 if quick else 0
+                # A worker that keeps dying right away is restarted ever more slowly.
+                delay = min(0.5 * 2 ** self.quick_exits[slot], 30.0) if quick else 0.0
+                self.restart_at[slot], self.processes[slot] = now + delay, None
+                logger.warning(
+                    "worker %s exited with %s; another starts in %.1f s",
+                    process.pid,
+                    process.exitcode,
+                    delay,
+                )
+            if now >= self.restart_at[slot] and not self.should_exit.is_set():
+                self._start(slot)
+
+    def _stop_all(self) -> None:
+        running = [p for p in self.processes if p is not None and p.is_alive()]
+        for process in running:
+            if process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)  # uvicorn's graceful shutdown
+        deadline = time.monotonic() + (self.config.timeout_graceful_shutdown or 10) + 5
+        for process in running:
+            process.join(max(deadline - time.monotonic(), 0.1))
+            if process.is_alive():
+                process.kill()
+                process.join()
