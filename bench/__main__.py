@@ -35,12 +35,45 @@ CASES = (
     "invite-500",
     "invite-email",
     "drain",
+    "invite-pg",
     "redeem",
     "users",
     "users-1m",
+    "memory",
     "soak",
 )
-DEFAULT_CASES = ("start", "token", "invite", "invite-500", "invite-email", "drain", "redeem")
+# Every row of the targets in docs/performance.md; `users` and `soak` are extras.
+DEFAULT_CASES = (
+    "start",
+    "token",
+    "invite",
+    "invite-500",
+    "invite-email",
+    "drain",
+    "invite-pg",
+    "redeem",
+    "users-1m",
+    "memory",
+)
+SINGLE_RUN = ("memory", "soak")  # ten minutes each: one run, its samples show the trend
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextlib.contextmanager
+def fresh_postgres(server_url: str) -> Any:
+    """A new, empty database on the server at `server_url`, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"guestgate_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -98,10 +131,27 @@ class Guestgate:
                 with urllib.request.urlopen(f"{self.base}/readyz", timeout=1) as answer:
                     if answer.status == 200:
                         self.ready_seconds = time.monotonic() - started
+                        self.wait_for_all_workers()
                         return
             except OSError:
                 time.sleep(0.02)
         raise RuntimeError((self.workdir / "serve.out").read_text()[-2000:])
+
+    def wait_for_all_workers(self, workers: int = 2) -> None:
+        """`/readyz` answers once one worker is up; load must not start before all listen.
+
+        Each worker listens on its own socket (SO_REUSEPORT), so count listening sockets
+        on the port in /proc/net/tcp (state 0A).
+        """
+        port = f":{self.port:04X} "
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+            listening = [ln for ln in lines if port in ln and ln.split()[3] == "0A"]
+            if len(listening) >= workers:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"fewer than {workers} workers listen on port {self.port}")
 
     def credentials(self) -> dict[str, str]:
         text = (self.workdir / "serve.out").read_text()
@@ -147,6 +197,26 @@ class Guestgate:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def sample(workers: list[psutil.Process], started: float) -> dict[str, Any]:
+    """RSS and open file descriptors of each server process now (None once it is gone)."""
+
+    def rss(p: psutil.Process) -> float | None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return round(p.memory_info().rss / 2**20, 1)
+        return None
+
+    def fds(p: psutil.Process) -> int | None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return p.num_fds()
+        return None
+
+    return {
+        "t": round(time.monotonic() - started, 1),
+        "rss_mib": [rss(p) for p in workers],
+        "fds": [fds(p) for p in workers],
+    }
 
 
 def run_wrk(
@@ -195,14 +265,7 @@ def run_wrk(
             generator_cpu = sum(generator.cpu_times()[:2])
         if time.monotonic() >= next_sample:
             next_sample += sample_every
-            with contextlib.suppress(psutil.NoSuchProcess):
-                samples.append(
-                    {
-                        "t": round(time.monotonic() - started, 1),
-                        "rss_mib": [round(p.memory_info().rss / 2**20, 1) for p in workers],
-                        "fds": [p.num_fds() for p in workers],
-                    }
-                )
+            samples.append(sample(workers, started))
         time.sleep(0.2)
     output = wrk.stdout.read() if wrk.stdout else ""
     combined.unlink(missing_ok=True)
@@ -231,7 +294,14 @@ def run_wrk(
 
 
 def run_openloop(
-    server: Guestgate, *, path: str, token: str, body: str | None, rate: float, duration: int
+    server: Guestgate,
+    *,
+    path: str,
+    token: str,
+    body: str | None,
+    rate: float,
+    duration: int,
+    sample_every: float = 5.0,
 ) -> dict[str, Any]:
     """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk."""
     workers = server.workers()
@@ -253,13 +323,17 @@ def run_openloop(
     generator = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     process = psutil.Process(generator.pid)
     generator_cpu = 0.0
-    started = time.monotonic()
+    samples: list[dict[str, Any]] = []
+    started = next_sample = time.monotonic()
     while generator.poll() is None:
         for p in workers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
         with contextlib.suppress(psutil.NoSuchProcess):
             generator_cpu = sum(process.cpu_times()[:2])
+        if time.monotonic() >= next_sample:
+            next_sample += sample_every
+            samples.append(sample(workers, started))
         time.sleep(0.2)
     seconds = time.monotonic() - started
     output = generator.stdout.read() if generator.stdout else ""
@@ -281,6 +355,8 @@ def run_openloop(
         "server_cpu": sum(sum(p.cpu_times()[:2]) - cpu_before[p.pid] for p in workers) / seconds,
         "generator_cpu": generator_cpu / seconds,
         "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+        "status_5xx": sum(v for k, v in result["statuses"].items() if k.startswith("5")),
+        "samples": samples,
     }
 
 
@@ -342,9 +418,23 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         sink = Controller(Sink(), hostname="127.0.0.1", port=port)
         sink.start()
         smtp_url = f"smtp://127.0.0.1:{port}"
+    postgres = args.postgres or (LOCAL_POSTGRES if name == "invite-pg" else None)
+    with contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(fresh_postgres(postgres)) if postgres else None
+        return run_case(name, args, workdir, database_url, smtp_url, sink)
+
+
+def run_case(
+    name: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    database_url: str | None,
+    smtp_url: str | None,
+    sink: Any,
+) -> dict[str, Any]:
     # drain: the server only queues; one `guestgate worker` then empties the queue.
     server = Guestgate(
-        workdir, database_url=args.postgres, smtp_url=smtp_url, inprocess_worker=name != "drain"
+        workdir, database_url=database_url, smtp_url=smtp_url, inprocess_worker=name != "drain"
     )
     server.start()
     try:
@@ -355,7 +445,7 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if name == "token":
             path, body = server.token_form()
             return run_wrk(server, url=server.base, script="form.lua", args=[path, body], **common)
-        if name in ("invite", "invite-email"):
+        if name in ("invite", "invite-email", "invite-pg"):
             send = "true" if name == "invite-email" else "false"
             result = run_wrk(
                 server, url=server.base, script="invite.lua", args=[token, send], **common
@@ -391,6 +481,32 @@ def case(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             later = run_wrk(server, url=deep, script="bearer.lua", args=[token], **common)
             result.update({f"deep_{k}": v for k, v in later.items() if k != "samples"})
             result["page"] = args.page
+            # Latency of one query, not of a queue: the same pages at a fixed rate.
+            for prefix, url in (("ol_", first), ("ol_deep_", deep)):
+                paced = run_openloop(
+                    server,
+                    path=url.removeprefix(server.base),
+                    token=token,
+                    body=None,
+                    rate=args.users_rate,
+                    duration=args.duration,
+                )
+                result.update({prefix + k: v for k, v in paced.items() if k != "samples"})
+            return result
+        if name == "memory":
+            result = run_openloop(
+                server,
+                path="/api/InviteGuest",
+                token=token,
+                body='{"invitedUserEmailAddress":"mem-' + str(os.getpid()) + '-{n}@bench.example"}',
+                rate=args.rate,
+                duration=args.soak_seconds,
+                sample_every=max(1.0, args.soak_seconds / 120),
+            )
+            result.update(drift(result["samples"]))
+            at = 100_000 / args.rate  # seconds until the 100,000th invite
+            later = [x for x in result["samples"] if x["t"] >= at]
+            result["rss_at_100k_mib"] = later[0]["rss_mib"] if later else None
             return result
         if name == "drain":
             queued = run_wrk(
@@ -474,11 +590,14 @@ def drift(samples: list[dict[str, Any]]) -> dict[str, Any]:
     settled = samples[len(samples) // 5 :]
     first, last = settled[0], settled[-1]
     span = max(last["t"] - first["t"], 1e-9)
-    rss_growth = [b - a for a, b in zip(first["rss_mib"], last["rss_mib"], strict=True)]
+    rss_growth = [
+        None if a is None or b is None else round((b - a) / span * 600, 1)
+        for a, b in zip(first["rss_mib"], last["rss_mib"], strict=True)
+    ]
     return {
         "rss_after_warmup_mib": first["rss_mib"],
         "rss_end_mib": last["rss_mib"],
-        "rss_growth_per_10min_mib": [round(g / span * 600, 1) for g in rss_growth],
+        "rss_growth_per_10min_mib": rss_growth,
         "fds_after_warmup": first["fds"],
         "fds_end": last["fds"],
     }
@@ -511,6 +630,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def row(label: str, r: dict[str, Any]) -> str:
+    return (
+        f"{label:<13}{r['rps']:>9.0f}{r['ok_rps']:>9.0f}{r['p50_ms']:>7.1f}m{r['p90_ms']:>7.1f}m"
+        f"{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}{r['server_cpu']:>9.2f}"
+        f"{r['generator_cpu']:>9.2f}"
+    )
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
     head = (
         f"{'case':<13}{'req/s':>9}{'ok/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>9}{'err':>6}"
@@ -527,18 +654,16 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         if "rps" not in r:
             lines.append(f"{name:<13}ready in {r['ready_s']:.2f} s")
             continue
-        lines.append(
-            f"{name:<13}{r['rps']:>9.0f}{r['ok_rps']:>9.0f}{r['p50_ms']:>7.1f}m{r['p90_ms']:>7.1f}m"
-            f"{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}{r['server_cpu']:>9.2f}"
-            f"{r['generator_cpu']:>9.2f}  {r['peak_rss_mib']}"
-        )
-        if "deep_rps" in r:
-            lines.append(
-                f"{'  page ' + str(r['page']):<13}{r['deep_rps']:>9.0f}{r['deep_ok_rps']:>9.0f}"
-                f"{r['deep_p50_ms']:>7.1f}m{r['deep_p90_ms']:>7.1f}m{r['deep_p99_ms']:>7.1f}m"
-                f"{r['deep_max_ms']:>8.1f}m{r['deep_errors']:>6}{r['deep_server_cpu']:>9.2f}"
-                f"{r['deep_generator_cpu']:>9.2f}"
-            )
+        lines.append(row(name, r) + f"  {r['peak_rss_mib']}")
+        for prefix, label in (
+            ("deep_", f"  page {r.get('page')}"),
+            ("ol_", "  fixed rate"),
+            ("ol_deep_", f"  … page {r.get('page')}"),
+        ):
+            if prefix + "rps" in r:
+                lines.append(row(label, {k[len(prefix) :]: v for k, v in r.items()}))
+        if r.get("rss_at_100k_mib"):
+            lines.append(f"{'':<13}RSS after 100,000 invites: {r['rss_at_100k_mib']} MiB")
         if "rss_end_mib" in r:
             lines.append(
                 f"{'':<13}5xx {r['status_5xx']}, RSS {r['rss_after_warmup_mib']} →"
@@ -553,10 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases",
         default=",".join(DEFAULT_CASES),
-        help=f"comma list of {', '.join(CASES)} (soak is not in the default list)",
+        help=f"comma list of {', '.join(CASES)} (users and soak are not in the default list)",
     )
     parser.add_argument(
-        "--soak-seconds", type=int, default=600, help="length of the soak case's mixed load"
+        "--soak-seconds", type=int, default=600, help="length of the memory and soak cases"
     )
     parser.add_argument("--duration", type=int, default=30, help="seconds per run")
     parser.add_argument("--connections", type=int, default=64)
@@ -570,8 +695,17 @@ def main(argv: list[str] | None = None) -> int:
         help="guests seeded for users-1m (users seeds 2,000 through the API)",
     )
     parser.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
-    parser.add_argument("--rate", type=float, default=500.0, help="invite-500's requests/s")
-    parser.add_argument("--postgres", help="a PostgreSQL URL instead of a fresh SQLite file")
+    parser.add_argument(
+        "--rate", type=float, default=500.0, help="requests/s of invite-500 and memory"
+    )
+    parser.add_argument(
+        "--users-rate", type=float, default=200.0, help="users-1m's fixed-rate requests/s"
+    )
+    parser.add_argument(
+        "--postgres",
+        help="run every case on PostgreSQL: a server URL; each run gets a new database on it"
+        f" (invite-pg always does, by default on {LOCAL_POSTGRES})",
+    )
     parser.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON")
     args = parser.parse_args(argv)
     results: dict[str, dict[str, Any]] = {}
@@ -580,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in CASES:
             parser.error(f"unknown case {name!r}")
         runs = []
-        for _ in range(args.runs):
+        for _ in range(1 if name in SINGLE_RUN else args.runs):
             with tempfile.TemporaryDirectory(prefix="guestgate-bench-") as tmp:
                 runs.append(case(name, args, Path(tmp)))
         all_runs[name] = runs

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,16 @@ pytestmark = pytest.mark.e2e
     not shutil.which("wrk") and not __import__("os").environ.get("CI"),
     reason="wrk is not installed",
 )
-def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
+def test_bench_harness_produces_a_report(
+    tmp_path: Path, postgres_url_factory: Callable[[], str]
+) -> None:  # invite-pg makes its own database on the local PostgreSQL
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench",
             "--cases",
-            "start,token,invite,invite-500,drain,redeem,users-1m,soak",
+            "start,token,invite,invite-500,drain,invite-pg,redeem,users-1m,memory,soak",
             "--rate",
             "50",
             "--guests",
@@ -65,6 +68,14 @@ def test_bench_harness_produces_a_report(tmp_path: Path) -> None:
     assert medians["invite-500"]["non2xx"] == 0
     assert medians["users-1m"]["ok_rps"] > 0
     assert medians["users-1m"]["deep_ok_rps"] > 0
+    assert medians["users-1m"]["ol_ok_rps"] > 0
+    assert medians["users-1m"]["ol_deep_ok_rps"] > 0
+    assert medians["invite-pg"]["requests"] > 0
+    assert medians["invite-pg"]["non2xx"] == 0
+    memory = medians["memory"]
+    assert memory["requests"] > 0
+    assert memory["status_5xx"] == 0
+    assert all(len(s["rss_mib"]) >= 2 for s in memory["samples"])
     assert medians["drain"]["emails_per_s"] > 0
     soak = medians["soak"]
     assert soak["requests"] > 0
