@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -302,8 +303,12 @@ def run_openloop(
     rate: float,
     duration: int,
     sample_every: float = 5.0,
+    probe: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
-    """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk."""
+    """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk.
+
+    `probe`, if given, is read at every sample (invite-email: messages delivered so far).
+    """
     workers = server.workers()
     cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
     peaks = {p.pid: p.memory_info().rss for p in workers}
@@ -334,6 +339,8 @@ def run_openloop(
         if time.monotonic() >= next_sample:
             next_sample += sample_every
             samples.append(sample(workers, started))
+            if probe is not None:
+                samples[-1]["delivered"] = probe()
         time.sleep(0.2)
     seconds = time.monotonic() - started
     output = generator.stdout.read() if generator.stdout else ""
@@ -445,13 +452,31 @@ def run_case(
         if name == "token":
             path, body = server.token_form()
             return run_wrk(server, url=server.base, script="form.lua", args=[path, body], **common)
-        if name in ("invite", "invite-email", "invite-pg"):
-            send = "true" if name == "invite-email" else "false"
-            result = run_wrk(
-                server, url=server.base, script="invite.lua", args=[token, send], **common
+        if name in ("invite", "invite-pg"):
+            return run_wrk(
+                server, url=server.base, script="invite.lua", args=[token, "false"], **common
             )
-            if sink is not None:
-                result["emails_delivered"] = type(sink.handler).count  # type: ignore[attr-defined]
+        if name == "invite-email":
+            # At a fixed rate: does delivery keep up, i.e. does the outbox backlog stay flat?
+            def delivered() -> int:
+                return int(type(sink.handler).count)  # type: ignore[union-attr]
+
+            result = run_openloop(
+                server,
+                path="/api/InviteGuest",
+                token=token,
+                body='{"invitedUserEmailAddress":"mail-'
+                + str(os.getpid())
+                + '-{n}@bench.example","sendInvitationMessage":true}',
+                rate=args.email_rate,
+                duration=args.duration,
+                sample_every=1.0,
+                probe=delivered,
+            )
+            backlog = [round(args.email_rate * x["t"]) - x["delivered"] for x in result["samples"]]
+            result["emails_delivered"] = delivered()
+            result["backlog_after_warmup"] = backlog[len(backlog) // 5] if backlog else None
+            result["backlog_end"] = result["requests"] - result["emails_delivered"]
             return result
         if name == "redeem":
             link = server.post_json(
@@ -662,6 +687,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ):
             if prefix + "rps" in r:
                 lines.append(row(label, {k[len(prefix) :]: v for k, v in r.items()}))
+        if "backlog_end" in r:
+            lines.append(
+                f"{'':<13}{r['emails_delivered']:.0f} emails delivered during the run; outbox"
+                f" backlog {r['backlog_after_warmup']:.0f} after the first fifth,"
+                f" {r['backlog_end']:.0f} at the end"
+            )
         if r.get("rss_at_100k_mib"):
             lines.append(f"{'':<13}RSS after 100,000 invites: {r['rss_at_100k_mib']} MiB")
         if "rss_end_mib" in r:
@@ -697,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
     parser.add_argument(
         "--rate", type=float, default=500.0, help="requests/s of invite-500 and memory"
+    )
+    parser.add_argument(
+        "--email-rate", type=float, default=1000.0, help="invite-email's fixed invites/s"
     )
     parser.add_argument(
         "--users-rate", type=float, default=200.0, help="users-1m's fixed-rate requests/s"

@@ -17,10 +17,17 @@ import json
 import time
 from urllib.parse import urlsplit
 
+KEEPALIVE_EXPIRY = 20.0  # below the server's 30 s keep-alive timeout, as HTTP clients do
+
 
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.perf_counter()
+
+    def reusable(self, now: float) -> bool:
+        """Not closed by the server and not idle long enough for it to close it soon."""
+        return not self.reader.at_eof() and now - self.last_used < KEEPALIVE_EXPIRY
 
     async def exchange(self, request: bytes) -> int:
         self.writer.write(request)
@@ -61,7 +68,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     async def one(n: int, due: float) -> None:
         nonlocal errors
-        connection = idle.pop() if idle else None
+        connection = None
+        while idle and connection is None:
+            candidate = idle.pop()
+            if candidate.reusable(time.perf_counter()):
+                connection = candidate
+            else:
+                candidate.writer.close()
         try:
             if connection is None:
                 reader, writer = await asyncio.open_connection(host, port)
@@ -70,7 +83,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
             return
-        latencies.append(time.perf_counter() - due)
+        connection.last_used = time.perf_counter()
+        latencies.append(connection.last_used - due)
         statuses[status] += 1
         idle.append(connection)
 

@@ -29,8 +29,10 @@ def test_bench_harness_produces_a_report(
             "-m",
             "bench",
             "--cases",
-            "start,token,invite,invite-500,drain,invite-pg,redeem,users-1m,memory,soak",
+            "start,token,invite,invite-500,invite-email,drain,invite-pg,redeem,users-1m,memory,soak",
             "--rate",
+            "50",
+            "--email-rate",
             "50",
             "--guests",
             "3000",
@@ -70,6 +72,10 @@ def test_bench_harness_produces_a_report(
     assert medians["users-1m"]["deep_ok_rps"] > 0
     assert medians["users-1m"]["ol_ok_rps"] > 0
     assert medians["users-1m"]["ol_deep_ok_rps"] > 0
+    mail = medians["invite-email"]
+    assert mail["requests"] > 0
+    assert mail["emails_delivered"] > 0
+    assert "backlog_end" in mail
     assert medians["invite-pg"]["requests"] > 0
     assert medians["invite-pg"]["non2xx"] == 0
     memory = medians["memory"]
