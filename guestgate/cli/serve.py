@@ -102,7 +102,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if args.tls_cert:
         try:  # here, with a clear message, rather than in every worker
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-                args.tls_cert, args.tls_key, password=""  # never prompt on the terminal
+                args.tls_cert,
+                args.tls_key,
+                password="",  # never prompt on the terminal
             )
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"TLS certificate or key unusable: {exc}") from None
