@@ -63,6 +63,7 @@ class OutboxWorker:
             now=self.now,
             retry_base=self.retry_base,
             lease=self.lease,
+            concurrency=self.transport.in_flight,
         )
 
     async def run(self) -> None:

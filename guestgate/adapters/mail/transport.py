@@ -27,13 +27,20 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+DEFAULT_CONNECTIONS = 8
+
+
 class Transport(Protocol):
+    in_flight: int  # messages worth sending at once (the outbox worker's concurrency)
+
     async def send(self, message: Mail) -> None: ...
     async def close(self) -> None: ...
 
 
 class FolderTransport:
     """The embedded default: each message becomes an .eml file (no mail server needed)."""
+
+    in_flight = 4
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
@@ -59,7 +66,10 @@ class SmtpSettings:
     implicit_tls: bool
     starttls: bool
     timeout: float = 30.0
-    connections: int = 4  # kept open and used at once
+    # Kept open and used at once. Each message takes several round trips, so under load
+    # delivery is bound by how many are in flight: at 1,300 invites/s with mail, 4 delivered
+    # ~660/s and 16 ~980/s on the development machine.
+    connections: int = DEFAULT_CONNECTIONS
     ca_file: str | None = None
     # Sent in EHLO. Set explicitly: the library's default looks up this host's FQDN on every
     # connection, which stalls for seconds where DNS is slow or absent.
@@ -83,7 +93,7 @@ class SmtpSettings:
             raise ConfigError("GUESTGATE_SMTP_URL has an invalid port") from None
         try:
             timeout = float(query.get("timeout", ["30"])[0])
-            connections = int(query.get("connections", ["4"])[0])
+            connections = int(query.get("connections", [str(DEFAULT_CONNECTIONS)])[0])
         except ValueError:
             raise ConfigError(
                 "GUESTGATE_SMTP_URL: timeout and connections must be numbers"
@@ -116,6 +126,7 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self.in_flight = settings.connections
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots = asyncio.Semaphore(settings.connections)
         self._open: set[aiosmtplib.SMTP] = set()
