@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,65 @@ def sample(workers: list[psutil.Process], started: float) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Watched:
+    """What `watch` saw of the server and the load generator while the generator ran."""
+
+    seconds: float
+    server_cpu: float  # CPU seconds of every server process during the run
+    generator_cpu: float
+    peaks: list[int]  # peak RSS of each server process, bytes
+    samples: list[dict[str, Any]]
+
+    def figures(self, seconds: float) -> dict[str, Any]:
+        return {
+            "server_cpu": self.server_cpu / seconds,
+            "generator_cpu": self.generator_cpu / seconds,
+            "peak_rss_mib": [round(v / 2**20, 1) for v in self.peaks],
+            "samples": self.samples,
+        }
+
+
+def watch(
+    generator: subprocess.Popen[str],
+    workers: list[psutil.Process],
+    *,
+    sample_every: float,
+    probe: Callable[[], int] | None = None,
+) -> Watched:
+    """Until the generator exits: peak RSS of each server process, both sides' CPU, and
+    every `sample_every` seconds a sample (RSS, descriptors, and `probe()` if given)."""
+    cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
+    peaks = {p.pid: p.memory_info().rss for p in workers}
+    process = psutil.Process(generator.pid)
+    generator_cpu = 0.0
+    samples: list[dict[str, Any]] = []
+    started = next_sample = time.monotonic()
+    while generator.poll() is None:
+        for p in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            generator_cpu = sum(process.cpu_times()[:2])
+        if time.monotonic() >= next_sample:
+            next_sample += sample_every
+            samples.append(sample(workers, started))
+            if probe is not None:
+                samples[-1]["delivered"] = probe()
+        time.sleep(0.2)
+    server_cpu = 0.0
+    for p in workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            server_cpu += sum(p.cpu_times()[:2]) - cpu_before[p.pid]
+    return Watched(
+        seconds=time.monotonic() - started,
+        server_cpu=server_cpu,
+        generator_cpu=generator_cpu,
+        peaks=list(peaks.values()),
+        samples=samples,
+    )
+
+
 def run_wrk(
     server: Guestgate,
     *,
@@ -240,9 +300,6 @@ def run_wrk(
     if "function done(" not in source:
         source += "\n" + (HERE / "report.lua").read_text()
     combined.write_text(source)
-    workers = server.workers()
-    cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
-    peaks = {p.pid: p.memory_info().rss for p in workers}
     command = [
         "wrk",
         "-t2",
@@ -253,21 +310,9 @@ def run_wrk(
         str(combined),
         url,
     ]
+    workers = server.workers()
     wrk = subprocess.Popen([*command, "--", *args], stdout=subprocess.PIPE, text=True)
-    generator = psutil.Process(wrk.pid)
-    generator_cpu = 0.0
-    samples: list[dict[str, Any]] = []
-    started = next_sample = time.monotonic()
-    while wrk.poll() is None:
-        for p in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
-        with contextlib.suppress(psutil.NoSuchProcess):
-            generator_cpu = sum(generator.cpu_times()[:2])
-        if time.monotonic() >= next_sample:
-            next_sample += sample_every
-            samples.append(sample(workers, started))
-        time.sleep(0.2)
+    watched = watch(wrk, workers, sample_every=sample_every)
     output = wrk.stdout.read() if wrk.stdout else ""
     combined.unlink(missing_ok=True)
     match = re.search(r"WRK_JSON (\{.*\})", output)
@@ -275,7 +320,6 @@ def run_wrk(
         raise RuntimeError(output)
     result = json.loads(match.group(1))
     seconds = result["duration_us"] / 1e6
-    server_cpu = sum(sum(p.cpu_times()[:2]) - cpu_before[p.pid] for p in workers)
     return {
         "rps": result["requests"] / seconds,
         "ok_rps": (result["requests"] - result["non2xx"]) / seconds,
@@ -286,11 +330,8 @@ def run_wrk(
         "p90_ms": result["p90_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
         "max_ms": result["max_us"] / 1000,
-        "server_cpu": server_cpu / seconds,
-        "generator_cpu": generator_cpu / seconds,
-        "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+        **watched.figures(seconds),
         "status_5xx": result.get("status_5xx"),
-        "samples": samples,
     }
 
 
@@ -309,9 +350,6 @@ def run_openloop(
 
     `probe`, if given, is read at every sample (invite-email: messages delivered so far).
     """
-    workers = server.workers()
-    cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in workers}
-    peaks = {p.pid: p.memory_info().rss for p in workers}
     command = [
         sys.executable,
         "-m",
@@ -325,24 +363,9 @@ def run_openloop(
         token,
         *(["--json", body] if body else []),
     ]
+    workers = server.workers()
     generator = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    process = psutil.Process(generator.pid)
-    generator_cpu = 0.0
-    samples: list[dict[str, Any]] = []
-    started = next_sample = time.monotonic()
-    while generator.poll() is None:
-        for p in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
-        with contextlib.suppress(psutil.NoSuchProcess):
-            generator_cpu = sum(process.cpu_times()[:2])
-        if time.monotonic() >= next_sample:
-            next_sample += sample_every
-            samples.append(sample(workers, started))
-            if probe is not None:
-                samples[-1]["delivered"] = probe()
-        time.sleep(0.2)
-    seconds = time.monotonic() - started
+    watched = watch(generator, workers, sample_every=sample_every, probe=probe)
     output = generator.stdout.read() if generator.stdout else ""
     match = re.search(r"OPENLOOP_JSON (\{.*\})", output)
     if match is None:
@@ -359,11 +382,8 @@ def run_openloop(
         "p90_ms": result["p90_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
         "max_ms": result["max_us"] / 1000,
-        "server_cpu": sum(sum(p.cpu_times()[:2]) - cpu_before[p.pid] for p in workers) / seconds,
-        "generator_cpu": generator_cpu / seconds,
-        "peak_rss_mib": [round(v / 2**20, 1) for v in peaks.values()],
+        **watched.figures(watched.seconds),
         "status_5xx": sum(v for k, v in result["statuses"].items() if k.startswith("5")),
-        "samples": samples,
     }
 
 

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -128,7 +128,7 @@ class SqliteDatabase:
                     group.opened.result()  # raises if the write lock could not be had
                     continue
                 await lock.acquire()
-                try:
+                with _released_on_error(lock):
                     current = self._group
                     if current is not None and current.done.done():
                         current = self._group = None  # failed; its flusher has nothing to do
@@ -143,12 +143,6 @@ class SqliteDatabase:
                             continue
                     group.opened.result()  # raises if the write lock could not be had
                     conn.execute("SAVEPOINT request")
-                except sqlite3.OperationalError as exc:
-                    lock.release()
-                    raise Unavailable("the database is busy or unreachable; retry shortly") from exc
-                except BaseException:
-                    lock.release()
-                    raise
                 return _SqliteTransaction(conn, lock, group)
         finally:
             if waiting is not None:
@@ -157,15 +151,9 @@ class SqliteDatabase:
     async def _begin_read(self) -> Transaction:
         lock = self._lock("read")
         await lock.acquire()
-        try:
+        with _released_on_error(lock):
             conn = self._connection("read")
             conn.execute("BEGIN")  # WAL readers never wait for writers
-        except sqlite3.OperationalError as exc:
-            lock.release()
-            raise Unavailable("the database is busy or unreachable; retry shortly") from exc
-        except BaseException:
-            lock.release()
-            raise
         return _SqliteTransaction(conn, lock, None)
 
     def _open_group(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> _Group:
@@ -253,6 +241,19 @@ class SqliteDatabase:
             for conn in self._conns.values():
                 conn.close()
         self._conns = {}
+
+
+@contextlib.contextmanager
+def _released_on_error(lock: asyncio.Lock) -> Iterator[None]:
+    """Starting a transaction failed: give the connection back; SQLite errors become 503."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        lock.release()
+        raise Unavailable("the database is busy or unreachable; retry shortly") from exc
+    except BaseException:
+        lock.release()
+        raise
 
 
 class _Group:
