@@ -10,6 +10,7 @@ from guestgate.adapters.mail.render import Sender
 from guestgate.adapters.mail.transport import make_transport
 from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
 from guestgate.adapters.sql.database import Database, connect
+from guestgate.adapters.sql.repositories import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import Caller, KeyRing, KeySet, TokenVerifier
 from guestgate.config import Settings
@@ -64,6 +65,7 @@ class Runtime:
     address_failures: FailureThrottle = field(init=False)
     # Redemption pages: invalid links and wrong codes per address.
     page_failures: FailureThrottle = field(init=False)
+    tenant_cache: TenantCache = field(init=False, default_factory=TenantCache)
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(self._load_keys)
@@ -148,7 +150,7 @@ class Runtime:
         )
 
     def uow(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write)
+        return SqlUnitOfWork(self.db, write=write, tenant_cache=self.tenant_cache)
 
     def now(self) -> datetime:
         return utcnow()

@@ -12,6 +12,7 @@ import pytest
 
 from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql.database import Database
+from guestgate.adapters.sql.repositories import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.invitations import build_invite_request, ticket_hash
 from guestgate.domain.timestamps import utcnow
@@ -244,3 +245,24 @@ async def test_twenty_concurrent_invites_of_one_address_make_one_guest(
         limit=50,
     )
     assert len(pending) == 1
+
+
+async def test_tenant_cache_sees_link_changes_of_its_process_at_once(db: Database) -> None:
+    cache = TenantCache(ttl=3600)
+
+    def cached(write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(db, write=write, tenant_cache=cache)
+
+    actor = await setup_tenant(cached)
+    first = await invite(cached, actor, "one@fabrikam.example")
+    assert first.invitation.redirect_url == f"{PUBLIC_URL}/welcome?tenant={actor.tenant_id}"
+    await tenants.set_links(
+        cached(),
+        tenant_ref=actor.tenant_id,
+        privacy_url=None,
+        logo_url=None,
+        landing_url="https://in.example",
+        now=utcnow(),
+    )
+    second = await invite(cached, actor, "two@fabrikam.example")
+    assert second.invitation.redirect_url == "https://in.example"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from guestgate.adapters.sql.database import Row, Transaction
@@ -24,9 +25,46 @@ _TENANT_WITH_DOMAINS = (
 )
 
 
+class TenantCache:
+    """Tenants read recently, for the hot paths: every invitation and redemption reads one.
+
+    After it is created, only a tenant's links (privacy, logo, landing page) can change.
+    Every process sees such a change within `ttl` seconds; the process that makes it
+    (`set_links` forgets the entry) normally at once. Missing tenants are not remembered,
+    so a new tenant is usable at once.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
+        self._entries: dict[str, tuple[float, Tenant]] = {}
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        entry = self._entries.get(tenant_id)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[tenant_id]
+            return None
+        return entry[1]
+
+    def put(self, tenant: Tenant) -> None:
+        if len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest entry
+        self._entries[tenant.id] = (self._clock() + self.ttl, tenant)
+
+    def forget(self, tenant_id: str) -> None:
+        self._entries.pop(tenant_id, None)
+
+
 class SqlTenantRepository:
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: Transaction, cache: TenantCache | None = None) -> None:
         self.tx = tx
+        self.cache = cache
 
     async def add(self, tenant: Tenant) -> None:
         await self.tx.execute(
@@ -64,12 +102,17 @@ class SqlTenantRepository:
         )
 
     async def get(self, tenant_id: str) -> Tenant | None:
+        if self.cache is not None and (cached := self.cache.get(tenant_id)) is not None:
+            return cached
         # One round trip: every invite and redemption reads its tenant.
-        return self._tenant(
+        tenant = self._tenant(
             await self.tx.fetchall(
                 _TENANT_WITH_DOMAINS + " WHERE t.id = :id ORDER BY d.position", {"id": tenant_id}
             )
         )
+        if tenant is not None and self.cache is not None:
+            self.cache.put(tenant)
+        return tenant
 
     async def get_by_domain(self, domain: str) -> Tenant | None:
         return self._tenant(
@@ -89,6 +132,8 @@ class SqlTenantRepository:
         logo_url: str | None,
         landing_url: str | None,
     ) -> None:
+        if self.cache is not None:
+            self.cache.forget(tenant_id)
         await self.tx.execute(
             "UPDATE tenants SET privacy_url = :privacy, logo_url = :logo, landing_url = :landing"
             " WHERE id = :id",

@@ -14,6 +14,7 @@ from guestgate.adapters.sql.repositories import (
     SqlRedeemSessions,
     SqlTenantRepository,
     SqlUserRepository,
+    TenantCache,
 )
 
 
@@ -27,16 +28,19 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
 
-    def __init__(self, db: Database, *, write: bool = True) -> None:
+    def __init__(
+        self, db: Database, *, write: bool = True, tenant_cache: TenantCache | None = None
+    ) -> None:
         self._db = db
         self._write = write
+        self._tenant_cache = tenant_cache
         self._tx: Transaction | None = None
         self._commit_requested = False
 
     async def __aenter__(self) -> Self:
         tx = self._tx = await self._db.begin(write=self._write)
         self._commit_requested = False
-        self.tenants = SqlTenantRepository(tx)
+        self.tenants = SqlTenantRepository(tx, self._tenant_cache)
         self.apps = SqlAppRepository(tx)
         self.keys = SqlKeyRepository(tx)
         self.audit = SqlAuditLog(tx)
