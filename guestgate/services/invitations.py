@@ -36,8 +36,8 @@ class InviteResult:
     status: str
 
 
-async def _tenant(uow: UnitOfWork, tenant_id: str) -> Tenant:
-    tenant = await uow.tenants.get(tenant_id)
+async def _tenant(uow: UnitOfWork, tenant_id: str, *, links: bool = True) -> Tenant:
+    tenant = await uow.tenants.get(tenant_id, links=links)
     if tenant is None:
         # Only a deleted tenant (or a forged token) gets here: the token is no longer good.
         raise AuthenticationError("The tenant of this access token does not exist.")
@@ -65,7 +65,10 @@ async def invite_guest(
     stamp = iso(now)
     ticket = rules.new_ticket()
     async with uow:
-        tenant = await _tenant(uow, actor.tenant_id)
+        # The links (landing page for the default redirect, logo and privacy statement for
+        # the email) are read fresh; an invite that needs neither may use the tenant cache.
+        links = request.redirect_url is None or request.send_message
+        tenant = await _tenant(uow, actor.tenant_id, links=links)
         if domain_matches(request.email.domain, tenant.domains):
             raise ValidationError(
                 f"{request.email.address} is on one of the organization's own domains;"

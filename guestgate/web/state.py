@@ -157,7 +157,7 @@ class Runtime:
 
     async def _tenant_exists(self, tenant_id: str) -> bool:
         async with self.uow(write=False) as uow:
-            return await uow.tenants.get(tenant_id) is not None
+            return await uow.tenants.get(tenant_id, links=False) is not None
 
     async def _load_keys(self) -> KeySet:
         return await load_key_set(self.uow(write=False), sealer=self.sealer, now=self.now())

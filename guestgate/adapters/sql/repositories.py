@@ -26,17 +26,17 @@ _TENANT_WITH_DOMAINS = (
 
 
 class TenantCache:
-    """Tenants read recently, for the hot paths: every invitation and redemption reads one.
+    """Tenants read recently, for the hot paths: every invitation reads its tenant.
 
-    After it is created, only a tenant's links (privacy, logo, landing page) can change.
-    Every process sees such a change within `ttl` seconds; the process that makes it
-    (`set_links` forgets the entry) normally at once. Missing tenants are not remembered,
-    so a new tenant is usable at once.
+    After it is created, only a tenant's links (privacy, logo, landing page) can change, and
+    another process (the CLI) may change them. So an entry serves only the callers that do
+    not use the links (``get(..., links=False)``); every other read goes to the database and
+    refreshes the entry. Missing tenants are not remembered: a new tenant is usable at once.
     """
 
     def __init__(
         self,
-        ttl: float = 5.0,
+        ttl: float = 60.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -101,8 +101,9 @@ class SqlTenantRepository:
             landing_url=row["landing_url"],
         )
 
-    async def get(self, tenant_id: str) -> Tenant | None:
-        if self.cache is not None and (cached := self.cache.get(tenant_id)) is not None:
+    async def get(self, tenant_id: str, *, links: bool = True) -> Tenant | None:
+        """The tenant; with ``links=False`` possibly from the cache (its links may be stale)."""
+        if not links and self.cache is not None and (cached := self.cache.get(tenant_id)):
             return cached
         # One round trip: every invite and redemption reads its tenant.
         tenant = self._tenant(
@@ -132,8 +133,6 @@ class SqlTenantRepository:
         logo_url: str | None,
         landing_url: str | None,
     ) -> None:
-        if self.cache is not None:
-            self.cache.forget(tenant_id)
         await self.tx.execute(
             "UPDATE tenants SET privacy_url = :privacy, logo_url = :logo, landing_url = :landing"
             " WHERE id = :id",
