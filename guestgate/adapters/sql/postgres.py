@@ -22,9 +22,10 @@ from guestgate.errors import Unavailable
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 CONNECT_SECONDS = 5.0  # to open a connection, or to wait for a free one
 STATEMENT_CACHE = 1024  # prepared statements kept per connection (the app has a few hundred)
-# Requests per group commit. Each request's savepoint that writes takes a subtransaction id;
-# PostgreSQL keeps 64 per transaction in shared memory before every snapshot gets slower.
-MAX_GROUP = 32
+# Requests per group commit: 8 gave the same throughput as 16 or 32 with a shorter tail
+# (docs/performance.md). Each request's savepoint that writes takes a subtransaction id,
+# and PostgreSQL keeps only 64 per transaction in shared memory before snapshots slow down.
+MAX_GROUP = 8
 
 # Errors after which the same request may well succeed: the server is gone, restarting or
 # shedding load, or the transaction lost a deadlock or a serialization race.
