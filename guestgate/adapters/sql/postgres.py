@@ -46,6 +46,8 @@ _BROKEN: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.InternalClientError,  # the protocol lost track after a server error
 )
+# Everything that makes a request a 503 rather than a 500.
+_UNAVAILABLE = (*_RETRYABLE, *_BROKEN)
 
 
 @lru_cache(maxsize=1024)
@@ -273,23 +275,29 @@ class _PostgresTransaction:
             if self.broken:
                 self._conn.terminate()  # the pool opens a new connection in its place
             await self._pool.release(self._conn)
-        except (*_RETRYABLE, *_BROKEN):
+        except _UNAVAILABLE:
             pass  # a connection the pool could not reset is closed by the pool itself
         finally:
             self._turns.release()
 
-    async def _call(self, method: str, sql: str, params: Params) -> Any:
+    async def _call(
+        self,
+        method: str,
+        sql: str,
+        params: Params,
+        outage: str = "the database is unreachable; retry shortly",
+    ) -> Any:
         text, names = to_asyncpg(sql)
         args = [params[name] for name in names] if params else []
         try:
             return await getattr(self._conn, method)(text, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
+            raise IntegrityError(str(exc)) from exc  # at COMMIT: a deferred constraint
         except asyncpg.exceptions.DataError:
             raise  # a value of the wrong type for its column: a bug, not an outage
-        except (*_RETRYABLE, *_BROKEN) as exc:
+        except _UNAVAILABLE as exc:
             self.broken = self.broken or isinstance(exc, _BROKEN)
-            raise _unavailable(exc, "the database is unreachable; retry shortly") from exc
+            raise _unavailable(exc, outage) from exc
 
     async def execute(self, sql: str, params: Params = None) -> int:
         status: str = await self._call("execute", sql, params)
@@ -306,12 +314,9 @@ class _PostgresTransaction:
         if not self._open:
             return
         try:
-            status = await self._conn.execute("COMMIT")
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc  # a deferred constraint, checked at commit
-        except (*_RETRYABLE, *_BROKEN) as exc:
-            self.broken = self.broken or isinstance(exc, _BROKEN)
-            raise _unavailable(exc, "the database could not commit; retry shortly") from exc
+            status = await self._call(
+                "execute", "COMMIT", None, "the database could not commit; retry shortly"
+            )
         finally:
             await self.release()
         if status != "COMMIT":
@@ -325,7 +330,7 @@ class _PostgresTransaction:
         try:
             if not self.broken and self._conn.is_in_transaction():
                 await self._conn.execute("ROLLBACK")
-        except (*_RETRYABLE, *_BROKEN):
+        except _UNAVAILABLE:
             self.broken = True  # closing it ends the transaction on the server
         finally:
             await self.release()

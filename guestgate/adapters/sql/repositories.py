@@ -57,9 +57,6 @@ class TenantCache:
             del self._entries[next(iter(self._entries))]  # the oldest entry
         self._entries[tenant.id] = (self._clock() + self.ttl, tenant)
 
-    def forget(self, tenant_id: str) -> None:
-        self._entries.pop(tenant_id, None)
-
 
 class SqlTenantRepository:
     def __init__(self, tx: Transaction, cache: TenantCache | None = None) -> None:
