@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from guestgate.adapters.sql import migrate
-from guestgate.adapters.sql.database import Database, connect
+from guestgate.adapters.sql.connect import connect
+from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.config import Settings
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from guestgate.adapters.sealing import Sealer, secret_hash_key
 from guestgate.adapters.sql import migrate
-from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.cli.output import emit
 from guestgate.config import Settings

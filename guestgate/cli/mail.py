@@ -13,7 +13,7 @@ from guestgate import logs
 from guestgate.adapters.mail.render import Sender, build
 from guestgate.adapters.mail.transport import DeliveryError, make_transport
 from guestgate.adapters.sealing import Sealer
-from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Protocol
 from guestgate.adapters.mail.render import Sender
 from guestgate.adapters.mail.transport import make_transport
 from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
-from guestgate.adapters.sql.database import Database, connect
-from guestgate.adapters.sql.repositories import TenantCache
+from guestgate.adapters.sql.connect import connect
+from guestgate.adapters.sql.driver import Database
+from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import Caller, KeyRing, KeySet, TokenVerifier
 from guestgate.config import Settings

@@ -15,7 +15,7 @@ import pytest
 
 from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql import migrate
-from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.messages import INVITATION
 from guestgate.domain.timestamps import utcnow

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from guestgate.adapters.sealing import Sealer, secret_hash_key
-from guestgate.adapters.sql.database import Database
+from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.apps import INVITE, READ_USERS
 from guestgate.domain.timestamps import utcnow

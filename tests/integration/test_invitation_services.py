@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from guestgate.adapters.sealing import Sealer
-from guestgate.adapters.sql.database import Database
-from guestgate.adapters.sql.repositories import TenantCache
+from guestgate.adapters.sql.driver import Database
+from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.invitations import build_invite_request, ticket_hash
 from guestgate.domain.timestamps import utcnow

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from guestgate.adapters.sql.database import IntegrityError
-from guestgate.adapters.sql.postgres import MAX_GROUP, PostgresDatabase, to_asyncpg
+from guestgate.adapters.sql.driver import IntegrityError
+from guestgate.adapters.sql.postgres import MAX_GROUP, PostgresDatabase
+from guestgate.adapters.sql.postgres_connection import to_asyncpg
 from guestgate.errors import Unavailable
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]

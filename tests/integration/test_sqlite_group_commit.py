@@ -1,5 +1,5 @@
 """SQLite group commit: requests that write together share one commit, and none is
-acknowledged before that commit is durable (guestgate/adapters/sql/database.py)."""
+acknowledged before that commit is durable (guestgate/adapters/sql/sqlite.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from guestgate.adapters.sql import database
-from guestgate.adapters.sql.database import IntegrityError, SqliteDatabase
+from guestgate.adapters.sql import sqlite
+from guestgate.adapters.sql.driver import IntegrityError
+from guestgate.adapters.sql.sqlite import SqliteDatabase
 from guestgate.errors import Unavailable
 
 pytestmark = pytest.mark.anyio
@@ -137,7 +138,7 @@ async def test_requests_waiting_for_another_process_join_one_group(
 async def test_writes_give_up_with_503_when_another_process_never_lets_go(
     sqlite_db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(database, "BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(sqlite, "BUSY_SECONDS", 0.3)
     other = sqlite3.connect(sqlite_db.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     outcomes = await asyncio.gather(

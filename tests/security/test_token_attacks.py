@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from guestgate.adapters.sealing import Sealer
-from guestgate.adapters.sql.database import connect
+from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import KeySet
 from guestgate.domain.timestamps import utcnow

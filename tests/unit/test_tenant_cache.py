@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestgate.adapters.sql.repositories import TenantCache
+from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.domain.tenants import Tenant
 
 

@@ -8,68 +8,25 @@ of what it cost through psycopg's async connections (docs/performance.md).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Coroutine, Sequence
-from functools import lru_cache
 from typing import Any, cast
 
 import asyncpg
 
-from guestgate.adapters.sql.database import IntegrityError, Params, Row, Transaction
+from guestgate.adapters.sql.driver import Params, Row, Transaction
+from guestgate.adapters.sql.postgres_connection import (
+    RETRYABLE,
+    PostgresTransaction,
+    unavailable,
+)
 from guestgate.errors import Unavailable
 
-# A quoted literal (left as it is) or a ``:name`` placeholder (not a ``::type`` cast).
-_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 CONNECT_SECONDS = 5.0  # to open a connection, or to wait for a free one
 STATEMENT_CACHE = 1024  # prepared statements kept per connection (the app has a few hundred)
 # Requests per group commit: 8 gave the same throughput as 16 or 32 with a shorter tail
 # (docs/performance.md). Each request's savepoint that writes takes a subtransaction id,
 # and PostgreSQL keeps only 64 per transaction in shared memory before snapshots slow down.
 MAX_GROUP = 8
-
-# Errors after which the same request may well succeed: the server is gone, restarting or
-# shedding load, or the transaction lost a deadlock or a serialization race.
-_RETRYABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,  # includes "connection was closed in the middle of operation"
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-    asyncpg.exceptions.TransactionRollbackError,  # deadlock, serialization failure
-    asyncpg.exceptions.LockNotAvailableError,
-)
-# After these the connection's state is unknown: it is closed, not given back.
-_BROKEN: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,  # the protocol lost track after a server error
-)
-# Everything that makes a request a 503 rather than a 500.
-_UNAVAILABLE = (*_RETRYABLE, *_BROKEN)
-
-
-@lru_cache(maxsize=1024)
-def to_asyncpg(sql: str) -> tuple[str, tuple[str, ...]]:
-    """Rewrite ``:name`` placeholders to ``$n``; the names in the order of their numbers."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return match.group(0)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PLACEHOLDER.sub(number, sql), tuple(names)
-
-
-def _unavailable(exc: BaseException, message: str) -> Unavailable:
-    error = Unavailable(message, code="DatabaseUnavailable")
-    error.__cause__ = exc
-    return error
 
 
 async def _reset(conn: asyncpg.Connection) -> None:
@@ -130,7 +87,7 @@ class PostgresDatabase:
             self._pool_loop = loop
         return self._pool
 
-    async def _session(self) -> _PostgresTransaction:
+    async def _session(self) -> PostgresTransaction:
         """A pooled connection of our own, in turn (first come, first served)."""
         pool = await self._get_pool()
         turns = self._turns
@@ -142,9 +99,9 @@ class PostgresDatabase:
                 except BaseException:
                     turns.release()
                     raise
-        except _RETRYABLE as exc:
-            raise _unavailable(exc, "the database is unreachable; retry shortly") from exc
-        return _PostgresTransaction(pool, conn, turns)
+        except RETRYABLE as exc:
+            raise unavailable(exc, "the database is unreachable; retry shortly") from exc
+        return PostgresTransaction(pool, conn, turns)
 
     async def begin(self, *, write: bool = True) -> Transaction:
         if not write:
@@ -213,7 +170,7 @@ class PostgresDatabase:
             if group.session is not None:
                 await group.session.release()
                 group.session = None
-            error = exc if isinstance(exc, Unavailable) else _unavailable(exc, "cannot begin")
+            error = exc if isinstance(exc, Unavailable) else unavailable(exc, "cannot begin")
             group.opened.set_exception(error)
             group.opened.exception()  # retrieved: the waiting requests raise it themselves
             group.fail(exc)
@@ -259,83 +216,6 @@ class PostgresDatabase:
         self._pool = None
 
 
-class _PostgresTransaction:
-    __slots__ = ("_conn", "_open", "_pool", "_turns", "broken")
-    dialect = "postgresql"
-
-    def __init__(
-        self, pool: asyncpg.Pool, conn: asyncpg.Connection, turns: asyncio.Semaphore
-    ) -> None:
-        self._pool, self._conn, self._turns = pool, conn, turns
-        self._open, self.broken = True, False
-
-    async def release(self) -> None:
-        self._open = False
-        try:
-            if self.broken:
-                self._conn.terminate()  # the pool opens a new connection in its place
-            await self._pool.release(self._conn)
-        except _UNAVAILABLE:
-            pass  # a connection the pool could not reset is closed by the pool itself
-        finally:
-            self._turns.release()
-
-    async def _call(
-        self,
-        method: str,
-        sql: str,
-        params: Params,
-        outage: str = "the database is unreachable; retry shortly",
-    ) -> Any:
-        text, names = to_asyncpg(sql)
-        args = [params[name] for name in names] if params else []
-        try:
-            return await getattr(self._conn, method)(text, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc  # at COMMIT: a deferred constraint
-        except asyncpg.exceptions.DataError:
-            raise  # a value of the wrong type for its column: a bug, not an outage
-        except _UNAVAILABLE as exc:
-            self.broken = self.broken or isinstance(exc, _BROKEN)
-            raise _unavailable(exc, outage) from exc
-
-    async def execute(self, sql: str, params: Params = None) -> int:
-        status: str = await self._call("execute", sql, params)
-        count = status.rpartition(" ")[2]  # "INSERT 0 1", "UPDATE 3", "DELETE 0"
-        return int(count) if count.isdigit() else -1
-
-    async def fetchone(self, sql: str, params: Params = None) -> Row | None:
-        return cast("Row | None", await self._call("fetchrow", sql, params))
-
-    async def fetchall(self, sql: str, params: Params = None) -> Sequence[Row]:
-        return cast("Sequence[Row]", await self._call("fetch", sql, params))
-
-    async def commit(self) -> None:
-        if not self._open:
-            return
-        try:
-            status = await self._call(
-                "execute", "COMMIT", None, "the database could not commit; retry shortly"
-            )
-        finally:
-            await self.release()
-        if status != "COMMIT":
-            # PostgreSQL answers ROLLBACK to the COMMIT of a transaction a statement broke:
-            # whoever caught that statement's error must not report success.
-            raise RuntimeError(f"the transaction had failed; COMMIT answered {status}")
-
-    async def rollback(self) -> None:
-        if not self._open:
-            return
-        try:
-            if not self.broken and self._conn.is_in_transaction():
-                await self._conn.execute("ROLLBACK")
-        except _UNAVAILABLE:
-            self.broken = True  # closing it ends the transaction on the server
-        finally:
-            await self.release()
-
-
 class _Group:
     """Write transactions of concurrent requests on one connection, committed together."""
 
@@ -345,7 +225,7 @@ class _Group:
         self.opened: asyncio.Future[None] = loop.create_future()  # BEGIN went through
         self.done: asyncio.Future[None] = loop.create_future()  # committed (or failed)
         self.lock = asyncio.Lock()  # one request at a time on the connection
-        self.session: _PostgresTransaction | None = None
+        self.session: PostgresTransaction | None = None
         self.pending = 0  # requests in the group that have not finished
         self.joined = 0
         self.savepoint = False  # a request's savepoint is open; the next one releases it
@@ -353,7 +233,7 @@ class _Group:
 
     def fail(self, exc: BaseException) -> None:
         if not self.done.done():
-            error = _unavailable(exc, "the database could not commit; retry shortly")
+            error = unavailable(exc, "the database could not commit; retry shortly")
             self.done.set_exception(error)
             self.done.exception()  # a group nobody waits for must not warn
 

@@ -1,21 +1,23 @@
-"""The SQL unit of work: one transaction, rolled back unless told to commit."""
+"""The SQL unit of work: one transaction, rolled back unless told to commit.
+
+It builds the repositories (one module per aggregate) over its transaction; they never
+commit: the unit of work does.
+"""
 
 from __future__ import annotations
 
 from typing import Self
 
-from guestgate.adapters.sql.database import Database, Transaction
-from guestgate.adapters.sql.repositories import (
-    SqlAppRepository,
-    SqlAuditLog,
-    SqlInvitationRepository,
-    SqlKeyRepository,
-    SqlOutbox,
-    SqlRedeemSessions,
-    SqlTenantRepository,
-    SqlUserRepository,
-    TenantCache,
-)
+from guestgate.adapters.sql.apps import SqlAppRepository
+from guestgate.adapters.sql.audit import SqlAuditLog
+from guestgate.adapters.sql.driver import Database, Transaction
+from guestgate.adapters.sql.invitations import SqlInvitationRepository
+from guestgate.adapters.sql.keys import SqlKeyRepository
+from guestgate.adapters.sql.outbox import SqlOutbox
+from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
+from guestgate.adapters.sql.tenant_cache import TenantCache
+from guestgate.adapters.sql.tenants import SqlTenantRepository
+from guestgate.adapters.sql.users import SqlUserRepository
 
 
 class SqlUnitOfWork:

@@ -1,9 +1,4 @@
-"""Lean database access for the hot paths: stdlib sqlite3, or a psycopg pool (postgres.py).
-
-SQL is written once with ``:name`` placeholders. SQLite understands them natively; for
-PostgreSQL they are rewritten to psycopg's ``%(name)s`` once per statement text and cached.
-A `Transaction` is the only way to run SQL; units of work own commit and rollback.
-"""
+"""SQLite through the stdlib driver: one write and one read connection, group commit."""
 
 from __future__ import annotations
 
@@ -12,49 +7,13 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
 
+from guestgate.adapters.sql.driver import IntegrityError, Params, Row, Transaction
 from guestgate.errors import Unavailable
 
-Row = Mapping[str, Any]
 BUSY_SECONDS = 10.0  # how long a writer waits for another process's transaction
-Params = Mapping[str, Any] | None
-
-
-class IntegrityError(Exception):
-    """A unique or foreign-key constraint refused a write."""
-
-
-class Transaction(Protocol):
-    dialect: str
-
-    async def execute(self, sql: str, params: Params = None) -> int: ...
-    async def fetchone(self, sql: str, params: Params = None) -> Row | None: ...
-    async def fetchall(self, sql: str, params: Params = None) -> Sequence[Row]: ...
-    async def commit(self) -> None: ...
-    async def rollback(self) -> None: ...
-
-
-class Database(Protocol):
-    dialect: str
-
-    async def begin(self, *, write: bool = True) -> Transaction: ...
-    async def ping(self) -> None: ...
-    async def close(self) -> None: ...
-
-
-def connect(database_url: str, *, pool_size: int = 4) -> Database:
-    if database_url.startswith("sqlite:///"):
-        return SqliteDatabase(database_url.removeprefix("sqlite:///"))
-    # Imported on demand: psycopg costs ~0.4 s of start-up that SQLite users need not pay.
-    from guestgate.adapters.sql.postgres import PostgresDatabase
-
-    return PostgresDatabase(database_url, pool_size=pool_size)
-
-
-# ---------------------------------------------------------------- SQLite
 
 
 class SqliteDatabase:

@@ -1,0 +1,98 @@
+"""App registrations and their client secrets (stored as hashes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.apps import App, ClientSecret
+
+
+def _app(row: Row) -> App:
+    return App(
+        id=row["id"],
+        object_id=row["object_id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        permissions=tuple(row["permissions"].split()),
+        created_at=row["created_at"],
+        enabled=bool(row["enabled"]),
+    )
+
+
+def _secret(row: Row) -> ClientSecret:
+    return ClientSecret(
+        id=row["id"],
+        app_id=row["app_id"],
+        hint=row["hint"],
+        display_name=row["display_name"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+class SqlAppRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, app: App) -> None:
+        await self.tx.execute(
+            "INSERT INTO apps (id, object_id, tenant_id, name, permissions, enabled, created_at)"
+            " VALUES (:id, :object_id, :tenant_id, :name, :permissions, :enabled, :created_at)",
+            {
+                "id": app.id,
+                "object_id": app.object_id,
+                "tenant_id": app.tenant_id,
+                "name": app.name,
+                "permissions": " ".join(app.permissions),
+                "enabled": app.enabled,
+                "created_at": app.created_at,
+            },
+        )
+
+    async def get(self, app_id: str) -> App | None:
+        row = await self.tx.fetchone("SELECT * FROM apps WHERE id = :id", {"id": app_id})
+        return None if row is None else _app(row)
+
+    async def list(self, tenant_id: str) -> Sequence[App]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM apps WHERE tenant_id = :tid ORDER BY created_at, id", {"tid": tenant_id}
+        )
+        return [_app(r) for r in rows]
+
+    async def add_secret(self, secret: ClientSecret, secret_hash: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO client_secrets"
+            " (id, app_id, secret_hash, hint, display_name, created_at, expires_at)"
+            " VALUES (:id, :app_id, :hash, :hint, :display_name, :created_at, :expires_at)",
+            {
+                "id": secret.id,
+                "app_id": secret.app_id,
+                "hash": secret_hash,
+                "hint": secret.hint,
+                "display_name": secret.display_name,
+                "created_at": secret.created_at,
+                "expires_at": secret.expires_at,
+            },
+        )
+
+    async def list_secrets(self, app_id: str) -> Sequence[ClientSecret]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM client_secrets WHERE app_id = :app_id ORDER BY created_at, id",
+            {"app_id": app_id},
+        )
+        return [_secret(r) for r in rows]
+
+    async def secret_hashes(self, app_id: str) -> Sequence[tuple[str, str]]:
+        rows = await self.tx.fetchall(
+            "SELECT secret_hash, expires_at FROM client_secrets WHERE app_id = :app_id",
+            {"app_id": app_id},
+        )
+        return [(r["secret_hash"], r["expires_at"]) for r in rows]
+
+    async def remove_secret(self, app_id: str, secret_id: str) -> bool:
+        count = await self.tx.execute(
+            "DELETE FROM client_secrets WHERE app_id = :app_id AND id = :id",
+            {"app_id": app_id, "id": secret_id},
+        )
+        return count > 0

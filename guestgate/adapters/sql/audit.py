@@ -1,0 +1,55 @@
+"""The audit log: who did what to which tenant, when."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Transaction
+
+
+class SqlAuditLog:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def record(
+        self,
+        *,
+        tenant_id: str,
+        action: str,
+        created_at: str,
+        app_id: str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        request_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO audit_events"
+            " (tenant_id, app_id, actor, action, target, request_id, details, created_at)"
+            " VALUES (:tenant_id, :app_id, :actor, :action, :target, :request_id, :details,"
+            " :created_at)",
+            {
+                "tenant_id": tenant_id,
+                "app_id": app_id,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "request_id": request_id,
+                "details": None if details is None else json.dumps(details, sort_keys=True),
+                "created_at": created_at,
+            },
+        )
+
+    async def list(self, tenant_id: str, *, limit: int) -> Sequence[dict[str, Any]]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM audit_events WHERE tenant_id = :tid ORDER BY id DESC LIMIT :limit",
+            {"tid": tenant_id, "limit": limit},
+        )
+        events = []
+        for r in rows:
+            event = dict(r)
+            event["details"] = json.loads(r["details"]) if r["details"] else None
+            events.append(event)
+        return events

@@ -1,0 +1,150 @@
+"""Invitations, found by id, by ticket hash or by a keyset-paged listing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.invitations import Invitation
+
+
+def _invitation(row: Row) -> Invitation:
+    return Invitation(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        email=row["email"],
+        status=row["status"],
+        redirect_url=row["redirect_url"],
+        send_message=bool(row["send_message"]),
+        requested_by=row["requested_by"],
+        more=json.loads(row["more"]),
+        message_info=json.loads(row["message_info"]) if row["message_info"] else None,
+        created_by_app=row["created_by_app"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        completed_at=row["completed_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class SqlInvitationRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, invitation: Invitation, ticket_hash: str) -> None:
+        await self.tx.execute(
+            "INSERT INTO invitations (id, tenant_id, user_id, email, ticket_hash, status,"
+            " redirect_url, send_message, requested_by, more, message_info, created_by_app,"
+            " created_at, expires_at, completed_at, revoked_at) VALUES (:id, :tenant_id,"
+            " :user_id, :email, :ticket_hash, :status, :redirect_url, :send_message,"
+            " :requested_by, :more, :message_info, :created_by_app, :created_at, :expires_at,"
+            " :completed_at, :revoked_at)",
+            {
+                "id": invitation.id,
+                "tenant_id": invitation.tenant_id,
+                "user_id": invitation.user_id,
+                "email": invitation.email,
+                "ticket_hash": ticket_hash,
+                "status": invitation.status,
+                "redirect_url": invitation.redirect_url,
+                "send_message": invitation.send_message,
+                "requested_by": invitation.requested_by,
+                "more": json.dumps(invitation.more, ensure_ascii=False, separators=(",", ":")),
+                "message_info": None
+                if invitation.message_info is None
+                else json.dumps(invitation.message_info, ensure_ascii=False),
+                "created_by_app": invitation.created_by_app,
+                "created_at": invitation.created_at,
+                "expires_at": invitation.expires_at,
+                "completed_at": invitation.completed_at,
+                "revoked_at": invitation.revoked_at,
+            },
+        )
+
+    async def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE tenant_id = :tid AND id = :id",
+            {"tid": tenant_id, "id": invitation_id},
+        )
+        return None if row is None else _invitation(row)
+
+    async def revoke_pending_of_user(self, user_id: str, now: str) -> int:
+        return await self.tx.execute(
+            "UPDATE invitations SET status = 'Revoked', revoked_at = :now"
+            " WHERE user_id = :uid AND status = 'PendingAcceptance'",
+            {"uid": user_id, "now": now},
+        )
+
+    async def set_status(
+        self, invitation_id: str, *, status: str, from_status: str, now: str
+    ) -> bool:
+        column = {"Revoked": "revoked_at", "Completed": "completed_at"}[status]
+        count = await self.tx.execute(
+            f"UPDATE invitations SET status = :status, {column} = :now"  # noqa: S608 (column from a fixed table)
+            " WHERE id = :id AND status = :from_status",
+            {"status": status, "now": now, "id": invitation_id, "from_status": from_status},
+        )
+        return count == 1
+
+    async def replace_ticket(
+        self, invitation_id: str, *, ticket_hash: str, expires_at: str | None
+    ) -> bool:
+        count = await self.tx.execute(
+            "UPDATE invitations SET ticket_hash = :hash, expires_at = :expires_at"
+            " WHERE id = :id AND status = 'PendingAcceptance'",
+            {"hash": ticket_hash, "expires_at": expires_at, "id": invitation_id},
+        )
+        return count == 1
+
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        now: str,
+        status: str | None,
+        email_key: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> Sequence[Invitation]:
+        """Newest first, keyset-paged on (created_at, id)."""
+        clauses = ["i.tenant_id = :tid"]
+        params: dict[str, Any] = {"tid": tenant_id, "now": now, "limit": limit}
+        if status == "PendingAcceptance":
+            clauses.append(
+                "i.status = 'PendingAcceptance' AND (i.expires_at IS NULL OR i.expires_at > :now)"
+            )
+        elif status == "Expired":
+            clauses.append("i.status = 'PendingAcceptance' AND i.expires_at <= :now")
+        elif status is not None:
+            clauses.append("i.status = :status")
+            params["status"] = status
+        if email_key is not None:
+            clauses.append("u.email_key = :key")
+            params["key"] = email_key
+        if after is not None:
+            clauses.append(
+                "(i.created_at < :after_at OR (i.created_at = :after_at AND i.id < :after_id))"
+            )
+            params["after_at"], params["after_id"] = after
+        rows = await self.tx.fetchall(
+            "SELECT i.* FROM invitations i JOIN users u ON u.id = i.user_id WHERE "  # noqa: S608 (fixed clauses, bound values)
+            + " AND ".join(clauses)
+            + " ORDER BY i.created_at DESC, i.id DESC LIMIT :limit",
+            params,
+        )
+        return [_invitation(r) for r in rows]
+
+    async def get_by_id(self, invitation_id: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE id = :id", {"id": invitation_id}
+        )
+        return None if row is None else _invitation(row)
+
+    async def get_by_ticket(self, ticket_hash: str) -> Invitation | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM invitations WHERE ticket_hash = :hash", {"hash": ticket_hash}
+        )
+        return None if row is None else _invitation(row)

@@ -1,0 +1,56 @@
+"""Redemption sessions: a guest's one-time-code state for one invitation."""
+
+from __future__ import annotations
+
+from guestgate.adapters.sql.driver import Row, Transaction
+
+
+class SqlRedeemSessions:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(
+        self, *, session_hash: str, invitation_id: str, now: str, expires_at: str
+    ) -> None:
+        await self.tx.execute(
+            "INSERT INTO redeem_sessions (session_hash, invitation_id, code_attempts, codes_sent,"
+            " created_at, expires_at) VALUES (:hash, :invitation_id, 0, 0, :now, :expires_at)",
+            {
+                "hash": session_hash,
+                "invitation_id": invitation_id,
+                "now": now,
+                "expires_at": expires_at,
+            },
+        )
+
+    async def get(self, session_hash: str) -> Row | None:
+        return await self.tx.fetchone(
+            "SELECT * FROM redeem_sessions WHERE session_hash = :hash", {"hash": session_hash}
+        )
+
+    async def set_code(
+        self, session_hash: str, *, code_hash: str, expires_at: str, now: str
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE redeem_sessions SET code_hash = :code_hash, code_expires_at = :expires_at,"
+            " code_attempts = 0, codes_sent = codes_sent + 1, last_code_at = :now"
+            " WHERE session_hash = :hash",
+            {"hash": session_hash, "code_hash": code_hash, "expires_at": expires_at, "now": now},
+        )
+
+    async def count_attempt(self, session_hash: str, limit: int) -> bool:
+        """Use one attempt if any is left; atomic, so parallel guesses cannot exceed `limit`."""
+        count = await self.tx.execute(
+            "UPDATE redeem_sessions SET code_attempts = code_attempts + 1"
+            " WHERE session_hash = :hash AND code_attempts < :limit",
+            {"hash": session_hash, "limit": limit},
+        )
+        return count == 1
+
+    async def verify(self, session_hash: str, *, new_hash: str, now: str) -> None:
+        """Mark verified under a new session id (no fixation); the code cannot be reused."""
+        await self.tx.execute(
+            "UPDATE redeem_sessions SET session_hash = :new_hash, verified_at = :now,"
+            " code_hash = NULL WHERE session_hash = :hash",
+            {"hash": session_hash, "new_hash": new_hash, "now": now},
+        )

@@ -1,0 +1,164 @@
+"""Users (members and guests) of a tenant, and the OData queries over them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.adapters.sql.odata import Translator, escape_like
+from guestgate.domain.odata import UserQuery
+from guestgate.domain.users import User
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_type=row["user_type"],
+        display_name=row["display_name"],
+        mail=row["mail"],
+        email_key=row["email_key"],
+        user_principal_name=row["user_principal_name"],
+        external_user_state=row["external_user_state"],
+        external_user_state_changed_at=row["external_user_state_changed_at"],
+        creation_type=row["creation_type"],
+        created_at=row["created_at"],
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add_if_absent(self, user: User) -> bool:
+        """Insert unless the tenant already has a user with this email key; True if inserted."""
+        count = await self.tx.execute(
+            "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
+            " user_principal_name, external_user_state, external_user_state_changed_at,"
+            " creation_type, created_at) VALUES (:id, :tenant_id, :user_type, :display_name,"
+            " :mail, :email_key, :upn, :state, :state_at, :creation_type, :created_at)"
+            " ON CONFLICT (tenant_id, email_key) DO NOTHING",
+            {
+                "id": user.id,
+                "tenant_id": user.tenant_id,
+                "user_type": user.user_type,
+                "display_name": user.display_name,
+                "mail": user.mail,
+                "email_key": user.email_key,
+                "upn": user.user_principal_name,
+                "state": user.external_user_state,
+                "state_at": user.external_user_state_changed_at,
+                "creation_type": user.creation_type,
+                "created_at": user.created_at,
+            },
+        )
+        return count == 1
+
+    async def get(self, tenant_id: str, user_id: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND id = :id",
+            {"tid": tenant_id, "id": user_id},
+        )
+        return None if row is None else _user(row)
+
+    async def get_by_email(self, tenant_id: str, email_key: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND email_key = :key",
+            {"tid": tenant_id, "key": email_key},
+        )
+        return None if row is None else _user(row)
+
+    async def lock(self, user_id: str) -> None:
+        # A no-op write that takes the row lock on PostgreSQL, so concurrent re-invites of one
+        # guest queue here and each sees the invitations the previous one committed. SQLite
+        # already holds the database write lock (BEGIN IMMEDIATE).
+        await self.tx.execute(
+            "UPDATE users SET tenant_id = tenant_id WHERE id = :id", {"id": user_id}
+        )
+
+    async def mark_accepted(self, user_id: str, now: str) -> None:
+        await self.tx.execute(
+            "UPDATE users SET external_user_state = 'Accepted',"
+            " external_user_state_changed_at = :now WHERE id = :id",
+            {"id": user_id, "now": now},
+        )
+
+    async def query(self, tenant_id: str, query: UserQuery) -> Sequence[User]:
+        """Users matching an OData query, keyset-paged on (sort column, id)."""
+        where, params = _user_conditions(tenant_id, query)
+        sort = "display_name" if query.order_by == "displayName" else "created_at"
+        direction, cmp = ("DESC", "<") if query.descending else ("ASC", ">")
+        if query.after is not None:
+            where.append(
+                f"({sort} {cmp} :after_sort OR ({sort} = :after_sort AND id {cmp} :after_id))"
+            )
+            params["after_sort"], params["after_id"] = query.after
+        params["limit"] = query.top + 1
+        rows = await self.tx.fetchall(
+            "SELECT * FROM users WHERE "  # noqa: S608 (fixed columns; values are bound)
+            + " AND ".join(where)
+            + f" ORDER BY {sort} {direction}, id {direction} LIMIT :limit",
+            params,
+        )
+        return [_user(r) for r in rows]
+
+    async def count(self, tenant_id: str, query: UserQuery) -> int:
+        where, params = _user_conditions(tenant_id, query)
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) AS n FROM users WHERE " + " AND ".join(where),  # noqa: S608
+            params,
+        )
+        return int(row["n"]) if row else 0
+
+    async def get_by_upn(self, tenant_id: str, upn: str) -> User | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM users WHERE tenant_id = :tid AND LOWER(user_principal_name) = :upn",
+            {"tid": tenant_id, "upn": upn.lower()},
+        )
+        return None if row is None else _user(row)
+
+    async def reset_redemption(
+        self, user_id: str, *, mail: str, email_key: str, upn: str, now: str
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE users SET mail = :mail, email_key = :key, user_principal_name = :upn,"
+            " external_user_state = 'PendingAcceptance', external_user_state_changed_at = :now"
+            " WHERE id = :id",
+            {"id": user_id, "mail": mail, "key": email_key, "upn": upn, "now": now},
+        )
+
+    async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
+        await self.tx.execute(
+            "UPDATE users SET sponsors = :sponsors WHERE id = :id",
+            {"id": user_id, "sponsors": json.dumps(sponsor_ids)},
+        )
+
+    async def delete(self, user_id: str) -> None:
+        await self.tx.execute("DELETE FROM users WHERE id = :id", {"id": user_id})
+
+    async def list_guests(
+        self, tenant_id: str, *, pending_only: bool, limit: int
+    ) -> Sequence[User]:
+        sql = "SELECT * FROM users WHERE tenant_id = :tid AND user_type = 'Guest'"
+        if pending_only:
+            sql += " AND external_user_state = 'PendingAcceptance'"
+        rows = await self.tx.fetchall(
+            sql + " ORDER BY created_at, id LIMIT :limit", {"tid": tenant_id, "limit": limit}
+        )
+        return [_user(r) for r in rows]
+
+
+def _user_conditions(tenant_id: str, query: UserQuery) -> tuple[list[str], dict[str, Any]]:
+    translator = Translator()
+    # The tenant condition is always first and always ANDed: no filter can widen it.
+    where = ["tenant_id = " + translator.bind(tenant_id)]
+    if query.filter is not None:
+        where.append(translator.sql(query.filter))
+    if query.search is not None:
+        prop, term = query.search
+        column = "display_name" if prop == "displayName" else "mail"
+        pattern = translator.bind("%" + escape_like(term.lower()) + "%")
+        where.append(f"LOWER({column}) LIKE {pattern} ESCAPE '\\'")
+    return where, translator.params
