@@ -1,0 +1,38 @@
+"""Every bench case: one function per module, taking the run and returning its figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bench.cases.drain import drain
+from bench.cases.invite import invite
+from bench.cases.invite_500 import invite_500
+from bench.cases.invite_email import invite_email
+from bench.cases.invite_pg import invite_pg
+from bench.cases.memory import memory
+from bench.cases.redeem import redeem
+from bench.cases.soak import soak
+from bench.cases.start import start
+from bench.cases.token import token
+from bench.cases.users import users
+from bench.cases.users_1m import users_1m
+from bench.harness import CaseRun
+
+CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
+    "start": start,
+    "token": token,
+    "invite": invite,
+    "invite-500": invite_500,
+    "invite-email": invite_email,
+    "drain": drain,
+    "invite-pg": invite_pg,
+    "redeem": redeem,
+    "users": users,
+    "users-1m": users_1m,
+    "memory": memory,
+    "soak": soak,
+}
+# Every row of the targets in docs/performance.md; `users` and `soak` are extras.
+DEFAULT_CASES = tuple(name for name in CASES if name not in ("users", "soak"))
+SINGLE_RUN = ("memory", "soak")  # ten minutes each: one run, its samples show the trend

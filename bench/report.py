@@ -1,0 +1,132 @@
+"""What a bench run prints and keeps: medians of the runs, the table, the JSON report."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+# The peer is compared with these guestgate cases, run alternately with it.
+COMPARED_WITH_PEER = ("invite", "invite:quiet")
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, int | float):
+            merged[key] = statistics.median(r[key] for r in runs)
+        else:
+            merged[key] = value
+    return merged
+
+
+def peer_ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Successful requests/s of each compared guestgate case over the peer's (medians)."""
+    peer = results.get("peer")
+    if not peer or not peer.get("ok_rps"):
+        return {}
+    return {
+        name: results[name]["ok_rps"] / peer["ok_rps"]
+        for name in COMPARED_WITH_PEER
+        if name in results
+    }
+
+
+def row(label: str, r: dict[str, Any], width: int = 13) -> str:
+    return (
+        f"{label:<{width}}{r['rps']:>9.0f}{r['ok_rps']:>9.0f}{r['p50_ms']:>7.1f}m"
+        f"{r['p90_ms']:>7.1f}m{r['p99_ms']:>7.1f}m{r['max_ms']:>8.1f}m{r['errors']:>6}"
+        f"{r['server_cpu']:>9.2f}{r['generator_cpu']:>9.2f}"
+    )
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    w = max([13, *(len(name) + 1 for name in results)])
+    head = (
+        f"{'case':<{w}}{'req/s':>9}{'ok/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>9}{'err':>6}"
+        f"{'srv cpu':>9}{'gen cpu':>9}  peak RSS MiB"
+    )
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        if "emails_per_s" in r:
+            lines.append(
+                f"{name:<{w}}{r['emails_per_s']:>9.0f} emails/s by one worker"
+                f" ({r['delivered']:.0f} messages; worker CPU {r['worker_cpu']:.2f})"
+            )
+            continue
+        if "rps" not in r:
+            lines.append(f"{name:<{w}}ready in {r['ready_s']:.2f} s")
+            continue
+        lines.append(row(name, r, w) + f"  {r['peak_rss_mib']}")
+        for prefix, label in (
+            ("deep_", f"  page {r.get('page')}"),
+            ("ol_", "  fixed rate"),
+            ("ol_deep_", f"  … page {r.get('page')}"),
+        ):
+            if prefix + "rps" in r:
+                lines.append(row(label, {k[len(prefix) :]: v for k, v in r.items()}, w))
+        if "backlog_end" in r:
+            lines.append(
+                f"{'':<{w}}{r['emails_delivered']:.0f} emails delivered during the run; outbox"
+                f" backlog {r['backlog_after_warmup']:.0f} after the first fifth,"
+                f" {r['backlog_end']:.0f} at the end"
+            )
+        if r.get("rss_at_100k_mib"):
+            lines.append(f"{'':<{w}}RSS after 100,000 invites: {r['rss_at_100k_mib']} MiB")
+        if "rss_end_mib" in r:
+            lines.append(
+                f"{'':<{w}}5xx {r['status_5xx']}, RSS {r['rss_after_warmup_mib']} →"
+                f" {r['rss_end_mib']} MiB ({r['rss_growth_per_10min_mib']} per 10 min),"
+                f" fds {r['fds_after_warmup']} → {r['fds_end']}"
+            )
+        if name == "peer":
+            for compared, ratio in peer_ratios(results).items():
+                lines.append(f"{'':<{w}}{compared} / peer: {ratio:.1f}× (medians of ok/s)")
+    return "\n".join(lines)
+
+
+def write(
+    out: Path,
+    *,
+    settings: dict[str, Any],
+    results: dict[str, dict[str, Any]],
+    runs: dict[str, list[dict[str, Any]]],
+) -> Path:
+    """The report as bench/results/<time>.json: machine, settings, medians and every run."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "time": stamp,
+        "machine": machine(),
+        "settings": settings,
+        "medians": results,
+        "ratios": peer_ratios(results),
+        "runs": runs,
+    }
+    path = out / f"{stamp}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
