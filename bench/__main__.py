@@ -1,7 +1,8 @@
 """`python -m bench`: start guestgate as a user would and measure it with wrk.
 
 Each case runs on a fresh temporary SQLite database (or PostgreSQL with --postgres URL) with
-`guestgate serve --workers 2`; wrk drives the load from its own process. The table shows
+`guestgate serve --workers 2` and the settings `make run` uses (INFO logging, one JSON access
+line per request); wrk drives the load from its own process. The table shows
 throughput, latency percentiles, errors, the server's CPU and the peak RSS of each worker, and
 the load generator's CPU. Results go to bench/results/<time>.json with the machine description.
 """
@@ -51,8 +52,26 @@ def parser() -> argparse.ArgumentParser:
         help="run every case on PostgreSQL: a server URL; each run gets a new database on it"
         f" (invite-pg always does, by default on {LOCAL_POSTGRES})",
     )
+    p.add_argument(
+        "--quiet-logs",
+        action="store_true",
+        help="also run every case with GUESTGATE_LOG_LEVEL=WARNING (no access lines),"
+        " alternating with the default, and print it beside as <case>:quiet",
+    )
     p.add_argument("--out", default=str(HERE / "results"), help="directory for the JSON")
     return p
+
+
+def plan(names: list[str], *, quiet_logs: bool) -> list[list[tuple[str, str, bool]]]:
+    """Groups of (label, case, quiet logs) whose runs alternate: each case with its quiet-logs
+    variant if asked for."""
+    groups = []
+    for name in names:
+        group = [(name, name, False)]
+        if quiet_logs:
+            group.append((f"{name}:quiet", name, True))
+        groups.append(group)
+    return groups
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,14 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"unknown case {name!r}")
     results: dict[str, dict[str, Any]] = {}
     all_runs: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
-        runs = []
-        for _ in range(1 if name in SINGLE_RUN else args.runs):
-            with tempfile.TemporaryDirectory(prefix="guestgate-bench-") as tmp:
-                runs.append(CASES[name](CaseRun(args, Path(tmp))))
-        all_runs[name] = runs
-        results[name] = report.median_of(runs)
-        print(f"{name}: done", file=sys.stderr, flush=True)
+    for group in plan(names, quiet_logs=args.quiet_logs):
+        # Runs of one group alternate, so a drift of the machine falls on all of them alike.
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in group}
+        for _ in range(1 if group[0][1] in SINGLE_RUN else args.runs):
+            for label, name, quiet in group:
+                with tempfile.TemporaryDirectory(prefix="guestgate-bench-") as tmp:
+                    runs[label].append(CASES[name](CaseRun(args, Path(tmp), quiet_logs=quiet)))
+        for label, _, _ in group:
+            all_runs[label] = runs[label]
+            results[label] = report.median_of(runs[label])
+            print(f"{label}: done", file=sys.stderr, flush=True)
     print(report.table(results))
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     path = report.write(Path(args.out), settings=settings, results=results, runs=all_runs)

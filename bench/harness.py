@@ -218,7 +218,7 @@ class CaseRun:
 
     args: argparse.Namespace
     workdir: Path
-    quiet_logs: bool = True
+    quiet_logs: bool = False
 
     @property
     def closed_loop(self) -> dict[str, int]:
