@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from typing import Any
 
 from guestgate.adapters.sealing import Sealer
@@ -95,16 +96,16 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace) -> None:
 
     found = run(settings, events)
     emit(
-        list(found),
+        [asdict(e) for e in found],
         as_json=args.json,
         table=[
             {
-                "time": e["created_at"][:19] + "Z",
-                "action": e["action"],
-                "app": e["app_id"],
-                "requestedBy": e["actor"],
-                "target": e["target"],
-                "request": e["request_id"],
+                "time": e.created_at[:19] + "Z",
+                "action": e.action,
+                "app": e.app_id,
+                "requestedBy": e.actor,
+                "target": e.target,
+                "request": e.request_id,
             }
             for e in found
         ],

@@ -37,6 +37,18 @@ class OutboxMessage:
     payload: dict[str, Any] | None = None  # opened only by the worker
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A message leased to a worker for one delivery attempt (counted in `attempts`)."""
+
+    id: str
+    tenant_id: str
+    kind: str
+    recipient: str
+    attempts: int
+    sealed: str  # the payload, sealed with the outbox id as context
+
+
 def retry_delay(
     attempts: int, rng: random.Random | None = None, *, base: float = BASE_DELAY
 ) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 CODE_DIGITS = 6
 CODE_LIFETIME_SECONDS = 600  # ASVS asks for at most 10 minutes
@@ -12,6 +13,22 @@ CODE_ATTEMPTS = 5
 RESEND_INTERVAL_SECONDS = 30
 MAX_CODES_PER_SESSION = 5
 SESSION_LIFETIME_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemSession:
+    """A guest's redemption of one invitation: the code last sent and how it was used."""
+
+    session_hash: str
+    invitation_id: str
+    code_hash: str | None  # cleared once verified: a code cannot be used twice
+    code_expires_at: str | None
+    code_attempts: int
+    codes_sent: int
+    last_code_at: str | None
+    verified_at: str | None
+    created_at: str
+    expires_at: str
 
 
 def new_code() -> str:

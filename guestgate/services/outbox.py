@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from guestgate.domain import messages as rules
-from guestgate.domain.messages import OutboxMessage
+from guestgate.domain.messages import ClaimedMessage, OutboxMessage
 from guestgate.domain.timestamps import iso
 from guestgate.services.ports import Sealer, UnitOfWork
 
@@ -73,9 +73,9 @@ async def deliver_due(
     moment = now()
     lease_until = moment + lease
     async with make_uow() as uow:
-        rows = await uow.outbox.claim(now=iso(moment), lease_until=iso(lease_until), limit=batch)
+        claimed = await uow.outbox.claim(now=iso(moment), lease_until=iso(lease_until), limit=batch)
         await uow.commit()
-    pending = {row["id"] for row in rows}
+    pending = {message.id for message in claimed}
     renewing = asyncio.Lock()
     slots = asyncio.Semaphore(concurrency)
 
@@ -90,27 +90,27 @@ async def deliver_due(
                 await uow.outbox.renew(sorted(pending), iso(lease_until))
                 await uow.commit()
 
-    async def deliver(row: Any) -> None:
+    async def deliver(message: ClaimedMessage) -> None:
         async with slots:
             await renew_if_half_gone()
             await _deliver_one(
                 make_uow,
-                row,
+                message,
                 sealer=sealer,
                 transport=transport,
                 build=build,
                 now=now,
                 retry_base=retry_base,
             )
-            pending.discard(row["id"])
+            pending.discard(message.id)
 
-    await asyncio.gather(*(deliver(row) for row in rows))
-    return len(rows)
+    await asyncio.gather(*(deliver(message) for message in claimed))
+    return len(claimed)
 
 
 async def _deliver_one(
     make_uow: Callable[[], UnitOfWork],
-    row: Any,
+    message: ClaimedMessage,
     *,
     sealer: Sealer,
     transport: Transport,
@@ -121,31 +121,31 @@ async def _deliver_one(
     error: str | None = None
     permanent = False
     try:
-        payload = json.loads(sealer.open(row["payload"], f"outbox:{row['id']}"))
-        await transport.send(build(row["kind"], payload, row["id"]))
+        payload = json.loads(sealer.open(message.sealed, f"outbox:{message.id}"))
+        await transport.send(build(message.kind, payload, message.id))
     except Exception as exc:
         error = getattr(exc, "reason", None)
         if error is None:  # not a delivery outcome but a bug: keep the traceback
-            log.exception("message could not be built or sent", extra={"outbox_id": row["id"]})
+            log.exception("message could not be built or sent", extra={"outbox_id": message.id})
             error = type(exc).__name__
         permanent = bool(getattr(exc, "permanent", False))
     moment = now()
     async with make_uow() as uow:
         if error is None:
-            await uow.outbox.mark_sent(row["id"], iso(moment))
-            log.info("message sent", extra={"outbox_id": row["id"], "kind": row["kind"]})
+            await uow.outbox.mark_sent(message.id, iso(moment))
+            log.info("message sent", extra={"outbox_id": message.id, "kind": message.kind})
         else:
-            attempts = int(row["attempts"])
+            attempts = message.attempts
             dead = permanent or attempts >= rules.MAX_ATTEMPTS
             await uow.outbox.mark_failed(
-                row["id"],
+                message.id,
                 error=str(error),
                 next_attempt_at=iso(rules.next_attempt(moment, attempts, base=retry_base)),
                 dead=dead,
             )
             log.warning(
                 "message not sent",
-                extra={"outbox_id": row["id"], "error": error, "attempts": attempts, "dead": dead},
+                extra={"outbox_id": message.id, "error": error, "attempts": attempts, "dead": dead},
             )
         await uow.commit()
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, Self
 
 from guestgate.domain.apps import App, ClientSecret
+from guestgate.domain.audit import AuditRecord
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
-from guestgate.domain.messages import OutboxMessage
+from guestgate.domain.messages import ClaimedMessage, OutboxMessage
 from guestgate.domain.odata import UserQuery
+from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.users import User
-
-Row = Mapping[str, Any]
 
 
 class TenantRepository(Protocol):
@@ -100,7 +100,9 @@ class Outbox(Protocol):
     async def add(
         self, *, id: str, tenant_id: str, kind: str, recipient: str, sealed: str, now: str
     ) -> None: ...
-    async def claim(self, *, now: str, lease_until: str, limit: int) -> Sequence[Row]: ...
+    async def claim(
+        self, *, now: str, lease_until: str, limit: int
+    ) -> Sequence[ClaimedMessage]: ...
     async def renew(self, message_ids: Sequence[str], lease_until: str) -> None: ...
     async def mark_sent(self, message_id: str, now: str) -> None: ...
     async def mark_failed(
@@ -114,7 +116,7 @@ class RedeemSessions(Protocol):
     async def add(
         self, *, session_hash: str, invitation_id: str, now: str, expires_at: str
     ) -> None: ...
-    async def get(self, session_hash: str) -> Row | None: ...
+    async def get(self, session_hash: str) -> RedeemSession | None: ...
     async def set_code(
         self, session_hash: str, *, code_hash: str, expires_at: str, now: str
     ) -> None: ...
@@ -136,7 +138,7 @@ class AuditLog(Protocol):
         details: dict[str, Any] | None = None,
     ) -> None: ...
 
-    async def list(self, tenant_id: str, *, limit: int) -> Sequence[dict[str, Any]]: ...
+    async def list(self, tenant_id: str, *, limit: int) -> Sequence[AuditRecord]: ...
 
 
 class UnitOfWork(Protocol):

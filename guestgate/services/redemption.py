@@ -14,11 +14,12 @@ from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import messages
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import Invitation
+from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import GuestgateError
 from guestgate.services import outbox
-from guestgate.services.ports import Row, Sealer, UnitOfWork
+from guestgate.services.ports import Sealer, UnitOfWork
 
 
 class RedemptionError(GuestgateError):
@@ -125,26 +126,26 @@ async def start(
     return link
 
 
-async def _session(uow: UnitOfWork, session_id: str, now: datetime) -> tuple[Row, Link]:
-    row = await uow.redeem_sessions.get(rules.session_hash(session_id))
-    if row is None or row["expires_at"] <= iso(now):
+async def _session(uow: UnitOfWork, session_id: str, now: datetime) -> tuple[RedeemSession, Link]:
+    state = await uow.redeem_sessions.get(rules.session_hash(session_id))
+    if state is None or state.expires_at <= iso(now):
         raise RedemptionError(NO_SESSION, "Your session has ended. Open the invitation link again.")
     # A session is bound to one invitation when it starts; it can act on no other.
-    invitation = await uow.invitations.get_by_id(row["invitation_id"])
+    invitation = await uow.invitations.get_by_id(state.invitation_id)
     if invitation is None or invitation.status == invitation_rules.REVOKED:
         raise RedemptionError(INVALID, "This invitation link is not valid.")
     if invitation.status_at(now) == invitation_rules.EXPIRED:
         raise RedemptionError(EXPIRED, "This invitation has expired.")
     tenant = await uow.tenants.get(invitation.tenant_id)
     assert tenant is not None
-    return row, Link(invitation=invitation, tenant=tenant)
+    return state, Link(invitation=invitation, tenant=tenant)
 
 
 async def session_state(uow: UnitOfWork, *, session_id: str, now: datetime) -> tuple[Link, bool]:
     """The session's invitation, and whether its code was verified."""
     async with uow:
-        row, link = await _session(uow, session_id, now)
-    return link, row["verified_at"] is not None
+        state, link = await _session(uow, session_id, now)
+    return link, state.verified_at is not None
 
 
 async def resend_code(
@@ -153,14 +154,14 @@ async def resend_code(
     """A new code (earlier codes stop working), at most every 30 s and 5 per session."""
     session = rules.session_hash(session_id)
     async with uow:
-        row, link = await _session(uow, session_id, now)
-        if row["codes_sent"] >= rules.MAX_CODES_PER_SESSION:
+        state, link = await _session(uow, session_id, now)
+        if state.codes_sent >= rules.MAX_CODES_PER_SESSION:
             raise RedemptionError(
                 TOO_SOON, "Too many codes were sent. Open the invitation link again later."
             )
         if (
-            row["last_code_at"]
-            and parse_iso(row["last_code_at"]) + timedelta(seconds=rules.RESEND_INTERVAL_SECONDS)
+            state.last_code_at
+            and parse_iso(state.last_code_at) + timedelta(seconds=rules.RESEND_INTERVAL_SECONDS)
             > now
         ):
             raise RedemptionError(
@@ -183,12 +184,13 @@ async def verify_code(
     """Check the code; on success the session continues under `new_session_id`."""
     session = rules.session_hash(session_id)
     async with uow:
-        row, link = await _session(uow, session_id, now)
-        if row["code_hash"] is None or row["code_attempts"] >= rules.CODE_ATTEMPTS:
+        state, link = await _session(uow, session_id, now)
+        if state.code_hash is None or state.code_attempts >= rules.CODE_ATTEMPTS:
             raise RedemptionError(
                 CODE_LOCKED, "This code can no longer be used. Ask for a new code."
             )
-        if row["code_expires_at"] <= iso(now):
+        assert state.code_expires_at is not None  # set together with the code
+        if state.code_expires_at <= iso(now):
             raise RedemptionError(CODE_EXPIRED, "This code has expired. Ask for a new code.")
         # Count the attempt first, so parallel guesses cannot exceed the limit; the count is
         # committed whether or not the code is right.
@@ -197,14 +199,14 @@ async def verify_code(
                 CODE_LOCKED, "This code can no longer be used. Ask for a new code."
             )
         given = rules.code_hash(code_key, session, code.strip())
-        right = hmac.compare_digest(row["code_hash"], given)
+        right = hmac.compare_digest(state.code_hash, given)
         if right:
             await uow.redeem_sessions.verify(
                 session, new_hash=rules.session_hash(new_session_id), now=iso(now)
             )
         await uow.commit()
     if not right:
-        left = rules.CODE_ATTEMPTS - row["code_attempts"] - 1
+        left = rules.CODE_ATTEMPTS - state.code_attempts - 1
         raise RedemptionError(WRONG_CODE, "That code is not right.", attempts_left=max(left, 0))
     return link
 
@@ -212,8 +214,8 @@ async def verify_code(
 async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id: str | None) -> str:
     """Accept the invitation of a verified session; returns where to send the guest."""
     async with uow:
-        row, link = await _session(uow, session_id, now)
-        if row["verified_at"] is None:
+        state, link = await _session(uow, session_id, now)
+        if state.verified_at is None:
             raise RedemptionError(NO_SESSION, "Confirm your email address first.")
         invitation = link.invitation
         # Conditional update: of two parallel accepts exactly one changes the row.

@@ -6,7 +6,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from guestgate.adapters.sql.driver import Transaction
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.audit import AuditRecord
+
+
+def _record(row: Row) -> AuditRecord:
+    return AuditRecord(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        app_id=row["app_id"],
+        actor=row["actor"],
+        action=row["action"],
+        target=row["target"],
+        request_id=row["request_id"],
+        details=json.loads(row["details"]) if row["details"] else None,
+        created_at=row["created_at"],
+    )
 
 
 class SqlAuditLog:
@@ -42,14 +57,9 @@ class SqlAuditLog:
             },
         )
 
-    async def list(self, tenant_id: str, *, limit: int) -> Sequence[dict[str, Any]]:
+    async def list(self, tenant_id: str, *, limit: int) -> Sequence[AuditRecord]:
         rows = await self.tx.fetchall(
             "SELECT * FROM audit_events WHERE tenant_id = :tid ORDER BY id DESC LIMIT :limit",
             {"tid": tenant_id, "limit": limit},
         )
-        events = []
-        for r in rows:
-            event = dict(r)
-            event["details"] = json.loads(r["details"]) if r["details"] else None
-            events.append(event)
-        return events
+        return [_record(r) for r in rows]

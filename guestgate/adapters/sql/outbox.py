@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
-from guestgate.domain.messages import OutboxMessage
+from guestgate.domain.messages import ClaimedMessage, OutboxMessage
 
 
 def _message(row: Row, payload: dict[str, Any] | None = None) -> OutboxMessage:
@@ -48,7 +48,7 @@ class SqlOutbox:
             },
         )
 
-    async def claim(self, *, now: str, lease_until: str, limit: int) -> Sequence[Row]:
+    async def claim(self, *, now: str, lease_until: str, limit: int) -> Sequence[ClaimedMessage]:
         """Lease due messages to this worker; a crashed worker's lease simply runs out."""
         due = (
             "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now"
@@ -58,11 +58,22 @@ class SqlOutbox:
         if self.tx.dialect == "postgresql":
             # Several workers never take one row: each skips rows another has locked.
             due += " FOR UPDATE SKIP LOCKED"
-        return await self.tx.fetchall(
+        rows = await self.tx.fetchall(
             "UPDATE outbox SET locked_until = :lease_until, attempts = attempts + 1"  # noqa: S608
             f" WHERE id IN ({due}) RETURNING *",
             {"now": now, "lease_until": lease_until, "limit": limit},
         )
+        return [
+            ClaimedMessage(
+                id=r["id"],
+                tenant_id=r["tenant_id"],
+                kind=r["kind"],
+                recipient=r["recipient"],
+                attempts=r["attempts"],
+                sealed=r["payload"],
+            )
+            for r in rows
+        ]
 
     async def renew(self, message_ids: Sequence[str], lease_until: str) -> None:
         params: dict[str, Any] = {f"id{i}": v for i, v in enumerate(message_ids)}

@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.redemption import RedeemSession
+
+
+def _session(row: Row) -> RedeemSession:
+    return RedeemSession(
+        session_hash=row["session_hash"],
+        invitation_id=row["invitation_id"],
+        code_hash=row["code_hash"],
+        code_expires_at=row["code_expires_at"],
+        code_attempts=row["code_attempts"],
+        codes_sent=row["codes_sent"],
+        last_code_at=row["last_code_at"],
+        verified_at=row["verified_at"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
 
 
 class SqlRedeemSessions:
@@ -23,10 +39,11 @@ class SqlRedeemSessions:
             },
         )
 
-    async def get(self, session_hash: str) -> Row | None:
-        return await self.tx.fetchone(
+    async def get(self, session_hash: str) -> RedeemSession | None:
+        row = await self.tx.fetchone(
             "SELECT * FROM redeem_sessions WHERE session_hash = :hash", {"hash": session_hash}
         )
+        return None if row is None else _session(row)
 
     async def set_code(
         self, session_hash: str, *, code_hash: str, expires_at: str, now: str
