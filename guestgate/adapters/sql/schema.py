@@ -1,6 +1,6 @@
 """The tables, declared once with SQLAlchemy Core; migrations must produce exactly this.
 
-Runtime queries go through the stdlib sqlite3 driver or psycopg directly (see database.py);
+Runtime queries go through the stdlib sqlite3 driver (sqlite.py) or asyncpg (postgres.py);
 these declarations are the reference that the migration test compares against.
 """
 
