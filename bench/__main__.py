@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.cases import CASES, DEFAULT_CASES, SINGLE_RUN
+from bench.cases import CASES, DEFAULT_CASES, NO_QUIET_VARIANT, PAIRED, SINGLE_RUN
 from bench.harness import HERE, LOCAL_POSTGRES, CaseRun
 
 
@@ -64,14 +64,18 @@ def parser() -> argparse.ArgumentParser:
 
 def plan(names: list[str], *, quiet_logs: bool) -> list[list[tuple[str, str, bool]]]:
     """Groups of (label, case, quiet logs) whose runs alternate: each case with its quiet-logs
-    variant if asked for."""
-    groups = []
+    variant if asked for, and the peer in the group of the case it is compared with."""
+    groups: dict[str, list[tuple[str, str, bool]]] = {}
     for name in names:
-        group = [(name, name, False)]
-        if quiet_logs:
+        group = groups.setdefault(PAIRED.get(name, name), [])
+        if PAIRED.get(name) and not group:
+            group += plan([PAIRED[name]], quiet_logs=quiet_logs)[0]
+        if any(case == name for _, case, _ in group):
+            continue
+        group.append((name, name, False))
+        if quiet_logs and name not in NO_QUIET_VARIANT:
             group.append((f"{name}:quiet", name, True))
-        groups.append(group)
-    return groups
+    return list(groups.values())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from bench.cases.invite_500 import invite_500
 from bench.cases.invite_email import invite_email
 from bench.cases.invite_pg import invite_pg
 from bench.cases.memory import memory
+from bench.cases.peer import peer
 from bench.cases.redeem import redeem
 from bench.cases.soak import soak
 from bench.cases.start import start
@@ -32,7 +33,11 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "users-1m": users_1m,
     "memory": memory,
     "soak": soak,
+    "peer": peer,
 }
-# Every row of the targets in docs/performance.md; `users` and `soak` are extras.
+# Every row of the targets in docs/performance.md; `users` and `soak` are extras. The peer
+# runs alternately with `invite` (added if not asked for), so their ratio is of one session.
 DEFAULT_CASES = tuple(name for name in CASES if name not in ("users", "soak"))
+PAIRED = {"peer": "invite"}
+NO_QUIET_VARIANT = ("peer",)  # not guestgate: its logging is not ours to turn down
 SINGLE_RUN = ("memory", "soak")  # ten minutes each: one run, its samples show the trend

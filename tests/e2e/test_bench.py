@@ -88,3 +88,46 @@ def test_bench_harness_produces_a_report(
     assert soak["status_5xx"] == 0
     assert soak["samples"]
     assert all(len(s["fds"]) >= 2 for s in soak["samples"])
+
+
+@pytest.mark.skipif(
+    not shutil.which("wrk") and not __import__("os").environ.get("CI"),
+    reason="wrk is not installed",
+)
+def test_bench_peer_runs_alternating_with_invite(tmp_path: Path) -> None:
+    """The peer is built (its virtualenv once), served, loaded by invite.lua, and compared."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "peer",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--runs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "invite / peer:" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    document = json.loads(report.read_text())
+    assert [r["requests"] > 0 for r in document["runs"]["peer"]] == [True, True]
+    assert len(document["runs"]["invite"]) == 2
+    peer = document["medians"]["peer"]
+    assert peer["ok_rps"] > 0
+    assert peer["non2xx"] == 0
+    assert peer["errors"] == 0
+    assert len(peer["peak_rss_mib"]) == 2  # two gunicorn workers
+    assert document["ratios"]["invite"] == pytest.approx(
+        document["medians"]["invite"]["ok_rps"] / peer["ok_rps"]
+    )
