@@ -1,7 +1,8 @@
 """Settings: the one place that reads the environment.
 
-Every process builds one `Settings` at start. CLI flags override environment variables; an
-invalid value stops the process with a one-line reason (`ConfigError`).
+Every process builds one `Settings` at start, grouped by concern; each group checks its own
+values. CLI flags override environment variables; an invalid value stops the process with a
+one-line reason (`ConfigError`). `serve` hands the same object to each worker process.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import os
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from guestgate.errors import ConfigError
@@ -22,63 +24,94 @@ DIRECTORY_MODES = ("local", "graph")
 DEFAULT_DATABASE_URL = "sqlite:///./var/guestgate.db"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8365"
 DEFAULT_SECRET_KEY_FILE = "./var/secret.key"  # noqa: S105 (a path, not a secret)
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
+DEFAULT_ENTRA_URL = "https://login.microsoftonline.com"
+DEFAULT_MAIL_FROM = "guestgate@localhost.localdomain"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Typed configuration, grouped by concern through field name prefixes."""
+class HttpSettings:
+    """Where the service listens, the URL it is reached at, and limits on every request."""
 
-    database_url: str = DEFAULT_DATABASE_URL
-    public_url: str = DEFAULT_PUBLIC_URL
     host: str = "127.0.0.1"
     port: int = 8365
-    log_level: str = "INFO"
-    directory: str = "local"
-    # 32+ bytes that key the client-secret hashes and encrypt signing keys at rest.
-    secret_key: bytes = field(default=b"", repr=False)
-    token_lifetime_seconds: int = 3600
-    token_leeway_seconds: int = 300
-    # Failed client authentications allowed per client id and address per minute (per process).
-    token_failures_per_minute: int = 10
-    # Invalid redeem links and wrong codes allowed per address per 10 minutes (per process).
-    page_failures_per_10_minutes: int = 30
+    # The token issuer and the base of every link we hand out (redeem links, paging).
+    public_url: str = DEFAULT_PUBLIC_URL
     max_body_bytes: int = 64 * 1024
     # Slow clients: headers and body must arrive within these many seconds.
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 20.0
-    # Mail: SMTP when a URL is set, else one .eml file per message in mail_dir.
-    smtp_url: str | None = field(default=None, repr=False)
-    mail_from: str = "guestgate@localhost.localdomain"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_url", _normalise_public_url(self.public_url))
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"GUESTGATE_PORT must be 1-65535, got {self.port}")
+        for name, value in (
+            ("GUESTGATE_HEADER_TIMEOUT", self.header_timeout_seconds),
+            ("GUESTGATE_BODY_TIMEOUT", self.body_timeout_seconds),
+        ):
+            if not 1 <= value <= 600:
+                raise ConfigError(f"{name} must be 1-600 seconds, got {value}")
+
+    @property
+    def https(self) -> bool:
+        """Reached over https: HSTS is sent and cookies are Secure and __Host- prefixed."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """SQLite (embedded, one file) or PostgreSQL (for several processes or hosts)."""
+
+    url: str = DEFAULT_DATABASE_URL
+
+    def __post_init__(self) -> None:
+        _check_database_url(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    """Access tokens we issue (local mode) and the clock skew we allow on tokens we check."""
+
+    lifetime_seconds: int = 3600
+    leeway_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.lifetime_seconds <= 86400:
+            raise ConfigError("token lifetime must be between 60 and 86400 seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """Guessing limits, counted per process."""
+
+    # Failed client authentications allowed per client id and address per minute.
+    token_failures_per_minute: int = 10
+    # Invalid redeem links and wrong codes allowed per address per 10 minutes.
+    page_failures_per_10_minutes: int = 30
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.token_failures_per_minute <= 10_000:
+            raise ConfigError("GUESTGATE_TOKEN_FAILURES_PER_MINUTE must be 1-10000")
+        if not 1 <= self.page_failures_per_10_minutes <= 100_000:
+            raise ConfigError("GUESTGATE_PAGE_FAILURES_PER_10_MINUTES must be 1-100000")
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Mail: SMTP when a URL is set, else one .eml file per message in `mail_dir`."""
+
+    smtp_url: str | None = field(default=None, repr=False)  # may carry a password
+    mail_from: str = DEFAULT_MAIL_FROM
     mail_dir: str = "./var/mail"
     smtp_ca_file: str | None = None
+    # Deliver the outbox inside each `serve` process; off when `guestgate worker` does it.
     inprocess_worker: bool = True
     outbox_retry_base_seconds: float = 5.0
     # How long a worker holds messages it is sending; a crashed worker's return after this.
     outbox_lease_seconds: float = 60.0
-    # Graph mode (GUESTGATE_DIRECTORY=graph)
-    graph_url: str = "https://graph.microsoft.com"
-    graph_client_id: str | None = None
-    graph_client_secret: str | None = field(default=None, repr=False)
-    graph_tenant: str | None = None
-    entra_url: str = "https://login.microsoftonline.com"
-    graph_ca_file: str | None = None
-    graph_timeout_seconds: float = 30.0
-    graph_invites_per_window: int = 150  # Graph's limit: 150 invitations per 5 s per tenant
 
     def __post_init__(self) -> None:
-        _check_database_url(self.database_url)
-        object.__setattr__(self, "public_url", _normalise_public_url(self.public_url))
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"GUESTGATE_PORT must be 1-65535, got {self.port}")
-        if self.log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"GUESTGATE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)},"
-                f" got {self.log_level!r}"
-            )
-        if self.directory not in DIRECTORY_MODES:
-            raise ConfigError(f"GUESTGATE_DIRECTORY must be local or graph, got {self.directory!r}")
-        if self.secret_key and len(self.secret_key) < 32:
-            raise ConfigError("GUESTGATE_SECRET_KEY must decode to at least 32 bytes")
         if self.smtp_url is not None:
             from guestgate.adapters.mail.transport import SmtpSettings
 
@@ -87,8 +120,27 @@ class Settings:
             raise ConfigError(
                 f"GUESTGATE_MAIL_FROM must be a plain address, got {self.mail_from!r}"
             )
+        if not 5 <= self.outbox_lease_seconds <= 3600:
+            raise ConfigError("GUESTGATE_OUTBOX_LEASE must be 5-3600 seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSettings:
+    """Graph mode (GUESTGATE_DIRECTORY=graph): the Microsoft 365 tenant we broker to."""
+
+    url: str = DEFAULT_GRAPH_URL
+    # guestgate's own app registration in the tenant; without it, callers' tokens are forwarded.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    tenant: str | None = None
+    entra_url: str = DEFAULT_ENTRA_URL
+    ca_file: str | None = None
+    timeout_seconds: float = 30.0
+    invites_per_window: int = 150  # Graph's limit: 150 invitations per 5 s per tenant
+
+    def __post_init__(self) -> None:
         for name, url in (
-            ("GUESTGATE_GRAPH_URL", self.graph_url),
+            ("GUESTGATE_GRAPH_URL", self.url),
             ("GUESTGATE_ENTRA_URL", self.entra_url),
         ):
             parts = urlsplit(url)
@@ -99,28 +151,41 @@ class Settings:
                 raise ConfigError(
                     f"{name} must be an https URL (http only for localhost), got {url!r}"
                 )
-        app_credential = (self.graph_client_id, self.graph_client_secret, self.graph_tenant)
-        if self.graph_tenant is not None and not _is_guid(self.graph_tenant):
+        if self.tenant is not None and not _is_guid(self.tenant):
             raise ConfigError("GUESTGATE_GRAPH_TENANT must be the tenant id (a GUID)")
+        app_credential = (self.client_id, self.client_secret, self.tenant)
         if any(app_credential) and not all(app_credential):
             raise ConfigError(
                 "GUESTGATE_GRAPH_CLIENT_ID, GUESTGATE_GRAPH_CLIENT_SECRET and"
                 " GUESTGATE_GRAPH_TENANT go together"
             )
-        if not 5 <= self.outbox_lease_seconds <= 3600:
-            raise ConfigError("GUESTGATE_OUTBOX_LEASE must be 5-3600 seconds")
-        for name, value in (
-            ("GUESTGATE_HEADER_TIMEOUT", self.header_timeout_seconds),
-            ("GUESTGATE_BODY_TIMEOUT", self.body_timeout_seconds),
-        ):
-            if not 1 <= value <= 600:
-                raise ConfigError(f"{name} must be 1-600 seconds, got {value}")
-        if not 1 <= self.token_failures_per_minute <= 10_000:
-            raise ConfigError("GUESTGATE_TOKEN_FAILURES_PER_MINUTE must be 1-10000")
-        if not 1 <= self.page_failures_per_10_minutes <= 100_000:
-            raise ConfigError("GUESTGATE_PAGE_FAILURES_PER_10_MINUTES must be 1-100000")
-        if not 60 <= self.token_lifetime_seconds <= 86400:
-            raise ConfigError("token lifetime must be between 60 and 86400 seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Typed configuration of one process, grouped by concern."""
+
+    directory: str = "local"
+    log_level: str = "INFO"
+    # 32+ bytes that key the client-secret hashes and encrypt signing keys at rest.
+    secret_key: bytes = field(default=b"", repr=False)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+
+    def __post_init__(self) -> None:
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"GUESTGATE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)},"
+                f" got {self.log_level!r}"
+            )
+        if self.directory not in DIRECTORY_MODES:
+            raise ConfigError(f"GUESTGATE_DIRECTORY must be local or graph, got {self.directory!r}")
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ConfigError("GUESTGATE_SECRET_KEY must decode to at least 32 bytes")
 
     @property
     def graph_mode(self) -> bool:
@@ -128,19 +193,50 @@ class Settings:
 
     @property
     def graph_app_credentials(self) -> bool:
-        return self.graph_client_id is not None
+        return self.graph.client_id is not None
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite:")
+        return self.database.url.startswith("sqlite:")
 
     @property
     def sqlite_path(self) -> str:
         """File path of the SQLite database (``:memory:`` is not supported: workers share it)."""
-        return self.database_url.removeprefix("sqlite:///")
+        return self.database.url.removeprefix("sqlite:///")
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy, checked again; keys are fields or `OVERRIDES` names, None means not given."""
+        top: dict[str, Any] = {}
+        groups: dict[str, dict[str, Any]] = {}
+        for name, value in changes.items():
+            if value is None:
+                continue
+            if name in _TOP_LEVEL:
+                top[name] = value
+            elif name in OVERRIDES:
+                group, group_field = OVERRIDES[name]
+                groups.setdefault(group, {})[group_field] = value
+            else:
+                raise TypeError(f"Settings has no setting {name!r}")
+        for group, values in groups.items():
+            top[group] = replace(top.get(group, getattr(self, group)), **values)
+        return replace(self, **top)
+
+
+# The flat names `with_overrides` takes: a group's field with the group's prefix, as in the
+# environment variable (database_url, token_lifetime_seconds, graph_client_id, mail_from…).
+_GROUPS: tuple[tuple[str, type[Any], str], ...] = (
+    ("http", HttpSettings, ""),
+    ("database", DatabaseSettings, "database_"),
+    ("tokens", TokenSettings, "token_"),
+    ("limits", LimitSettings, ""),
+    ("mail", MailSettings, ""),
+    ("graph", GraphSettings, "graph_"),
+)
+OVERRIDES = {
+    prefix + f.name: (group, f.name) for group, kind, prefix in _GROUPS for f in fields(kind)
+}
+_TOP_LEVEL = frozenset(f.name for f in fields(Settings))
 
 
 def _check_database_url(url: str) -> None:
@@ -244,37 +340,60 @@ def load_secret_key(env: Mapping[str, str]) -> bytes:
     return key
 
 
-def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build Settings from the environment; keyword overrides (CLI flags) win when not None."""
+def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment; keyword overrides (CLI flags) win when not None.
+
+    Overrides take the names `Settings.with_overrides` takes (``public_url``, ``port``…).
+    """
     env = os.environ if env is None else env
+    # Every value is read before any is checked: a malformed number is reported first.
+    port = _int(env, "GUESTGATE_PORT", 8365)
+    log_level = (env.get("GUESTGATE_LOG_LEVEL") or "INFO").upper()
+    directory = env.get("GUESTGATE_DIRECTORY") or "local"
+    secret_key = load_secret_key(env)
+    inprocess_worker = _flag(env, "GUESTGATE_INPROCESS_WORKER", True)
+    retry_base = float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5))
+    lease = float(_int(env, "GUESTGATE_OUTBOX_LEASE", 60))
+    graph_timeout = float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30))
+    invites_per_window = _int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150)
+    token_failures = _int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10)
+    page_failures = _int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30)
+    header_timeout = float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10))
+    body_timeout = float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20))
     settings = Settings(
-        database_url=env.get("GUESTGATE_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        public_url=env.get("GUESTGATE_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
-        host=env.get("GUESTGATE_HOST") or "127.0.0.1",
-        port=_int(env, "GUESTGATE_PORT", 8365),
-        log_level=(env.get("GUESTGATE_LOG_LEVEL") or "INFO").upper(),
-        directory=env.get("GUESTGATE_DIRECTORY") or "local",
-        secret_key=load_secret_key(env),
-        smtp_url=env.get("GUESTGATE_SMTP_URL") or None,
-        mail_from=env.get("GUESTGATE_MAIL_FROM") or "guestgate@localhost.localdomain",
-        mail_dir=env.get("GUESTGATE_MAIL_DIR") or "./var/mail",
-        smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
-        inprocess_worker=_flag(env, "GUESTGATE_INPROCESS_WORKER", True),
-        outbox_retry_base_seconds=float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5)),
-        outbox_lease_seconds=float(_int(env, "GUESTGATE_OUTBOX_LEASE", 60)),
-        graph_url=(env.get("GUESTGATE_GRAPH_URL") or "https://graph.microsoft.com").rstrip("/"),
-        graph_client_id=env.get("GUESTGATE_GRAPH_CLIENT_ID") or None,
-        graph_client_secret=env.get("GUESTGATE_GRAPH_CLIENT_SECRET") or None,
-        graph_tenant=env.get("GUESTGATE_GRAPH_TENANT") or None,
-        entra_url=(env.get("GUESTGATE_ENTRA_URL") or "https://login.microsoftonline.com").rstrip(
-            "/"
+        database=DatabaseSettings(url=env.get("GUESTGATE_DATABASE_URL") or DEFAULT_DATABASE_URL),
+        http=HttpSettings(
+            host=env.get("GUESTGATE_HOST") or "127.0.0.1",
+            port=port,
+            public_url=env.get("GUESTGATE_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
+            header_timeout_seconds=header_timeout,
+            body_timeout_seconds=body_timeout,
         ),
-        graph_ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
-        graph_timeout_seconds=float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30)),
-        graph_invites_per_window=_int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150),
-        token_failures_per_minute=_int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10),
-        page_failures_per_10_minutes=_int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30),
-        header_timeout_seconds=float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10)),
-        body_timeout_seconds=float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20)),
+        mail=MailSettings(
+            smtp_url=env.get("GUESTGATE_SMTP_URL") or None,
+            mail_from=env.get("GUESTGATE_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            mail_dir=env.get("GUESTGATE_MAIL_DIR") or "./var/mail",
+            smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
+            inprocess_worker=inprocess_worker,
+            outbox_retry_base_seconds=retry_base,
+            outbox_lease_seconds=lease,
+        ),
+        graph=GraphSettings(
+            url=(env.get("GUESTGATE_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),
+            client_id=env.get("GUESTGATE_GRAPH_CLIENT_ID") or None,
+            client_secret=env.get("GUESTGATE_GRAPH_CLIENT_SECRET") or None,
+            tenant=env.get("GUESTGATE_GRAPH_TENANT") or None,
+            entra_url=(env.get("GUESTGATE_ENTRA_URL") or DEFAULT_ENTRA_URL).rstrip("/"),
+            ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
+            timeout_seconds=graph_timeout,
+            invites_per_window=invites_per_window,
+        ),
+        limits=LimitSettings(
+            token_failures_per_minute=token_failures,
+            page_failures_per_10_minutes=page_failures,
+        ),
+        directory=directory,
+        log_level=log_level,
+        secret_key=secret_key,
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -15,7 +15,7 @@ from guestgate.adapters.sql import migrate
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.config import Settings
+from guestgate.config import DatabaseSettings, Settings
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GUESTGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -75,7 +75,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=secrets.token_bytes(32))
+    return Settings(database=DatabaseSettings(url=database_url), secret_key=secrets.token_bytes(32))
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in NO_MIGRATION:
             from guestgate.adapters.sql import migrate
 
-            migrate.upgrade(settings.database_url)
+            migrate.upgrade(settings.database.url)
         args.func(settings, args)
     except ConfigError as exc:
         print(f"guestgate: configuration error: {exc.message}", file=sys.stderr)

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from guestgate.adapters.sealing import Sealer, secret_hash_key
 from guestgate.adapters.sql import migrate
-from guestgate.adapters.sql.connect import connect
-from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.bootstrap import running
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.apps import PERMISSIONS, App, parse_lifetime
 from guestgate.domain.timestamps import utcnow
+from guestgate.runtime import Runtime
 from guestgate.services import apps, keys, tenants
 
 T = TypeVar("T")
 
 
-def run(settings: Settings, work: Any) -> Any:
-    """Run one use-case against a fresh connection, then close it."""
+def run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run one use-case with a runtime of its own (one connection), then close it."""
 
-    async def main() -> Any:
-        db = connect(settings.database_url, pool_size=1)
-        try:
-            result = work(lambda write=True: SqlUnitOfWork(db, write=write))
-            return await result if isinstance(result, Awaitable) else result
-        finally:
-            await db.close()
+    async def main() -> T:
+        async with running(settings) as runtime:
+            return await work(runtime)
 
     return asyncio.run(main())
 
@@ -49,7 +44,9 @@ def app_view(app: App) -> dict[str, Any]:
 def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> None:
     tenant = run(
         settings,
-        lambda uow: tenants.create_tenant(uow(), name=args.name, domains=args.domain, now=utcnow()),
+        lambda rt: tenants.create_tenant(
+            rt.uow(), name=args.name, domains=args.domain, now=rt.now()
+        ),
     )
     emit(
         {"TenantID": tenant.id, "name": tenant.name, "domains": list(tenant.domains)},
@@ -58,7 +55,7 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
-    found = run(settings, lambda uow: tenants.list_tenants(uow(write=False)))
+    found = run(settings, lambda rt: tenants.list_tenants(rt.uow(write=False)))
     rows = [
         {"TenantID": t.id, "name": t.name, "domains": list(t.domains), "created": t.created_at}
         for t in found
@@ -69,13 +66,13 @@ def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
     tenant = run(
         settings,
-        lambda uow: tenants.set_links(
-            uow(),
+        lambda rt: tenants.set_links(
+            rt.uow(),
             tenant_ref=args.tenant,
             privacy_url=args.privacy_url,
             logo_url=args.logo_url,
             landing_url=args.landing_url,
-            now=utcnow(),
+            now=rt.now(),
         ),
     )
     emit(
@@ -93,14 +90,14 @@ def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
     lifetime = parse_lifetime(args.secret_expires)
     app, secret = run(
         settings,
-        lambda uow: apps.create_app(
-            uow(),
+        lambda rt: apps.create_app(
+            rt.uow(),
             tenant_ref=args.tenant,
             name=args.name,
             permissions=args.permission,
             secret_lifetime=lifetime,
-            hash_key=secret_hash_key(settings.secret_key),
-            now=utcnow(),
+            hash_key=rt.hash_key,
+            now=rt.now(),
         ),
     )
     data = {
@@ -117,7 +114,7 @@ def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_app_list(settings: Settings, args: argparse.Namespace) -> None:
-    found = run(settings, lambda uow: apps.list_apps(uow(write=False), tenant_ref=args.tenant))
+    found = run(settings, lambda rt: apps.list_apps(rt.uow(write=False), tenant_ref=args.tenant))
     emit([app_view(a) for a in found], as_json=args.json)
 
 
@@ -125,14 +122,14 @@ def cmd_secret_add(settings: Settings, args: argparse.Namespace) -> None:
     lifetime = parse_lifetime(args.expires)
     shown = run(
         settings,
-        lambda uow: apps.add_secret(
-            uow(),
+        lambda rt: apps.add_secret(
+            rt.uow(),
             tenant_ref=args.tenant,
             app_id=args.app,
             display_name=args.name,
             lifetime=lifetime,
-            hash_key=secret_hash_key(settings.secret_key),
-            now=utcnow(),
+            hash_key=rt.hash_key,
+            now=rt.now(),
         ),
     )
     emit(
@@ -144,7 +141,7 @@ def cmd_secret_add(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_secret_list(settings: Settings, args: argparse.Namespace) -> None:
     found = run(
         settings,
-        lambda uow: apps.list_secrets(uow(write=False), tenant_ref=args.tenant, app_id=args.app),
+        lambda rt: apps.list_secrets(rt.uow(write=False), tenant_ref=args.tenant, app_id=args.app),
     )
     emit([asdict(s) for s in found], as_json=args.json)
 
@@ -152,8 +149,12 @@ def cmd_secret_list(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_secret_remove(settings: Settings, args: argparse.Namespace) -> None:
     run(
         settings,
-        lambda uow: apps.remove_secret(
-            uow(), tenant_ref=args.tenant, app_id=args.app, secret_id=args.secret_id, now=utcnow()
+        lambda rt: apps.remove_secret(
+            rt.uow(),
+            tenant_ref=args.tenant,
+            app_id=args.app,
+            secret_id=args.secret_id,
+            now=rt.now(),
         ),
     )
     emit({"removed": args.secret_id}, as_json=args.json)
@@ -162,12 +163,12 @@ def cmd_secret_remove(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
     key = run(
         settings,
-        lambda uow: keys.rotate_keys(
-            uow(),
-            sealer=Sealer(settings.secret_key),
-            now=utcnow(),
-            token_lifetime=settings.token_lifetime_seconds,
-            leeway=settings.token_leeway_seconds,
+        lambda rt: keys.rotate_keys(
+            rt.uow(),
+            sealer=rt.sealer,
+            now=rt.now(),
+            token_lifetime=settings.tokens.lifetime_seconds,
+            leeway=settings.tokens.leeway_seconds,
             retire_previous_now=args.retire_previous,
         ),
     )
@@ -175,7 +176,7 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> None:
-    found = run(settings, lambda uow: keys.list_keys(uow(write=False)))
+    found = run(settings, lambda rt: keys.list_keys(rt.uow(write=False)))
     now = utcnow()
     newest = found[0].kid if found else ""
     rows = [
@@ -191,8 +192,8 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    migrate.upgrade(settings.database_url)
-    emit({"revision": migrate.current_revision(settings.database_url)}, as_json=args.json)
+    migrate.upgrade(settings.database.url)
+    emit({"revision": migrate.current_revision(settings.database.url)}, as_json=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

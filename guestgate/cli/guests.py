@@ -6,18 +6,17 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from guestgate.adapters.sealing import Sealer
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.invitations import build_invite_request
-from guestgate.domain.timestamps import utcnow
+from guestgate.runtime import Runtime
 from guestgate.services import invitations, tenants
 from guestgate.services.invitations import Actor
 
 
 def _tenant_id(settings: Settings, ref: str) -> str:
-    tenant = run(settings, lambda uow: tenants.get_tenant(uow(write=False), ref))
+    tenant = run(settings, lambda rt: tenants.get_tenant(rt.uow(write=False), ref))
     return str(tenant.id)
 
 
@@ -32,13 +31,13 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     result = run(
         settings,
-        lambda uow: invitations.invite_guest(
-            uow(),
+        lambda rt: invitations.invite_guest(
+            rt.uow(),
             actor=Actor(tenant_id=tenant_id, app_id=None),
             request=request,
-            public_url=settings.public_url,
-            now=utcnow(),
-            sealer=Sealer(settings.secret_key),
+            public_url=settings.http.public_url,
+            now=rt.now(),
+            sealer=rt.sealer,
         ),
     )
     emit(
@@ -58,8 +57,8 @@ def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     found = run(
         settings,
-        lambda uow: invitations.list_guests(
-            uow(write=False), tenant_id=tenant_id, pending_only=args.pending
+        lambda rt: invitations.list_guests(
+            rt.uow(write=False), tenant_id=tenant_id, pending_only=args.pending
         ),
     )
     rows: list[dict[str, Any]] = [
@@ -80,8 +79,8 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     user = run(
         settings,
-        lambda uow: invitations.create_member(
-            uow(), tenant_id=tenant_id, email=args.email, display_name=args.name, now=utcnow()
+        lambda rt: invitations.create_member(
+            rt.uow(), tenant_id=tenant_id, email=args.email, display_name=args.name, now=rt.now()
         ),
     )
     emit({"id": user.id, "mail": user.mail, "userType": user.user_type}, as_json=args.json)
@@ -90,9 +89,9 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_audit_list(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
 
-    async def events(uow: Any) -> Any:
-        async with uow(write=False) as work:
-            return await work.audit.list(tenant_id, limit=args.limit)
+    async def events(runtime: Runtime) -> Any:
+        async with runtime.uow(write=False) as uow:
+            return await uow.audit.list(tenant_id, limit=args.limit)
 
     found = run(settings, events)
     emit(

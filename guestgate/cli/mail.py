@@ -9,12 +9,9 @@ import signal
 import uuid
 from dataclasses import asdict
 
-from guestgate import logs
-from guestgate.adapters.mail.render import Sender, build
-from guestgate.adapters.mail.transport import DeliveryError, make_transport
-from guestgate.adapters.sealing import Sealer
-from guestgate.adapters.sql.connect import connect
-from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.adapters.mail.render import build
+from guestgate.adapters.mail.transport import DeliveryError
+from guestgate.bootstrap import build_runtime, configure_process, mail_sender, mail_transport
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
@@ -22,32 +19,20 @@ from guestgate.domain.messages import REQUESTER_NOTIFICATION
 from guestgate.domain.timestamps import utcnow
 from guestgate.errors import Unavailable
 from guestgate.services import outbox
-from guestgate.worker import OutboxWorker
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    logs.configure(settings.log_level)
+    configure_process(settings)
 
     async def main() -> None:
-        db = connect(settings.database_url)
-        worker = OutboxWorker(
-            lambda: SqlUnitOfWork(db),
-            sealer=Sealer(settings.secret_key),
-            transport=make_transport(
-                settings.smtp_url, settings.mail_dir, ca_file=settings.smtp_ca_file
-            ),
-            sender=Sender(settings.mail_from),
-            poll_seconds=args.poll,
-            retry_base=settings.outbox_retry_base_seconds,
-            lease_seconds=settings.outbox_lease_seconds,
-        )
+        runtime = build_runtime(settings, poll_seconds=args.poll)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
+            loop.add_signal_handler(sig, runtime.worker.stop)
         try:
-            await worker.run()
+            await runtime.worker.run()
         finally:
-            await db.close()
+            await runtime.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
@@ -56,7 +41,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_outbox_list(settings: Settings, args: argparse.Namespace) -> None:
     found = run(
         settings,
-        lambda uow: outbox.list_messages(uow(write=False), status=args.status, limit=args.limit),
+        lambda rt: outbox.list_messages(rt.uow(write=False), status=args.status, limit=args.limit),
     )
     rows = [{k: v for k, v in asdict(m).items() if k != "payload"} for m in found]
     emit(rows, as_json=args.json)
@@ -64,17 +49,17 @@ def cmd_outbox_list(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_outbox_retry(settings: Settings, args: argparse.Namespace) -> None:
     target = None if args.id == "all" else args.id
-    count = run(settings, lambda uow: outbox.retry_dead(uow(), message_id=target, now=utcnow()))
+    count = run(settings, lambda rt: outbox.retry_dead(rt.uow(), message_id=target, now=rt.now()))
     emit({"requeued": count}, as_json=args.json)
 
 
 def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
-    transport = make_transport(settings.smtp_url, settings.mail_dir, ca_file=settings.smtp_ca_file)
+    transport = mail_transport(settings.mail)
     message = build(
         REQUESTER_NOTIFICATION,
         {"to": args.to, "org": "guestgate", "guest": "This is a test message; it"},
         outbox_id=str(uuid.uuid4()),
-        sender=Sender(settings.mail_from),
+        sender=mail_sender(settings.mail),
         now=utcnow(),
         subject="guestgate mail test",
     )
@@ -89,7 +74,7 @@ def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(send_once())
     except DeliveryError as exc:
         raise Unavailable(f"the test message was not delivered: {exc.reason}") from None
-    where = "SMTP" if settings.smtp_url else settings.mail_dir
+    where = "SMTP" if settings.mail.smtp_url else settings.mail.mail_dir
     emit(
         {"sent": True, "to": args.to, "via": where, "messageId": message.message_id},
         as_json=args.json,

@@ -18,14 +18,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from guestgate.adapters.sealing import Sealer, secret_hash_key
 from guestgate.adapters.sql import migrate
-from guestgate.adapters.sql.connect import connect
-from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.bootstrap import running
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.apps import INVITE, READ_USERS, parse_lifetime
-from guestgate.domain.timestamps import utcnow
 from guestgate.errors import ConfigError
 from guestgate.services import apps, keys, tenants
 
@@ -35,17 +32,13 @@ DEMO_DOMAIN = "contoso.example"
 
 async def prepare(settings: Settings, *, demo: bool) -> dict[str, Any] | None:
     """Create the first signing key and, on an empty database, the demo tenant and app."""
-    db = connect(settings.database_url, pool_size=1)
-    try:
-
-        def uow(write: bool = True) -> SqlUnitOfWork:
-            return SqlUnitOfWork(db, write=write)
-
-        await keys.ensure_signing_key(uow(), sealer=Sealer(settings.secret_key), now=utcnow())
+    async with running(settings) as runtime:
+        uow = runtime.uow
+        await keys.ensure_signing_key(uow(), sealer=runtime.sealer, now=runtime.now())
         if not demo or await tenants.list_tenants(uow(write=False)):
             return None
         tenant = await tenants.create_tenant(
-            uow(), name=DEMO_TENANT, domains=[DEMO_DOMAIN], now=utcnow()
+            uow(), name=DEMO_TENANT, domains=[DEMO_DOMAIN], now=runtime.now()
         )
         app, secret = await apps.create_app(
             uow(),
@@ -53,20 +46,18 @@ async def prepare(settings: Settings, *, demo: bool) -> dict[str, Any] | None:
             name="guestgate demo app",
             permissions=[INVITE, READ_USERS],
             secret_lifetime=parse_lifetime("2y"),
-            hash_key=secret_hash_key(settings.secret_key),
-            now=utcnow(),
+            hash_key=runtime.hash_key,
+            now=runtime.now(),
         )
         return {"TenantID": tenant.id, "AppID": app.id, "AppSecret": secret.value}
-    finally:
-        await db.close()
 
 
 def demo_banner(settings: Settings, creds: dict[str, Any]) -> str:
-    token_url = f"{settings.public_url}/{creds['TenantID']}/oauth2/v2.0/token"
+    token_url = f"{settings.http.public_url}/{creds['TenantID']}/oauth2/v2.0/token"
     curl = " ".join(
         [
             "curl -s",
-            *(["-k"] if settings.public_url.startswith("https://") else []),
+            *(["-k"] if settings.http.https else []),
             shlex.quote(token_url),
             "-d grant_type=client_credentials",
             f"-d client_id={creds['AppID']}",
@@ -89,10 +80,7 @@ def demo_banner(settings: Settings, creds: dict[str, Any]) -> str:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn  # imported here so other commands start fast
-
-    from guestgate.web.protocol import DeadlineHttpToolsProtocol
-    from guestgate.web.supervisor import Supervisor
+    from guestgate.web import supervisor  # imported here so other commands start fast
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together")
@@ -110,47 +98,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             raise ConfigError(f"TLS certificate or key unusable: {exc}") from None
     if args.workers < 1 or args.workers > 64:
         raise ConfigError("--workers must be 1-64")
-    migrate.upgrade(settings.database_url)
+    migrate.upgrade(settings.database.url)
     creds = asyncio.run(prepare(settings, demo=not args.no_demo and not settings.graph_mode))
     if creds is not None:
         sys.stdout.write(demo_banner(settings, creds))
         sys.stdout.flush()
-    # Workers read their settings from the environment; flags already override it here.
-    os.environ.update(
-        {
-            "GUESTGATE_DATABASE_URL": settings.database_url,
-            "GUESTGATE_PUBLIC_URL": settings.public_url,
-            "GUESTGATE_LOG_LEVEL": settings.log_level,
-            "GUESTGATE_DIRECTORY": settings.directory,
-        }
-    )
     if args.no_worker:
-        os.environ["GUESTGATE_INPROCESS_WORKER"] = "false"
+        settings = settings.with_overrides(inprocess_worker=False)
     scheme = "https" if args.tls_cert else "http"
-    print(f"guestgate listening on {scheme}://{settings.host}:{settings.port}", flush=True)
-    config = uvicorn.Config(
-        "guestgate.web.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        loop="uvloop",
-        http=DeadlineHttpToolsProtocol,
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        log_config=None,
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=16 * 1024,
+    print(
+        f"guestgate listening on {scheme}://{settings.http.host}:{settings.http.port}", flush=True
     )
-    if args.workers == 1:
-        uvicorn.Server(config).run()
-    else:
-        # Each worker on its own SO_REUSEPORT socket: connections spread evenly (supervisor.py).
-        raise SystemExit(Supervisor(config, args.workers).run())
+    tls = supervisor.Tls(args.tls_cert, args.tls_key) if args.tls_cert else None
+    # Every worker process gets this Settings object itself, flags applied.
+    status = supervisor.serve(settings, workers=args.workers, tls=tls)
+    if status:
+        raise SystemExit(status)
 
 
 def write_dev_cert(out_dir: Path, hosts: list[str]) -> tuple[Path, Path]:

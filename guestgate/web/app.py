@@ -4,40 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from guestgate import __version__, config, logs
+from guestgate import __version__
+from guestgate.bootstrap import build_runtime, configure_process
 from guestgate.config import Settings
 from guestgate.web import api, graph, identity, ops, pages
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
 from guestgate.web.protocol import DeadlineHttpToolsProtocol
-from guestgate.web.state import Runtime
 
 
 def create_app(settings: Settings) -> Litestar:
-    runtime = Runtime.build(settings)
+    runtime = build_runtime(settings, connect_graph=True)
 
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
         await runtime.keyring.current()
-        if settings.inprocess_worker:
+        if settings.mail.inprocess_worker:
             tasks.append(asyncio.create_task(runtime.worker.run()))
 
     async def close() -> None:
         runtime.worker.stop()
-        if runtime.graph is not None:
-            await runtime.graph.client.close()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
-        await runtime.db.close()
+        await runtime.close()
 
     app = Litestar(
         # Graph mode: Microsoft runs identity, the Graph API and redemption; guestgate the rest.
@@ -47,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="guestgate",
             version=__version__,
@@ -67,15 +64,14 @@ def create_app(settings: Settings) -> Litestar:
     app.state.runtime = runtime
     app.asgi_handler = EdgeMiddleware(
         app.asgi_handler,
-        hsts=settings.public_url.startswith("https://"),
-        body_timeout=settings.body_timeout_seconds,
+        hsts=settings.http.https,
+        body_timeout=settings.http.body_timeout_seconds,
     )
     return app
 
 
-def app_from_env() -> Litestar:
-    """Factory for uvicorn workers: settings come from the environment `serve` prepared."""
-    settings = config.from_env(os.environ)
-    logs.configure(settings.log_level)
-    DeadlineHttpToolsProtocol.header_timeout = settings.header_timeout_seconds
+def serving_app(settings: Settings) -> Litestar:
+    """The app of one `serve` process (uvicorn calls it in each worker), set up from Settings."""
+    configure_process(settings)
+    DeadlineHttpToolsProtocol.header_timeout = settings.http.header_timeout_seconds
     return create_app(settings)

@@ -14,7 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 from guestgate.adapters.tokens import Caller
 from guestgate.domain.apps import grants
 from guestgate.errors import AuthenticationError, PermissionDenied
-from guestgate.web.state import Runtime
+from guestgate.runtime import Runtime
 
 
 def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:

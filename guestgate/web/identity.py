@@ -34,7 +34,7 @@ async def openid_configuration(request: Request[Any, Any, Any], tenant: str) -> 
     runtime = runtime_of(request)
     async with runtime.uow(write=False) as uow:
         found = await tokens.resolve_tenant(uow, tenant)
-    base = f"{runtime.settings.public_url}/{found.id}"
+    base = f"{runtime.settings.http.public_url}/{found.id}"
     return _json(
         {
             "issuer": f"{base}/v2.0",
@@ -194,9 +194,9 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
             scope=form.get("scope"),
             hash_key=runtime.hash_key,
             keys=await runtime.keyring.current(),
-            public_url=runtime.settings.public_url,
+            public_url=runtime.settings.http.public_url,
             now=runtime.now(),
-            lifetime=runtime.settings.token_lifetime_seconds,
+            lifetime=runtime.settings.tokens.lifetime_seconds,
         )
     except OAuthError as exc:
         if exc.status == 401:

@@ -24,10 +24,10 @@ from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import PENDING
 from guestgate.domain.tenants import is_guid
 from guestgate.logs import request_id_var
+from guestgate.runtime import Runtime
 from guestgate.services import redemption
 from guestgate.services.redemption import Link, RedemptionError
 from guestgate.web.auth import runtime_of
-from guestgate.web.state import Runtime
 
 STATIC = Path(__file__).with_name("static")
 _templates = Environment(
@@ -66,7 +66,7 @@ ERROR_PAGES: dict[str, tuple[int, str, str]] = {
 
 def _cookie_name(runtime: Runtime, name: str) -> str:
     # The __Host- prefix pins the cookie to this host and https; plain http cannot use it.
-    return f"__Host-{name}" if runtime.settings.public_url.startswith("https://") else name
+    return f"__Host-{name}" if runtime.settings.http.https else name
 
 
 def _cookie(runtime: Runtime, name: str, value: str, max_age: int) -> Cookie:
@@ -76,7 +76,7 @@ def _cookie(runtime: Runtime, name: str, value: str, max_age: int) -> Cookie:
         path="/",
         max_age=max_age,
         httponly=True,
-        secure=runtime.settings.public_url.startswith("https://"),
+        secure=runtime.settings.http.https,
         samesite="lax",
     )
 
@@ -144,7 +144,7 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     # Browsers send "Origin: null" from no-referrer pages; the CSRF token is the real check,
     # this one only refuses posts that name another site.
     origin = request.headers.get("origin")
-    if origin not in (None, "null") and origin != _origin(runtime.settings.public_url):
+    if origin not in (None, "null") and origin != _origin(runtime.settings.http.public_url):
         raise RedemptionError("forbidden", "This form was sent from another site.")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":

@@ -23,7 +23,7 @@ class HeadersTooLarge(Exception):
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
-    # Set per worker process from Settings by `app_from_env`, before the first connection.
+    # Set per worker process from Settings by `serving_app`, before the first connection.
     header_timeout: float = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -9,11 +9,15 @@ kernel spreads new connections over the sockets by their addresses.
 A worker that dies is replaced on the same socket; connections that arrive meanwhile wait in
 that socket's backlog, because this process keeps every socket open. A worker that fails
 while starting (a bad certificate, say) stops the service instead of restarting forever.
+
+Each worker is handed the Settings object of `serve` itself (pickled by multiprocessing's
+spawn) and builds its app from it: what a flag changed reaches every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -22,14 +26,58 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from guestgate.config import Settings
+from guestgate.web.app import serving_app
+from guestgate.web.protocol import DeadlineHttpToolsProtocol
+
 logger = logging.getLogger("guestgate.serve")
 _spawn = multiprocessing.get_context("spawn")
 QUICK_EXIT_SECONDS = 5.0
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """The PEM certificate and key `serve` answers https with."""
+
+    cert_file: str
+    key_file: str
+
+
+def server_config(settings: Settings, tls: Tls | None) -> uvicorn.Config:
+    """uvicorn's configuration of one serving process; the app is built there from `settings`."""
+    return uvicorn.Config(
+        functools.partial(serving_app, settings),
+        factory=True,  # called inside the worker's event loop, as uvicorn loads an app
+        host=settings.http.host,
+        port=settings.http.port,
+        loop="uvloop",
+        http=DeadlineHttpToolsProtocol,
+        ssl_certfile=tls.cert_file if tls else None,
+        ssl_keyfile=tls.key_file if tls else None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        log_config=None,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+
+
+def serve(settings: Settings, *, workers: int, tls: Tls | None) -> int:
+    """Serve until SIGINT or SIGTERM; the exit status."""
+    if workers == 1:
+        uvicorn.Server(server_config(settings, tls)).run()
+        return 0
+    # Each worker on its own SO_REUSEPORT socket: connections spread evenly.
+    return Supervisor(settings, workers=workers, tls=tls).run()
 
 
 def bind_reuseport(host: str, port: int) -> socket.socket:
@@ -42,16 +90,18 @@ def bind_reuseport(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker_main(config: uvicorn.Config, sock: socket.socket) -> None:
-    config.configure_logging()
+def _worker_main(settings: Settings, tls: Tls | None, sock: socket.socket) -> None:
+    config = server_config(settings, tls)
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
 
 
 class Supervisor:
-    def __init__(self, config: uvicorn.Config, workers: int) -> None:
-        self.config = config
-        self.sockets = [bind_reuseport(config.host, config.port) for _ in range(workers)]
+    def __init__(self, settings: Settings, *, workers: int, tls: Tls | None) -> None:
+        self.settings = settings
+        self.tls = tls
+        host, port = settings.http.host, settings.http.port
+        self.sockets = [bind_reuseport(host, port) for _ in range(workers)]
         self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * workers
         self.started = [0.0] * workers
         self.quick_exits = [0] * workers  # consecutive exits soon after starting, per slot
@@ -60,7 +110,9 @@ class Supervisor:
         self.failed = False
 
     def _start(self, slot: int) -> None:
-        process = _spawn.Process(target=_worker_main, args=(self.config, self.sockets[slot]))
+        process = _spawn.Process(
+            target=_worker_main, args=(self.settings, self.tls, self.sockets[slot])
+        )
         process.start()
         self.processes[slot], self.started[slot] = process, time.monotonic()
 
@@ -113,7 +165,7 @@ class Supervisor:
             if process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGTERM)  # uvicorn's graceful shutdown
-        deadline = time.monotonic() + (self.config.timeout_graceful_shutdown or 10) + 5
+        deadline = time.monotonic() + GRACEFUL_SHUTDOWN_SECONDS + 5
         for process in running:
             process.join(max(deadline - time.monotonic(), 0.1))
             if process.is_alive():

@@ -39,7 +39,10 @@ class Server:
     tls: bool = False
     workers: int = 1
     demo: bool = True
+    mail_worker: bool = True  # False: `serve --no-worker`
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Global flags before `serve` (--public-url…); what they set is left out of the environment.
+    flags: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     secret_key: str = field(
         default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
@@ -69,6 +72,9 @@ class Server:
                 **self.extra_env,
             }
         )
+        for flag in self.flags:
+            if flag.startswith("--"):
+                env.pop("GUESTGATE_" + flag[2:].upper().replace("-", "_"), None)
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -93,13 +99,15 @@ class Server:
         return created
 
     def start(self) -> Server:
-        args = ["serve", "--workers", str(self.workers)]
+        args = [*self.flags, "serve", "--workers", str(self.workers)]
         if self.tls:
             if not self.cert.exists():
                 self.cli("dev-cert", "--out-dir", str(self.workdir))
             args += ["--tls-cert", str(self.cert), "--tls-key", str(self.workdir / "dev-key.pem")]
         if not self.demo:
             args.append("--no-demo")
+        if not self.mail_worker:
+            args.append("--no-worker")
         self.stderr_path = self.workdir / f"server-{self.port}.log"
         self.stdout_path = self.workdir / f"server-{self.port}.out"
         REGISTRY.log(self.stderr_path)

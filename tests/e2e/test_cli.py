@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.server import GUESTGATE, ROOT, Server, free_port
+from tests.e2e.server import GUESTGATE, ROOT, Caller, Server, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -241,6 +241,59 @@ def test_serve_with_two_workers_spreads_connections_and_replaces_a_dead_worker(
     finally:
         server.stop()
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+
+def test_flags_reach_every_worker_process(tmp_path: Path) -> None:
+    """`serve` hands its Settings to the workers: flag-only settings hold in both of them."""
+    public_url = "https://guests.fabrikam.example"
+    server = Server(
+        workdir=tmp_path,
+        database_url=f"sqlite:///{tmp_path}/gg.db",
+        workers=2,
+        flags=["--public-url", public_url, "--log-level", "warning"],
+        mail_worker=False,
+    )
+    assert not {"GUESTGATE_PUBLIC_URL", "GUESTGATE_LOG_LEVEL"} & set(server.env())
+    server.start()
+    try:
+        tenant = server.demo_credentials()["TenantID"]
+        assert f"{public_url}/{tenant}/oauth2/v2.0/token" in server.stdout
+        caller = Caller.demo(server)
+        wait_for(lambda: listening_sockets(server.port) == 2)
+        clients = [server.client(headers=caller.headers) for _ in range(40)]
+        try:
+            discovery = f"/{tenant}/v2.0/.well-known/openid-configuration"
+            issuers = {c.get(discovery).json()["issuer"] for c in clients}
+            invites = [
+                c.post(
+                    "/api/InviteGuest",
+                    json={
+                        "invitedUserEmailAddress": f"guest{i}@fabrikam.example",
+                        "sendInvitationMessage": True,
+                    },
+                )
+                for i, c in enumerate(clients)
+            ]
+            # 40 kept-alive connections land on both workers (all on one: p = 2 ** -39).
+            spread = connections_per_worker(server)
+        finally:
+            for c in clients:
+                c.close()
+        assert len(spread) == 2
+        assert min(spread) >= 1
+        assert issuers == {f"{public_url}/{tenant}/v2.0"}
+        assert {i.status_code for i in invites} == {201}
+        assert {i.json()["inviteRedeemUrl"].split("/redeem/")[0] for i in invites} == {public_url}
+        # --no-worker: neither worker delivers mail (a worker polls every second).
+        time.sleep(2.5)
+        pending = json.loads(server.cli("outbox", "list", "--json").stdout)
+        assert len(pending) == 40
+        assert {m["status"] for m in pending} == {"pending"}
+        assert not list((tmp_path / "var" / "mail").glob("*.eml"))
+        # --log-level warning: neither worker writes its info-level access lines.
+        assert '"guestgate.access"' not in server.logs()
+    finally:
+        server.stop()
 
 
 def test_serve_refuses_an_unusable_certificate_before_starting_workers(tmp_path: Path) -> None:

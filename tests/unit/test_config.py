@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import base64
 import os
+import pickle
 import secrets
 from pathlib import Path
 
 import pytest
 
-from guestgate.config import Settings, from_env
+from guestgate.config import DatabaseSettings, HttpSettings, Settings, from_env
 from guestgate.errors import ConfigError
 
 
@@ -17,9 +18,9 @@ def env(tmp_path: Path, **values: str) -> dict[str, str]:
 
 def test_defaults_are_the_embedded_ones(tmp_path: Path) -> None:
     settings = from_env(env(tmp_path))
-    assert settings.database_url == "sqlite:///./var/guestgate.db"
-    assert settings.public_url == "http://127.0.0.1:8365"
-    assert settings.port == 8365
+    assert settings.database.url == "sqlite:///./var/guestgate.db"
+    assert settings.http.public_url == "http://127.0.0.1:8365"
+    assert settings.http.port == 8365
     assert len(settings.secret_key) == 32
 
 
@@ -40,8 +41,8 @@ def test_secret_key_from_environment(tmp_path: Path) -> None:
 
 def test_flags_override_environment(tmp_path: Path) -> None:
     settings = from_env(env(tmp_path, GUESTGATE_PORT="9000"), port=9100, host=None)
-    assert settings.port == 9100
-    assert settings.host == "127.0.0.1"
+    assert settings.http.port == 9100
+    assert settings.http.host == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
@@ -76,11 +77,105 @@ def test_invalid_configuration_fails_with_one_line_reason(
 
 def test_password_in_database_url_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as info:
-        Settings(database_url="mysql://user:hunter2@host/db", secret_key=b"k" * 32)
+        Settings(
+            database=DatabaseSettings(url="mysql://user:hunter2@host/db"), secret_key=b"k" * 32
+        )
     assert "hunter2" not in info.value.message
 
 
 def test_public_url_trailing_slash_is_dropped() -> None:
-    assert Settings(public_url="https://id.example/", secret_key=b"k" * 32).public_url == (
-        "https://id.example"
+    http = HttpSettings(public_url="https://id.example/")
+    assert Settings(http=http, secret_key=b"k" * 32).http.public_url == ("https://id.example")
+
+
+def test_settings_are_grouped_by_concern_and_read_from_their_variables(tmp_path: Path) -> None:
+    settings = from_env(
+        env(
+            tmp_path,
+            GUESTGATE_DATABASE_URL="postgresql://db.example/guestgate",
+            GUESTGATE_PUBLIC_URL="https://id.example",
+            GUESTGATE_HOST="0.0.0.0",
+            GUESTGATE_HEADER_TIMEOUT="3",
+            GUESTGATE_SMTP_URL="smtp://mail.example:587?starttls=true",
+            GUESTGATE_MAIL_FROM="noreply@id.example",
+            GUESTGATE_INPROCESS_WORKER="false",
+            GUESTGATE_OUTBOX_LEASE="30",
+            GUESTGATE_TOKEN_FAILURES_PER_MINUTE="7",
+            GUESTGATE_PAGE_FAILURES_PER_10_MINUTES="70",
+            GUESTGATE_DIRECTORY="graph",
+            GUESTGATE_GRAPH_URL="http://127.0.0.1:9000/",
+            GUESTGATE_GRAPH_INVITES_PER_5S="20",
+            GUESTGATE_LOG_LEVEL="debug",
+        )
     )
+    assert settings.database.url == "postgresql://db.example/guestgate"
+    assert not settings.is_sqlite
+    assert (settings.http.host, settings.http.public_url) == ("0.0.0.0", "https://id.example")
+    assert settings.http.header_timeout_seconds == 3.0
+    assert settings.http.https
+    assert settings.mail.smtp_url == "smtp://mail.example:587?starttls=true"
+    assert settings.mail.mail_from == "noreply@id.example"
+    assert settings.mail.inprocess_worker is False
+    assert settings.mail.outbox_lease_seconds == 30.0
+    assert settings.limits.token_failures_per_minute == 7
+    assert settings.limits.page_failures_per_10_minutes == 70
+    assert settings.graph_mode
+    assert settings.graph.url == "http://127.0.0.1:9000"
+    assert settings.graph.invites_per_window == 20
+    assert not settings.graph_app_credentials
+    assert settings.log_level == "DEBUG"
+    assert settings.tokens.lifetime_seconds == 3600
+
+
+def test_overrides_by_flag_name_land_in_their_group_and_are_checked(tmp_path: Path) -> None:
+    settings = from_env(env(tmp_path))
+    changed = settings.with_overrides(
+        public_url="https://id.example/",
+        database_url=f"sqlite:///{tmp_path}/other.db",
+        host="::1",
+        port=9443,
+        log_level="WARNING",
+        inprocess_worker=False,
+        graph_client_id=None,  # None: a flag left out changes nothing
+    )
+    assert changed.http.public_url == "https://id.example"
+    assert (changed.http.host, changed.http.port) == ("::1", 9443)
+    assert changed.sqlite_path == f"{tmp_path}/other.db"
+    assert changed.log_level == "WARNING"
+    assert changed.mail.inprocess_worker is False
+    assert changed.graph == settings.graph
+    assert changed.secret_key == settings.secret_key
+    assert settings.http.public_url == "http://127.0.0.1:8365"  # the original is untouched
+    with pytest.raises(ConfigError, match="1-65535"):
+        settings.with_overrides(port=0)
+    with pytest.raises(ConfigError, match="one of"):
+        settings.with_overrides(log_level="LOUD")
+    with pytest.raises(TypeError, match="no setting"):
+        settings.with_overrides(public_uri="https://id.example")
+
+
+def test_settings_survive_pickling_for_worker_processes(tmp_path: Path) -> None:
+    settings = from_env(
+        env(tmp_path, GUESTGATE_SMTP_URL="smtp://user:pw@mail.example:587"),
+        public_url="https://id.example",
+    )
+    copy = pickle.loads(pickle.dumps(settings))
+    assert copy == settings
+    assert copy.secret_key == settings.secret_key
+    assert copy.http.public_url == "https://id.example"
+
+
+def test_secrets_stay_out_of_the_representation(tmp_path: Path) -> None:
+    settings = from_env(
+        env(
+            tmp_path,
+            GUESTGATE_SMTP_URL="smtp://user:smtp-pass@mail.example:587",
+            GUESTGATE_GRAPH_CLIENT_ID="0f7a0000-0000-0000-0000-000000000000",
+            GUESTGATE_GRAPH_CLIENT_SECRET="graph-secret",
+            GUESTGATE_GRAPH_TENANT="0f7a0000-0000-0000-0000-000000000001",
+        )
+    )
+    shown = repr(settings)
+    assert "smtp-pass" not in shown
+    assert "graph-secret" not in shown
+    assert repr(settings.secret_key) not in shown

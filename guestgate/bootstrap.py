@@ -1,0 +1,162 @@
+"""The composition root: the one place that turns Settings into the objects a process uses.
+
+`serve` builds one runtime in each worker process (web/app.py `create_app`), every CLI
+command builds one for the length of the command (`running`), and `guestgate worker` builds
+one for its outbox loop. Adapters are chosen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from guestgate import logs
+from guestgate.adapters.mail.render import Sender
+from guestgate.adapters.mail.transport import Transport, make_transport
+from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
+from guestgate.adapters.sql.connect import connect
+from guestgate.adapters.sql.tenant_cache import TenantCache
+from guestgate.adapters.tokens import KeyRing, KeySet, TokenVerifier
+from guestgate.config import MailSettings, Settings
+from guestgate.domain.throttle import FailureThrottle
+from guestgate.runtime import Authenticator, GraphRuntime, Runtime
+from guestgate.services.keys import load_key_set
+from guestgate.services.tokens import GRAPH, GUESTGATE_API
+from guestgate.worker import OutboxWorker
+
+DEFAULT_POOL_SIZE = 4
+
+
+def configure_process(settings: Settings) -> None:
+    """Process-wide set-up every entry point does first: JSON logs at the configured level."""
+    logs.configure(settings.log_level)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    poll_seconds: float = 1.0,
+    connect_graph: bool = False,
+) -> Runtime:
+    """The runtime of one process; it opens nothing until used. Close it with `close()`.
+
+    `connect_graph`: in graph mode, also build the Graph client and check callers' tokens
+    against the Microsoft 365 tenant (what `serve` needs). CLI commands and `guestgate worker`
+    act on the database only and leave it off: building it may call Entra.
+    """
+    key = settings.secret_key
+    db = connect(settings.database.url, pool_size=pool_size)
+    tenant_cache = TenantCache()
+    sealer = Sealer(key)
+    runtime: Runtime
+
+    async def load_keys() -> KeySet:
+        return await load_key_set(runtime.uow(write=False), sealer=sealer, now=runtime.now())
+
+    async def tenant_exists(tenant_id: str) -> bool:
+        async with runtime.uow(write=False) as uow:
+            return await uow.tenants.get(tenant_id, links=False) is not None
+
+    keyring = KeyRing(load_keys)
+    verifier: Authenticator = TokenVerifier(
+        keyring,
+        public_url=settings.http.public_url,
+        audiences=frozenset({GRAPH, GUESTGATE_API}),
+        leeway=settings.tokens.leeway_seconds,
+        tenant_exists=tenant_exists,
+    )
+    graph = None
+    if connect_graph and settings.graph_mode:
+        graph, verifier = _graph_mode(settings)
+    per_minute = settings.limits.token_failures_per_minute
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        sealer=sealer,
+        hash_key=secret_hash_key(key),
+        cursor_key=derive(key, "guestgate paging cursor v1"),
+        form_key=derive(key, "guestgate redemption forms v1"),
+        keyring=keyring,
+        verifier=verifier,
+        worker=OutboxWorker(
+            lambda: runtime.uow(),
+            sealer=sealer,
+            transport=mail_transport(settings.mail),
+            sender=mail_sender(settings.mail),
+            poll_seconds=poll_seconds,
+            retry_base=settings.mail.outbox_retry_base_seconds,
+            lease_seconds=settings.mail.outbox_lease_seconds,
+        ),
+        client_failures=FailureThrottle(per_minute, 60.0),
+        address_failures=FailureThrottle(per_minute * 5, 60.0),
+        page_failures=FailureThrottle(settings.limits.page_failures_per_10_minutes, 600.0),
+        tenant_cache=tenant_cache,
+        graph=graph,
+    )
+    runtime.invitations = _invitation_service(runtime)
+    return runtime
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, *, pool_size: int = 1) -> AsyncIterator[Runtime]:
+    """A runtime for one CLI command (one connection), closed when the command is done."""
+    runtime = build_runtime(settings, pool_size=pool_size)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+def mail_transport(mail: MailSettings) -> Transport:
+    """SMTP when a URL is configured, else the mail folder."""
+    return make_transport(mail.smtp_url, mail.mail_dir, ca_file=mail.smtp_ca_file)
+
+
+def mail_sender(mail: MailSettings) -> Sender:
+    return Sender(mail.mail_from)
+
+
+def _invitation_service(runtime: Runtime) -> Any:
+    """The invitation use-cases (services/invitations.py) over this process's directory."""
+    return None
+
+
+def _graph_mode(settings: Settings) -> tuple[GraphRuntime, Authenticator]:
+    """Graph mode's client and limiter, and who vouches for callers' tokens."""
+    # Imported here: local mode never loads httpx, msal or the Graph adapter.
+    from guestgate.adapters.graph import (
+        AppTokenProvider,
+        ForwardingAuthenticator,
+        GraphClient,
+        InvitationLimiter,
+        JwksKeys,
+    )
+
+    graph = settings.graph
+    client = GraphClient(graph.url, timeout=graph.timeout_seconds, ca_file=graph.ca_file)
+    # Graph counts invitations when they arrive; we count when they leave. A one-second
+    # margin on the 5-second window absorbs the time in between.
+    limiter = InvitationLimiter(graph.invites_per_window, 5.0 + 1.0)
+    if not (graph.client_id and graph.client_secret and graph.tenant):
+        return GraphRuntime(client, limiter, app_tokens=None), ForwardingAuthenticator(client)
+    # guestgate's own app in the tenant: callers prove themselves with Entra tokens for
+    # guestgate's API, validated against the tenant's published keys.
+    tenant = graph.tenant.lower()
+    keys = JwksKeys(f"{graph.entra_url}/{tenant}/discovery/v2.0/keys", ca_file=graph.ca_file)
+    verifier = TokenVerifier(
+        keys,
+        public_url=graph.entra_url,
+        audiences=frozenset({graph.client_id, GUESTGATE_API}),
+        tenants=frozenset({tenant}),
+        leeway=settings.tokens.leeway_seconds,
+    )
+    app_tokens = AppTokenProvider(
+        client_id=graph.client_id,
+        secret=graph.client_secret,
+        tenant=tenant,
+        authority=graph.entra_url,
+        ca_file=graph.ca_file,
+    )
+    return GraphRuntime(client, limiter, app_tokens), verifier

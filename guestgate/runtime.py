@@ -1,0 +1,82 @@
+"""The objects one process lives with, built once from its Settings by guestgate/bootstrap.py.
+
+`serve` (each worker process), every CLI command and `guestgate worker` get theirs from
+`bootstrap.build_runtime`; nothing else opens the database or derives keys. Everything here is
+per process: nothing correct depends on it (throttles and caches are best-effort per process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from guestgate.adapters.sealing import Sealer
+from guestgate.adapters.sql.driver import Database
+from guestgate.adapters.sql.tenant_cache import TenantCache
+from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
+from guestgate.adapters.tokens import Caller, KeyRing
+from guestgate.config import Settings
+from guestgate.domain.throttle import FailureThrottle
+from guestgate.domain.timestamps import utcnow
+from guestgate.worker import OutboxWorker
+
+if TYPE_CHECKING:  # the Graph stack (httpx, msal) loads only in graph mode
+    from guestgate.adapters.graph import AppTokenProvider, GraphClient, InvitationLimiter
+
+
+class Authenticator(Protocol):
+    """Turns a bearer token into a caller; `enforces_roles` says whether we check permissions."""
+
+    enforces_roles: bool
+
+    async def verify(self, token: str) -> Caller: ...
+
+
+@dataclass
+class GraphRuntime:
+    """Graph mode: the client, the per-tenant limiter, and where Graph tokens come from."""
+
+    client: GraphClient
+    limiter: InvitationLimiter
+    app_tokens: AppTokenProvider | None  # None: forward the caller's own token
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    sealer: Sealer
+    hash_key: bytes  # keys the client-secret hashes
+    cursor_key: bytes  # signs paging cursors
+    form_key: bytes  # redemption forms' CSRF tokens and one-time codes
+    keyring: KeyRing
+    verifier: Authenticator
+    worker: OutboxWorker
+    # Token endpoint guessing: per client id and address, and per address across client ids.
+    client_failures: FailureThrottle
+    address_failures: FailureThrottle
+    # Redemption pages: invalid links and wrong codes per address.
+    page_failures: FailureThrottle
+    tenant_cache: TenantCache
+    graph: GraphRuntime | None = None  # graph mode, in `serve`
+    # The invitation use-cases behind one port (services/invitations.py), set by bootstrap.
+    invitations: Any = field(default=None)
+
+    def uow(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=write, tenant_cache=self.tenant_cache)
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    async def close(self) -> None:
+        """Release what the process holds open: the Graph client, the mail transport, the pool.
+
+        The outbox worker's own loop closes the transport when it stops; closing it here as
+        well covers a worker that never ran (a CLI command).
+        """
+        self.worker.stop()
+        if self.graph is not None:
+            await self.graph.client.close()
+        await self.worker.transport.close()
+        await self.db.close()
