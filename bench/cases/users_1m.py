@@ -10,29 +10,33 @@ from typing import Any
 
 from bench.harness import CaseRun, Guestgate
 from bench.load import run_openloop, run_wrk
+from guestgate.adapters.sql.users import INSERT_USER
 
 
 def seed_guests(database_path: Path, tenant_id: str, count: int) -> None:
-    """`count` guests written straight into SQLite (the API would take an hour for a million)."""
+    """`count` guests written straight into SQLite with the user repository's own INSERT
+    (the API would take an hour for a million)."""
     conn = sqlite3.connect(database_path, timeout=60)
     try:
         with conn:
             conn.executemany(
-                "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
-                " user_principal_name, external_user_state, creation_type, created_at)"
-                " VALUES (?, ?, 'Guest', ?, ?, ?, ?, 'PendingAcceptance', 'Invitation', ?)",
+                INSERT_USER,
                 (
-                    (
-                        str(uuid.uuid4()),
-                        tenant_id,
-                        f"Seeded guest {i}",
-                        f"seed{i:07d}@seed.example",
-                        f"seed{i:07d}@seed.example",
-                        f"seed{i:07d}_seed.example#EXT#@contoso.example",
-                        f"2026-01-01T00:00:00.{i % 1_000_000:06d}Z"
+                    {
+                        "id": str(uuid.uuid4()),
+                        "tenant_id": tenant_id,
+                        "user_type": "Guest",
+                        "display_name": f"Seeded guest {i}",
+                        "mail": f"seed{i:07d}@seed.example",
+                        "email_key": f"seed{i:07d}@seed.example",
+                        "upn": f"seed{i:07d}_seed.example#EXT#@contoso.example",
+                        "state": "PendingAcceptance",
+                        "state_at": None,
+                        "creation_type": "Invitation",
+                        "created_at": f"2026-01-01T00:00:00.{i % 1_000_000:06d}Z"
                         if i < 1_000_000
                         else f"2026-01-02T00:00:00.{i % 1_000_000:06d}Z",
-                    )
+                    }
                     for i in range(count)
                 ),
             )

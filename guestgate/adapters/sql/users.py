@@ -11,6 +11,15 @@ from guestgate.adapters.sql.odata import Translator, escape_like
 from guestgate.domain.odata import UserQuery
 from guestgate.domain.users import User
 
+# Module-level so that bulk loaders (the bench's seed of a million guests) write the same row.
+INSERT_USER = (
+    "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
+    " user_principal_name, external_user_state, external_user_state_changed_at,"
+    " creation_type, created_at) VALUES (:id, :tenant_id, :user_type, :display_name,"
+    " :mail, :email_key, :upn, :state, :state_at, :creation_type, :created_at)"
+    " ON CONFLICT (tenant_id, email_key) DO NOTHING"
+)
+
 
 def _user(row: Row) -> User:
     return User(
@@ -35,11 +44,7 @@ class SqlUserRepository:
     async def add_if_absent(self, user: User) -> bool:
         """Insert unless the tenant already has a user with this email key; True if inserted."""
         count = await self.tx.execute(
-            "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
-            " user_principal_name, external_user_state, external_user_state_changed_at,"
-            " creation_type, created_at) VALUES (:id, :tenant_id, :user_type, :display_name,"
-            " :mail, :email_key, :upn, :state, :state_at, :creation_type, :created_at)"
-            " ON CONFLICT (tenant_id, email_key) DO NOTHING",
+            INSERT_USER,
             {
                 "id": user.id,
                 "tenant_id": user.tenant_id,
