@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from guestgate import logs
 from guestgate.adapters.mail.render import Sender
@@ -17,11 +16,17 @@ from guestgate.adapters.mail.transport import Transport, make_transport
 from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.tenant_cache import TenantCache
-from guestgate.adapters.tokens import KeyRing, KeySet, TokenVerifier
+from guestgate.adapters.tokens import KeyRing, TokenVerifier
 from guestgate.config import MailSettings, Settings
+from guestgate.domain.signing import KeySet
 from guestgate.domain.throttle import FailureThrottle
 from guestgate.runtime import Authenticator, GraphRuntime, Runtime
+from guestgate.services.directory import Directory
+from guestgate.services.governance import Governance
+from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
+from guestgate.services.local_directory import LocalDirectory
+from guestgate.services.tenants import find_tenant
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
 from guestgate.worker import OutboxWorker
 
@@ -57,7 +62,7 @@ def build_runtime(
 
     async def tenant_exists(tenant_id: str) -> bool:
         async with runtime.uow(write=False) as uow:
-            return await uow.tenants.get(tenant_id, links=False) is not None
+            return await find_tenant(uow.tenants, tenant_id, links=False) is not None
 
     keyring = KeyRing(load_keys)
     verifier: Authenticator = TokenVerifier(
@@ -118,9 +123,30 @@ def mail_sender(mail: MailSettings) -> Sender:
     return Sender(mail.mail_from)
 
 
-def _invitation_service(runtime: Runtime) -> Any:
-    """The invitation use-cases (services/invitations.py) over this process's directory."""
-    return None
+def _invitation_service(runtime: Runtime) -> InvitationService:
+    """The invitation use-cases (services/invitations.py) over this process's directory:
+    Microsoft 365 when the Graph client was built, guestgate's own database otherwise."""
+    directory: Directory
+    if runtime.graph is not None:
+        from guestgate.services.graph_directory import GraphDirectory
+
+        directory = GraphDirectory(
+            runtime.uow,
+            client=runtime.graph.client,
+            limiter=runtime.graph.limiter,
+            app_tokens=runtime.graph.app_tokens,
+            now=runtime.now,
+        )
+    else:
+        directory = LocalDirectory(
+            runtime.uow,
+            sealer=runtime.sealer,
+            public_url=runtime.settings.http.public_url,
+            cursor_key=runtime.cursor_key,
+            now=runtime.now,
+        )
+    governance = Governance(sealer=runtime.sealer, directory=directory.name)
+    return InvitationService(directory, governance, wake=runtime.worker.wake)
 
 
 def _graph_mode(settings: Settings) -> tuple[GraphRuntime, Authenticator]:

@@ -74,38 +74,60 @@ class Unavailable(GuestgateError):
 
 
 class OAuthError(GuestgateError):
-    """An OAuth 2.0 error with Entra's AADSTS numbering for compatibility."""
+    """An OAuth 2.0 error (RFC 6749 §5.2) with Entra's AADSTS numbering for compatibility.
+
+    `retry_after` is set when the client is throttled and should wait that many seconds.
+    """
+
+    CLIENT_AUTHENTICATION = frozenset({"invalid_client", "unauthorized_client"})
 
     def __init__(
-        self,
-        error: str,
-        aadsts: int,
-        description: str,
-        *,
-        status: int = 400,
-        retry_after: int | None = None,
+        self, error: str, aadsts: int, description: str, *, retry_after: int | None = None
     ) -> None:
         super().__init__(description, code=error)
         self.error = error
         self.aadsts = aadsts
-        self.status = status
         self.retry_after = retry_after
+
+    @property
+    def client_failed(self) -> bool:
+        """The client could not prove who it is (unknown app, wrong or expired secret)."""
+        return self.error in self.CLIENT_AUTHENTICATION
 
 
 class UpstreamError(GuestgateError):
-    """Microsoft Graph did not give a usable answer; `status` is 502, 503 or 504."""
+    """Microsoft Graph (or Entra) did not give a usable answer; retry after `retry_after` s."""
 
     code = "GraphUnavailable"
 
-    def __init__(self, message: str, *, status: int, code: str, retry_after: int = 5) -> None:
+    def __init__(self, message: str, *, code: str, retry_after: int = 5) -> None:
         super().__init__(message, code=code)
-        self.status = status
         self.retry_after = retry_after
 
 
-class GraphRefused(GuestgateError):
-    """Microsoft Graph refused the request for a reason that is the caller's: its status stays."""
+class UpstreamFailed(UpstreamError):
+    """It answered, but with a server error or an answer that makes no sense."""
 
-    def __init__(self, message: str, *, status: int, code: str) -> None:
+
+class UpstreamUnavailable(UpstreamError):
+    """It could not be reached, or said it is unavailable."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """It did not answer in time."""
+
+
+class UnknownOutcome(GuestgateError):
+    """A request to Microsoft Graph was sent but no answer came: it may or may not have taken
+    effect. Never shown to a client: the graph directory looks before it sends again."""
+
+    code = "GraphTimeout"
+
+
+class GraphRefused(GuestgateError):
+    """Microsoft Graph refused the request for a reason that is the caller's; the caller sees
+    Graph's own status (`graph_status`, a 4xx) and code."""
+
+    def __init__(self, message: str, *, graph_status: int, code: str) -> None:
         super().__init__(message, code=code)
-        self.status = status
+        self.graph_status = graph_status

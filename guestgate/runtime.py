@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql.driver import Database
@@ -19,6 +19,7 @@ from guestgate.adapters.tokens import Caller, KeyRing
 from guestgate.config import Settings
 from guestgate.domain.throttle import FailureThrottle
 from guestgate.domain.timestamps import utcnow
+from guestgate.services.invitations import InvitationService
 from guestgate.worker import OutboxWorker
 
 if TYPE_CHECKING:  # the Graph stack (httpx, msal) loads only in graph mode
@@ -61,7 +62,7 @@ class Runtime:
     tenant_cache: TenantCache
     graph: GraphRuntime | None = None  # graph mode, in `serve`
     # The invitation use-cases behind one port (services/invitations.py), set by bootstrap.
-    invitations: Any = field(default=None)
+    invitations: InvitationService = field(init=False)
 
     def uow(self, *, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db, write=write, tenant_cache=self.tenant_cache)

@@ -7,10 +7,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from guestgate.adapters.mail.render import Mail, Sender, build
 from guestgate.adapters.mail.transport import Transport
+from guestgate.domain.messages import Payload
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -51,8 +51,8 @@ class OutboxWorker:
         self._stop.set()
         self._wake.set()
 
-    def _build(self, kind: str, payload: dict[str, Any], outbox_id: str) -> Mail:
-        return build(kind, payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
+    def _build(self, payload: Payload, outbox_id: str) -> Mail:
+        return build(payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
 
     async def run_once(self) -> int:
         return await deliver_due(

@@ -25,15 +25,19 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from guestgate.adapters.tokens import Caller, KeyRing, KeySet, public_key_from_jwk
-from guestgate.errors import GraphRefused, Throttled, UpstreamError
+from guestgate.adapters.tokens import Caller, KeyRing
+from guestgate.domain.signing import KeySet, public_key_from_jwk
+from guestgate.errors import (
+    GraphRefused,
+    Throttled,
+    UnknownOutcome,
+    UpstreamFailed,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 MAX_RETRY_AFTER = 30.0
-
-
-class UnknownOutcome(Exception):
-    """The request was sent but no answer came: it may or may not have taken effect."""
 
 
 class InvitationLimiter:
@@ -150,17 +154,17 @@ class GraphClient:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
                 # Nothing reached Graph: repeating is always safe.
                 if last:
-                    raise UpstreamError(
-                        "Microsoft Graph is unreachable.", status=503, code="GraphUnavailable"
+                    raise UpstreamUnavailable(
+                        "Microsoft Graph is unreachable.", code="GraphUnavailable"
                     ) from None
                 await self.sleep(backoff(attempt))
                 continue
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError):
                 if not safe_to_repeat:
-                    raise UnknownOutcome from None
+                    raise UnknownOutcome("Microsoft Graph did not answer in time.") from None
                 if last:
-                    raise UpstreamError(
-                        "Microsoft Graph did not answer in time.", status=504, code="GraphTimeout"
+                    raise UpstreamTimeout(
+                        "Microsoft Graph did not answer in time.", code="GraphTimeout"
                     ) from None
                 await self.sleep(backoff(attempt))
                 continue
@@ -174,32 +178,33 @@ class GraphClient:
                             retry_after=seconds,
                             code="GraphThrottled",
                         )
-                    raise UpstreamError(
+                    if response.status_code == 504:
+                        raise UpstreamTimeout(
+                            "Microsoft Graph is unavailable.",
+                            code="GraphTimeout",
+                            retry_after=seconds,
+                        )
+                    raise UpstreamUnavailable(
                         "Microsoft Graph is unavailable.",
-                        status=response.status_code,
-                        code="GraphUnavailable" if response.status_code == 503 else "GraphTimeout",
+                        code="GraphUnavailable",
                         retry_after=seconds,
                     )
                 await self.sleep(wait if wait is not None else backoff(attempt))
                 continue
             if response.status_code >= 500:
-                raise UpstreamError(
-                    f"Microsoft Graph failed ({response.status_code}).",
-                    status=502,
-                    code="GraphError",
+                raise UpstreamFailed(
+                    f"Microsoft Graph failed ({response.status_code}).", code="GraphError"
                 )
             if response.status_code >= 400:
                 code, message = graph_error(response)
-                raise GraphRefused(message, status=response.status_code, code=code)
+                raise GraphRefused(message, graph_status=response.status_code, code=code)
             if response.status_code == 204 or not response.content:
                 return None
             try:
                 return response.json()
             except ValueError:
-                raise UpstreamError(
-                    "Microsoft Graph sent an answer that is not JSON.",
-                    status=502,
-                    code="GraphError",
+                raise UpstreamFailed(
+                    "Microsoft Graph sent an answer that is not JSON.", code="GraphError"
                 ) from None
         raise AssertionError("unreachable")
 
@@ -230,8 +235,8 @@ class ForwardingAuthenticator:
             org = organization["value"][0]
             tenant_id, name = str(org["id"]), org.get("displayName")
         except (KeyError, IndexError, TypeError):
-            raise UpstreamError(
-                "Microsoft Graph answered without an organization.", status=502, code="GraphError"
+            raise UpstreamFailed(
+                "Microsoft Graph answered without an organization.", code="GraphError"
             ) from None
         try:
             claims = jwt.decode(token, options={"verify_signature": False})
@@ -271,10 +276,8 @@ class JwksKeys:
             try:
                 answer = (await http.get(self.url)).raise_for_status().json()
             except (httpx.HTTPError, ValueError):
-                raise UpstreamError(
-                    "The tenant's signing keys could not be loaded.",
-                    status=503,
-                    code="KeysUnavailable",
+                raise UpstreamUnavailable(
+                    "The tenant's signing keys could not be loaded.", code="KeysUnavailable"
                 ) from None
         keys = {}
         for jwk in answer.get("keys", []):
@@ -315,9 +318,8 @@ class AppTokenProvider:
             self.app.acquire_token_for_client, ["https://graph.microsoft.com/.default"]
         )
         if "access_token" not in result:
-            raise UpstreamError(
+            raise UpstreamUnavailable(
                 f"guestgate could not get a Graph token: {result.get('error', 'unknown error')}.",
-                status=503,
                 code="GraphCredentialsRefused",
             )
         return str(result["access_token"])

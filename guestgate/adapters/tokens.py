@@ -1,4 +1,4 @@
-"""RS256 access tokens: signing-key generation, the key ring, signing and validation.
+"""RS256 access tokens: the key ring and validation (keys and signing: domain/signing.py).
 
 Validation is deliberately narrower than the JOSE specs allow (RFC 8725): RS256 only, the
 key is chosen by `kid` from our own key set and nothing else (`jku`, `x5u`, `jwk` and `x5c`
@@ -11,21 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
 import json
 import re
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from guestgate.domain.signing import KeySet
 from guestgate.errors import AuthenticationError
 
 MAX_TOKEN_BYTES = 16 * 1024
@@ -33,51 +30,8 @@ KEY_REFRESH_SECONDS = 30.0
 UNKNOWN_KID_REFRESH_SECONDS = 5.0
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64_int(value: int) -> str:
-    return _b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def generate_rsa_key() -> tuple[str, bytes, dict[str, str]]:
-    """A new RSA-2048 signing key (Microsoft's size): kid, PKCS#8 PEM, public JWK."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    numbers = private.public_key().public_numbers()
-    n, e = _b64_int(numbers.n), _b64_int(numbers.e)
-    # RFC 7638 thumbprint as kid: stable, derived from the key, no meaning to guess.
-    thumbprint = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
-    kid = _b64(hashlib.sha256(thumbprint.encode()).digest())
-    jwk = {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return kid, pem, jwk
-
-
-def public_key_from_jwk(jwk: dict[str, str]) -> RSAPublicKey:
-    def num(field: str) -> int:
-        raw = jwk[field]
-        return int.from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), "big")
-
-    return rsa.RSAPublicNumbers(num("e"), num("n")).public_key()
-
-
 MAX_TOKEN_LIFETIME = 2 * 86400
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class KeySet:
-    """What one process knows of the signing keys at one moment."""
-
-    signing_kid: str
-    signing_key: RSAPrivateKey | None  # None for a key set we only verify with (a JWKS)
-    public_keys: dict[str, RSAPublicKey]
-    jwks: dict[str, Any]
 
 
 KeyLoader = Callable[[], Awaitable[KeySet]]
@@ -121,48 +75,6 @@ class KeyRing:
         if key is None and self._clock() - self._loaded_at > UNKNOWN_KID_REFRESH_SECONDS:
             key = (await self.refresh()).public_keys.get(kid)
         return key
-
-
-def sign(keys: KeySet, claims: dict[str, Any]) -> str:
-    assert keys.signing_key is not None
-    return jwt.encode(
-        claims, keys.signing_key, algorithm="RS256", headers={"kid": keys.signing_kid, "typ": "JWT"}
-    )
-
-
-def app_token_claims(
-    *,
-    issuer: str,
-    audience: str,
-    tenant_id: str,
-    app_id: str,
-    object_id: str,
-    roles: Sequence[str],
-    now: float,
-    lifetime: int,
-) -> dict[str, Any]:
-    """Claims of an Entra v2 app-only access token."""
-    issued = int(now)
-    return {
-        "aud": audience,
-        "iss": issuer,
-        "iat": issued,
-        "nbf": issued,
-        "exp": issued + lifetime,
-        "azp": app_id,
-        "azpacr": "1",
-        "appid": app_id,
-        "appidacr": "1",
-        "idp": issuer,
-        "idtyp": "app",
-        "oid": object_id,
-        "sub": object_id,
-        "tid": tenant_id,
-        "roles": list(roles),
-        "ver": "2.0",
-        "jti": str(uuid.uuid4()),
-        "uti": _b64(uuid.uuid4().bytes),
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.invitations import build_invite_request
+from guestgate.domain.users import ACCEPTED
 from guestgate.runtime import Runtime
-from guestgate.services import invitations, tenants
-from guestgate.services.invitations import Actor
+from guestgate.services import tenants, users
+from guestgate.services.directory import Actor
 
 
 def _tenant_id(settings: Settings, ref: str) -> str:
@@ -29,25 +30,18 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
         requested_by=args.requested_by,
     )
     tenant_id = _tenant_id(settings, args.tenant)
-    result = run(
+    view = run(
         settings,
-        lambda rt: invitations.invite_guest(
-            rt.uow(),
-            actor=Actor(tenant_id=tenant_id, app_id=None),
-            request=request,
-            public_url=settings.http.public_url,
-            now=rt.now(),
-            sealer=rt.sealer,
-        ),
+        lambda rt: rt.invitations.invite(Actor(tenant_id=tenant_id, app_id=None), request),
     )
     emit(
         {
-            "id": result.user.id,
-            "invitedUserEmailAddress": result.invitation.email,
-            "inviteRedeemUrl": result.redeem_url,
-            "status": result.status,
-            "sendInvitationMessage": result.invitation.send_message,
-            "invitationId": result.invitation.id,
+            "id": view.user_id,
+            "invitedUserEmailAddress": view.email,
+            "inviteRedeemUrl": view.redeem_url,
+            "status": view.status,
+            "sendInvitationMessage": view.send_message,
+            "invitationId": view.id,
         },
         as_json=args.json,
     )
@@ -57,7 +51,7 @@ def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     found = run(
         settings,
-        lambda rt: invitations.list_guests(
+        lambda rt: users.list_guests(
             rt.uow(write=False), tenant_id=tenant_id, pending_only=args.pending
         ),
     )
@@ -67,7 +61,7 @@ def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
             "mail": u.mail,
             "displayName": u.display_name,
             "state": u.external_user_state,
-            "accepted": "Yes" if u.external_user_state == "Accepted" else "No",
+            "accepted": "Yes" if u.external_user_state == ACCEPTED else "No",
             "created": u.created_at[:19] + "Z",
         }
         for u in found
@@ -79,7 +73,7 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     user = run(
         settings,
-        lambda rt: invitations.create_member(
+        lambda rt: users.create_member(
             rt.uow(), tenant_id=tenant_id, email=args.email, display_name=args.name, now=rt.now()
         ),
     )

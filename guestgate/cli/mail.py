@@ -15,7 +15,7 @@ from guestgate.bootstrap import build_runtime, configure_process, mail_sender, m
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
-from guestgate.domain.messages import REQUESTER_NOTIFICATION
+from guestgate.domain.messages import RequesterNotification
 from guestgate.domain.timestamps import utcnow
 from guestgate.errors import Unavailable
 from guestgate.services import outbox
@@ -56,8 +56,7 @@ def cmd_outbox_retry(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_mail_test(settings: Settings, args: argparse.Namespace) -> None:
     transport = mail_transport(settings.mail)
     message = build(
-        REQUESTER_NOTIFICATION,
-        {"to": args.to, "org": "guestgate", "guest": "This is a test message; it"},
+        RequesterNotification(to=args.to, org="guestgate", guest="This is a test message; it"),
         outbox_id=str(uuid.uuid4()),
         sender=mail_sender(settings.mail),
         now=utcnow(),

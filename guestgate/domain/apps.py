@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.errors import ValidationError
 
 # Application permissions guestgate understands, named as in Microsoft Graph.
@@ -80,9 +80,9 @@ def parse_lifetime(text: str) -> timedelta:
     return lifetime
 
 
-def new_secret() -> str:
+def new_secret(rng: Randomness = SYSTEM) -> str:
     """A client secret: 256 random bits, base64url, with a prefix secret scanners can spot."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    return SECRET_PREFIX + rng.token(32)
 
 
 def secret_hint(secret: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -15,9 +14,11 @@ from urllib.parse import urlsplit
 import idna
 
 from guestgate.domain.emails import EmailAddress, parse_email
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
+from guestgate.domain.users import GUEST, MEMBER
 from guestgate.errors import ValidationError
 
 PENDING = "PendingAcceptance"
@@ -36,20 +37,42 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 
 
 @dataclass(frozen=True, slots=True)
+class CcRecipient:
+    name: str | None
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageInfo:
+    """Graph's invitedUserMessageInfo: the invitation email's text, language and CC."""
+
     customized_message_body: str | None = None
     message_language: str | None = None
-    cc_recipients: tuple[tuple[str | None, EmailAddress], ...] = ()
+    cc_recipients: tuple[CcRecipient, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """Graph's JSON shape; also how it is stored."""
         return {
             "customizedMessageBody": self.customized_message_body,
             "messageLanguage": self.message_language,
             "ccRecipients": [
-                {"emailAddress": {"name": name, "address": address.address}}
-                for name, address in self.cc_recipients
+                {"emailAddress": {"name": r.name, "address": r.address}} for r in self.cc_recipients
             ],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MessageInfo:
+        """The stored shape back; it was validated when the invitation was made."""
+        return cls(
+            customized_message_body=data.get("customizedMessageBody"),
+            message_language=data.get("messageLanguage"),
+            cc_recipients=tuple(
+                CcRecipient(
+                    name=r["emailAddress"].get("name"), address=r["emailAddress"]["address"]
+                )
+                for r in data.get("ccRecipients") or []
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +86,7 @@ class InviteRequest:
     requested_by: EmailAddress | None
     more: dict[str, Any] = field(default_factory=dict)
     message_info: MessageInfo | None = None
-    user_type: str = "Guest"
+    user_type: str = GUEST
     reset_user_id: str | None = None  # Graph's resetRedemption with invitedUser.id
     sponsors: tuple[str, ...] = ()
 
@@ -79,7 +102,7 @@ class Invitation:
     send_message: bool
     requested_by: str | None
     more: dict[str, Any]
-    message_info: dict[str, Any] | None
+    message_info: MessageInfo | None
     created_by_app: str | None
     created_at: str
     expires_at: str | None
@@ -93,9 +116,9 @@ class Invitation:
         return self.status
 
 
-def new_ticket() -> str:
+def new_ticket(rng: Randomness = SYSTEM) -> str:
     """256 random bits, base64url: the secret in a redeem link."""
-    return secrets.token_urlsafe(32)
+    return rng.token(32)
 
 
 def ticket_hash(ticket: str) -> str:
@@ -179,7 +202,7 @@ def build_invite_request(
     message_body: str | None = None,
     message_language: str | None = None,
     cc: list[tuple[str | None, str]] | None = None,
-    user_type: str = "Guest",
+    user_type: str = GUEST,
     reset_user_id: str | None = None,
     sponsors: list[str] | None = None,
 ) -> InviteRequest:
@@ -213,8 +236,8 @@ def build_invite_request(
                 allow_empty=True,
             )
         recipients = tuple(
-            (
-                None
+            CcRecipient(
+                name=None
                 if cc_name is None
                 else check_text(
                     cc_name,
@@ -223,7 +246,9 @@ def build_invite_request(
                     max_length=MAX_DISPLAY_NAME,
                     allow_empty=True,
                 ),
-                parse_email(cc_address, field="ccRecipients address", code="InvalidCcRecipient"),
+                address=parse_email(
+                    cc_address, field="ccRecipients address", code="InvalidCcRecipient"
+                ).address,
             )
             for cc_name, cc_address in (cc or [])
         )
@@ -232,7 +257,7 @@ def build_invite_request(
             message_language=None if message_language is None else check_language(message_language),
             cc_recipients=recipients,
         )
-    if user_type not in ("Guest", "Member"):
+    if user_type not in (GUEST, MEMBER):
         raise ValidationError("invitedUserType must be Guest or Member.", code="InvalidUserType")
     sponsor_ids = tuple(dict.fromkeys(s.lower() for s in sponsors or []))
     if len(sponsor_ids) > MAX_SPONSORS or not all(is_guid(s) for s in sponsor_ids):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 INVITATION = "invitation"
 REQUESTER_NOTIFICATION = "requester_notification"
@@ -47,6 +48,66 @@ class ClaimedMessage:
     recipient: str
     attempts: int
     sealed: str  # the payload, sealed with the outbox id as context
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationMail:
+    """The invitation email: the guest's redeem link, and the inviter's words."""
+
+    kind: ClassVar[str] = INVITATION
+    to: str
+    to_name: str | None
+    cc: tuple[str | None, str] | None  # (name, address)
+    org: str
+    logo_url: str | None
+    inviter: str | None
+    redeem_url: str
+    language: str | None
+    body: str | None
+    expires: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequesterNotification:
+    """Tells the person in `requestedBy` that their guest was invited."""
+
+    kind: ClassVar[str] = REQUESTER_NOTIFICATION
+    to: str
+    org: str
+    guest: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeCodeMail:
+    """The code that proves the guest reads the invited address."""
+
+    kind: ClassVar[str] = ONE_TIME_CODE
+    to: str
+    org: str
+    code: str
+    language: str | None = None
+
+
+Payload = InvitationMail | RequesterNotification | OneTimeCodeMail
+PAYLOADS: dict[str, type[Payload]] = {
+    cls.kind: cls for cls in (InvitationMail, RequesterNotification, OneTimeCodeMail)
+}
+
+
+def encode_payload(payload: Payload) -> bytes:
+    """What the outbox row holds (sealed): the message's fields as JSON."""
+    return json.dumps(asdict(payload)).encode()
+
+
+def decode_payload(kind: str, data: bytes) -> Payload:
+    """The message back from its row; fields a newer version added are ignored."""
+    cls = PAYLOADS[kind]
+    raw = json.loads(data)
+    values = {f.name: raw.get(f.name) for f in fields(cls) if f.name in raw}
+    if cls is InvitationMail and values.get("cc") is not None:
+        values["cc"] = tuple(values["cc"])
+    return cls(**values)
 
 
 def retry_delay(

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from guestgate.domain.users import ACCEPTED, GUEST, INVITATION, MEMBER, PENDING
 from guestgate.errors import ValidationError
 
 UNSUPPORTED = "Request_UnsupportedQuery"
@@ -27,9 +28,9 @@ MAX_IN = 50
 
 # Graph property → (kind, canonical values for enums)
 PROPERTIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "userType": ("enum", ("Guest", "Member")),
-    "externalUserState": ("enum", ("PendingAcceptance", "Accepted")),
-    "creationType": ("enum", ("Invitation",)),
+    "userType": ("enum", (GUEST, MEMBER)),
+    "externalUserState": ("enum", (PENDING, ACCEPTED)),
+    "creationType": ("enum", (INVITATION,)),
     "mail": ("text", ()),
     "displayName": ("text", ()),
     "userPrincipalName": ("text", ()),

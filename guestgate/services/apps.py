@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +15,12 @@ from guestgate.domain.apps import (
     new_secret,
     secret_hint,
 )
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
 from guestgate.errors import NotFound, ValidationError
 from guestgate.services.ports import UnitOfWork
-from guestgate.services.tenants import find_tenant
+from guestgate.services.tenants import require_tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +31,6 @@ class NewSecret:
     secret: ClientSecret
 
 
-async def _tenant(uow: UnitOfWork, ref: str) -> Tenant:
-    tenant = await find_tenant(uow.tenants, ref)
-    if tenant is None:
-        raise NotFound(f"no tenant {ref!r}", code="TenantNotFound")
-    return tenant
-
-
 async def _app(uow: UnitOfWork, tenant: Tenant, app_id: str) -> App:
     app = await uow.apps.get(app_id.strip().lower())
     if app is None or app.tenant_id != tenant.id:
@@ -46,11 +39,16 @@ async def _app(uow: UnitOfWork, tenant: Tenant, app_id: str) -> App:
 
 
 def _make_secret(
-    app_id: str, lifetime: timedelta, display_name: str, now: datetime, hash_key: bytes
+    app_id: str,
+    lifetime: timedelta,
+    display_name: str,
+    now: datetime,
+    hash_key: bytes,
+    rng: Randomness,
 ) -> tuple[NewSecret, str]:
-    value = new_secret()
+    value = new_secret(rng)
     secret = ClientSecret(
-        id=str(uuid.uuid4()),
+        id=rng.uuid(),
         app_id=app_id,
         hint=secret_hint(value),
         display_name=display_name,
@@ -69,6 +67,7 @@ async def create_app(
     secret_lifetime: timedelta,
     hash_key: bytes,
     now: datetime,
+    rng: Randomness = SYSTEM,
 ) -> tuple[App, NewSecret]:
     """Register an app with granted permissions and a first client secret."""
     granted = check_permissions(permissions)
@@ -76,17 +75,17 @@ async def create_app(
         raise ValidationError("grant at least one permission", code="UnknownPermission")
     app_name = check_app_name(name)
     async with uow:
-        tenant = await _tenant(uow, tenant_ref)
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         app = App(
-            id=str(uuid.uuid4()),
-            object_id=str(uuid.uuid4()),
+            id=rng.uuid(),
+            object_id=rng.uuid(),
             tenant_id=tenant.id,
             name=app_name,
             permissions=granted,
             created_at=iso(now),
         )
         await uow.apps.add(app)
-        shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key)
+        shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key, rng)
         await uow.apps.add_secret(shown.secret, secret_hash)
         await uow.audit.record(
             tenant_id=tenant.id,
@@ -102,7 +101,7 @@ async def create_app(
 async def list_apps(uow: UnitOfWork, *, tenant_ref: str) -> Sequence[App]:
     """The tenant's app registrations."""
     async with uow:
-        tenant = await _tenant(uow, tenant_ref)
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         return await uow.apps.list(tenant.id)
 
 
@@ -115,13 +114,14 @@ async def add_secret(
     lifetime: timedelta,
     hash_key: bytes,
     now: datetime,
+    rng: Randomness = SYSTEM,
 ) -> NewSecret:
     """Add a client secret to an app (rotation: add the new one, then remove the old)."""
     label = check_app_name(display_name)
     async with uow:
-        tenant = await _tenant(uow, tenant_ref)
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         app = await _app(uow, tenant, app_id)
-        shown, secret_hash = _make_secret(app.id, lifetime, label, now, hash_key)
+        shown, secret_hash = _make_secret(app.id, lifetime, label, now, hash_key, rng)
         await uow.apps.add_secret(shown.secret, secret_hash)
         await uow.audit.record(
             tenant_id=tenant.id,
@@ -137,7 +137,7 @@ async def add_secret(
 async def list_secrets(uow: UnitOfWork, *, tenant_ref: str, app_id: str) -> Sequence[ClientSecret]:
     """An app's secrets: ids, hints and expiry dates, never the values."""
     async with uow:
-        tenant = await _tenant(uow, tenant_ref)
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         app = await _app(uow, tenant, app_id)
         return await uow.apps.list_secrets(app.id)
 
@@ -147,7 +147,7 @@ async def remove_secret(
 ) -> None:
     """Delete a client secret: it stops working for new tokens at once."""
     async with uow:
-        tenant = await _tenant(uow, tenant_ref)
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         app = await _app(uow, tenant, app_id)
         if not await uow.apps.remove_secret(app.id, secret_id.strip().lower()):
             raise NotFound(f"no secret {secret_id!r} on app {app.id}", code="SecretNotFound")

@@ -8,8 +8,8 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from guestgate.adapters.tokens import KeySet, generate_rsa_key, public_key_from_jwk
 from guestgate.domain.keys import SigningKey, retirement_time
+from guestgate.domain.signing import KeySet, generate_rsa_key, public_key_from_jwk
 from guestgate.domain.timestamps import iso
 from guestgate.errors import ConfigError
 from guestgate.services.ports import Sealer, UnitOfWork

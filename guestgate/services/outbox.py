@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from guestgate.domain import messages as rules
-from guestgate.domain.messages import ClaimedMessage, OutboxMessage
+from guestgate.domain.messages import (
+    ClaimedMessage,
+    OutboxMessage,
+    Payload,
+    decode_payload,
+    encode_payload,
+)
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
 from guestgate.services.ports import Sealer, UnitOfWork
 
@@ -24,7 +29,7 @@ class Transport(Protocol):
     async def send(self, message: Any) -> None: ...
 
 
-MessageBuilder = Callable[[str, dict[str, Any], str], Any]
+MessageBuilder = Callable[[Payload, str], Any]  # (payload, outbox id) -> the message
 
 
 async def enqueue(
@@ -32,19 +37,18 @@ async def enqueue(
     *,
     sealer: Sealer,
     tenant_id: str,
-    kind: str,
-    recipient: str,
-    payload: dict[str, Any],
+    message: Payload,
     now: datetime,
+    rng: Randomness = SYSTEM,
 ) -> str:
     """Write a message in the caller's transaction. Its payload is sealed: it holds links."""
-    message_id = str(uuid.uuid4())
-    sealed = sealer.seal(json.dumps(payload).encode(), f"outbox:{message_id}")
+    message_id = rng.uuid()
+    sealed = sealer.seal(encode_payload(message), f"outbox:{message_id}")
     await uow.outbox.add(
         id=message_id,
         tenant_id=tenant_id,
-        kind=kind,
-        recipient=recipient,
+        kind=message.kind,
+        recipient=message.to,
         sealed=sealed,
         now=iso(now),
     )
@@ -121,8 +125,8 @@ async def _deliver_one(
     error: str | None = None
     permanent = False
     try:
-        payload = json.loads(sealer.open(message.sealed, f"outbox:{message.id}"))
-        await transport.send(build(message.kind, payload, message.id))
+        payload = decode_payload(message.kind, sealer.open(message.sealed, f"outbox:{message.id}"))
+        await transport.send(build(payload, message.id))
     except Exception as exc:
         error = getattr(exc, "reason", None)
         if error is None:  # not a delivery outcome but a bug: keep the traceback

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from guestgate.domain import invitations as invitation_rules
-from guestgate.domain import messages
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import Invitation
+from guestgate.domain.messages import OneTimeCodeMail
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
@@ -86,14 +86,14 @@ async def _send_code(
         uow,
         sealer=sealer,
         tenant_id=link.tenant.id,
-        kind=messages.ONE_TIME_CODE,
-        recipient=link.invitation.email,
-        payload={
-            "to": link.invitation.email,
-            "org": link.tenant.name,
-            "code": code,
-            "language": (link.invitation.message_info or {}).get("messageLanguage"),
-        },
+        message=OneTimeCodeMail(
+            to=link.invitation.email,
+            org=link.tenant.name,
+            code=code,
+            language=None
+            if link.invitation.message_info is None
+            else link.invitation.message_info.message_language,
+        ),
         now=now,
     )
 

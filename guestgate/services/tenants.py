@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from guestgate.domain.invitations import check_redirect_url
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import Tenant, check_tenant_name, is_guid, normalise_domain
 from guestgate.domain.timestamps import iso
-from guestgate.errors import Conflict, NotFound, ValidationError
+from guestgate.errors import AuthenticationError, Conflict, NotFound, ValidationError
 from guestgate.services.ports import TenantRepository, UnitOfWork
 
 
 async def create_tenant(
-    uow: UnitOfWork, *, name: str, domains: Sequence[str], now: datetime
+    uow: UnitOfWork,
+    *,
+    name: str,
+    domains: Sequence[str],
+    now: datetime,
+    rng: Randomness = SYSTEM,
 ) -> Tenant:
     """Create a tenant with its verified domains; the first domain is its primary one."""
     if not domains:
@@ -26,7 +31,7 @@ async def create_tenant(
         if normalised not in names:
             names.append(normalised)
     tenant = Tenant(
-        id=str(uuid.uuid4()),
+        id=rng.uuid(),
         name=check_tenant_name(name),
         domains=tuple(names),
         created_at=iso(now),
@@ -53,11 +58,15 @@ async def list_tenants(uow: UnitOfWork) -> Sequence[Tenant]:
         return await uow.tenants.list()
 
 
-async def find_tenant(tenants: TenantRepository, ref: str) -> Tenant | None:
-    """Resolve a tenant by its id or any of its domain names."""
+async def find_tenant(tenants: TenantRepository, ref: str, *, links: bool = True) -> Tenant | None:
+    """The one tenant lookup: by its id or any of its domain names.
+
+    With ``links=False`` the tenant may come from the per-process cache, its links (landing
+    page, logo, privacy statement) then possibly stale; everything else is never stale.
+    """
     ref = ref.strip()
     if is_guid(ref.lower()):
-        return await tenants.get(ref.lower())
+        return await tenants.get(ref.lower(), links=links)
     try:
         domain = normalise_domain(ref)
     except ValidationError:
@@ -65,13 +74,35 @@ async def find_tenant(tenants: TenantRepository, ref: str) -> Tenant | None:
     return await tenants.get_by_domain(domain)
 
 
-async def get_tenant(uow: UnitOfWork, ref: str) -> Tenant:
+async def require_tenant(tenants: TenantRepository, ref: str) -> Tenant:
     """The tenant named by id or domain, or NotFound."""
-    async with uow:
-        tenant = await find_tenant(uow.tenants, ref)
+    tenant = await find_tenant(tenants, ref)
     if tenant is None:
         raise NotFound(f"no tenant {ref!r}", code="TenantNotFound")
     return tenant
+
+
+async def token_tenant(tenants: TenantRepository, tenant_id: str, *, links: bool = True) -> Tenant:
+    """The tenant of a validated access token; gone only if deleted (or the token forged)."""
+    tenant = await find_tenant(tenants, tenant_id, links=links)
+    if tenant is None:
+        raise AuthenticationError("The tenant of this access token does not exist.")
+    return tenant
+
+
+async def get_tenant(uow: UnitOfWork, ref: str) -> Tenant:
+    """The tenant named by id or domain, or NotFound."""
+    async with uow:
+        return await require_tenant(uow.tenants, ref)
+
+
+async def tenant_name(uow: UnitOfWork, tenant_id: str) -> str | None:
+    """The organization's name for a page, or None if there is no such tenant."""
+    if not is_guid(tenant_id):
+        return None
+    async with uow:
+        tenant = await find_tenant(uow.tenants, tenant_id)
+    return None if tenant is None else tenant.name
 
 
 async def set_links(
@@ -89,9 +120,7 @@ async def set_links(
         for name, value in (("privacy", privacy_url), ("logo", logo_url), ("landing", landing_url))
     }
     async with uow:
-        tenant = await find_tenant(uow.tenants, tenant_ref)
-        if tenant is None:
-            raise NotFound(f"no tenant {tenant_ref!r}", code="TenantNotFound")
+        tenant = await require_tenant(uow.tenants, tenant_ref)
         updated = replace(
             tenant,
             privacy_url=tenant.privacy_url if privacy_url is None else checked["privacy"],

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from guestgate.adapters.tokens import KeySet, app_token_claims, sign
 from guestgate.domain.apps import hash_secret
+from guestgate.domain.signing import KeySet, app_token_claims, sign
 from guestgate.domain.tenants import Tenant, is_guid
 from guestgate.domain.timestamps import iso
 from guestgate.errors import OAuthError
@@ -113,7 +113,6 @@ async def issue_token(
             700016,
             f"Application with identifier '{client_id}' was not found in the directory"
             f" '{tenant.name}'.",
-            status=401,
         )
     presented = hash_secret(hash_key, client_secret)
     matched = [expires for stored, expires in hashes if hmac.compare_digest(presented, stored)]
@@ -123,7 +122,6 @@ async def issue_token(
             7000215,
             "Invalid client secret provided. Ensure the secret being sent in the request is the"
             " client secret value, not the client secret ID.",
-            status=401,
         )
     if all(expires <= iso(now) for expires in matched):
         raise OAuthError(
@@ -131,10 +129,9 @@ async def issue_token(
             7000222,
             f"The provided client secret keys for app '{app.id}' are expired. Create new keys"
             " for your app, or consider using certificate credentials.",
-            status=401,
         )
     if not app.enabled:
-        raise OAuthError("unauthorized_client", 7000112, "Application is disabled.", status=401)
+        raise OAuthError("unauthorized_client", 7000112, "Application is disabled.")
     claims = app_token_claims(
         issuer=f"{public_url}/{tenant.id}/v2.0",
         audience=audience,

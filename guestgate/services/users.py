@@ -1,17 +1,19 @@
-"""Directory reads and deletes behind the Graph-compatible surface."""
+"""Directory users of local mode: members, guests, and the Graph-compatible reads."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from guestgate.domain.emails import parse_email
 from guestgate.domain.odata import UserQuery
+from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import INVITATION, User
-from guestgate.errors import NotFound, PermissionDenied
-from guestgate.services.invitations import Actor
+from guestgate.domain.users import MEMBER, User
+from guestgate.errors import Conflict, NotFound
 from guestgate.services.ports import UnitOfWork
+from guestgate.services.tenants import token_tenant
 
 
 async def list_users(
@@ -29,7 +31,7 @@ async def count_users(uow: UnitOfWork, *, tenant_id: str, query: UserQuery) -> i
         return await uow.users.count(tenant_id, query)
 
 
-async def _find(uow: UnitOfWork, tenant_id: str, ref: str) -> User:
+async def find_user(uow: UnitOfWork, tenant_id: str, ref: str) -> User:
     user = (
         await uow.users.get(tenant_id, ref.lower())
         if is_guid(ref)
@@ -47,26 +49,48 @@ async def _find(uow: UnitOfWork, tenant_id: str, ref: str) -> User:
 async def get_user(uow: UnitOfWork, *, tenant_id: str, ref: str) -> User:
     """A user by object id or userPrincipalName."""
     async with uow:
-        return await _find(uow, tenant_id, ref)
+        return await find_user(uow, tenant_id, ref)
 
 
-async def delete_user(uow: UnitOfWork, *, actor: Actor, ref: str, now: datetime) -> None:
-    """Delete an invited user; their invitations go with them, so every link stops working."""
+async def create_member(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    email: str,
+    display_name: str,
+    now: datetime,
+    rng: Randomness = SYSTEM,
+) -> User:
+    """Add a member of the organization (so invitations of that address are refused)."""
+    address = parse_email(email, field="email")
+    stamp = iso(now)
+    user = User(
+        id=rng.uuid(),
+        tenant_id=tenant_id,
+        user_type=MEMBER,
+        display_name=display_name,
+        mail=address.address,
+        email_key=address.key,
+        user_principal_name=address.address,
+        external_user_state=None,
+        external_user_state_changed_at=None,
+        creation_type=None,
+        created_at=stamp,
+    )
     async with uow:
-        user = await _find(uow, actor.tenant_id, ref)
-        if user.creation_type != INVITATION:
-            raise PermissionDenied(
-                "Only invited users can be deleted through this API.",
-                code="Authorization_RequestDenied",
-            )
-        await uow.users.delete(user.id)
+        await token_tenant(uow.tenants, tenant_id)
+        if not await uow.users.add_if_absent(user):
+            raise Conflict(f"{address.address} is already in the directory.", code="UserExists")
         await uow.audit.record(
-            tenant_id=actor.tenant_id,
-            app_id=actor.app_id,
-            action="user.delete",
-            target=user.id,
-            request_id=actor.request_id,
-            created_at=iso(now),
-            details={"email": user.email_key},
+            tenant_id=tenant_id, action="user.create", target=user.id, created_at=stamp
         )
         await uow.commit()
+    return user
+
+
+async def list_guests(
+    uow: UnitOfWork, *, tenant_id: str, pending_only: bool, limit: int = 1000
+) -> Sequence[User]:
+    """The tenant's guests, oldest first."""
+    async with uow:
+        return await uow.users.list_guests(tenant_id, pending_only=pending_only, limit=limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -12,19 +11,17 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
+from guestgate.domain import views
 from guestgate.domain.apps import INVITE, READ_USERS
-from guestgate.domain.invitations import Invitation, build_invite_request
+from guestgate.domain.invitations import InviteRequest, build_invite_request
 from guestgate.domain.tenants import is_guid
-from guestgate.domain.timestamps import graph_time
-from guestgate.domain.users import GUEST
+from guestgate.domain.views import InvitationQuery
 from guestgate.errors import GuestgateError, NotFound, ValidationError
 from guestgate.logs import request_id_var
-from guestgate.services import invitations
-from guestgate.services.invitations import Actor, InviteResult
+from guestgate.services.directory import Actor
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
 from guestgate.web.errors import status_of
-from guestgate.web.paging import decode_cursor, encode_cursor
 from guestgate.web.schemas import (
     BulkAnswer,
     BulkItem,
@@ -88,72 +85,58 @@ REQUEST_BODIES: dict[tuple[str, str], type] = {
 }
 
 
-def _graph_invitations() -> ModuleType:
-    """Graph mode's use cases, imported on first use: local mode never loads the Graph stack."""
-    from guestgate.services import graph_invitations
-
-    return graph_invitations
-
-
 def actor_of(request: Request[Any, Any, Any]) -> Actor:
     caller = caller_of(request)
-    return Actor(tenant_id=caller.tenant_id, app_id=caller.app_id, request_id=request_id_var.get())
-
-
-def view(invitation: Invitation, now: Any) -> dict[str, Any]:
-    return {
-        "id": invitation.id,
-        "invitedUser": InvitedUser(id=invitation.user_id),
-        "invitedUserEmailAddress": invitation.email,
-        "status": invitation.status_at(now),
-        "inviteRedirectUrl": invitation.redirect_url,
-        "sendInvitationMessage": invitation.send_message,
-        "requestedBy": invitation.requested_by,
-        "more": invitation.more,
-        "invitedUserMessageInfo": invitation.message_info,
-        "createdByAppId": invitation.created_by_app,
-        "createdDateTime": graph_time(invitation.created_at),
-        "expiresDateTime": graph_time(invitation.expires_at),
-        "completedDateTime": graph_time(invitation.completed_at),
-        "revokedDateTime": graph_time(invitation.revoked_at),
-    }
-
-
-def invite_answer(result: InviteResult) -> InviteGuestAnswer:
-    invitation = result.invitation
-    return InviteGuestAnswer(
-        id=result.user.id,
-        invitedUserEmailAddress=invitation.email,
-        inviteRedeemUrl=result.redeem_url,
-        status=result.status,
-        sendInvitationMessage=invitation.send_message,
-        invitedUserDisplayName=result.user.display_name,
-        inviteRedirectUrl=invitation.redirect_url,
-        invitedUserType=GUEST,
-        invitedUser=InvitedUser(id=result.user.id),
-        invitationId=invitation.id,
-        expiresDateTime=graph_time(invitation.expires_at),
-        requestedBy=invitation.requested_by,
-        more=invitation.more,
+    return Actor(
+        tenant_id=caller.tenant_id,
+        app_id=caller.app_id,
+        request_id=request_id_var.get(),
+        tenant_name=caller.tenant_name,
+        permissions=caller.roles if runtime_of(request).verifier.enforces_roles else None,
+        credential=request.state.bearer,
     )
 
 
-@post(
-    "/api/InviteGuest",
-    opt={"permission": INVITE},
-    status_code=201,
-    **PROTECTED,
-)
-async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
-    """Invite an external address as a guest; answers 201 with the redeem link."""
-    body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestBody)
-    return await _invite_one(request, body)
+def invitation_answer(view: views.InvitationView) -> InvitationView:
+    return InvitationView(
+        id=view.id,
+        invitedUser=InvitedUser(id=view.user_id),
+        invitedUserEmailAddress=view.email,
+        status=view.status,
+        inviteRedirectUrl=view.redirect_url,
+        sendInvitationMessage=view.send_message,
+        requestedBy=view.requested_by,
+        more=view.more,
+        invitedUserMessageInfo=None if view.message_info is None else view.message_info.to_json(),
+        createdByAppId=view.created_by_app,
+        createdDateTime=view.created_at,
+        expiresDateTime=view.expires_at,
+        completedDateTime=view.completed_at,
+        revokedDateTime=view.revoked_at,
+    )
 
 
-async def _invite_one(request: Request[Any, Any, Any], body: InviteGuestBody) -> InviteGuestAnswer:
-    runtime = runtime_of(request)
+def invite_answer(view: views.InvitationView) -> InviteGuestAnswer:
+    return InviteGuestAnswer(
+        id=view.user_id,
+        invitedUserEmailAddress=view.email,
+        inviteRedeemUrl=view.redeem_url or "",
+        status=view.status,
+        sendInvitationMessage=view.send_message,
+        invitedUserDisplayName=view.display_name,
+        inviteRedirectUrl=view.redirect_url,
+        invitedUserType=view.user_type,
+        invitedUser=InvitedUser(id=view.user_id),
+        invitationId=view.id,
+        expiresDateTime=view.expires_at,
+        requestedBy=view.requested_by,
+        more=view.more,
+    )
+
+
+def invite_request(body: InviteGuestBody) -> InviteRequest:
     info = body.invitedUserMessageInfo
-    invite = build_invite_request(
+    return build_invite_request(
         email=body.invitedUserEmailAddress,
         redirect_url=body.inviteRedirectUrl,
         send_message=body.sendInvitationMessage,
@@ -166,29 +149,19 @@ async def _invite_one(request: Request[Any, Any, Any], body: InviteGuestBody) ->
         if info is None or info.ccRecipients is None
         else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
     )
-    if runtime.graph is not None:
-        answer = await _graph_invitations().invite(
-            await runtime.graph.call(request.state.bearer),
-            runtime.uow(),
-            actor=actor_of(request),
-            tenant_name=caller_of(request).tenant_name,
-            request=invite,
-            sealer=runtime.sealer,
-            now=runtime.now(),
-        )
-        runtime.worker.wake()
-        return InviteGuestAnswer(**{**answer, "invitedUser": InvitedUser(**answer["invitedUser"])})
-    result = await invitations.invite_guest(
-        runtime.uow(),
-        actor=actor_of(request),
-        request=invite,
-        public_url=runtime.settings.public_url,
-        now=runtime.now(),
-        sealer=runtime.sealer,
-    )
-    if invite.send_message or invite.requested_by is not None:
-        runtime.worker.wake()
-    return invite_answer(result)
+
+
+@post(
+    "/api/InviteGuest",
+    opt={"permission": INVITE},
+    status_code=201,
+    **PROTECTED,
+)
+async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
+    """Invite an external address as a guest; answers 201 with the redeem link."""
+    body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestBody)
+    view = await runtime_of(request).invitations.invite(actor_of(request), invite_request(body))
+    return invite_answer(view)
 
 
 @post(
@@ -203,23 +176,28 @@ async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
     body = parse_json(await request.body(), request.headers.get("content-type"), InviteGuestsBody)
     if not 1 <= len(body.invitations) <= MAX_BULK:
         raise ValidationError(f"invitations takes 1 to {MAX_BULK} entries.", code="InvalidBulkSize")
-    results: list[BulkItem] = []
-    for index, item in enumerate(body.invitations):
+    requests: list[InviteRequest | GuestgateError] = []
+    for item in body.invitations:
         try:
-            answer = await _invite_one(request, item)
+            requests.append(invite_request(item))
         except GuestgateError as exc:
-            status = status_of(exc)
+            requests.append(exc)
+    runtime = runtime_of(request)
+    outcomes = await runtime.invitations.invite_many(actor_of(request), requests)
+    results: list[BulkItem] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, GuestgateError):
             detail = ErrorDetail(
-                code=exc.code,
-                message=exc.message,
+                code=outcome.code,
+                message=outcome.message,
                 innerError=InnerError(
                     request_id=request_id_var.get() or "",
-                    date=runtime_of(request).now().strftime("%Y-%m-%dT%H:%M:%S"),
+                    date=runtime.now().strftime("%Y-%m-%dT%H:%M:%S"),
                 ),
             )
-            results.append(BulkItem(index=index, status=status, error=detail))
-            continue
-        results.append(BulkItem(index=index, status=201, invitation=answer))
+            results.append(BulkItem(index=index, status=status_of(outcome), error=detail))
+        else:
+            results.append(BulkItem(index=index, status=201, invitation=invite_answer(outcome)))
     succeeded = sum(1 for r in results if r.status == 201)
     return BulkAnswer(value=results, succeeded=succeeded, failed=len(results) - succeeded)
 
@@ -238,49 +216,14 @@ async def list_invitations(
 ) -> InvitationPage:
     """The tenant's invitations, newest first; follow `next` for the following page."""
     runtime = runtime_of(request)
-    caller = caller_of(request)
-    if runtime.graph is not None:
-        if status in ("Revoked", "Expired"):
-            return InvitationPage(value=[])  # Graph keeps neither: revoked guests are deleted
-        found_views, token = await _graph_invitations().list_guests(
-            await runtime.graph.call(request.state.bearer),
-            status=status,
-            email=email,
-            top=top,
-            skiptoken=skiptoken,
-        )
-        page = InvitationPage(value=[_invitation_view(v) for v in found_views])
-        if token is not None:
-            query = {"top": top, "skiptoken": token}
-            query |= {k: v for k, v in (("status", status), ("email", email)) if v is not None}
-            page.next = f"{runtime.settings.public_url}/api/invitations?{urlencode(query)}"
-        return page
-    scope = f"invitations|{caller.tenant_id}|{status}|{email}"
-    after = None if skiptoken is None else decode_cursor(runtime.cursor_key, scope, skiptoken)
-    now = runtime.now()
-    found = await invitations.list_invitations(
-        runtime.uow(write=False),
-        tenant_id=caller.tenant_id,
-        now=now,
-        status=status,
-        email=email,
-        after=after,
-        limit=top + 1,
-    )
-    page = InvitationPage(value=[InvitationView(**view(i, now)) for i in found[:top]])
-    if len(found) > top:
-        last = found[top - 1]
-        query = {
-            "top": top,
-            "skiptoken": encode_cursor(runtime.cursor_key, scope, (last.created_at, last.id)),
-        }
-        query |= {k: v for k, v in (("status", status), ("email", email)) if v is not None}
-        page.next = f"{runtime.settings.public_url}/api/invitations?{urlencode(query)}"
+    query = InvitationQuery(status=status, email=email, top=top, skiptoken=skiptoken)
+    found = await runtime.invitations.list(actor_of(request), query)
+    page = InvitationPage(value=[invitation_answer(v) for v in found.items])
+    if found.next_token is not None:
+        following: dict[str, Any] = {"top": top, "skiptoken": found.next_token}
+        following |= {k: v for k, v in (("status", status), ("email", email)) if v is not None}
+        page.next = f"{runtime.settings.http.public_url}/api/invitations?{urlencode(following)}"
     return page
-
-
-def _invitation_view(view: dict[str, Any]) -> InvitationView:
-    return InvitationView(**{**view, "invitedUser": InvitedUser(**view["invitedUser"])})
 
 
 def _invitation_id(value: str) -> str:
@@ -296,20 +239,10 @@ def _invitation_id(value: str) -> str:
 )
 async def get_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """One invitation of the caller's tenant."""
-    runtime = runtime_of(request)
-    if runtime.graph is not None:
-        return _invitation_view(
-            await _graph_invitations().get(
-                await runtime.graph.call(request.state.bearer),
-                user_id=_invitation_id(invitation_id),
-            )
-        )
-    found = await invitations.get_invitation(
-        runtime.uow(write=False),
-        tenant_id=caller_of(request).tenant_id,
-        invitation_id=_invitation_id(invitation_id),
+    view = await runtime_of(request).invitations.get(
+        actor_of(request), _invitation_id(invitation_id)
     )
-    return InvitationView(**view(found, runtime.now()))
+    return invitation_answer(view)
 
 
 @post(
@@ -324,29 +257,13 @@ async def resend_invitation(
 ) -> InvitationWithLink:
     """A new redeem link for a pending invitation; the previous link stops working."""
     await request.body()  # takes no body; reading it enforces the size limit
-    runtime = runtime_of(request)
-    if runtime.graph is not None:
-        # Graph keeps no invitations: the id is the guest user's.
-        resent = await _graph_invitations().resend(
-            await runtime.graph.call(request.state.bearer),
-            runtime.uow(),
-            actor=actor_of(request),
-            user_id=_invitation_id(invitation_id),
-            redirect_url=None,
-            now=runtime.now(),
-        )
-        return InvitationWithLink(**{**resent, "invitedUser": InvitedUser(**resent["invitedUser"])})
-    result = await invitations.resend_invitation(
-        runtime.uow(),
-        actor=actor_of(request),
-        invitation_id=_invitation_id(invitation_id),
-        public_url=runtime.settings.public_url,
-        now=runtime.now(),
-        sealer=runtime.sealer,
+    view = await runtime_of(request).invitations.resend(
+        actor_of(request), _invitation_id(invitation_id)
     )
-    runtime.worker.wake()
+    answer = invitation_answer(view)
     return InvitationWithLink(
-        **view(result.invitation, runtime.now()), inviteRedeemUrl=result.redeem_url
+        **{f: getattr(answer, f) for f in answer.__struct_fields__},
+        inviteRedeemUrl=view.redeem_url or "",
     )
 
 
@@ -360,23 +277,10 @@ async def resend_invitation(
 async def revoke_invitation(request: Request[Any, Any, Any], invitation_id: str) -> InvitationView:
     """Revoke a pending invitation: its link stops working."""
     await request.body()  # takes no body; reading it enforces the size limit
-    runtime = runtime_of(request)
-    if runtime.graph is not None:
-        gone = await _graph_invitations().revoke(
-            await runtime.graph.call(request.state.bearer),
-            runtime.uow(),
-            actor=actor_of(request),
-            user_id=_invitation_id(invitation_id),
-            now=runtime.now(),
-        )
-        return _invitation_view(gone)
-    revoked = await invitations.revoke_invitation(
-        runtime.uow(),
-        actor=actor_of(request),
-        invitation_id=_invitation_id(invitation_id),
-        now=runtime.now(),
+    view = await runtime_of(request).invitations.revoke(
+        actor_of(request), _invitation_id(invitation_id)
     )
-    return InvitationView(**view(revoked, runtime.now()))
+    return invitation_answer(view)
 
 
 ROUTES = [

@@ -37,10 +37,10 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.close()
 
     app = Litestar(
-        # Graph mode: Microsoft runs identity, the Graph API and redemption; guestgate the rest.
-        route_handlers=[*ops.ROUTES, *api.ROUTES]
-        if settings.graph_mode
-        else [*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES],
+        # In Microsoft 365 mode Microsoft runs sign-in, the Graph API and redemption.
+        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES]
+        if runtime.invitations.directory.is_identity_provider
+        else [*ops.ROUTES, *api.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],

@@ -31,6 +31,10 @@ STATUS: dict[type[errors.GuestgateError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.Throttled: 429,
     errors.Unavailable: 503,
+    errors.UpstreamFailed: 502,
+    errors.UpstreamUnavailable: 503,
+    errors.UpstreamTimeout: 504,
+    errors.UnknownOutcome: 504,
 }
 
 # Framework-raised HTTP errors, with the code and sentence a caller sees.
@@ -75,7 +79,17 @@ def api_error(
     )
 
 
-def oauth_error(exc: errors.OAuthError, *, basic_auth: bool = False) -> Response[bytes]:
+def oauth_status(exc: errors.OAuthError) -> int:
+    """RFC 6749 §5.2 as Entra answers it: 401 when the client failed to authenticate."""
+    if exc.retry_after is not None:
+        return 429
+    return 401 if exc.client_failed else 400
+
+
+def oauth_error(
+    exc: errors.OAuthError, *, basic_auth: bool = False, status: int | None = None
+) -> Response[bytes]:
+    status = oauth_status(exc) if status is None else status
     request_id = request_id_var.get() or str(uuid.uuid4())
     now = _now()
     stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
@@ -92,13 +106,11 @@ def oauth_error(exc: errors.OAuthError, *, basic_auth: bool = False) -> Response
         "correlation_id": request_id,
     }
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-    if exc.status == 401 and basic_auth:
+    if status == 401 and basic_auth:
         headers["WWW-Authenticate"] = 'Basic realm="guestgate"'
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
-    return Response(
-        msgspec.json.encode(body), status_code=exc.status, media_type=JSON, headers=headers
-    )
+    return Response(msgspec.json.encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
 def _is_oauth_path(request: Request[Any, Any, Any]) -> bool:
@@ -107,10 +119,10 @@ def _is_oauth_path(request: Request[Any, Any, Any]) -> bool:
 
 def status_of(exc: errors.GuestgateError) -> int:
     """The HTTP status of an application error."""
-    if isinstance(exc, errors.UpstreamError | errors.GraphRefused):
-        return exc.status
+    if isinstance(exc, errors.GraphRefused):
+        return exc.graph_status
     if isinstance(exc, errors.OAuthError):
-        return exc.status
+        return oauth_status(exc)
     return next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
 
 
@@ -153,7 +165,7 @@ def handle_http_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     log.info("request refused", extra={"status": status, "code": code})
     if _is_oauth_path(request) and status < 500:
         error = "invalid_request"
-        return oauth_error(errors.OAuthError(error, 900144, message, status=status))
+        return oauth_error(errors.OAuthError(error, 900144, message), status=status)
     return api_error(status, code, message, headers)
 
 

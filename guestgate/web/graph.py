@@ -9,17 +9,17 @@ from urllib.parse import parse_qsl, quote, urlencode
 from litestar import Request, Response, delete, get, post
 from litestar.params import Parameter
 
-from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_USERS, grants
+from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_USERS
 from guestgate.domain.invitations import build_invite_request
 from guestgate.domain.odata import UserQuery, parse_filter, parse_orderby, parse_search
+from guestgate.domain.paging import decode_cursor, encode_cursor
 from guestgate.domain.timestamps import graph_time
-from guestgate.domain.users import User
-from guestgate.errors import NotFound, ValidationError
-from guestgate.services import invitations, users
+from guestgate.domain.users import GUEST, User
+from guestgate.errors import ValidationError
+from guestgate.services import tenants, users
 from guestgate.web.api import ERRORS, actor_of
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
-from guestgate.web.paging import decode_cursor, encode_cursor
 from guestgate.web.schemas import GraphInvitationBody
 
 GRAPH_ROUTE: dict[str, Any] = {
@@ -183,7 +183,7 @@ async def list_users(request: Request[Any, Any, Any]) -> dict[str, Any]:
         query=query,
         with_count=count == "true",
     )
-    base = runtime.settings.public_url
+    base = runtime.settings.http.public_url
     context = f"{base}/v1.0/$metadata#users"
     if "$select" in options:
         context += f"({','.join(selected)})"
@@ -226,7 +226,7 @@ async def get_user(
         runtime.uow(write=False), tenant_id=caller_of(request).tenant_id, ref=user_ref
     )
     return {
-        "@odata.context": f"{runtime.settings.public_url}/v1.0/$metadata#users/$entity"
+        "@odata.context": f"{runtime.settings.http.public_url}/v1.0/$metadata#users/$entity"
     } | _shape(user, selected)
 
 
@@ -236,26 +236,18 @@ async def delete_user(
     user_ref: Annotated[str, Parameter(max_length=400)],
 ) -> None:
     """Delete an invited user; their invitation links stop working."""
-    runtime = runtime_of(request)
-    await users.delete_user(runtime.uow(), actor=actor_of(request), ref=user_ref, now=runtime.now())
+    await runtime_of(request).invitations.delete_user(actor_of(request), user_ref)
 
 
 @post("/v1.0/invitations", opt={"permission": INVITE}, status_code=201, **GRAPH_ROUTE)
 async def create_invitation(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Microsoft Graph's create invitation, over the same service as /api/InviteGuest."""
     runtime = runtime_of(request)
-    caller = caller_of(request)
     body = parse_json(
         await request.body(), request.headers.get("content-type"), GraphInvitationBody
     )
     if not body.inviteRedirectUrl:
         raise ValidationError("inviteRedirectUrl is required.", code="InvalidRedirectUrl")
-    user_type = body.invitedUserType or "Guest"
-    if user_type == "Member" and not grants(caller.roles, READWRITE_USERS):
-        raise ValidationError(
-            "Inviting members needs an administrator permission (User.ReadWrite.All).",
-            code="InvitedUserTypeNotAllowed",
-        )
     reset_id = None
     if body.resetRedemption:
         if body.invitedUser is None or not body.invitedUser.id:
@@ -274,38 +266,29 @@ async def create_invitation(request: Request[Any, Any, Any]) -> dict[str, Any]:
         cc=None
         if info is None or info.ccRecipients is None
         else [(r.emailAddress.name, r.emailAddress.address) for r in info.ccRecipients],
-        user_type=user_type,
+        user_type=body.invitedUserType or GUEST,
         reset_user_id=reset_id,
         sponsors=[s.id or "" for s in body.invitedUserSponsors or []],
     )
-    result = await invitations.invite_guest(
-        runtime.uow(),
-        actor=actor_of(request),
-        request=invite,
-        public_url=runtime.settings.public_url,
-        now=runtime.now(),
-        sealer=runtime.sealer,
+    view = await runtime.invitations.invite(actor_of(request), invite)
+    message_info = (
+        {"customizedMessageBody": None, "messageLanguage": None, "ccRecipients": []}
+        if view.message_info is None
+        else view.message_info.to_json()
     )
-    if invite.send_message:
-        runtime.worker.wake()
-    message_info = result.invitation.message_info or {
-        "customizedMessageBody": None,
-        "messageLanguage": None,
-        "ccRecipients": [],
-    }
     return {
-        "@odata.context": f"{runtime.settings.public_url}/v1.0/$metadata#invitations/$entity",
-        "id": result.invitation.id,
-        "inviteRedeemUrl": result.redeem_url,
-        "invitedUserDisplayName": result.user.display_name,
-        "invitedUserType": result.user.user_type,
-        "invitedUserEmailAddress": result.invitation.email,
-        "sendInvitationMessage": result.invitation.send_message,
+        "@odata.context": f"{runtime.settings.http.public_url}/v1.0/$metadata#invitations/$entity",
+        "id": view.id,
+        "inviteRedeemUrl": view.redeem_url,
+        "invitedUserDisplayName": view.display_name,
+        "invitedUserType": view.user_type,
+        "invitedUserEmailAddress": view.email,
+        "sendInvitationMessage": view.send_message,
         "resetRedemption": bool(body.resetRedemption),
-        "inviteRedirectUrl": result.invitation.redirect_url,
-        "status": result.status,
+        "inviteRedirectUrl": view.redirect_url,
+        "status": view.status,
         "invitedUserMessageInfo": message_info,
-        "invitedUser": {"id": result.user.id},
+        "invitedUser": {"id": view.user_id},
     }
 
 
@@ -314,11 +297,8 @@ async def organization(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The caller's tenant, as Graph's organization collection."""
     runtime = runtime_of(request)
     caller = caller_of(request)
-    async with runtime.uow(write=False) as uow:
-        tenant = await uow.tenants.get(caller.tenant_id)
-    if tenant is None:
-        raise NotFound("The tenant of this token does not exist.")
-    base = runtime.settings.public_url
+    tenant = await tenants.get_tenant(runtime.uow(write=False), caller.tenant_id)
+    base = runtime.settings.http.public_url
     return {
         "@odata.context": f"{base}/v1.0/$metadata#organization",
         "value": [

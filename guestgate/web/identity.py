@@ -103,20 +103,15 @@ def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str, str] | Non
     scheme, _, encoded = values[0].partition(" ")
     if scheme.lower() != "basic":
         raise OAuthError(
-            "invalid_client",
-            7000218,
-            "Client authentication must use HTTP Basic or the body.",
-            status=401,
+            "invalid_client", 7000218, "Client authentication must use HTTP Basic or the body."
         )
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise OAuthError(
-            "invalid_client", 7000218, "Malformed Basic credentials.", status=401
-        ) from None
+        raise OAuthError("invalid_client", 7000218, "Malformed Basic credentials.") from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise OAuthError("invalid_client", 7000218, "Malformed Basic credentials.", status=401)
+        raise OAuthError("invalid_client", 7000218, "Malformed Basic credentials.")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
     return unquote_plus(client_id), unquote_plus(secret)
 
@@ -165,7 +160,6 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
                 7000218,
                 "The request body must contain the parameter 'client_assertion' or"
                 " 'client_secret'.",
-                status=401,
             )
     runtime = runtime_of(request)
     address = request.client.host if request.client else ""
@@ -182,7 +176,6 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
                 "temporarily_unavailable",
                 90055,
                 "Too many failed client authentications from this address; try again later.",
-                status=429,
                 retry_after=wait,
             )
     try:
@@ -199,7 +192,7 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
             lifetime=runtime.settings.tokens.lifetime_seconds,
         )
     except OAuthError as exc:
-        if exc.status == 401:
+        if exc.client_failed:
             for throttle, key in throttle_keys:
                 throttle.failed(key, clock)
         raise

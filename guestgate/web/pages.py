@@ -20,7 +20,7 @@ from guestgate.domain.invitations import PENDING
 from guestgate.domain.tenants import is_guid
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
-from guestgate.services import redemption
+from guestgate.services import redemption, tenants
 from guestgate.services.redemption import Link, RedemptionError
 from guestgate.web.auth import runtime_of
 from guestgate.web.forms import (
@@ -305,12 +305,9 @@ async def accept(request: Request[Any, Any, Any]) -> Response[str]:
 async def welcome(request: Request[Any, Any, Any]) -> Response[str]:
     """The default inviteRedirectUrl: a plain confirmation page."""
     runtime = runtime_of(request)
-    tenant_id = request.query_params.get("tenant", "")
-    name = None
-    if is_guid(tenant_id):
-        async with runtime.uow(write=False) as uow:
-            tenant = await uow.tenants.get(tenant_id.lower())
-        name = tenant.name if tenant else None
+    name = await tenants.tenant_name(
+        runtime.uow(write=False), request.query_params.get("tenant", "")
+    )
     return message(
         200,
         "You're all set",

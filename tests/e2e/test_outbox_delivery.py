@@ -17,7 +17,7 @@ from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql import migrate
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.domain.messages import INVITATION
+from guestgate.domain.messages import InvitationMail
 from guestgate.domain.timestamps import utcnow
 from guestgate.services import outbox, tenants
 from tests.e2e.server import GUESTGATE, Caller, Server
@@ -128,13 +128,18 @@ def test_two_workers_on_postgres_send_each_of_1000_messages_once(
                             uow,
                             sealer=sealer,
                             tenant_id=tenant.id,
-                            kind=INVITATION,
-                            recipient=f"bulk{n}@example.com",
-                            payload={
-                                "to": f"bulk{n}@example.com",
-                                "org": "Contoso",
-                                "redeem_url": f"https://gg.example/r/{n}",
-                            },
+                            message=InvitationMail(
+                                to=f"bulk{n}@example.com",
+                                to_name=None,
+                                cc=None,
+                                org="Contoso",
+                                logo_url=None,
+                                inviter=None,
+                                redeem_url=f"https://gg.example/r/{n}",
+                                language=None,
+                                body=None,
+                                expires=None,
+                            ),
                             now=utcnow(),
                         )
                     await uow.commit()

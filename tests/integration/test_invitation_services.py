@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,16 +15,106 @@ from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.domain.invitations import build_invite_request, ticket_hash
+from guestgate.domain.invitations import (
+    Invitation,
+    InviteRequest,
+    build_invite_request,
+    ticket_hash,
+)
+from guestgate.domain.paging import encode_cursor
 from guestgate.domain.timestamps import utcnow
+from guestgate.domain.users import User
+from guestgate.domain.views import InvitationQuery
 from guestgate.errors import Conflict, NotFound, ValidationError
-from guestgate.services import invitations, tenants
-from guestgate.services.invitations import Actor
+from guestgate.services import tenants, users
+from guestgate.services.directory import Actor
+from guestgate.services.governance import Governance
+from guestgate.services.invitations import InvitationService
+from guestgate.services.local_directory import LocalDirectory
 
 pytestmark = pytest.mark.anyio
 UowFactory = Callable[..., SqlUnitOfWork]
 PUBLIC_URL = "https://gg.test"
 SEALER = Sealer(secrets.token_bytes(32))
+CURSOR_KEY = secrets.token_bytes(32)
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    """What a test reads back after a use-case: the stored guest and invitation, the link."""
+
+    user: User
+    invitation: Invitation
+    redeem_url: str
+    status: str
+
+
+def service(uow: SqlUnitOfWork, now: datetime | None = None) -> InvitationService:
+    """The service as bootstrap wires it for local mode, over one given unit of work."""
+    directory = LocalDirectory(
+        lambda write=True: uow,
+        sealer=SEALER,
+        public_url=PUBLIC_URL,
+        cursor_key=CURSOR_KEY,
+        now=(lambda: now) if now is not None else utcnow,
+    )
+    return InvitationService(
+        directory, Governance(sealer=SEALER, directory="local"), wake=lambda: None
+    )
+
+
+async def stored(uow: SqlUnitOfWork, tenant_id: str, invitation_id: str) -> InviteResult:
+    async with uow:
+        invitation = await uow.invitations.get(tenant_id, invitation_id)
+        assert invitation is not None
+        user = await uow.users.get(tenant_id, invitation.user_id)
+        assert user is not None
+    return InviteResult(user=user, invitation=invitation, redeem_url="", status="")
+
+
+class invitations:
+    @staticmethod
+    async def invite_guest(
+        uow: SqlUnitOfWork, *, actor: Actor, request: InviteRequest, read: SqlUnitOfWork
+    ) -> InviteResult:
+        view = await service(uow).invite(actor, request)
+        found = await stored(read, actor.tenant_id, view.id)
+        return replace(found, redeem_url=view.redeem_url or "", status=view.status)
+
+    @staticmethod
+    async def get_invitation(uow: SqlUnitOfWork, *, tenant_id: str, invitation_id: str) -> Any:
+        return await service(uow).get(Actor(tenant_id=tenant_id, app_id=None), invitation_id)
+
+    @staticmethod
+    async def list_invitations(
+        uow: SqlUnitOfWork,
+        *,
+        tenant_id: str,
+        now: datetime,
+        status: str | None,
+        email: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[Any]:
+        scope = f"invitations|{tenant_id}|{status}|{email}"
+        token = None if after is None else encode_cursor(CURSOR_KEY, scope, after)
+        query = InvitationQuery(status=status, email=email, top=limit, skiptoken=token)
+        page = await service(uow, now).list(Actor(tenant_id=tenant_id, app_id=None), query)
+        return [(await stored(uow, tenant_id, v.id)).invitation for v in page.items]
+
+    @staticmethod
+    async def resend_invitation(
+        uow: SqlUnitOfWork, *, actor: Actor, invitation_id: str, read: SqlUnitOfWork
+    ) -> InviteResult:
+        view = await service(uow).resend(actor, invitation_id)
+        found = await stored(read, actor.tenant_id, view.id)
+        return replace(found, redeem_url=view.redeem_url or "", status=view.status)
+
+    @staticmethod
+    async def revoke_invitation(uow: SqlUnitOfWork, *, actor: Actor, invitation_id: str) -> Any:
+        return await service(uow).revoke(actor, invitation_id)
+
+    create_member = staticmethod(users.create_member)
 
 
 async def setup_tenant(uow: UowFactory) -> Actor:
@@ -35,16 +126,12 @@ async def setup_tenant(uow: UowFactory) -> Actor:
     )
 
 
-async def invite(
-    uow: UowFactory, actor: Actor, email: str, **fields: Any
-) -> invitations.InviteResult:
+async def invite(uow: UowFactory, actor: Actor, email: str, **fields: Any) -> InviteResult:
     return await invitations.invite_guest(
         uow(),
         actor=actor,
         request=build_invite_request(email=email, **fields),
-        public_url=PUBLIC_URL,
-        now=utcnow(),
-        sealer=SEALER,
+        read=uow(write=False),
     )
 
 
@@ -138,31 +225,21 @@ async def test_resend_replaces_the_ticket_and_revoke_ends_it(uow: UowFactory) ->
     actor = await setup_tenant(uow)
     first = await invite(uow, actor, "carol@example.com")
     resent = await invitations.resend_invitation(
-        uow(),
-        actor=actor,
-        invitation_id=first.invitation.id,
-        public_url=PUBLIC_URL,
-        now=utcnow(),
-        sealer=SEALER,
+        uow(), actor=actor, invitation_id=first.invitation.id, read=uow(write=False)
     )
     assert resent.invitation.id == first.invitation.id
     assert resent.redeem_url != first.redeem_url
     revoked = await invitations.revoke_invitation(
-        uow(), actor=actor, invitation_id=first.invitation.id, now=utcnow()
+        uow(), actor=actor, invitation_id=first.invitation.id
     )
     assert revoked.status == "Revoked"
     again = await invitations.revoke_invitation(
-        uow(), actor=actor, invitation_id=first.invitation.id, now=utcnow()
+        uow(), actor=actor, invitation_id=first.invitation.id
     )
     assert again.status == "Revoked"
     with pytest.raises(Conflict):
         await invitations.resend_invitation(
-            uow(),
-            actor=actor,
-            invitation_id=first.invitation.id,
-            public_url=PUBLIC_URL,
-            now=utcnow(),
-            sealer=SEALER,
+            uow(), actor=actor, invitation_id=first.invitation.id, read=uow(write=False)
         )
 
 
@@ -178,16 +255,12 @@ async def test_other_tenants_invitations_are_invisible(uow: UowFactory) -> None:
         )
     stranger = Actor(tenant_id=other.id, app_id=None)
     with pytest.raises(NotFound):
-        await invitations.revoke_invitation(
-            uow(), actor=stranger, invitation_id=mine.invitation.id, now=utcnow()
-        )
+        await invitations.revoke_invitation(uow(), actor=stranger, invitation_id=mine.invitation.id)
     theirs = await invitations.invite_guest(
         uow(),
         actor=stranger,
         request=build_invite_request(email="dave@example.com"),
-        public_url=PUBLIC_URL,
-        now=utcnow(),
-        sealer=SEALER,
+        read=uow(write=False),
     )
     assert theirs.user.id != mine.user.id
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from guestgate.adapters.sealing import Sealer
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.adapters.tokens import KeySet
+from guestgate.domain.signing import KeySet
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.keys import load_key_set
 from tests.e2e.server import Caller, Server

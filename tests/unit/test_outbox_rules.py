@@ -2,9 +2,38 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from guestgate.adapters.mail.render import Sender, build, header_safe, language
-from guestgate.domain.messages import INVITATION, MAX_DELAY, message_id, next_attempt, retry_delay
+from guestgate.domain.messages import (
+    MAX_DELAY,
+    InvitationMail,
+    decode_payload,
+    encode_payload,
+    message_id,
+    next_attempt,
+    retry_delay,
+)
+
+
+def invitation_mail(**fields: Any) -> InvitationMail:
+    values: dict[str, Any] = {
+        "to_name": None,
+        "cc": None,
+        "logo_url": None,
+        "inviter": None,
+        "language": None,
+        "body": None,
+        "expires": None,
+    }
+    return InvitationMail(**(values | fields))
+
+
+def test_payloads_round_trip_through_their_stored_form() -> None:
+    mail = invitation_mail(
+        to="a@example.com", org="Contoso", redeem_url="https://r", cc=("B", "b@example.com")
+    )
+    assert decode_payload(mail.kind, encode_payload(mail)) == mail
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:
@@ -41,13 +70,12 @@ def test_encoded_words_and_line_breaks_cannot_reach_headers() -> None:
     assert "\r" not in safe
     assert "\n" not in safe
     message = build(
-        INVITATION,
-        {
-            "to": "guest@example.com",
-            "to_name": hostile,
-            "org": hostile,
-            "redeem_url": "https://gg.example/r",
-        },
+        invitation_mail(
+            to="guest@example.com",
+            to_name=hostile,
+            org=hostile,
+            redeem_url="https://gg.example/r",
+        ),
         outbox_id="00000000-0000-0000-0000-000000000001",
         sender=Sender("invites@contoso.example"),
         now=datetime(2026, 1, 1, tzinfo=UTC),
@@ -65,15 +93,14 @@ def test_messages_parse_back_with_both_parts_and_encoded_names() -> None:
         (("", "zoë@bücher.example"), None),  # needs SMTPUTF8
     ):
         mail = build(
-            INVITATION,
-            {
-                "to": to[1],
-                "to_name": to[0],
-                "cc": list(cc) if cc else None,
-                "org": "Fabrikam Straße " + "x" * 120,
-                "body": "Hallo <b>du</b>\nzweite Zeile",
-                "redeem_url": "https://gg.example/r?ticket=abc",
-            },
+            invitation_mail(
+                to=to[1],
+                to_name=to[0],
+                cc=cc,
+                org="Fabrikam Straße " + "x" * 120,
+                body="Hallo <b>du</b>\nzweite Zeile",
+                redeem_url="https://gg.example/r?ticket=abc",
+            ),
             outbox_id="00000000-0000-0000-0000-000000000002",
             sender=Sender("invites@contoso.example"),
             now=datetime(2026, 1, 1, tzinfo=UTC),

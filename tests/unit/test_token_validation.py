@@ -17,10 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from guestgate.adapters.tokens import (
-    KeyRing,
+from guestgate.adapters.tokens import KeyRing, TokenVerifier
+from guestgate.domain.signing import (
     KeySet,
-    TokenVerifier,
     app_token_claims,
     generate_rsa_key,
     public_key_from_jwk,

@@ -23,7 +23,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from guestgate.domain.messages import INVITATION, ONE_TIME_CODE, REQUESTER_NOTIFICATION, message_id
+from guestgate.domain.messages import (
+    InvitationMail,
+    OneTimeCodeMail,
+    Payload,
+    RequesterNotification,
+    message_id,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -125,8 +131,7 @@ def _t(lang: str) -> dict[str, str]:
 
 
 def build(
-    kind: str,
-    payload: dict[str, Any],
+    payload: Payload,
     *,
     outbox_id: str,
     sender: Sender,
@@ -134,51 +139,52 @@ def build(
     subject: str | None = None,
 ) -> Mail:
     """The message for an outbox row; its Message-ID is derived from the row id."""
-    lang = language(payload.get("language"))
+    lang = language(payload.language)
     strings = _t(lang)
-    org = payload["org"]
-    if kind == INVITATION:
-        inviter = payload.get("inviter") or org
-        context = {
-            "heading": strings["invite_heading"].format(org=org),
-            "invited_by": strings["invited_by"].format(inviter=inviter),
-            "message_from": strings["message_from"].format(inviter=inviter),
-            "body": payload.get("body"),
-            "get_started": strings["get_started"],
-            "or_open": strings["or_open"],
-            "url": payload["redeem_url"],
-            "caution": strings["caution"],
-            "expires": strings["expires"].format(date=payload["expires"][:10])
-            if payload.get("expires")
-            else None,
-            "org": org,
-            "initials": "".join(w[0] for w in org.split()[:2]).upper(),
-            "logo_url": payload.get("logo_url"),
-            "lang": lang,
-        }
-        subject_line = strings["invite_subject"].format(org=org)
-        template = "invitation"
-    elif kind == REQUESTER_NOTIFICATION:
-        context = {
-            "text": strings["notify_body"].format(guest=payload["guest"], org=org),
-            "org": org,
-            "lang": lang,
-        }
-        subject_line = strings["notify_subject"].format(guest=payload["guest"])
-        template = "notification"
-    elif kind == ONE_TIME_CODE:
-        context = {
-            "text": strings["code_body"].format(code=payload["code"]),
-            "ignore": strings["code_ignore"],
-            "org": org,
-            "lang": lang,
-        }
-        subject_line = strings["code_subject"].format(org=org)
-        template = "code"
-    else:
-        raise ValueError(f"unknown message kind {kind!r}")
-    to = (payload.get("to_name") or "", payload["to"])
-    cc = tuple(payload["cc"]) if payload.get("cc") else None
+    org = payload.org
+    to = ("", payload.to)
+    cc = None
+    match payload:
+        case InvitationMail():
+            inviter = payload.inviter or org
+            context: dict[str, Any] = {
+                "heading": strings["invite_heading"].format(org=org),
+                "invited_by": strings["invited_by"].format(inviter=inviter),
+                "message_from": strings["message_from"].format(inviter=inviter),
+                "body": payload.body,
+                "get_started": strings["get_started"],
+                "or_open": strings["or_open"],
+                "url": payload.redeem_url,
+                "caution": strings["caution"],
+                "expires": strings["expires"].format(date=payload.expires[:10])
+                if payload.expires
+                else None,
+                "org": org,
+                "initials": "".join(w[0] for w in org.split()[:2]).upper(),
+                "logo_url": payload.logo_url,
+                "lang": lang,
+            }
+            subject_line = strings["invite_subject"].format(org=org)
+            template = "invitation"
+            to = (payload.to_name or "", payload.to)
+            cc = payload.cc
+        case RequesterNotification():
+            context = {
+                "text": strings["notify_body"].format(guest=payload.guest, org=org),
+                "org": org,
+                "lang": lang,
+            }
+            subject_line = strings["notify_subject"].format(guest=payload.guest)
+            template = "notification"
+        case OneTimeCodeMail():
+            context = {
+                "text": strings["code_body"].format(code=payload.code),
+                "ignore": strings["code_ignore"],
+                "org": org,
+                "lang": lang,
+            }
+            subject_line = strings["code_subject"].format(org=org)
+            template = "code"
     text = _text_env.get_template(f"{template}.txt").render(**context)
     html = _env.get_template(f"{template}.html").render(**context)
     return assemble(
@@ -198,7 +204,7 @@ def assemble(
     subject: str,
     sender: tuple[str, str],
     to: tuple[str, str],
-    cc: tuple[str, str] | None,
+    cc: tuple[str | None, str] | None,
     message_id: str,
     date: datetime,
     text: str,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
-from guestgate.domain.invitations import Invitation
+from guestgate.domain.invitations import Invitation, MessageInfo
 
 
 def _invitation(row: Row) -> Invitation:
@@ -21,7 +21,9 @@ def _invitation(row: Row) -> Invitation:
         send_message=bool(row["send_message"]),
         requested_by=row["requested_by"],
         more=json.loads(row["more"]),
-        message_info=json.loads(row["message_info"]) if row["message_info"] else None,
+        message_info=MessageInfo.from_json(json.loads(row["message_info"]))
+        if row["message_info"]
+        else None,
         created_by_app=row["created_by_app"],
         created_at=row["created_at"],
         expires_at=row["expires_at"],
@@ -55,7 +57,7 @@ class SqlInvitationRepository:
                 "more": json.dumps(invitation.more, ensure_ascii=False, separators=(",", ":")),
                 "message_info": None
                 if invitation.message_info is None
-                else json.dumps(invitation.message_info, ensure_ascii=False),
+                else json.dumps(invitation.message_info.to_json(), ensure_ascii=False),
                 "created_by_app": invitation.created_by_app,
                 "created_at": invitation.created_at,
                 "expires_at": invitation.expires_at,

@@ -1,0 +1,107 @@
+"""The directory port: where guests live, behind one interface for both modes.
+
+`LocalDirectory` (services/local_directory.py) keeps guests in guestgate's own database;
+`GraphDirectory` (services/graph_directory.py) keeps them in a Microsoft 365 tenant through
+Microsoft Graph. Neither decides policy: `InvitationService` (services/invitations.py) calls
+the gate in services/governance.py first, and each directory hands every change it makes to
+the `Record` callback it is given, inside the directory's own write transaction, so audit,
+requester notifications and events are written once, the same way, in both modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from guestgate.domain.invitations import InviteRequest
+from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
+from guestgate.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: the calling app (None from the CLI) and the request, for the audit trail.
+
+    `permissions` are the app's, when guestgate checks them (None: from the CLI, or a token
+    that graph mode forwards to Microsoft Graph, which then decides). `credential` is the
+    caller's own bearer token, which graph mode forwards when guestgate has no app
+    registration of its own in the tenant.
+    """
+
+    tenant_id: str
+    app_id: str | None
+    request_id: str | None = None
+    tenant_name: str | None = None
+    permissions: frozenset[str] | None = None
+    credential: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    """An invitation was made (`created`: with a new guest) for `request`."""
+
+    view: InvitationView
+    request: InviteRequest
+    created: bool
+    organization: str  # the inviting organization's name, for the requester's notification
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    view: InvitationView
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    view: InvitationView
+
+
+@dataclass(frozen=True, slots=True)
+class UserDeleted:
+    user_id: str
+    email: str
+
+
+Change = Invited | Resent | Revoked | UserDeleted
+# Writes what governance keeps of a change (audit, notifications, events) in the directory's
+# transaction; answers whether it queued mail, so the caller can wake the mail worker.
+Record = Callable[[UnitOfWork, Actor, Change, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A change's answer, and whether mail was queued by it."""
+
+    view: InvitationView
+    mailed: bool
+
+
+class Directory(Protocol):
+    """The invitation use-cases as a directory carries them out."""
+
+    name: str  # "local" or "graph": recorded in the audit trail
+    # Whether guestgate is also the tenant's identity provider: it then serves sign-in, the
+    # redemption pages and the Graph-compatible surface itself (local mode).
+    is_identity_provider: bool
+
+    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
+        """Invite one address; a fresh redeem link on every call."""
+        ...
+
+    async def get(self, actor: Actor, invitation_id: str) -> InvitationView: ...
+
+    async def list(self, actor: Actor, query: InvitationQuery) -> InvitationPage: ...
+
+    async def resend(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
+        """A new link and the email again, while the invitation is pending."""
+        ...
+
+    async def revoke(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
+        """The invitation's link stops working."""
+        ...
+
+    async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
+        """Delete an invited user by id or userPrincipalName; every link of theirs stops."""
+        ...

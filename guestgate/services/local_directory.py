@@ -1,0 +1,320 @@
+"""Local mode: guestgate's own database is the tenant's directory, and guestgate its mailer.
+
+Each use-case is one transaction: the guest, the invitation, the invitation email (an outbox
+row) and whatever governance records of the change are stored together, or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from guestgate.domain import invitations as rules
+from guestgate.domain.emails import domain_matches, parse_email
+from guestgate.domain.invitations import Invitation, InviteRequest
+from guestgate.domain.messages import InvitationMail
+from guestgate.domain.paging import decode_cursor, encode_cursor
+from guestgate.domain.randomness import SYSTEM, Randomness
+from guestgate.domain.tenants import Tenant
+from guestgate.domain.timestamps import iso
+from guestgate.domain.users import ACCEPTED, INVITATION, User, guest_upn
+from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
+from guestgate.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from guestgate.services import outbox
+from guestgate.services.directory import (
+    Actor,
+    Invited,
+    Outcome,
+    Record,
+    Resent,
+    Revoked,
+    UserDeleted,
+)
+from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.tenants import token_tenant
+from guestgate.services.users import find_user
+
+
+def _not_found(invitation_id: str) -> NotFound:
+    return NotFound(f"There is no invitation {invitation_id}.", code="InvitationNotFound")
+
+
+def default_redirect(public_url: str, tenant: Tenant) -> str:
+    return tenant.landing_url or f"{public_url}/welcome?tenant={tenant.id}"
+
+
+class LocalDirectory:
+    name = "local"
+    is_identity_provider = True
+
+    def __init__(
+        self,
+        uow: Callable[..., UnitOfWork],
+        *,
+        sealer: Sealer,
+        public_url: str,
+        cursor_key: bytes,
+        now: Callable[[], datetime],
+        rng: Randomness = SYSTEM,
+    ) -> None:
+        self.uow = uow
+        self.sealer = sealer
+        self.public_url = public_url
+        self.cursor_key = cursor_key
+        self.now = now
+        self.rng = rng
+
+    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
+        """One guest per address, a fresh ticket on every call."""
+        now = self.now()
+        stamp = iso(now)
+        ticket = rules.new_ticket(self.rng)
+        async with self.uow() as uow:
+            # The links (landing page for the default redirect, logo and privacy statement for
+            # the email) are read fresh; an invite that needs neither may use the tenant cache.
+            links = request.redirect_url is None or request.send_message
+            tenant = await token_tenant(uow.tenants, actor.tenant_id, links=links)
+            if domain_matches(request.email.domain, tenant.domains):
+                raise ValidationError(
+                    f"{request.email.address} is on one of the organization's own domains;"
+                    " members are not invited as guests.",
+                    code="AddressInTenantDomain",
+                )
+            if request.reset_user_id is not None:
+                user, created = await self._reset_redemption(uow, tenant, request, stamp), False
+            else:
+                user, created = await self._guest_for(uow, tenant, request, stamp)
+            if request.sponsors:
+                for sponsor in request.sponsors:
+                    if await uow.users.get(tenant.id, sponsor) is None:
+                        raise ValidationError(
+                            f"The sponsor {sponsor} is not a user of the organization.",
+                            code="InvalidSponsor",
+                        )
+                await uow.users.set_sponsors(user.id, list(request.sponsors))
+            accepted = user.external_user_state == ACCEPTED
+            invitation = Invitation(
+                id=self.rng.uuid(),
+                tenant_id=tenant.id,
+                user_id=user.id,
+                email=request.email.address,
+                status=rules.COMPLETED if accepted else rules.PENDING,
+                redirect_url=request.redirect_url or default_redirect(self.public_url, tenant),
+                send_message=request.send_message,
+                requested_by=None if request.requested_by is None else request.requested_by.address,
+                more=request.more,
+                message_info=request.message_info,
+                created_by_app=actor.app_id,
+                created_at=stamp,
+                expires_at=None if accepted else rules.expiry(now, tenant.invitation_lifetime_days),
+                completed_at=stamp if accepted else None,
+                revoked_at=None,
+            )
+            await uow.invitations.add(invitation, rules.ticket_hash(ticket))
+            url = rules.redeem_url(self.public_url, tenant.id, user.id, ticket)
+            if request.send_message:
+                await self._enqueue_invitation(uow, tenant, user, invitation, url, now)
+            view = InvitationView.of(invitation, user, now, redeem_url=url)
+            change = Invited(view=view, request=request, created=created, organization=tenant.name)
+            notified = await record(uow, actor, change, now)
+            await uow.commit()
+        return Outcome(view=view, mailed=request.send_message or notified)
+
+    async def _guest_for(
+        self, uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+    ) -> tuple[User, bool]:
+        """The invited user of this address: created now, or the existing guest (locked)."""
+        candidate = User(
+            id=self.rng.uuid(),
+            tenant_id=tenant.id,
+            user_type=request.user_type,
+            display_name=request.display_name or request.email.address.rsplit("@", 1)[0],
+            mail=request.email.address,
+            email_key=request.email.key,
+            user_principal_name=guest_upn(request.email.ascii_address, tenant.primary_domain),
+            external_user_state=rules.PENDING,
+            external_user_state_changed_at=stamp,
+            creation_type=INVITATION,
+            created_at=stamp,
+        )
+        if await uow.users.add_if_absent(candidate):
+            return candidate, True
+        existing = await uow.users.get_by_email(tenant.id, request.email.key)
+        assert existing is not None  # the insert conflicted on exactly this key
+        if existing.creation_type != INVITATION:
+            raise ValidationError(
+                f"{request.email.address} is already a member of the organization.",
+                code="UserIsMember",
+            )
+        await uow.users.lock(existing.id)
+        await uow.invitations.revoke_pending_of_user(existing.id, stamp)
+        return existing, False
+
+    async def _reset_redemption(
+        self, uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+    ) -> User:
+        """Graph's resetRedemption: the same user object redeems again, maybe at a new address."""
+        assert request.reset_user_id is not None
+        user = await uow.users.get(tenant.id, request.reset_user_id)
+        if user is None:
+            raise NotFound(
+                f"There is no user {request.reset_user_id}.", code="Request_ResourceNotFound"
+            )
+        if user.creation_type != INVITATION:
+            raise ValidationError(
+                "resetRedemption applies to invited users only.", code="ResetRedemptionNotAllowed"
+            )
+        other = await uow.users.get_by_email(tenant.id, request.email.key)
+        if other is not None and other.id != user.id:
+            raise Conflict(f"{request.email.address} belongs to another user.", code="AddressInUse")
+        await uow.users.lock(user.id)
+        upn = guest_upn(request.email.ascii_address, tenant.primary_domain)
+        await uow.users.reset_redemption(
+            user.id, mail=request.email.address, email_key=request.email.key, upn=upn, now=stamp
+        )
+        await uow.invitations.revoke_pending_of_user(user.id, stamp)
+        return replace(
+            user,
+            mail=request.email.address,
+            email_key=request.email.key,
+            user_principal_name=upn,
+            external_user_state=rules.PENDING,
+            external_user_state_changed_at=stamp,
+        )
+
+    async def _enqueue_invitation(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        user: User,
+        invitation: Invitation,
+        url: str,
+        now: datetime,
+    ) -> None:
+        info = invitation.message_info
+        cc: tuple[str | None, str] | None = None
+        if info is not None and info.cc_recipients:
+            cc = (info.cc_recipients[0].name, info.cc_recipients[0].address)
+        mail = InvitationMail(
+            to=invitation.email,
+            to_name=user.display_name,
+            cc=cc,
+            org=tenant.name,
+            logo_url=tenant.logo_url,
+            inviter=invitation.requested_by,
+            redeem_url=url,
+            language=None if info is None else info.message_language,
+            body=None if info is None else info.customized_message_body,
+            expires=invitation.expires_at,
+        )
+        await outbox.enqueue(
+            uow, sealer=self.sealer, tenant_id=tenant.id, message=mail, now=now, rng=self.rng
+        )
+
+    async def get(self, actor: Actor, invitation_id: str) -> InvitationView:
+        async with self.uow(write=False) as uow:
+            found = await uow.invitations.get(actor.tenant_id, invitation_id.lower())
+        if found is None:
+            raise _not_found(invitation_id)
+        return InvitationView.of(found, None, self.now(), redeem_url=None)
+
+    async def list(self, actor: Actor, query: InvitationQuery) -> InvitationPage:
+        if query.status is not None and query.status not in rules.STATUSES:
+            raise ValidationError(
+                f"status must be one of {', '.join(rules.STATUSES)}.", code="InvalidStatusFilter"
+            )
+        # A paging token is valid only for the tenant and filters that produced it.
+        scope = f"invitations|{actor.tenant_id}|{query.status}|{query.email}"
+        after = (
+            None
+            if query.skiptoken is None
+            else decode_cursor(self.cursor_key, scope, query.skiptoken)
+        )
+        key = None if query.email is None else parse_email(query.email, field="email").key
+        now = self.now()
+        async with self.uow(write=False) as uow:
+            found = await uow.invitations.list(
+                actor.tenant_id,
+                now=iso(now),
+                status=query.status,
+                email_key=key,
+                after=after,
+                limit=query.top + 1,
+            )
+        token = None
+        if len(found) > query.top:
+            last = found[query.top - 1]
+            token = encode_cursor(self.cursor_key, scope, (last.created_at, last.id))
+        items = tuple(InvitationView.of(i, None, now, redeem_url=None) for i in found[: query.top])
+        return InvitationPage(items=items, next_token=token)
+
+    async def resend(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
+        """A new ticket (the old link stops working), a new expiry, and the email again."""
+        now = self.now()
+        ticket = rules.new_ticket(self.rng)
+        async with self.uow() as uow:
+            tenant = await token_tenant(uow.tenants, actor.tenant_id)
+            invitation = await uow.invitations.get(tenant.id, invitation_id.lower())
+            if invitation is None:
+                raise _not_found(invitation_id)
+            if invitation.status != rules.PENDING:
+                raise Conflict(
+                    f"Only pending invitations can be resent; this one is {invitation.status}.",
+                    code="InvitationNotPending",
+                )
+            expires_at = rules.expiry(now, tenant.invitation_lifetime_days)
+            await uow.invitations.replace_ticket(
+                invitation.id, ticket_hash=rules.ticket_hash(ticket), expires_at=expires_at
+            )
+            user = await uow.users.get(tenant.id, invitation.user_id)
+            assert user is not None
+            refreshed = replace(invitation, expires_at=expires_at)
+            url = rules.redeem_url(self.public_url, tenant.id, user.id, ticket)
+            await self._enqueue_invitation(uow, tenant, user, refreshed, url, now)
+            view = InvitationView.of(refreshed, user, now, redeem_url=url)
+            await record(uow, actor, Resent(view=view), now)
+            await uow.commit()
+        return Outcome(view=view, mailed=True)
+
+    async def revoke(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
+        """Kill the invitation's ticket; the guest can no longer redeem it."""
+        now = self.now()
+        async with self.uow() as uow:
+            invitation = await uow.invitations.get(actor.tenant_id, invitation_id.lower())
+            if invitation is None:
+                raise _not_found(invitation_id)
+            if invitation.status == rules.REVOKED:
+                return Outcome(InvitationView.of(invitation, None, now, redeem_url=None), False)
+            if invitation.status != rules.PENDING:
+                raise Conflict(
+                    f"Only pending invitations can be revoked; this one is {invitation.status}.",
+                    code="InvitationNotPending",
+                )
+            await uow.invitations.set_status(
+                invitation.id, status=rules.REVOKED, from_status=rules.PENDING, now=iso(now)
+            )
+            revoked = replace(invitation, status=rules.REVOKED, revoked_at=iso(now))
+            view = InvitationView.of(revoked, None, now, redeem_url=None)
+            await record(uow, actor, Revoked(view=view), now)
+            await uow.commit()
+        return Outcome(view=view, mailed=False)
+
+    async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
+        """Delete an invited user; their invitations go with them, so every link stops working."""
+        now = self.now()
+        async with self.uow() as uow:
+            user = await find_user(uow, actor.tenant_id, ref)
+            if user.creation_type != INVITATION:
+                raise PermissionDenied(
+                    "Only invited users can be deleted through this API.",
+                    code="Authorization_RequestDenied",
+                )
+            await uow.users.delete(user.id)
+            await record(uow, actor, UserDeleted(user_id=user.id, email=user.email_key), now)
+            await uow.commit()
