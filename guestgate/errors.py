@@ -7,9 +7,22 @@ GuestgateError
 ├── Conflict                    the request clashes with stored state
 ├── AuthenticationError         bad, missing or expired bearer token
 ├── PermissionDenied            a valid caller lacks the permission or policy allows it not
-├── OAuthError                  a token-endpoint failure (RFC 6749 §5.2 shape)
+├── UnsupportedMediaType        the body is not in a format the endpoint takes
+├── RequestTimeout              the client did not send its body in time
 ├── Throttled                   too many requests; retry after `retry_after` seconds
-└── Unavailable                 a dependency (database, mail, Graph) is down
+├── Unavailable                 a dependency (the database, say) is down
+├── OAuthError                  a token-endpoint failure (RFC 6749 §5.2 shape)
+├── RedemptionError             a step of redeeming an invitation cannot go on (`reason`)
+├── UpstreamError               Microsoft Graph or Entra gave no usable answer
+│   ├── UpstreamFailed          it answered with a server error or nonsense
+│   ├── UpstreamUnavailable     it could not be reached, or said it is unavailable
+│   └── UpstreamTimeout         it did not answer in time
+├── UnknownOutcome              a call to Graph got no answer: it may have taken effect
+└── GraphRefused                Graph refused the request for a reason that is the caller's
+
+Internal signals between an adapter and its caller, never shown to a client:
+DeliveryError                   a message was not delivered (`permanent`: do not retry)
+IntegrityError                  a unique or foreign-key constraint refused a write
 """
 
 from __future__ import annotations
@@ -131,3 +144,25 @@ class GraphRefused(GuestgateError):
     def __init__(self, message: str, *, graph_status: int, code: str) -> None:
         super().__init__(message, code=code)
         self.graph_status = graph_status
+
+
+class RedemptionError(GuestgateError):
+    """A step of redemption that cannot go on; `reason` picks the page the guest sees."""
+
+    def __init__(self, reason: str, message: str, *, attempts_left: int | None = None) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason
+        self.attempts_left = attempts_left
+
+
+class DeliveryError(Exception):
+    """A message was not delivered. `permanent` ones are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class IntegrityError(Exception):
+    """A unique or foreign-key constraint refused a write."""

@@ -10,14 +10,13 @@ import uuid
 from dataclasses import asdict
 
 from guestgate.adapters.mail.render import build
-from guestgate.adapters.mail.transport import DeliveryError
 from guestgate.bootstrap import build_runtime, configure_process, mail_sender, mail_transport
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.messages import RequesterNotification
 from guestgate.domain.timestamps import utcnow
-from guestgate.errors import Unavailable
+from guestgate.errors import DeliveryError, Unavailable
 from guestgate.services import outbox
 
 

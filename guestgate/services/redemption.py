@@ -17,19 +17,9 @@ from guestgate.domain.messages import OneTimeCodeMail
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
-from guestgate.errors import GuestgateError
+from guestgate.errors import RedemptionError
 from guestgate.services import outbox
 from guestgate.services.ports import Sealer, UnitOfWork
-
-
-class RedemptionError(GuestgateError):
-    """A step of redemption that cannot go on; `reason` picks the page the guest sees."""
-
-    def __init__(self, reason: str, message: str, *, attempts_left: int | None = None) -> None:
-        super().__init__(message, code=reason)
-        self.reason = reason
-        self.attempts_left = attempts_left
-
 
 INVALID = "invalid_link"
 EXPIRED = "expired_link"

@@ -18,9 +18,9 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 
 from guestgate.domain import redemption as rules
+from guestgate.errors import RedemptionError
 from guestgate.runtime import Runtime
 from guestgate.services import redemption
-from guestgate.services.redemption import RedemptionError
 from guestgate.web.auth import runtime_of
 
 _templates = Environment(

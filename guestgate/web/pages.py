@@ -18,10 +18,11 @@ from litestar import Request, Response, get, post
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import PENDING
 from guestgate.domain.tenants import is_guid
+from guestgate.errors import RedemptionError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, tenants
-from guestgate.services.redemption import Link, RedemptionError
+from guestgate.services.redemption import Link
 from guestgate.web.auth import runtime_of
 from guestgate.web.forms import (
     FORM_COOKIE,

@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from guestgate.adapters.sql.driver import IntegrityError
 from guestgate.adapters.sql.postgres import MAX_GROUP, PostgresDatabase
 from guestgate.adapters.sql.postgres_connection import to_asyncpg
-from guestgate.errors import Unavailable
+from guestgate.errors import IntegrityError, Unavailable
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from guestgate.adapters.sql import sqlite
-from guestgate.adapters.sql.driver import IntegrityError
 from guestgate.adapters.sql.sqlite import SqliteDatabase
-from guestgate.errors import Unavailable
+from guestgate.errors import IntegrityError, Unavailable
 
 pytestmark = pytest.mark.anyio
 

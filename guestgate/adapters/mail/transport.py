@@ -15,17 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from guestgate.adapters.mail.render import Mail
-from guestgate.errors import ConfigError
-
-
-class DeliveryError(Exception):
-    """A message was not delivered. `permanent` ones are not retried."""
-
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-
+from guestgate.errors import ConfigError, DeliveryError
 
 DEFAULT_CONNECTIONS = 8
 

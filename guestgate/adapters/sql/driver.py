@@ -3,7 +3,7 @@
 SQL is written once with ``:name`` placeholders. SQLite understands them natively
 (sqlite.py); for PostgreSQL they are rewritten to asyncpg's ``$n`` once per statement text
 and cached (postgres.py). A `Transaction` is the only way to run SQL; units of work own
-commit and rollback. Both drivers raise `IntegrityError` when a constraint refuses a write
+commit and rollback. Both drivers raise `errors.IntegrityError` when a constraint refuses a write
 and `guestgate.errors.Unavailable` when the database is busy or unreachable.
 """
 
@@ -14,10 +14,6 @@ from typing import Any, Protocol
 
 Row = Mapping[str, Any]
 Params = Mapping[str, Any] | None
-
-
-class IntegrityError(Exception):
-    """A unique or foreign-key constraint refused a write."""
 
 
 class Transaction(Protocol):

@@ -10,8 +10,8 @@ from typing import Any, cast
 
 import asyncpg
 
-from guestgate.adapters.sql.driver import IntegrityError, Params, Row
-from guestgate.errors import Unavailable
+from guestgate.adapters.sql.driver import Params, Row
+from guestgate.errors import IntegrityError, Unavailable
 
 # A quoted literal (left as it is) or a ``:name`` placeholder (not a ``::type`` cast).
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")

@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from guestgate.adapters.sql.driver import IntegrityError, Params, Row, Transaction
-from guestgate.errors import Unavailable
+from guestgate.adapters.sql.driver import Params, Row, Transaction
+from guestgate.errors import IntegrityError, Unavailable
 
 BUSY_SECONDS = 10.0  # how long a writer waits for another process's transaction
 
