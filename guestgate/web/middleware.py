@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 import uuid
@@ -12,9 +11,8 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from guestgate.errors import RequestTimeout
-from guestgate.logs import request_id_var
+from guestgate.logs import log_access, request_id_var
 
-access_log = logging.getLogger("guestgate.access")
 _CLIENT_REQUEST_ID = re.compile(rb"^[A-Za-z0-9-]{1,64}$")
 
 BASE_HEADERS: list[tuple[bytes, bytes]] = [
@@ -92,15 +90,10 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive_in_time, send_with_headers)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %s",
-                    scope.get("method"),
-                    path,  # never the query string: redeem links carry tickets there
-                    status,
-                    extra={
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+            log_access(
+                scope.get("method"),
+                path,  # never the query string: redeem links carry tickets there
+                status,
+                round((time.perf_counter() - started) * 1000, 2),
+            )
             request_id_var.reset(token)
