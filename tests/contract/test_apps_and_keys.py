@@ -1,0 +1,97 @@
+"""App registrations with their secrets, and signing keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.contract.builders import (
+    UowFactory,
+    at,
+    committed,
+    make_app,
+    make_key,
+    make_secret,
+    make_tenant,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_apps_read_back_and_list_per_tenant_oldest_first(make_uow: UowFactory) -> None:
+    tenant, other = make_tenant(), make_tenant()
+    await committed(make_uow, tenant, other)
+    late = make_app(tenant.id, created_at=at(2), permissions=(), enabled=False)
+    early = make_app(tenant.id, created_at=at(1))
+    elsewhere = make_app(other.id)
+    async with make_uow() as uow:
+        for app in (late, elsewhere, early):
+            await uow.apps.add(app)
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.get(early.id) == early
+        assert await uow.apps.get(late.id) == late
+        assert await uow.apps.get(make_app(tenant.id).id) is None
+        assert await uow.apps.list(tenant.id) == [early, late]
+        assert await uow.apps.list(other.id) == [elsewhere]
+
+
+async def test_secrets_are_listed_hashed_and_removed_per_app(make_uow: UowFactory) -> None:
+    tenant = make_tenant()
+    await committed(make_uow, tenant)
+    app, other_app = make_app(tenant.id), make_app(tenant.id)
+    second = make_secret(app.id, created_at=at(2), expires_at=at(90))
+    first = make_secret(app.id, created_at=at(1))
+    async with make_uow() as uow:
+        await uow.apps.add(app)
+        await uow.apps.add(other_app)
+        await uow.apps.add_secret(second, "hash-2")
+        await uow.apps.add_secret(first, "hash-1")
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.list_secrets(app.id) == [first, second]
+        assert await uow.apps.list_secrets(other_app.id) == []
+        assert sorted(await uow.apps.secret_hashes(app.id)) == [
+            ("hash-1", first.expires_at),
+            ("hash-2", at(90)),
+        ]
+    async with make_uow() as uow:
+        assert not await uow.apps.remove_secret(other_app.id, first.id)
+        assert await uow.apps.remove_secret(app.id, first.id)
+        assert not await uow.apps.remove_secret(app.id, first.id)
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.list_secrets(app.id) == [second]
+        assert await uow.apps.secret_hashes(app.id) == [("hash-2", at(90))]
+
+
+async def test_keys_list_newest_first_and_keep_their_sealed_private_half(
+    make_uow: UowFactory,
+) -> None:
+    old, new = make_key(kid="k-old", created_at=at(1)), make_key(kid="k-new", created_at=at(2))
+    async with make_uow() as uow:
+        assert await uow.keys.list() == []
+        await uow.keys.add(old, "sealed-old")
+        await uow.keys.add(new, "sealed-new")
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.keys.list() == [new, old]
+        assert await uow.keys.sealed_private_key("k-old") == "sealed-old"
+        assert await uow.keys.sealed_private_key("k-none") is None
+
+
+async def test_set_retire_at_only_brings_retirement_forward(make_uow: UowFactory) -> None:
+    key = make_key()
+    async with make_uow() as uow:
+        await uow.keys.add(key, "sealed")
+        await uow.keys.set_retire_at(key.kid, at(100))
+        await uow.keys.set_retire_at(key.kid, at(200))  # later: ignored
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.keys.list() == [replace(key, retire_at=at(100))]
+    async with make_uow() as uow:
+        await uow.keys.set_retire_at(key.kid, at(50))
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.keys.list() == [replace(key, retire_at=at(50))]

@@ -1,0 +1,755 @@
+"""In-memory fakes of the repository ports and the unit of work, for unit tests of services.
+
+They keep the SQL repositories' semantics: the same uniqueness rules (a second user with an
+email key is not added; other duplicates raise `IntegrityError`), the same orderings,
+conditional updates that say whether a row changed, deletes that cascade, and a unit of
+work that sees committed data only and rolls back unless told to commit. tests/contract/
+runs one set of tests against these and against the SQL repositories on both databases.
+
+    store = FakeStore()
+    uow = FakeUnitOfWork(store)            # several units of work may share one store
+    await services.tenants.create_tenant(uow, ...)
+    assert uow.committed == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Self, cast
+
+from guestgate.domain.apps import App, ClientSecret
+from guestgate.domain.audit import AuditRecord
+from guestgate.domain.invitations import Invitation
+from guestgate.domain.keys import SigningKey
+from guestgate.domain.messages import ClaimedMessage, OutboxMessage
+from guestgate.domain.odata import (
+    PROPERTIES,
+    And,
+    Compare,
+    In,
+    Node,
+    Not,
+    Or,
+    StartsWith,
+    UserQuery,
+)
+from guestgate.domain.redemption import RedeemSession
+from guestgate.domain.tenants import Tenant
+from guestgate.domain.users import User
+from guestgate.errors import IntegrityError
+from guestgate.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: str
+    tenant_id: str
+    kind: str
+    recipient: str
+    sealed: str | None
+    status: str
+    attempts: int
+    next_attempt_at: str
+    locked_until: str | None
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+
+@dataclass(eq=False)
+class FakeStore:
+    """The committed data, one dict per table; share it between units of work."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    apps: dict[str, App] = field(default_factory=dict)
+    secrets: dict[str, tuple[ClientSecret, str]] = field(default_factory=dict)  # with hash
+    keys: dict[str, tuple[SigningKey, str]] = field(default_factory=dict)  # with sealed key
+    users: dict[str, User] = field(default_factory=dict)
+    sponsors: dict[str, list[str]] = field(default_factory=dict)
+    invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # with hash
+    outbox: dict[str, OutboxRow] = field(default_factory=dict)
+    redeem_sessions: dict[str, RedeemSession] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.writer: asyncio.Lock | None = None  # write transactions take turns
+
+    def tables(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def snapshot(self) -> FakeStore:
+        """A copy to work on; rows are immutable, so copying the tables is enough."""
+        return FakeStore(**{name: copy.copy(table) for name, table in self.tables().items()})
+
+
+def _sorted(rows: Sequence[Any], *keys: tuple[str, bool]) -> list[Any]:
+    """Rows ordered by (attribute, descending) pairs, like ORDER BY a, b DESC."""
+    ordered = list(rows)
+    for name, descending in reversed(keys):
+        ordered.sort(key=lambda r: getattr(r, name), reverse=descending)
+    return ordered
+
+
+class FakeTenantRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, tenant: Tenant) -> None:
+        taken = {d for t in self.s.tenants.values() for d in t.domains}
+        if (
+            tenant.id in self.s.tenants
+            or taken & set(tenant.domains)
+            or len(set(tenant.domains)) < len(tenant.domains)
+        ):
+            raise IntegrityError("tenant or domain exists")
+        # Like the SQL insert, a new tenant has no links yet: set_links gives them.
+        self.s.tenants[tenant.id] = replace(
+            tenant, privacy_url=None, logo_url=None, landing_url=None
+        )
+
+    async def get(self, tenant_id: str, *, links: bool = True) -> Tenant | None:
+        return self.s.tenants.get(tenant_id)
+
+    async def get_by_domain(self, domain: str) -> Tenant | None:
+        return next((t for t in self.s.tenants.values() if domain in t.domains), None)
+
+    async def set_links(
+        self,
+        tenant_id: str,
+        *,
+        privacy_url: str | None,
+        logo_url: str | None,
+        landing_url: str | None,
+    ) -> None:
+        if (tenant := self.s.tenants.get(tenant_id)) is not None:
+            self.s.tenants[tenant_id] = replace(
+                tenant, privacy_url=privacy_url, logo_url=logo_url, landing_url=landing_url
+            )
+
+    async def domain_taken(self, domain: str) -> bool:
+        return await self.get_by_domain(domain) is not None
+
+    async def list(self) -> Sequence[Tenant]:
+        return _sorted(list(self.s.tenants.values()), ("created_at", False), ("id", False))
+
+    async def count(self) -> int:
+        return len(self.s.tenants)
+
+
+class FakeAppRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, app: App) -> None:
+        if (
+            app.id in self.s.apps
+            or any(a.object_id == app.object_id for a in self.s.apps.values())
+            or app.tenant_id not in self.s.tenants
+        ):
+            raise IntegrityError("app exists or its tenant does not")
+        self.s.apps[app.id] = replace(app, permissions=tuple(" ".join(app.permissions).split()))
+
+    async def get(self, app_id: str) -> App | None:
+        return self.s.apps.get(app_id)
+
+    async def list(self, tenant_id: str) -> Sequence[App]:
+        found = [a for a in self.s.apps.values() if a.tenant_id == tenant_id]
+        return _sorted(found, ("created_at", False), ("id", False))
+
+    async def add_secret(self, secret: ClientSecret, secret_hash: str) -> None:
+        if (
+            secret.id in self.s.secrets
+            or any(h == secret_hash for _, h in self.s.secrets.values())
+            or secret.app_id not in self.s.apps
+        ):
+            raise IntegrityError("secret exists or its app does not")
+        self.s.secrets[secret.id] = (secret, secret_hash)
+
+    async def list_secrets(self, app_id: str) -> Sequence[ClientSecret]:
+        found = [s for s, _ in self.s.secrets.values() if s.app_id == app_id]
+        return _sorted(found, ("created_at", False), ("id", False))
+
+    async def secret_hashes(self, app_id: str) -> Sequence[tuple[str, str]]:
+        return [(h, s.expires_at) for s, h in self.s.secrets.values() if s.app_id == app_id]
+
+    async def remove_secret(self, app_id: str, secret_id: str) -> bool:
+        found = self.s.secrets.get(secret_id)
+        if found is None or found[0].app_id != app_id:
+            return False
+        del self.s.secrets[secret_id]
+        return True
+
+
+class FakeKeyRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, key: SigningKey, sealed_private_key: str) -> None:
+        if key.kid in self.s.keys:
+            raise IntegrityError("key exists")
+        self.s.keys[key.kid] = (key, sealed_private_key)
+
+    async def list(self) -> Sequence[SigningKey]:
+        keys = [k for k, _ in self.s.keys.values()]
+        return _sorted(keys, ("created_at", True), ("kid", False))
+
+    async def sealed_private_key(self, kid: str) -> str | None:
+        found = self.s.keys.get(kid)
+        return None if found is None else found[1]
+
+    async def set_retire_at(self, kid: str, retire_at: str) -> None:
+        found = self.s.keys.get(kid)
+        if found is not None and (found[0].retire_at is None or found[0].retire_at > retire_at):
+            self.s.keys[kid] = (replace(found[0], retire_at=retire_at), found[1])
+
+
+class FakeAuditLog:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def record(
+        self,
+        *,
+        tenant_id: str,
+        action: str,
+        created_at: str,
+        app_id: str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        request_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.s.audit.append(
+            AuditRecord(
+                id=self.s.audit[-1].id + 1 if self.s.audit else 1,
+                tenant_id=tenant_id,
+                app_id=app_id,
+                actor=actor,
+                action=action,
+                target=target,
+                request_id=request_id,
+                details=None if details is None else json.loads(json.dumps(details)),
+                created_at=created_at,
+            )
+        )
+
+    async def list(self, tenant_id: str, *, limit: int) -> Sequence[AuditRecord]:
+        return [r for r in reversed(self.s.audit) if r.tenant_id == tenant_id][:limit]
+
+
+def _column(user: User, prop: str) -> str | None:
+    value: str | None = {
+        "userType": user.user_type,
+        "externalUserState": user.external_user_state,
+        "creationType": user.creation_type,
+        "mail": user.mail,
+        "displayName": user.display_name,
+        "userPrincipalName": user.user_principal_name,
+        "createdDateTime": user.created_at,
+    }[prop]
+    return value
+
+
+def _matches(user: User, node: Node) -> bool | None:
+    """An OData filter on one user, with SQL's three values: None is unknown (NULL)."""
+    if isinstance(node, And | Or):
+        sides = (_matches(user, node.left), _matches(user, node.right))
+        decisive = isinstance(node, Or)  # True decides an OR, False an AND
+        if decisive in sides:
+            return decisive
+        return None if None in sides else not decisive
+    if isinstance(node, Not):
+        inner = _matches(user, node.expr)
+        return None if inner is None else not inner
+    raw = _column(user, node.prop)
+    text = PROPERTIES[node.prop][0] == "text"
+    value = raw.lower() if text and raw is not None else raw
+    if isinstance(node, StartsWith):
+        return value is not None and value.startswith(node.prefix.lower())
+    if isinstance(node, In):
+        return None if value is None else value in {v.lower() if text else v for v in node.values}
+    assert isinstance(node, Compare)
+    if node.value is None:
+        return (raw is None) == (node.op == "eq")
+    wanted = node.value.lower() if text else node.value
+    if node.op == "ne":
+        return value is None or value != wanted
+    if value is None:
+        return None
+    return {
+        "eq": value == wanted,
+        "gt": value > wanted,
+        "ge": value >= wanted,
+        "lt": value < wanted,
+        "le": value <= wanted,
+    }[node.op]
+
+
+def _selected(user: User, tenant_id: str, query: UserQuery) -> bool:
+    if user.tenant_id != tenant_id:
+        return False
+    if query.filter is not None and _matches(user, query.filter) is not True:
+        return False
+    if query.search is not None:
+        prop, term = query.search
+        column = user.display_name if prop == "displayName" else user.mail
+        return term.lower() in column.lower()
+    return True
+
+
+class FakeUserRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    def _check_unique(self, user: User) -> None:
+        for other in self.s.users.values():
+            if (
+                other.id != user.id
+                and other.tenant_id == user.tenant_id
+                and other.user_principal_name == user.user_principal_name
+            ):
+                raise IntegrityError("userPrincipalName exists in the tenant")
+
+    async def add_if_absent(self, user: User) -> bool:
+        if await self.get_by_email(user.tenant_id, user.email_key) is not None:
+            return False
+        if user.id in self.s.users or user.tenant_id not in self.s.tenants:
+            raise IntegrityError("user exists or its tenant does not")
+        self._check_unique(user)
+        self.s.users[user.id] = user
+        return True
+
+    async def get(self, tenant_id: str, user_id: str) -> User | None:
+        user = self.s.users.get(user_id)
+        return user if user is not None and user.tenant_id == tenant_id else None
+
+    async def get_by_email(self, tenant_id: str, email_key: str) -> User | None:
+        return next(
+            (
+                u
+                for u in self.s.users.values()
+                if u.tenant_id == tenant_id and u.email_key == email_key
+            ),
+            None,
+        )
+
+    async def lock(self, user_id: str) -> None:
+        """Nothing to do: a fake unit of work that writes holds the whole store."""
+
+    async def mark_accepted(self, user_id: str, now: str) -> None:
+        if (user := self.s.users.get(user_id)) is not None:
+            self.s.users[user_id] = replace(
+                user, external_user_state="Accepted", external_user_state_changed_at=now
+            )
+
+    async def query(self, tenant_id: str, query: UserQuery) -> Sequence[User]:
+        sort = "display_name" if query.order_by == "displayName" else "created_at"
+        found = [u for u in self.s.users.values() if _selected(u, tenant_id, query)]
+
+        def position(u: User) -> tuple[str, str]:
+            return getattr(u, sort), u.id
+
+        if (after := query.after) is not None:
+            found = [
+                u
+                for u in found
+                if (position(u) < after if query.descending else position(u) > after)
+            ]
+        found.sort(key=position, reverse=query.descending)
+        return found[: query.top + 1]
+
+    async def count(self, tenant_id: str, query: UserQuery) -> int:
+        return sum(1 for u in self.s.users.values() if _selected(u, tenant_id, query))
+
+    async def get_by_upn(self, tenant_id: str, upn: str) -> User | None:
+        return next(
+            (
+                u
+                for u in self.s.users.values()
+                if u.tenant_id == tenant_id and u.user_principal_name.lower() == upn.lower()
+            ),
+            None,
+        )
+
+    async def delete(self, user_id: str) -> None:
+        """The user, their invitations and those invitations' redemption sessions."""
+        self.s.users.pop(user_id, None)
+        self.s.sponsors.pop(user_id, None)
+        gone = {i for i, (inv, _) in self.s.invitations.items() if inv.user_id == user_id}
+        for invitation_id in gone:
+            del self.s.invitations[invitation_id]
+        for key, session in list(self.s.redeem_sessions.items()):
+            if session.invitation_id in gone:
+                del self.s.redeem_sessions[key]
+
+    async def reset_redemption(
+        self, user_id: str, *, mail: str, email_key: str, upn: str, now: str
+    ) -> None:
+        user = self.s.users.get(user_id)
+        if user is None:
+            return
+        changed = replace(
+            user,
+            mail=mail,
+            email_key=email_key,
+            user_principal_name=upn,
+            external_user_state="PendingAcceptance",
+            external_user_state_changed_at=now,
+        )
+        holder = await self.get_by_email(user.tenant_id, email_key)
+        if holder is not None and holder.id != user_id:
+            raise IntegrityError("email key exists in the tenant")
+        self._check_unique(changed)
+        self.s.users[user_id] = changed
+
+    async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
+        if user_id in self.s.users:
+            self.s.sponsors[user_id] = list(sponsor_ids)
+
+    async def list_guests(
+        self, tenant_id: str, *, pending_only: bool, limit: int
+    ) -> Sequence[User]:
+        found = [
+            u
+            for u in self.s.users.values()
+            if u.tenant_id == tenant_id
+            and u.user_type == "Guest"
+            and (not pending_only or u.external_user_state == "PendingAcceptance")
+        ]
+        return _sorted(found, ("created_at", False), ("id", False))[:limit]
+
+
+class FakeInvitationRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    def _ticket_taken(self, ticket_hash: str, by_other_than: str) -> bool:
+        return any(
+            h == ticket_hash and i != by_other_than for i, (_, h) in self.s.invitations.items()
+        )
+
+    async def add(self, invitation: Invitation, ticket_hash: str) -> None:
+        if (
+            invitation.id in self.s.invitations
+            or self._ticket_taken(ticket_hash, invitation.id)
+            or invitation.tenant_id not in self.s.tenants
+            or invitation.user_id not in self.s.users
+        ):
+            raise IntegrityError("invitation or ticket exists, or its tenant or user does not")
+        stored = replace(invitation, more=json.loads(json.dumps(invitation.more)))
+        self.s.invitations[invitation.id] = (stored, ticket_hash)
+
+    async def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        found = await self.get_by_id(invitation_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    async def get_by_id(self, invitation_id: str) -> Invitation | None:
+        found = self.s.invitations.get(invitation_id)
+        return None if found is None else found[0]
+
+    async def get_by_ticket(self, ticket_hash: str) -> Invitation | None:
+        return next((i for i, h in self.s.invitations.values() if h == ticket_hash), None)
+
+    async def revoke_pending_of_user(self, user_id: str, now: str) -> int:
+        count = 0
+        for key, (invitation, hash_) in list(self.s.invitations.items()):
+            if invitation.user_id == user_id and invitation.status == "PendingAcceptance":
+                self.s.invitations[key] = (
+                    replace(invitation, status="Revoked", revoked_at=now),
+                    hash_,
+                )
+                count += 1
+        return count
+
+    async def set_status(
+        self, invitation_id: str, *, status: str, from_status: str, now: str
+    ) -> bool:
+        column = {"Revoked": "revoked_at", "Completed": "completed_at"}[status]
+        found = self.s.invitations.get(invitation_id)
+        if found is None or found[0].status != from_status:
+            return False
+        changed = replace(found[0], status=status)
+        changed = (
+            replace(changed, revoked_at=now)
+            if column == "revoked_at"
+            else replace(changed, completed_at=now)
+        )
+        self.s.invitations[invitation_id] = (changed, found[1])
+        return True
+
+    async def replace_ticket(
+        self, invitation_id: str, *, ticket_hash: str, expires_at: str | None
+    ) -> bool:
+        found = self.s.invitations.get(invitation_id)
+        if found is None or found[0].status != "PendingAcceptance":
+            return False
+        if self._ticket_taken(ticket_hash, invitation_id):
+            raise IntegrityError("ticket exists")
+        self.s.invitations[invitation_id] = (replace(found[0], expires_at=expires_at), ticket_hash)
+        return True
+
+    async def list(
+        self,
+        tenant_id: str,
+        *,
+        now: str,
+        status: str | None,
+        email_key: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> Sequence[Invitation]:
+        """Newest first, keyset-paged on (created_at, id)."""
+
+        def shown(i: Invitation) -> bool:
+            user = self.s.users.get(i.user_id)
+            if i.tenant_id != tenant_id or user is None:
+                return False
+            expired = i.expires_at is not None and i.expires_at <= now
+            if status == "PendingAcceptance" and (i.status != status or expired):
+                return False
+            if status == "Expired" and (i.status != "PendingAcceptance" or not expired):
+                return False
+            if status not in (None, "PendingAcceptance", "Expired") and i.status != status:
+                return False
+            if email_key is not None and user.email_key != email_key:
+                return False
+            return after is None or (i.created_at, i.id) < after
+
+        found = [i for i, _ in self.s.invitations.values() if shown(i)]
+        return _sorted(found, ("created_at", True), ("id", True))[:limit]
+
+
+def _message(row: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        kind=row.kind,
+        recipient=row.recipient,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+class FakeOutbox:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(
+        self, *, id: str, tenant_id: str, kind: str, recipient: str, sealed: str, now: str
+    ) -> None:
+        if id in self.s.outbox:
+            raise IntegrityError("message exists")
+        self.s.outbox[id] = OutboxRow(
+            id=id,
+            tenant_id=tenant_id,
+            kind=kind,
+            recipient=recipient,
+            sealed=sealed,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            locked_until=None,
+            last_error=None,
+            created_at=now,
+            sent_at=None,
+        )
+
+    async def claim(self, *, now: str, lease_until: str, limit: int) -> Sequence[ClaimedMessage]:
+        due = [
+            r
+            for r in self.s.outbox.values()
+            if r.status == "pending"
+            and r.next_attempt_at <= now
+            and (r.locked_until is None or r.locked_until <= now)
+        ]
+        claimed = []
+        for row in _sorted(due, ("next_attempt_at", False))[:limit]:
+            leased = self.s.outbox[row.id] = replace(
+                row, locked_until=lease_until, attempts=row.attempts + 1
+            )
+            claimed.append(
+                ClaimedMessage(
+                    id=leased.id,
+                    tenant_id=leased.tenant_id,
+                    kind=leased.kind,
+                    recipient=leased.recipient,
+                    attempts=leased.attempts,
+                    sealed=cast(str, leased.sealed),  # only a sent message has lost it
+                )
+            )
+        return claimed
+
+    async def renew(self, message_ids: Sequence[str], lease_until: str) -> None:
+        for message_id in message_ids:
+            row = self.s.outbox.get(message_id)
+            if row is not None and row.status == "pending":
+                self.s.outbox[message_id] = replace(row, locked_until=lease_until)
+
+    async def mark_sent(self, message_id: str, now: str) -> None:
+        if (row := self.s.outbox.get(message_id)) is not None:
+            self.s.outbox[message_id] = replace(
+                row, status="sent", sent_at=now, sealed=None, locked_until=None, last_error=None
+            )
+
+    async def mark_failed(
+        self, message_id: str, *, error: str, next_attempt_at: str, dead: bool
+    ) -> None:
+        if (row := self.s.outbox.get(message_id)) is not None:
+            self.s.outbox[message_id] = replace(
+                row,
+                status="dead" if dead else "pending",
+                last_error=error[:500],
+                next_attempt_at=next_attempt_at,
+                locked_until=None,
+            )
+
+    async def list(self, *, status: str | None, limit: int) -> Sequence[OutboxMessage]:
+        rows = [r for r in self.s.outbox.values() if status is None or r.status == status]
+        return [_message(r) for r in _sorted(rows, ("created_at", True), ("id", False))[:limit]]
+
+    async def retry(self, *, message_id: str | None, now: str) -> int:
+        count = 0
+        for row in list(self.s.outbox.values()):
+            if row.status == "dead" and message_id in (None, row.id):
+                self.s.outbox[row.id] = replace(
+                    row, status="pending", attempts=0, next_attempt_at=now, locked_until=None
+                )
+                count += 1
+        return count
+
+
+class FakeRedeemSessions:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(
+        self, *, session_hash: str, invitation_id: str, now: str, expires_at: str
+    ) -> None:
+        if session_hash in self.s.redeem_sessions or invitation_id not in self.s.invitations:
+            raise IntegrityError("session exists or its invitation does not")
+        self.s.redeem_sessions[session_hash] = RedeemSession(
+            session_hash=session_hash,
+            invitation_id=invitation_id,
+            code_hash=None,
+            code_expires_at=None,
+            code_attempts=0,
+            codes_sent=0,
+            last_code_at=None,
+            verified_at=None,
+            created_at=now,
+            expires_at=expires_at,
+        )
+
+    async def get(self, session_hash: str) -> RedeemSession | None:
+        return self.s.redeem_sessions.get(session_hash)
+
+    async def set_code(
+        self, session_hash: str, *, code_hash: str, expires_at: str, now: str
+    ) -> None:
+        if (session := self.s.redeem_sessions.get(session_hash)) is not None:
+            self.s.redeem_sessions[session_hash] = replace(
+                session,
+                code_hash=code_hash,
+                code_expires_at=expires_at,
+                code_attempts=0,
+                codes_sent=session.codes_sent + 1,
+                last_code_at=now,
+            )
+
+    async def count_attempt(self, session_hash: str, limit: int) -> bool:
+        session = self.s.redeem_sessions.get(session_hash)
+        if session is None or session.code_attempts >= limit:
+            return False
+        self.s.redeem_sessions[session_hash] = replace(
+            session, code_attempts=session.code_attempts + 1
+        )
+        return True
+
+    async def verify(self, session_hash: str, *, new_hash: str, now: str) -> None:
+        session = self.s.redeem_sessions.get(session_hash)
+        if session is None:
+            return
+        if new_hash != session_hash and new_hash in self.s.redeem_sessions:
+            raise IntegrityError("session exists")
+        del self.s.redeem_sessions[session_hash]
+        self.s.redeem_sessions[new_hash] = replace(
+            session, session_hash=new_hash, verified_at=now, code_hash=None
+        )
+
+
+class FakeUnitOfWork:
+    """One transaction over a `FakeStore`: it works on a copy, saved only if committed.
+
+    Like the SQL unit of work it may be entered again (each time a new transaction), and
+    write transactions take turns (SQLite has one writer; PostgreSQL's row locks make
+    re-invites of one guest queue). A read-only one (``write=False``) must change nothing.
+    """
+
+    tenants: FakeTenantRepository
+    apps: FakeAppRepository
+    keys: FakeKeyRepository
+    audit: FakeAuditLog
+    users: FakeUserRepository
+    invitations: FakeInvitationRepository
+    outbox: FakeOutbox
+    redeem_sessions: FakeRedeemSessions
+
+    def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
+        self.store = store if store is not None else FakeStore()
+        self.write = write
+        self.committed = 0  # transactions this unit of work committed
+        self._work: FakeStore | None = None
+        self._base: dict[str, Any] = {}
+        self._commit_requested = False
+
+    async def __aenter__(self) -> Self:
+        if self.write:
+            if self.store.writer is None:
+                self.store.writer = asyncio.Lock()
+            await self.store.writer.acquire()
+        self._base = self.store.tables()
+        work = self._work = self.store.snapshot()
+        self._commit_requested = False
+        self.tenants = FakeTenantRepository(work)
+        self.apps = FakeAppRepository(work)
+        self.keys = FakeKeyRepository(work)
+        self.audit = FakeAuditLog(work)
+        self.users = FakeUserRepository(work)
+        self.invitations = FakeInvitationRepository(work)
+        self.outbox = FakeOutbox(work)
+        self.redeem_sessions = FakeRedeemSessions(work)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        work, self._work = self._work, None
+        if work is None:
+            return
+        if not self.write:
+            if work.tables() != self._base:
+                raise AssertionError("a read-only unit of work changed data")
+            return
+        try:
+            if exc_info[0] is None and self._commit_requested:
+                for name, table in work.tables().items():
+                    setattr(self.store, name, table)
+                self.committed += 1
+        finally:
+            assert self.store.writer is not None
+            self.store.writer.release()
+
+    async def commit(self) -> None:
+        """Mark the work to commit when the block ends without an error."""
+        self._commit_requested = True
+
+
+def _conforms(uow: FakeUnitOfWork) -> UnitOfWork:
+    return uow  # mypy checks that the fake implements the port
