@@ -66,12 +66,13 @@ def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
     tenant = run(
         settings,
-        lambda rt: tenants.set_links(
+        lambda rt: tenants.update_tenant(
             rt.uow(),
             tenant_ref=args.tenant,
             privacy_url=args.privacy_url,
             logo_url=args.logo_url,
             landing_url=args.landing_url,
+            invitation_lifetime_days=args.invitation_lifetime_days,
             now=rt.now(),
         ),
     )
@@ -81,6 +82,7 @@ def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
             "privacyUrl": tenant.privacy_url,
             "logoUrl": tenant.logo_url,
             "landingUrl": tenant.landing_url,
+            "invitationLifetimeDays": tenant.invitation_lifetime_days,
         },
         as_json=args.json,
     )
@@ -211,12 +213,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--domain", action="append", required=True, help="repeat for more domains")
     command(tenant, "list", cmd_tenant_list, "list tenants")
     p = command(
-        tenant, "set", cmd_tenant_set, "set a tenant's privacy statement, logo, landing page"
+        tenant,
+        "set",
+        cmd_tenant_set,
+        "set a tenant's privacy statement, logo, landing page, invitation lifetime",
     )
     p.add_argument("tenant", help="tenant id or domain")
     p.add_argument("--privacy-url", help="privacy statement shown on the consent page")
     p.add_argument("--logo-url", help="https logo shown in invitation emails")
     p.add_argument("--landing-url", help="default inviteRedirectUrl")
+    p.add_argument(
+        "--invitation-lifetime-days",
+        type=int,
+        metavar="N",
+        help="days a new or resent invitation's link stays valid: 0-365, 0 = never expires",
+    )
 
     app = sub.add_parser("app", help="manage app registrations").add_subparsers(required=True)
     p = command(app, "create", cmd_app_create, "register an app; prints AppID, AppSecret, TenantID")

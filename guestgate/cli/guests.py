@@ -1,8 +1,9 @@
-"""Guest commands: invite, list guests, create members, read the audit trail."""
+"""Guest commands: invite, resend, revoke, list and delete guests, members, the audit trail."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -11,6 +12,7 @@ from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.invitations import build_invite_request
 from guestgate.domain.users import ACCEPTED
+from guestgate.domain.views import InvitationView
 from guestgate.runtime import Runtime
 from guestgate.services import tenants, users
 from guestgate.services.directory import Actor
@@ -42,9 +44,71 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
             "status": view.status,
             "sendInvitationMessage": view.send_message,
             "invitationId": view.id,
+            "expiresDateTime": view.expires_at,
         },
         as_json=args.json,
     )
+
+
+def invitation_json(view: InvitationView) -> dict[str, Any]:
+    """An invitation as `GET /api/invitations/{id}` answers it."""
+    return {
+        "id": view.id,
+        "invitedUser": {"id": view.user_id},
+        "invitedUserEmailAddress": view.email,
+        "status": view.status,
+        "inviteRedirectUrl": view.redirect_url,
+        "sendInvitationMessage": view.send_message,
+        "requestedBy": view.requested_by,
+        "more": view.more,
+        "invitedUserMessageInfo": (
+            None if view.message_info is None else view.message_info.to_json()
+        ),
+        "createdByAppId": view.created_by_app,
+        "createdDateTime": view.created_at,
+        "expiresDateTime": view.expires_at,
+        "completedDateTime": view.completed_at,
+        "revokedDateTime": view.revoked_at,
+    }
+
+
+def _show(invitation: dict[str, Any], *, as_json: bool) -> None:
+    """As JSON, or as a table with the guest's id for its object and the rest as JSON."""
+    if as_json:
+        emit(invitation, as_json=True)
+        return
+    readable = invitation | {"invitedUser": invitation["invitedUser"]["id"]}
+    emit(
+        {k: json.dumps(v) if isinstance(v, dict) and v else v for k, v in readable.items()},
+        as_json=False,
+    )
+
+
+def cmd_invitation_resend(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    view = run(
+        settings,
+        lambda rt: rt.invitations.resend(Actor(tenant_id=tenant_id, app_id=None), args.id),
+    )
+    _show(invitation_json(view) | {"inviteRedeemUrl": view.redeem_url or ""}, as_json=args.json)
+
+
+def cmd_invitation_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    view = run(
+        settings,
+        lambda rt: rt.invitations.revoke(Actor(tenant_id=tenant_id, app_id=None), args.id),
+    )
+    _show(invitation_json(view), as_json=args.json)
+
+
+def cmd_guests_delete(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    run(
+        settings,
+        lambda rt: rt.invitations.delete_user(Actor(tenant_id=tenant_id, app_id=None), args.id),
+    )
+    emit({"deleted": args.id}, as_json=args.json)
 
 
 def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
@@ -116,12 +180,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_invite)
 
+    invitations = sub.add_parser("invitations", help="invitations").add_subparsers(required=True)
+    for name, func, text in (
+        ("resend", cmd_invitation_resend, "a new redeem link, mailed again; the old one stops"),
+        ("revoke", cmd_invitation_revoke, "revoke a pending invitation: its link stops working"),
+    ):
+        p = invitations.add_parser(name, help=text, description=text)
+        p.add_argument("id", help="invitation id")
+        p.add_argument("--tenant", required=True, help="tenant id or domain")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+
     guests = sub.add_parser("guests", help="guests").add_subparsers(required=True)
     p = guests.add_parser("list", help="list a tenant's guests")
     p.add_argument("--tenant", required=True)
     p.add_argument("--pending", action="store_true", help="only guests who have not accepted")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_guests_list)
+    text = "delete an invited user; every link of theirs stops working"
+    p = guests.add_parser("delete", help=text, description=text)
+    p.add_argument("id", help="the guest's user id or userPrincipalName")
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_guests_delete)
 
     user = sub.add_parser("user", help="directory members").add_subparsers(required=True)
     p = user.add_parser("create", help="add a member of the organization")

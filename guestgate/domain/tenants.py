@@ -12,6 +12,7 @@ from guestgate.errors import ValidationError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_TENANT_NAME = 256
+MAX_INVITATION_LIFETIME_DAYS = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,14 @@ def check_tenant_name(name: str) -> str:
             "a tenant name is 1-256 printable characters", code="InvalidTenantName"
         )
     return cleaned
+
+
+def check_invitation_lifetime(days: int) -> int:
+    """Days a new redeem link stays valid: 1-365, or 0 for links that never expire."""
+    if isinstance(days, bool) or not 0 <= days <= MAX_INVITATION_LIFETIME_DAYS:
+        raise ValidationError(
+            f"the invitation lifetime is 0-{MAX_INVITATION_LIFETIME_DAYS} days"
+            f" (0: never expires), got {days}",
+            code="InvalidInvitationLifetime",
+        )
+    return days

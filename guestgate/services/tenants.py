@@ -8,7 +8,13 @@ from datetime import datetime
 
 from guestgate.domain.invitations import check_redirect_url
 from guestgate.domain.randomness import SYSTEM, Randomness
-from guestgate.domain.tenants import Tenant, check_tenant_name, is_guid, normalise_domain
+from guestgate.domain.tenants import (
+    Tenant,
+    check_invitation_lifetime,
+    check_tenant_name,
+    is_guid,
+    normalise_domain,
+)
 from guestgate.domain.timestamps import iso
 from guestgate.errors import AuthenticationError, Conflict, NotFound, ValidationError
 from guestgate.services.ports import TenantRepository, UnitOfWork
@@ -62,7 +68,8 @@ async def find_tenant(tenants: TenantRepository, ref: str, *, links: bool = True
     """The one tenant lookup: by its id or any of its domain names.
 
     With ``links=False`` the tenant may come from the per-process cache, its links (landing
-    page, logo, privacy statement) then possibly stale; everything else is never stale.
+    page, logo, privacy statement) and invitation lifetime then possibly up to a minute
+    stale; its name and domains are never stale.
     """
     ref = ref.strip()
     if is_guid(ref.lower()):
@@ -115,10 +122,40 @@ async def set_links(
     now: datetime,
 ) -> Tenant:
     """Set the tenant's privacy statement, logo and landing page (https URLs; "" clears one)."""
+    return await update_tenant(
+        uow,
+        tenant_ref=tenant_ref,
+        privacy_url=privacy_url,
+        logo_url=logo_url,
+        landing_url=landing_url,
+        now=now,
+    )
+
+
+async def update_tenant(
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    privacy_url: str | None = None,
+    logo_url: str | None = None,
+    landing_url: str | None = None,
+    invitation_lifetime_days: int | None = None,
+    now: datetime,
+) -> Tenant:
+    """Set the tenant's links (https URLs; "" clears one) and the lifetime of new invitations.
+
+    None leaves a setting as it is. Every value is checked before anything is written, and
+    the changes commit together with one audit row.
+    """
     checked = {
         name: None if value in (None, "") else check_redirect_url(value)
         for name, value in (("privacy", privacy_url), ("logo", logo_url), ("landing", landing_url))
     }
+    lifetime = (
+        None
+        if invitation_lifetime_days is None
+        else check_invitation_lifetime(invitation_lifetime_days)
+    )
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
         updated = replace(
@@ -126,6 +163,9 @@ async def set_links(
             privacy_url=tenant.privacy_url if privacy_url is None else checked["privacy"],
             logo_url=tenant.logo_url if logo_url is None else checked["logo"],
             landing_url=tenant.landing_url if landing_url is None else checked["landing"],
+            invitation_lifetime_days=tenant.invitation_lifetime_days
+            if lifetime is None
+            else lifetime,
         )
         await uow.tenants.set_links(
             tenant.id,
@@ -133,8 +173,14 @@ async def set_links(
             logo_url=updated.logo_url,
             landing_url=updated.landing_url,
         )
+        if lifetime is not None:
+            await uow.tenants.set_invitation_lifetime(tenant.id, lifetime)
         await uow.audit.record(
-            tenant_id=tenant.id, action="tenant.update", target=tenant.id, created_at=iso(now)
+            tenant_id=tenant.id,
+            action="tenant.update",
+            target=tenant.id,
+            created_at=iso(now),
+            details=None if lifetime is None else {"invitationLifetimeDays": lifetime},
         )
         await uow.commit()
     return updated

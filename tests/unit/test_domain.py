@@ -16,7 +16,7 @@ from guestgate.domain.apps import (
     parse_lifetime,
     secret_hint,
 )
-from guestgate.domain.tenants import is_guid, normalise_domain
+from guestgate.domain.tenants import check_invitation_lifetime, is_guid, normalise_domain
 from guestgate.errors import ValidationError
 
 
@@ -53,6 +53,15 @@ def test_normalise_domain_rejects_invalid_names(bad: str) -> None:
     with pytest.raises(ValidationError) as info:
         normalise_domain(bad)
     assert info.value.code == "InvalidDomain"
+
+
+def test_invitation_lifetime_is_0_to_365_days() -> None:
+    assert [check_invitation_lifetime(d) for d in (0, 1, 30, 365)] == [0, 1, 30, 365]
+    for bad in (-1, 366, True):
+        with pytest.raises(ValidationError) as info:
+            check_invitation_lifetime(bad)
+        assert info.value.code == "InvalidInvitationLifetime"
+        assert "0-365 days (0: never expires)" in info.value.message
 
 
 def test_is_guid_accepts_hyphenated_form_in_any_case() -> None:

@@ -11,10 +11,12 @@ from guestgate.domain.tenants import Tenant
 class TenantCache:
     """Tenants read recently, for the hot paths: every invitation reads its tenant.
 
-    After it is created, only a tenant's links (privacy, logo, landing page) can change, and
-    another process (the CLI) may change them. So an entry serves only the callers that do
-    not use the links (``get(..., links=False)``); every other read goes to the database and
-    refreshes the entry. Missing tenants are not remembered: a new tenant is usable at once.
+    After it is created, only a tenant's links (privacy, logo, landing page) and its
+    invitation lifetime can change, and another process (the CLI) may change them. So an
+    entry serves only the callers that do not use the links (``get(..., links=False)``);
+    every other read goes to the database and refreshes the entry. Such a caller may see a
+    changed invitation lifetime only once an entry is refreshed or expires (``ttl``).
+    Missing tenants are not remembered: a new tenant is usable at once.
     """
 
     def __init__(

@@ -94,6 +94,12 @@ class SqlTenantRepository:
             {"id": tenant_id, "privacy": privacy_url, "logo": logo_url, "landing": landing_url},
         )
 
+    async def set_invitation_lifetime(self, tenant_id: str, days: int) -> None:
+        await self.tx.execute(
+            "UPDATE tenants SET invitation_lifetime_days = :days WHERE id = :id",
+            {"id": tenant_id, "days": days},
+        )
+
     async def domain_taken(self, domain: str) -> bool:
         row = await self.tx.fetchone(
             "SELECT 1 AS hit FROM tenant_domains WHERE domain = :domain", {"domain": domain}
