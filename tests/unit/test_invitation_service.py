@@ -91,11 +91,11 @@ async def test_invite_stores_guest_invitation_mail_and_audit_with_known_ids() ->
     )
     assert view.status == "PendingAcceptance"
     assert view.expires_at == "2026-03-31T12:00:00Z"
-    stored, stored_hash = store.invitations[invitation_id]
+    _, stored_hash = store.invitations[invitation_id]
     assert stored_hash == ticket_hash(ticket)
     assert store.users[user_id].user_principal_name == "Ada_example.com#EXT#@contoso.example"
     [mail] = store.outbox.values()
-    assert mail.kind == "invitation" and mail.recipient == "Ada@example.com"
+    assert (mail.kind, mail.recipient) == ("invitation", "Ada@example.com")
     assert mail.sealed is not None
     payload = decode_payload(mail.kind, SEALER.open(mail.sealed, f"outbox:{mail.id}"))
     assert getattr(payload, "redeem_url") == view.redeem_url  # noqa: B009
@@ -138,7 +138,7 @@ async def test_the_gate_refuses_members_without_the_admin_permission_and_stores_
     with pytest.raises(ValidationError) as info:
         await service.invite(app, request("member@example.com", user_type="Member"))
     assert info.value.code == "InvitedUserTypeNotAllowed"
-    assert store.users == {} and store.invitations == {} and store.audit == []
+    assert (store.users, store.invitations, store.audit) == ({}, {}, [])
     admin = Actor(tenant_id=TENANT.id, app_id="a", permissions=frozenset({"User.ReadWrite.All"}))
     view = await service.invite(admin, request("member@example.com", user_type="Member"))
     assert view.user_type == "Member"
@@ -149,7 +149,8 @@ async def test_resend_replaces_the_ticket_and_revoke_ends_it() -> None:
     service, wakes = local_service(store)
     first = await service.invite(ACTOR, request("cy@example.com"))
     resent = await service.resend(ACTOR, first.id)
-    assert resent.id == first.id and resent.redeem_url != first.redeem_url
+    assert resent.id == first.id
+    assert resent.redeem_url != first.redeem_url
     assert store.invitations[first.id][1] != ticket_hash(first.redeem_url or "")
     revoked = await service.revoke(ACTOR, first.id)
     assert revoked.status == "Revoked"
@@ -171,7 +172,8 @@ async def test_invite_many_answers_each_item_on_its_own() -> None:
         ACTOR, [request("one@example.com"), refused, request("two@contoso.example")]
     )
     assert results[1] is refused
-    assert isinstance(results[2], GuestgateError) and results[2].code == "AddressInTenantDomain"
+    assert isinstance(results[2], GuestgateError)
+    assert results[2].code == "AddressInTenantDomain"
     assert not isinstance(results[0], GuestgateError)
     assert len(store.invitations) == 1
 
@@ -243,10 +245,12 @@ async def test_graph_mode_calls_graph_first_then_records_the_same_audit() -> Non
         "user-1",
         "https://login.example/redeem",
     )
-    assert [c[0] for c in graph.calls] == ["POST"] and turns.taken == 1
+    assert [c[0] for c in graph.calls] == ["POST"]
+    assert turns.taken == 1
     [audit] = store.audit
     assert (audit.action, audit.target) == ("invitation.create", "user-1")
-    assert audit.details is not None and audit.details["directory"] == "graph"
+    assert audit.details is not None
+    assert audit.details["directory"] == "graph"
     [note] = store.outbox.values()  # Graph sends the invitation; guestgate the notification
     assert note.kind == "requester_notification"
 
