@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from guestgate.domain.tenants import is_guid
 from guestgate.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -27,6 +27,7 @@ DEFAULT_SECRET_KEY_FILE = "./var/secret.key"  # noqa: S105 (a path, not a secret
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 DEFAULT_ENTRA_URL = "https://login.microsoftonline.com"
 DEFAULT_MAIL_FROM = "guestgate@localhost.localdomain"
+LOOPBACK_OF = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (reaching what listens everywhere)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class HttpSettings:
     port: int = 8365
     # The token issuer and the base of every link we hand out (redeem links, paging).
     public_url: str = DEFAULT_PUBLIC_URL
+    public_url_derived: bool = False  # none was set: it is the listen address
     max_body_bytes: int = 64 * 1024
     # Slow clients: headers and body must arrive within these many seconds.
     header_timeout_seconds: float = 10.0
@@ -151,7 +153,7 @@ class GraphSettings:
                 raise ConfigError(
                     f"{name} must be an https URL (http only for localhost), got {url!r}"
                 )
-        if self.tenant is not None and not _is_guid(self.tenant):
+        if self.tenant is not None and not is_guid(self.tenant):
             raise ConfigError("GUESTGATE_GRAPH_TENANT must be the tenant id (a GUID)")
         app_credential = (self.client_id, self.client_secret, self.tenant)
         if any(app_credential) and not all(app_credential):
@@ -274,16 +276,8 @@ def _normalise_public_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _is_guid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except ValueError:
-        return False
-
-
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+    if not (raw := env.get(name)):
         return default
     try:
         return int(raw)
@@ -344,6 +338,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     """Build Settings from the environment; keyword overrides (CLI flags) win when not None.
 
     Overrides take the names `Settings.with_overrides` takes (``public_url``, ``port``…).
+    Unless one is set, the public URL is the listen address (``host`` and ``port`` applied).
     """
     env = os.environ if env is None else env
     # Every value is read before any is checked: a malformed number is reported first.
@@ -396,4 +391,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         log_level=log_level,
         secret_key=secret_key,
     )
-    return settings.with_overrides(**overrides) if overrides else settings
+    settings = settings.with_overrides(**overrides)
+    if env.get("GUESTGATE_PUBLIC_URL") or overrides.get("public_url") is not None:
+        return settings
+    host = LOOPBACK_OF.get(settings.http.host, settings.http.host)
+    derived = f"http://{f'[{host}]' if ':' in host else host}:{settings.http.port}"
+    return settings.with_overrides(public_url=derived, public_url_derived=True)

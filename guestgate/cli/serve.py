@@ -12,6 +12,7 @@ import ssl
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from guestgate.adapters.sql import migrate
 from guestgate.bootstrap import running
 from guestgate.cli.output import emit
-from guestgate.config import Settings
+from guestgate.config import LOOPBACK_OF, HttpSettings, Settings
 from guestgate.domain.apps import INVITE, READ_USERS, parse_lifetime
 from guestgate.errors import ConfigError
 from guestgate.services import apps, keys, tenants
@@ -79,6 +80,51 @@ def demo_banner(settings: Settings, creds: dict[str, Any]) -> str:
     )
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def public_url_warning(http: HttpSettings, *, tls: bool) -> str | None:
+    """Why the public URL may not lead to the listen address, or None.
+
+    Only a warning: a proxy may sit between (TLS offload, another port or host name).
+    """
+    scheme = "https" if tls else "http"
+    listen = f"{scheme}://{f'[{http.host}]' if ':' in http.host else http.host}:{http.port}"
+    if http.public_url_derived:
+        if http.host not in LOOPBACK_OF:
+            return None
+        return (
+            "listening on every address of this host, but links and the token issuer use"
+            f" {http.public_url}: set GUESTGATE_PUBLIC_URL (--public-url) to the URL others reach"
+        )
+    public = urlsplit(http.public_url)
+    try:
+        port = public.port or (443 if public.scheme == "https" else 80)
+    except ValueError:  # not a port number: it leads nowhere
+        port = 0
+    if public.scheme == scheme and port == http.port and _reaches(public.hostname or "", http.host):
+        return None
+    return (
+        f"the public URL {http.public_url} does not lead to the listen address {listen};"
+        " links, the token issuer and the discovery document use the public URL"
+        " (fine behind a proxy that forwards to this address)"
+    )
+
+
+def _reaches(host: str, listen: str) -> bool:
+    """Whether a URL's host may name the listen address (a host name: it may, if unsure)."""
+    listen = listen.lower()
+    if listen in LOOPBACK_OF or host == listen:
+        return True
+    if host in LOOPBACK or listen in LOOPBACK:
+        return host in LOOPBACK and listen in LOOPBACK
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return False
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from guestgate.web import supervisor  # imported here so other commands start fast
 
@@ -98,6 +144,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             raise ConfigError(f"TLS certificate or key unusable: {exc}") from None
     if args.workers < 1 or args.workers > 64:
         raise ConfigError("--workers must be 1-64")
+    if args.tls_cert and settings.http.public_url_derived:
+        https = settings.http.public_url.replace("http://", "https://", 1)
+        settings = settings.with_overrides(public_url=https)
+    warning = public_url_warning(settings.http, tls=bool(args.tls_cert))
+    if warning:
+        print(f"guestgate: warning: {warning}", file=sys.stderr, flush=True)
     migrate.upgrade(settings.database.url)
     creds = asyncio.run(prepare(settings, demo=not args.no_demo and not settings.graph_mode))
     if creds is not None:

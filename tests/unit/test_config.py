@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from guestgate.cli.serve import public_url_warning
 from guestgate.config import DatabaseSettings, HttpSettings, Settings, from_env
 from guestgate.errors import ConfigError
 
@@ -179,3 +180,53 @@ def test_secrets_stay_out_of_the_representation(tmp_path: Path) -> None:
     assert "smtp-pass" not in shown
     assert "graph-secret" not in shown
     assert repr(settings.secret_key) not in shown
+
+
+def test_public_url_follows_host_and_port_unless_set(tmp_path: Path) -> None:
+    derived = from_env(env(tmp_path), port=18365)
+    assert (derived.http.public_url, derived.http.public_url_derived) == (
+        "http://127.0.0.1:18365",
+        True,
+    )
+    from_variables = from_env(env(tmp_path, GUESTGATE_PORT="9000", GUESTGATE_HOST="::1"))
+    assert from_variables.http.public_url == "http://[::1]:9000"
+    assert from_env(env(tmp_path), host="0.0.0.0").http.public_url == "http://127.0.0.1:8365"
+    for explicit in (
+        from_env(env(tmp_path, GUESTGATE_PUBLIC_URL="https://id.example"), port=9000),
+        from_env(env(tmp_path), public_url="https://id.example/", port=9000),
+    ):
+        assert (explicit.http.public_url, explicit.http.public_url_derived) == (
+            "https://id.example",
+            False,
+        )
+
+
+@pytest.mark.parametrize(
+    ("public_url", "host", "tls", "warned"),
+    [
+        ("http://127.0.0.1:8365", "127.0.0.1", False, False),
+        ("http://localhost:8365", "127.0.0.1", False, False),
+        ("https://127.0.0.1:8365", "127.0.0.1", True, False),
+        ("http://guests.example:8365", "0.0.0.0", False, False),
+        ("http://guests.example:8365", "10.0.0.6", False, False),  # a name: it may lead there
+        ("http://127.0.0.1:18365", "127.0.0.1", False, True),  # another port
+        ("http://127.0.0.1:8365", "127.0.0.1", True, True),  # http, but serving https
+        ("https://guests.example", "127.0.0.1", False, True),  # a proxy, or a mistake
+        ("http://10.0.0.5:8365", "10.0.0.6", False, True),
+    ],
+)
+def test_a_public_url_away_from_the_listen_address_is_a_warning(
+    public_url: str, host: str, tls: bool, warned: bool
+) -> None:
+    http = HttpSettings(host=host, port=8365, public_url=public_url)
+    warning = public_url_warning(http, tls=tls)
+    assert (warning is not None) == warned
+    if warning:
+        assert warning.startswith(f"the public URL {public_url} does not lead to the listen")
+
+
+def test_a_derived_public_url_warns_only_when_listening_everywhere(tmp_path: Path) -> None:
+    assert public_url_warning(from_env(env(tmp_path), port=9000).http, tls=False) is None
+    everywhere = public_url_warning(from_env(env(tmp_path), host="0.0.0.0").http, tls=False)
+    assert everywhere is not None
+    assert "set GUESTGATE_PUBLIC_URL" in everywhere
