@@ -131,6 +131,10 @@ class FakeTenantRepository:
                 tenant, privacy_url=privacy_url, logo_url=logo_url, landing_url=landing_url
             )
 
+    async def set_invitation_lifetime(self, tenant_id: str, days: int) -> None:
+        if (tenant := self.s.tenants.get(tenant_id)) is not None:
+            self.s.tenants[tenant_id] = replace(tenant, invitation_lifetime_days=days)
+
     async def domain_taken(self, domain: str) -> bool:
         return await self.get_by_domain(domain) is not None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from guestgate.errors import IntegrityError
@@ -44,6 +46,21 @@ async def test_a_new_tenant_has_no_links_until_they_are_set(make_uow: UowFactory
         "https://l.example",
     )
     assert (found.name, found.domains) == (tenant.name, tenant.domains)
+
+
+async def test_set_invitation_lifetime_changes_only_that_tenants_lifetime(
+    make_uow: UowFactory,
+) -> None:
+    tenant, other = make_tenant(invitation_lifetime_days=30), make_tenant()
+    await committed(make_uow, tenant, other)
+    async with make_uow() as uow:
+        await uow.tenants.set_invitation_lifetime(tenant.id, 0)
+        await uow.tenants.set_invitation_lifetime(make_tenant().id, 5)  # unknown: no change
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.tenants.get(tenant.id) == replace(tenant, invitation_lifetime_days=0)
+        assert await uow.tenants.get(other.id) == other
+        assert await uow.tenants.count() == 2
 
 
 async def test_get_by_domain_finds_the_tenant_of_each_of_its_domains(
