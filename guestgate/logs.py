@@ -23,7 +23,8 @@ from typing import Any, TextIO
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("guestgate.access")
-_RESERVED = frozenset(vars(logging.makeLogRecord({})))
+# uvicorn adds `color_message`, its message again with ANSI colour escapes, to its records.
+_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"color_message"}
 _json_string = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str
 _handler: logging.StreamHandler[TextIO] | None = None  # the one `configure` installed
 _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text

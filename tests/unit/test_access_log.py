@@ -86,3 +86,15 @@ def test_timestamp_matches_datetime_to_the_millisecond() -> None:
         assert logs.timestamp(now) == datetime.fromtimestamp(now, UTC).isoformat(
             timespec="milliseconds"
         )
+
+
+def test_uvicorn_color_message_is_left_out_of_the_line(stderr: io.StringIO) -> None:
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]",
+        42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    line = json.loads(stderr.getvalue().splitlines()[-1])
+    assert line["msg"] == "Started server process [42]"
+    assert "color_message" not in line
+    assert "\x1b" not in stderr.getvalue()
