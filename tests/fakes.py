@@ -156,10 +156,46 @@ class FakeAppRepository:
             or app.tenant_id not in self.s.tenants
         ):
             raise IntegrityError("app exists or its tenant does not")
-        self.s.apps[app.id] = replace(app, permissions=tuple(" ".join(app.permissions).split()))
+        if app.app_id_uri is not None and await self.get_by_app_id_uri(
+            app.tenant_id, app.app_id_uri
+        ):
+            raise IntegrityError("the tenant already has an app with this application ID URI")
+        self.s.apps[app.id] = replace(
+            app,
+            permissions=tuple(" ".join(app.permissions).split()),
+            redirect_uris=tuple(" ".join(app.redirect_uris).split()),
+            api_scopes=tuple(" ".join(app.api_scopes).split()),
+        )
 
     async def get(self, app_id: str) -> App | None:
         return self.s.apps.get(app_id)
+
+    async def get_by_app_id_uri(self, tenant_id: str, app_id_uri: str) -> App | None:
+        return next(
+            (
+                a
+                for a in self.s.apps.values()
+                if a.tenant_id == tenant_id and a.app_id_uri == app_id_uri
+            ),
+            None,
+        )
+
+    async def set_sign_in(
+        self,
+        app_id: str,
+        *,
+        redirect_uris: Sequence[str],
+        app_id_uri: str | None,
+        api_scopes: Sequence[str],
+    ) -> None:
+        app = self.s.apps.get(app_id)
+        if app is not None:
+            self.s.apps[app_id] = replace(
+                app,
+                redirect_uris=tuple(redirect_uris),
+                app_id_uri=app_id_uri,
+                api_scopes=tuple(api_scopes),
+            )
 
     async def list(self, tenant_id: str) -> Sequence[App]:
         found = [a for a in self.s.apps.values() if a.tenant_id == tenant_id]

@@ -38,6 +38,10 @@ def app_view(app: App) -> dict[str, Any]:
         "permissions": list(app.permissions),
         "enabled": app.enabled,
         "created": app.created_at,
+        "redirectUris": list(app.redirect_uris),
+        "publicClient": app.public_client,
+        "appIdUri": app.app_id_uri,
+        "apiScopes": list(app.api_scopes),
     }
 
 
@@ -89,6 +93,20 @@ def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
+    sign_in = apps.SignIn(
+        redirect_uris=args.redirect_uri or (),
+        app_id_uri=args.app_id_uri,
+        api_scopes=args.scope or (),
+    )
+    if args.public_client:
+        public = run(
+            settings,
+            lambda rt: apps.create_public_app(
+                rt.uow(), tenant_ref=args.tenant, name=args.name, sign_in=sign_in, now=rt.now()
+            ),
+        )
+        emit(app_view(public), as_json=args.json)
+        return
     lifetime = parse_lifetime(args.secret_expires)
     app, secret = run(
         settings,
@@ -96,10 +114,11 @@ def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
             rt.uow(),
             tenant_ref=args.tenant,
             name=args.name,
-            permissions=args.permission,
+            permissions=args.permission or (),
             secret_lifetime=lifetime,
             hash_key=rt.hash_key,
             now=rt.now(),
+            sign_in=sign_in,
         ),
     )
     data = {
@@ -107,12 +126,30 @@ def cmd_app_create(settings: Settings, args: argparse.Namespace) -> None:
         "AppSecret": secret.value,
         "TenantID": app.tenant_id,
         "permissions": list(app.permissions),
+        "redirectUris": list(app.redirect_uris),
         "secretId": secret.secret.id,
         "secretExpires": secret.secret.expires_at,
     }
     emit(data, as_json=args.json)
     if not args.json:
         print("\nStore the AppSecret now: it is shown once and cannot be read again.")
+
+
+def cmd_app_update(settings: Settings, args: argparse.Namespace) -> None:
+    updated = run(
+        settings,
+        lambda rt: apps.update_sign_in(
+            rt.uow(),
+            tenant_ref=args.tenant,
+            app_id=args.app,
+            add_redirect_uris=args.add_redirect_uri or (),
+            remove_redirect_uris=args.remove_redirect_uri or (),
+            app_id_uri=args.app_id_uri,
+            api_scopes=args.scope,
+            now=rt.now(),
+        ),
+    )
+    emit(app_view(updated), as_json=args.json)
 
 
 def cmd_app_list(settings: Settings, args: argparse.Namespace) -> None:
@@ -198,6 +235,18 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     emit({"revision": migrate.current_revision(settings.database.url)}, as_json=args.json)
 
 
+def _sign_in_api_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--app-id-uri", metavar="URI", help="the app's own API, e.g. api://contoso-reports"
+    )
+    parser.add_argument(
+        "--scope",
+        action="append",
+        metavar="NAME",
+        help="a delegated scope the API exposes (requested as <app-id-uri>/<NAME>); repeatable",
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def command(parent: Any, name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = parent.add_parser(
@@ -233,8 +282,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = command(app, "create", cmd_app_create, "register an app; prints AppID, AppSecret, TenantID")
     p.add_argument("--tenant", required=True, help="tenant id or domain")
     p.add_argument("--name", required=True)
-    p.add_argument("--permission", action="append", required=True, choices=PERMISSIONS)
+    p.add_argument("--permission", action="append", choices=PERMISSIONS)
     p.add_argument("--secret-expires", default="2y", help="secret lifetime, e.g. 90d or 2y")
+    p.add_argument(
+        "--redirect-uri",
+        action="append",
+        metavar="URI",
+        help="where sign-in may return (https, or http on localhost); repeat for more",
+    )
+    p.add_argument(
+        "--public-client",
+        action="store_true",
+        help="a native or single-page app: no secret, PKCE required",
+    )
+    _sign_in_api_flags(p)
+    p = command(app, "update", cmd_app_update, "change an app's redirect URIs and API")
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--app", required=True, help="AppID")
+    p.add_argument("--add-redirect-uri", action="append", metavar="URI")
+    p.add_argument("--remove-redirect-uri", action="append", metavar="URI")
+    _sign_in_api_flags(p)
     p = command(app, "list", cmd_app_list, "list a tenant's apps")
     p.add_argument("--tenant", required=True)
     secret = app.add_parser("secret", help="rotate client secrets").add_subparsers(required=True)

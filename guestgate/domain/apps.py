@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.errors import ValidationError
@@ -34,6 +35,11 @@ class App:
     permissions: tuple[str, ...]
     created_at: str
     enabled: bool = True
+    # Sign-in (OpenID Connect): where codes may be sent, and whether the app holds a secret.
+    redirect_uris: tuple[str, ...] = ()
+    public_client: bool = False
+    app_id_uri: str | None = None  # names the app's own API in scopes: `<uri>/<scope>`
+    api_scopes: tuple[str, ...] = ()  # the delegated scopes that API exposes
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +113,109 @@ _IMPLIED: dict[str, frozenset[str]] = {
 def grants(roles: Iterable[str], permission: str) -> bool:
     """Whether token roles (matched case-sensitively, as Graph does) cover `permission`."""
     return any(role == permission or permission in _IMPLIED.get(role, ()) for role in roles)
+
+
+MAX_REDIRECT_URIS = 64
+MAX_URI_LENGTH = 1024
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(33 <= ord(c) < 127 for c in text)
+
+
+def check_redirect_uri(uri: str) -> str:
+    """A redirect URI an app may register: https, or http on a loopback host (RFC 8252).
+
+    Compared later byte for byte, so it is stored exactly as given: no fragment (RFC 6749
+    §3.1.2), no user info, no wildcards.
+    """
+    if not uri or len(uri) > MAX_URI_LENGTH or not _printable_ascii(uri) or "*" in uri:
+        raise ValidationError(
+            f"a redirect URI is 1-{MAX_URI_LENGTH} printable ASCII characters without '*'",
+            code="InvalidRedirectUri",
+        )
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        raise ValidationError(f"{uri!r} is not a URL", code="InvalidRedirectUri") from None
+    if parts.fragment or "#" in uri or "@" in parts.netloc or "\\" in uri:
+        raise ValidationError(
+            "a redirect URI has no fragment and no user info", code="InvalidRedirectUri"
+        )
+    host = (parts.hostname or "").lower()
+    loopback = parts.scheme == "http" and _netloc_host(parts.netloc) in LOOPBACK_HOSTS
+    if not host or not (parts.scheme == "https" or loopback):
+        raise ValidationError(
+            f"{uri!r}: redirect URIs use https (http only for localhost, 127.0.0.1 or [::1])",
+            code="InvalidRedirectUri",
+        )
+    return uri
+
+
+def _netloc_host(netloc: str) -> str:
+    """The host part of a netloc as written (case kept), without the port."""
+    if netloc.startswith("["):
+        return netloc[: netloc.find("]") + 1]
+    return netloc.partition(":")[0]
+
+
+def check_redirect_uris(uris: Iterable[str]) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for uri in uris:
+        checked = check_redirect_uri(uri)
+        if checked not in chosen:
+            chosen.append(checked)
+    if len(chosen) > MAX_REDIRECT_URIS:
+        raise ValidationError(
+            f"an app has at most {MAX_REDIRECT_URIS} redirect URIs", code="InvalidRedirectUri"
+        )
+    return tuple(chosen)
+
+
+def redirect_uri_matches(registered: str, presented: str) -> bool:
+    """Exact string comparison; only a loopback URI's port may differ (RFC 8252 §7.3)."""
+    if registered == presented:
+        return True
+    if not registered.startswith("http://") or not presented.startswith("http://"):
+        return False
+    try:
+        mine, theirs = urlsplit(registered), urlsplit(presented)
+        theirs.port  # noqa: B018
+    except ValueError:
+        return False
+    host = _netloc_host(mine.netloc)
+    if host not in LOOPBACK_HOSTS or _netloc_host(theirs.netloc) != host:
+        return False
+    return (mine.path, mine.query, mine.fragment) == (theirs.path, theirs.query, theirs.fragment)
+
+
+def check_app_id_uri(uri: str) -> str:
+    """An application ID URI: ``api://…`` or an https URL, without a trailing slash."""
+    if not uri or len(uri) > 400 or not _printable_ascii(uri) or uri.endswith("/"):
+        raise ValidationError(
+            "an application ID URI is 1-400 printable ASCII characters, not ending in '/'",
+            code="InvalidAppIdUri",
+        )
+    parts = urlsplit(uri)
+    if parts.scheme not in ("api", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValidationError(
+            f"{uri!r}: an application ID URI looks like api://<name> or https://<host>/<path>",
+            code="InvalidAppIdUri",
+        )
+    return uri
+
+
+def check_api_scopes(names: Iterable[str]) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for name in names:
+        if not _SCOPE_NAME.match(name) or name in ("openid", "profile", "email", "offline_access"):
+            raise ValidationError(
+                f"{name!r} is not a scope name: 1-64 letters, digits, '.', '_' or '-'",
+                code="InvalidScope",
+            )
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(chosen)

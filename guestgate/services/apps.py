@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from guestgate.domain.apps import (
     App,
     ClientSecret,
+    check_api_scopes,
+    check_app_id_uri,
     check_app_name,
     check_permissions,
+    check_redirect_uri,
+    check_redirect_uris,
     hash_secret,
     new_secret,
     secret_hint,
@@ -58,6 +62,72 @@ def _make_secret(
     return NewSecret(value=value, secret=secret), hash_secret(hash_key, value)
 
 
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """How an app signs users in: its redirect URIs, and the API it exposes (if any)."""
+
+    redirect_uris: Sequence[str] = ()
+    app_id_uri: str | None = None
+    api_scopes: Sequence[str] = ()
+
+
+def _new_app(
+    tenant: Tenant,
+    name: str,
+    permissions: Sequence[str],
+    sign_in: SignIn,
+    *,
+    public_client: bool,
+    now: datetime,
+    rng: Randomness,
+) -> App:
+    granted = check_permissions(permissions)
+    redirect_uris = check_redirect_uris(sign_in.redirect_uris)
+    if not granted and not redirect_uris:
+        raise ValidationError(
+            "grant at least one permission, or give a redirect URI for sign-in",
+            code="UnknownPermission",
+        )
+    if public_client and granted:
+        raise ValidationError(
+            "a public client holds no secret, so it cannot have application permissions",
+            code="PublicClientPermissions",
+        )
+    app_id = rng.uuid()
+    return App(
+        id=app_id,
+        object_id=rng.uuid(),
+        tenant_id=tenant.id,
+        name=check_app_name(name),
+        permissions=granted,
+        created_at=iso(now),
+        redirect_uris=redirect_uris,
+        public_client=public_client,
+        app_id_uri=None if sign_in.app_id_uri is None else check_app_id_uri(sign_in.app_id_uri),
+        api_scopes=check_api_scopes(sign_in.api_scopes),
+    )
+
+
+async def _register(uow: UnitOfWork, app: App, tenant: Tenant, now: datetime) -> None:
+    if app.app_id_uri is not None and await uow.apps.get_by_app_id_uri(tenant.id, app.app_id_uri):
+        raise ValidationError(
+            f"another app of the tenant already uses {app.app_id_uri}", code="AppIdUriTaken"
+        )
+    await uow.apps.add(app)
+    await uow.audit.record(
+        tenant_id=tenant.id,
+        action="app.create",
+        target=app.id,
+        created_at=iso(now),
+        details={
+            "name": app.name,
+            "permissions": list(app.permissions),
+            "redirectUris": list(app.redirect_uris),
+            "publicClient": app.public_client,
+        },
+    )
+
+
 async def create_app(
     uow: UnitOfWork,
     *,
@@ -67,35 +137,93 @@ async def create_app(
     secret_lifetime: timedelta,
     hash_key: bytes,
     now: datetime,
+    sign_in: SignIn | None = None,
     rng: Randomness = SYSTEM,
 ) -> tuple[App, NewSecret]:
-    """Register an app with granted permissions and a first client secret."""
-    granted = check_permissions(permissions)
-    if not granted:
-        raise ValidationError("grant at least one permission", code="UnknownPermission")
-    app_name = check_app_name(name)
+    """Register a confidential app with granted permissions and a first client secret."""
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = App(
-            id=rng.uuid(),
-            object_id=rng.uuid(),
-            tenant_id=tenant.id,
-            name=app_name,
-            permissions=granted,
-            created_at=iso(now),
+        app = _new_app(
+            tenant, name, permissions, sign_in or SignIn(), public_client=False, now=now, rng=rng
         )
-        await uow.apps.add(app)
+        await _register(uow, app, tenant, now)
         shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key, rng)
         await uow.apps.add_secret(shown.secret, secret_hash)
-        await uow.audit.record(
-            tenant_id=tenant.id,
-            action="app.create",
-            target=app.id,
-            created_at=iso(now),
-            details={"name": app.name, "permissions": list(app.permissions)},
-        )
         await uow.commit()
     return app, shown
+
+
+async def create_public_app(
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    name: str,
+    sign_in: SignIn,
+    now: datetime,
+    rng: Randomness = SYSTEM,
+) -> App:
+    """Register a public client (a native or single-page app): sign-in only, no secret."""
+    async with uow:
+        tenant = await require_tenant(uow.tenants, tenant_ref)
+        app = _new_app(tenant, name, (), sign_in, public_client=True, now=now, rng=rng)
+        await _register(uow, app, tenant, now)
+        await uow.commit()
+    return app
+
+
+async def update_sign_in(
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    app_id: str,
+    add_redirect_uris: Sequence[str] = (),
+    remove_redirect_uris: Sequence[str] = (),
+    app_id_uri: str | None = None,
+    api_scopes: Sequence[str] | None = None,
+    now: datetime,
+) -> App:
+    """Add or remove an app's redirect URIs; set its application ID URI and scopes."""
+    async with uow:
+        tenant = await require_tenant(uow.tenants, tenant_ref)
+        app = await _app(uow, tenant, app_id)
+        uris = list(app.redirect_uris)
+        for uri in remove_redirect_uris:
+            if uri not in uris:
+                raise NotFound(f"the app has no redirect URI {uri!r}", code="RedirectUriNotFound")
+            uris.remove(uri)
+        uris.extend(check_redirect_uri(u) for u in add_redirect_uris if u not in uris)
+        new_uri = app.app_id_uri if app_id_uri is None else check_app_id_uri(app_id_uri)
+        if new_uri is not None and new_uri != app.app_id_uri:
+            taken = await uow.apps.get_by_app_id_uri(tenant.id, new_uri)
+            if taken is not None:
+                raise ValidationError(
+                    f"another app of the tenant already uses {new_uri}", code="AppIdUriTaken"
+                )
+        updated = replace(
+            app,
+            redirect_uris=check_redirect_uris(uris),
+            app_id_uri=new_uri,
+            api_scopes=app.api_scopes if api_scopes is None else check_api_scopes(api_scopes),
+        )
+        await uow.apps.set_sign_in(
+            app.id,
+            redirect_uris=updated.redirect_uris,
+            app_id_uri=updated.app_id_uri,
+            api_scopes=updated.api_scopes,
+        )
+        await uow.audit.record(
+            tenant_id=tenant.id,
+            action="app.update",
+            target=app.id,
+            created_at=iso(now),
+            details={
+                "redirectUris": list(updated.redirect_uris),
+                "appIdUri": updated.app_id_uri,
+                "apiScopes": list(updated.api_scopes),
+            },
+        )
+        await uow.commit()
+    return updated
 
 
 async def list_apps(uow: UnitOfWork, *, tenant_ref: str) -> Sequence[App]:

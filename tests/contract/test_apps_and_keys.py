@@ -95,3 +95,50 @@ async def test_set_retire_at_only_brings_retirement_forward(make_uow: UowFactory
         await uow.commit()
     async with make_uow(write=False) as uow:
         assert await uow.keys.list() == [replace(key, retire_at=at(50))]
+
+
+async def test_sign_in_registration_reads_back_and_changes(make_uow: UowFactory) -> None:
+    tenant = make_tenant()
+    await committed(make_uow, tenant)
+    app = make_app(
+        tenant.id,
+        permissions=(),
+        redirect_uris=("https://app.example/callback", "http://localhost/cb"),
+        public_client=True,
+        app_id_uri="api://reports",
+        api_scopes=("read", "write"),
+    )
+    plain = make_app(tenant.id)
+    async with make_uow() as uow:
+        await uow.apps.add(app)
+        await uow.apps.add(plain)
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.get(app.id) == app
+        assert await uow.apps.get(plain.id) == plain
+        assert await uow.apps.get_by_app_id_uri(tenant.id, "api://reports") == app
+        assert await uow.apps.get_by_app_id_uri(tenant.id, "api://REPORTS") is None
+        assert await uow.apps.get_by_app_id_uri(make_tenant().id, "api://reports") is None
+    async with make_uow() as uow:
+        await uow.apps.set_sign_in(
+            app.id, redirect_uris=["https://app.example/two"], app_id_uri=None, api_scopes=[]
+        )
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.get(app.id) == replace(
+            app, redirect_uris=("https://app.example/two",), app_id_uri=None, api_scopes=()
+        )
+
+
+async def test_an_application_id_uri_is_unique_in_a_tenant(make_uow: UowFactory) -> None:
+    from guestgate.errors import IntegrityError
+
+    tenant, other = make_tenant(), make_tenant()
+    await committed(make_uow, tenant, other)
+    async with make_uow() as uow:
+        await uow.apps.add(make_app(tenant.id, app_id_uri="api://x"))
+        await uow.apps.add(make_app(other.id, app_id_uri="api://x"))
+        await uow.commit()
+    async with make_uow() as uow:
+        with pytest.raises(IntegrityError):
+            await uow.apps.add(make_app(tenant.id, app_id_uri="api://x"))

@@ -17,6 +17,10 @@ def _app(row: Row) -> App:
         permissions=tuple(row["permissions"].split()),
         created_at=row["created_at"],
         enabled=bool(row["enabled"]),
+        redirect_uris=tuple(row["redirect_uris"].split()),
+        public_client=bool(row["public_client"]),
+        app_id_uri=row["app_id_uri"],
+        api_scopes=tuple(row["api_scopes"].split()),
     )
 
 
@@ -37,9 +41,15 @@ class SqlAppRepository:
 
     async def add(self, app: App) -> None:
         await self.tx.execute(
-            "INSERT INTO apps (id, object_id, tenant_id, name, permissions, enabled, created_at)"
-            " VALUES (:id, :object_id, :tenant_id, :name, :permissions, :enabled, :created_at)",
+            "INSERT INTO apps (id, object_id, tenant_id, name, permissions, enabled, created_at,"
+            " redirect_uris, public_client, app_id_uri, api_scopes) VALUES (:id, :object_id,"
+            " :tenant_id, :name, :permissions, :enabled, :created_at, :redirect_uris,"
+            " :public_client, :app_id_uri, :api_scopes)",
             {
+                "redirect_uris": " ".join(app.redirect_uris),
+                "public_client": app.public_client,
+                "app_id_uri": app.app_id_uri,
+                "api_scopes": " ".join(app.api_scopes),
                 "id": app.id,
                 "object_id": app.object_id,
                 "tenant_id": app.tenant_id,
@@ -53,6 +63,32 @@ class SqlAppRepository:
     async def get(self, app_id: str) -> App | None:
         row = await self.tx.fetchone("SELECT * FROM apps WHERE id = :id", {"id": app_id})
         return None if row is None else _app(row)
+
+    async def get_by_app_id_uri(self, tenant_id: str, app_id_uri: str) -> App | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM apps WHERE tenant_id = :tid AND app_id_uri = :uri",
+            {"tid": tenant_id, "uri": app_id_uri},
+        )
+        return None if row is None else _app(row)
+
+    async def set_sign_in(
+        self,
+        app_id: str,
+        *,
+        redirect_uris: Sequence[str],
+        app_id_uri: str | None,
+        api_scopes: Sequence[str],
+    ) -> None:
+        await self.tx.execute(
+            "UPDATE apps SET redirect_uris = :uris, app_id_uri = :uri, api_scopes = :scopes"
+            " WHERE id = :id",
+            {
+                "id": app_id,
+                "uris": " ".join(redirect_uris),
+                "uri": app_id_uri,
+                "scopes": " ".join(api_scopes),
+            },
+        )
 
     async def list(self, tenant_id: str) -> Sequence[App]:
         rows = await self.tx.fetchall(

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0003, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0004, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -61,12 +61,18 @@ CREATE TABLE apps (
 	permissions TEXT NOT NULL, 
 	enabled BOOLEAN DEFAULT '1' NOT NULL, 
 	created_at VARCHAR(27) NOT NULL, 
+	redirect_uris TEXT DEFAULT '' NOT NULL, 
+	public_client BOOLEAN DEFAULT '0' NOT NULL, 
+	app_id_uri VARCHAR(400), 
+	api_scopes TEXT DEFAULT '' NOT NULL, 
 	PRIMARY KEY (id), 
 	UNIQUE (object_id), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
 
 CREATE INDEX ix_apps_tenant ON apps (tenant_id);
+
+CREATE UNIQUE INDEX uq_apps_tenant_app_id_uri ON apps (tenant_id, app_id_uri);
 
 CREATE TABLE tenant_domains (
 	domain VARCHAR(253) NOT NULL, 
@@ -163,4 +169,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0003');
+INSERT INTO alembic_version (version_num) VALUES ('0004');

@@ -176,3 +176,10 @@ redeem_sessions = Table(
 )
 
 users.append_column(Column("sponsors", Text))  # JSON list of sponsor user ids (migration 0003)
+
+# Sign-in registrations (migration 0004): redirect URIs and the app's own API, space-separated.
+apps.append_column(Column("redirect_uris", Text, nullable=False, server_default=""))
+apps.append_column(Column("public_client", Boolean, nullable=False, server_default="0"))
+apps.append_column(Column("app_id_uri", String(400)))
+apps.append_column(Column("api_scopes", Text, nullable=False, server_default=""))
+Index("uq_apps_tenant_app_id_uri", apps.c.tenant_id, apps.c.app_id_uri, unique=True)
