@@ -14,6 +14,8 @@ So ``Alice@Example.COM``, ``alice@example.com`` and ``alice@ｅｘａｍｐｌ�
 folded to ``ss`` (they are different mailboxes to most mail systems), a trailing dot after the
 domain is refused, plus-addresses (``alice+hr@…``) are distinct mailboxes, and a look-alike
 domain in another script (``exаmple.com`` with a Cyrillic ``а``) is a different domain.
+
+A local part holding ``=?`` is refused: in a header it would read as an RFC 2047 encoded word.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ def parse_email(
     except email_validator.EmailNotValidError as exc:
         raise ValidationError(f"{field} is not a valid email address: {exc}", code=code) from None
     local = valid.normalized.rsplit("@", 1)[0]
+    if "=?" in local:
+        # RFC 2047: a mail client decodes `=?utf-8?b?…?=` in a To: or Cc: header, and would
+        # show the guest (or a CC) another mailbox than the one the message goes to.
+        raise ValidationError(
+            f"{field} must not contain '=?': mail clients would decode it as an encoded word"
+            " (RFC 2047) and show another address.",
+            code=code,
+        )
     if len(local.encode("utf-8")) > MAX_LOCAL_PART:
         raise ValidationError(
             f"{field}: the part before the @ is longer than {MAX_LOCAL_PART} octets.", code=code

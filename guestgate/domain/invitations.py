@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import idna
 
@@ -134,42 +135,68 @@ def redeem_url(public_url: str, tenant_id: str, user_id: str, ticket: str) -> st
     return f"{public_url}/redeem/?tenant={tenant_id}&user={user_id}&ticket={ticket}&ver=2.0"
 
 
-def check_redirect_url(value: str) -> str:
-    """An absolute https URL (http only for localhost), stored exactly as given, never fetched."""
+def check_redirect_url(value: str, *, field: str = "inviteRedirectUrl") -> str:
+    """An absolute https URL (http only for localhost), never fetched, returned as the ASCII
+    URI that is stored: a Unicode host becomes its A-label, other non-ASCII characters are
+    percent-encoded (UTF-8), so every header, page and email can carry it later."""
     code = "InvalidRedirectUrl"
     if not value or len(value) > MAX_URL:
-        raise ValidationError(f"inviteRedirectUrl must be 1-{MAX_URL} characters.", code=code)
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value) or "\\" in value:
+        raise ValidationError(f"{field} must be 1-{MAX_URL} characters.", code=code)
+    if "\\" in value or any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in value):
         raise ValidationError(
-            "inviteRedirectUrl contains spaces, control characters or '\\'.", code=code
+            f"{field} contains spaces, control or invisible characters, or '\\'.", code=code
         )
     try:
         parts = urlsplit(value)
         host = parts.hostname
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
+        port = parts.port
     except ValueError:
-        raise ValidationError("inviteRedirectUrl is not a valid URL.", code=code) from None
+        raise ValidationError(f"{field} is not a valid URL.", code=code) from None
     if parts.scheme not in ("https", "http") or not host or not parts.netloc:
-        raise ValidationError("inviteRedirectUrl must be an absolute https URL.", code=code)
+        raise ValidationError(f"{field} must be an absolute https URL.", code=code)
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ValidationError("inviteRedirectUrl must not contain credentials.", code=code)
+        raise ValidationError(f"{field} must not contain credentials.", code=code)
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValidationError(f"{field} must use https (http only for localhost).", code=code)
+    netloc = parts.netloc
+    if not host.startswith("[") and ":" not in host:
+        a_label = _a_label(host)
+        if a_label is None:
+            raise ValidationError(f"{field} has an invalid host name.", code=code)
+        if not netloc.isascii():
+            netloc = a_label if port is None else f"{a_label}:{port}"
+    uri = urlunsplit(
+        (parts.scheme, netloc, _encode(parts.path), _encode(parts.query), _encode(parts.fragment))
+    )
+    if "#" in value and not parts.fragment:
+        uri += "#"  # urlunsplit drops an empty fragment; keep the URL as it was given
+    if len(uri) > MAX_URL:
         raise ValidationError(
-            "inviteRedirectUrl must use https (http only for localhost).", code=code
+            f"{field} is longer than {MAX_URL} characters once percent-encoded.", code=code
         )
-    if not host.startswith("[") and ":" not in host and not _valid_host(host):
-        raise ValidationError("inviteRedirectUrl has an invalid host name.", code=code)
-    return value
+    return uri
+
+
+# Unicode categories no URL needs: controls, format characters (zero-width space, bidi
+# overrides, tags), surrogates, private use, unassigned, separators (spaces, line breaks).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+# What RFC 3986 allows unencoded in a path, query or fragment (a "%" only as an escape).
+_URI_SAFE = "!$&'()*+,;=:@/?~-._%"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _encode(part: str) -> str:
+    return quote(_LONE_PERCENT.sub("%25", part), safe=_URI_SAFE)
 
 
 @lru_cache(maxsize=4096)
-def _valid_host(host: str) -> bool:
-    """IDNA (UTS 46) validity of a host name: ~40 µs, and apps redirect to few hosts."""
+def _a_label(host: str) -> str | None:
+    """The IDNA (UTS 46) A-label form of a host name, or None if it is not a valid one: ~40 µs,
+    and apps redirect to few hosts."""
     try:
-        idna.encode(host, uts46=True)
+        return idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
-        return False
-    return True
+        return None
 
 
 def check_more(value: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ async def update_tenant(
     the changes commit together with one audit row.
     """
     checked = {
-        name: None if value in (None, "") else check_redirect_url(value)
+        name: None if value in (None, "") else check_redirect_url(value, field=f"{name} URL")
         for name, value in (("privacy", privacy_url), ("logo", logo_url), ("landing", landing_url))
     }
     lifetime = (

@@ -141,7 +141,7 @@ def _user_query(options: dict[str, str], request: Request[Any, Any, Any]) -> Use
     top = 100
     if "$top" in options:
         text = options["$top"]
-        if not text.isdigit() or not 1 <= int(text) <= 999:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 999:
             raise ValidationError("$top must be a number from 1 to 999.", code="Request_BadRequest")
         top = int(text)
     return UserQuery(

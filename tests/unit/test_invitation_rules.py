@@ -23,7 +23,7 @@ from guestgate.errors import ValidationError
         "https://mycompany.com/guestinfo?x=1#top",
         "http://localhost:3000/welcome",
         "http://127.0.0.1/done",
-        "https://b\u00fccher.example/",
+        "https://xn--bcher-kva.example/",
     ],
 )
 def test_accepted_redirect_urls_are_kept_exactly(good: str) -> None:
