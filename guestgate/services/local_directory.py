@@ -38,11 +38,18 @@ from guestgate.services.directory import (
 )
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.tenants import token_tenant
-from guestgate.services.users import find_user
+from guestgate.services.users import check_may_change, find_user
 
 
 def _not_found(invitation_id: str) -> NotFound:
     return NotFound(f"There is no invitation {invitation_id}.", code="InvitationNotFound")
+
+
+def _not_pending(action: str, status: str) -> Conflict:
+    return Conflict(
+        f"Only pending invitations can be {action}; this one is {status}.",
+        code="InvitationNotPending",
+    )
 
 
 def default_redirect(public_url: str, tenant: Tenant) -> str:
@@ -87,9 +94,10 @@ class LocalDirectory:
                     code="AddressInTenantDomain",
                 )
             if request.reset_user_id is not None:
-                user, created = await self._reset_redemption(uow, tenant, request, stamp), False
+                user = await self._reset_redemption(uow, actor, tenant, request, stamp)
+                created = False
             else:
-                user, created = await self._guest_for(uow, tenant, request, stamp)
+                user, created = await self._guest_for(uow, actor, tenant, request, stamp)
             if request.sponsors:
                 for sponsor in request.sponsors:
                     if await uow.users.get(tenant.id, sponsor) is None:
@@ -127,7 +135,7 @@ class LocalDirectory:
         return Outcome(view=view, mailed=request.send_message or notified)
 
     async def _guest_for(
-        self, uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+        self, uow: UnitOfWork, actor: Actor, tenant: Tenant, request: InviteRequest, stamp: str
     ) -> tuple[User, bool]:
         """The invited user of this address: created now, or the existing guest (locked)."""
         candidate = User(
@@ -152,12 +160,19 @@ class LocalDirectory:
                 f"{request.email.address} is already a member of the organization.",
                 code="UserIsMember",
             )
+        check_may_change(actor.permissions, existing)
         await uow.users.lock(existing.id)
-        await uow.invitations.revoke_pending_of_user(existing.id, stamp)
-        return existing, False
+        # Read again under the lock: an accept or reset may have committed since the read.
+        locked = await uow.users.get(tenant.id, existing.id)
+        if locked is None:
+            raise Conflict(
+                f"The guest {existing.id} was deleted meanwhile; try again.", code="UserDeleted"
+            )
+        await uow.invitations.revoke_pending_of_user(locked.id, stamp)
+        return locked, False
 
     async def _reset_redemption(
-        self, uow: UnitOfWork, tenant: Tenant, request: InviteRequest, stamp: str
+        self, uow: UnitOfWork, actor: Actor, tenant: Tenant, request: InviteRequest, stamp: str
     ) -> User:
         """Graph's resetRedemption: the same user object redeems again, maybe at a new address."""
         assert request.reset_user_id is not None
@@ -170,6 +185,7 @@ class LocalDirectory:
             raise ValidationError(
                 "resetRedemption applies to invited users only.", code="ResetRedemptionNotAllowed"
             )
+        check_may_change(actor.permissions, user)
         other = await uow.users.get_by_email(tenant.id, request.email.key)
         if other is not None and other.id != user.id:
             raise Conflict(f"{request.email.address} belongs to another user.", code="AddressInUse")
@@ -260,20 +276,19 @@ class LocalDirectory:
         ticket = rules.new_ticket(self.rng)
         async with self.uow() as uow:
             tenant = await token_tenant(uow.tenants, actor.tenant_id)
-            invitation = await uow.invitations.get(tenant.id, invitation_id.lower())
-            if invitation is None:
-                raise _not_found(invitation_id)
-            if invitation.status != rules.PENDING:
-                raise Conflict(
-                    f"Only pending invitations can be resent; this one is {invitation.status}.",
-                    code="InvitationNotPending",
-                )
-            expires_at = rules.expiry(now, tenant.invitation_lifetime_days)
-            await uow.invitations.replace_ticket(
-                invitation.id, ticket_hash=rules.ticket_hash(ticket), expires_at=expires_at
-            )
+            invitation = await self._invitation(uow, tenant.id, invitation_id)
             user = await uow.users.get(tenant.id, invitation.user_id)
-            assert user is not None
+            assert user is not None  # an invitation is deleted with its user
+            check_may_change(actor.permissions, user)
+            if invitation.status != rules.PENDING:
+                raise _not_pending("resent", invitation.status)
+            expires_at = rules.expiry(now, tenant.invitation_lifetime_days)
+            # Conditional on the invitation still pending: an accept or revoke that committed
+            # since the read above wins, and then no ticket is stored, so none is mailed.
+            if not await uow.invitations.replace_ticket(
+                invitation.id, ticket_hash=rules.ticket_hash(ticket), expires_at=expires_at
+            ):
+                raise _not_pending("resent", await self._status_now(uow, invitation))
             refreshed = replace(invitation, expires_at=expires_at)
             url = rules.redeem_url(self.public_url, tenant.id, user.id, ticket)
             await self._enqueue_invitation(uow, tenant, user, refreshed, url, now)
@@ -286,24 +301,41 @@ class LocalDirectory:
         """Kill the invitation's ticket; the guest can no longer redeem it."""
         now = self.now()
         async with self.uow() as uow:
-            invitation = await uow.invitations.get(actor.tenant_id, invitation_id.lower())
-            if invitation is None:
-                raise _not_found(invitation_id)
+            invitation = await self._invitation(uow, actor.tenant_id, invitation_id)
+            user = await uow.users.get(actor.tenant_id, invitation.user_id)
+            assert user is not None  # an invitation is deleted with its user
+            check_may_change(actor.permissions, user)
             if invitation.status == rules.REVOKED:
                 return Outcome(InvitationView.of(invitation, None, now, redeem_url=None), False)
             if invitation.status != rules.PENDING:
-                raise Conflict(
-                    f"Only pending invitations can be revoked; this one is {invitation.status}.",
-                    code="InvitationNotPending",
-                )
-            await uow.invitations.set_status(
+                raise _not_pending("revoked", invitation.status)
+            # Conditional update: a final accept that committed since the read above wins.
+            if not await uow.invitations.set_status(
                 invitation.id, status=rules.REVOKED, from_status=rules.PENDING, now=iso(now)
-            )
+            ):
+                won = await self._status_now(uow, invitation)
+                if won != rules.REVOKED:
+                    raise _not_pending("revoked", won)
+                stored = await uow.invitations.get(actor.tenant_id, invitation.id)
+                assert stored is not None
+                return Outcome(InvitationView.of(stored, None, now, redeem_url=None), False)
             revoked = replace(invitation, status=rules.REVOKED, revoked_at=iso(now))
             view = InvitationView.of(revoked, None, now, redeem_url=None)
             await record(uow, actor, Revoked(view=view), now)
             await uow.commit()
         return Outcome(view=view, mailed=False)
+
+    async def _invitation(self, uow: UnitOfWork, tenant_id: str, ref: str) -> Invitation:
+        found = await uow.invitations.get(tenant_id, ref.lower())
+        if found is None:
+            raise _not_found(ref)
+        return found
+
+    @staticmethod
+    async def _status_now(uow: UnitOfWork, invitation: Invitation) -> str:
+        """The stored status after a conditional update changed nothing: the state that won."""
+        stored = await uow.invitations.get(invitation.tenant_id, invitation.id)
+        return rules.REVOKED if stored is None else stored.status
 
     async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
         """Delete an invited user; their invitations go with them, so every link stops working."""
@@ -315,6 +347,7 @@ class LocalDirectory:
                     "Only invited users can be deleted through this API.",
                     code="Authorization_RequestDenied",
                 )
+            check_may_change(actor.permissions, user)
             await uow.users.delete(user.id)
             await record(uow, actor, UserDeleted(user_id=user.id, email=user.email_key), now)
             await uow.commit()

@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import Invitation
@@ -18,7 +19,7 @@ from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import RedemptionError
-from guestgate.services import outbox
+from guestgate.services import events, outbox
 from guestgate.services.ports import Sealer, UnitOfWork
 
 INVALID = "invalid_link"
@@ -208,21 +209,39 @@ async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id:
         if state.verified_at is None:
             raise RedemptionError(NO_SESSION, "Confirm your email address first.")
         invitation = link.invitation
-        # Conditional update: of two parallel accepts exactly one changes the row.
-        if invitation.status == invitation_rules.PENDING and await uow.invitations.set_status(
+        if invitation.status != invitation_rules.PENDING:
+            return invitation.redirect_url  # accepted already: lead on to the redirect
+        # The guest's row first, as a re-invite or reset locks it before the invitations, so
+        # the two wait for each other instead of deadlocking.
+        await uow.users.lock(invitation.user_id)
+        # Conditional update: of an accept and a revoke, resend or second accept racing it,
+        # exactly one changes the row; the others see the state that won.
+        if not await uow.invitations.set_status(
             invitation.id,
             status=invitation_rules.COMPLETED,
             from_status=invitation_rules.PENDING,
             now=iso(now),
         ):
-            await uow.users.mark_accepted(invitation.user_id, iso(now))
-            await uow.audit.record(
-                tenant_id=invitation.tenant_id,
-                action="invitation.accept",
-                target=invitation.user_id,
-                request_id=request_id,
-                created_at=iso(now),
-                details={"invitationId": invitation.id},
-            )
-            await uow.commit()
+            won = await uow.invitations.get_by_id(invitation.id)
+            if won is None or won.status != invitation_rules.COMPLETED:
+                raise RedemptionError(INVALID, "This invitation link is not valid.")
+            return won.redirect_url
+        await uow.users.mark_accepted(invitation.user_id, iso(now))
+        await uow.audit.record(
+            tenant_id=invitation.tenant_id,
+            action="invitation.accept",
+            target=invitation.user_id,
+            request_id=request_id,
+            created_at=iso(now),
+            details={"invitationId": invitation.id},
+        )
+        await events.emit(
+            uow,
+            tenant_id=invitation.tenant_id,
+            event_type=event_rules.INVITATION_REDEEMED,
+            data={"invitationId": invitation.id, "userId": invitation.user_id}
+            | event_rules.actor_data(None, request_id),
+            now=now,
+        )
+        await uow.commit()
     return invitation.redirect_url

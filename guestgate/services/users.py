@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import parse_email
 from guestgate.domain.odata import UserQuery
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import MEMBER, User
-from guestgate.errors import Conflict, NotFound
+from guestgate.errors import Conflict, NotFound, PermissionDenied
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import token_tenant
 
@@ -29,6 +30,25 @@ async def list_users(
 async def count_users(uow: UnitOfWork, *, tenant_id: str, query: UserQuery) -> int:
     async with uow:
         return await uow.users.count(tenant_id, query)
+
+
+def check_may_change(permissions: frozenset[str] | None, user: User) -> None:
+    """A member is changed (reset, re-invited, resent, revoked, deleted) only by an app that
+    may change any user: the stored user decides, never the type a request claims.
+
+    `permissions` None: the caller was not checked here (the CLI; graph mode, where Microsoft
+    Graph decides).
+    """
+    if (
+        user.user_type == MEMBER
+        and permissions is not None
+        and not grants(permissions, READWRITE_USERS)
+    ):
+        raise PermissionDenied(
+            f"{user.id} is a member of the organization; changing a member needs the"
+            f" {READWRITE_USERS} permission.",
+            code="Authorization_RequestDenied",
+        )
 
 
 async def find_user(uow: UnitOfWork, tenant_id: str, ref: str) -> User:
