@@ -145,7 +145,9 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
             cursor_key=runtime.cursor_key,
             now=runtime.now,
         )
-    governance = Governance(sealer=runtime.sealer, directory=directory.name)
+    governance = Governance(
+        sealer=runtime.sealer, directory=directory.name, uow=runtime.uow, now=runtime.now
+    )
     return InvitationService(directory, governance, wake=runtime.worker.wake)
 
 

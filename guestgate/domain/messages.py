@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 INVITATION = "invitation"
 REQUESTER_NOTIFICATION = "requester_notification"
 ONE_TIME_CODE = "one_time_code"
-KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE)
+REQUESTER_SUMMARY = "requester_summary"
+KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY)
 
 PENDING = "pending"
 SENT = "sent"
@@ -79,6 +80,17 @@ class RequesterNotification:
 
 
 @dataclass(frozen=True, slots=True)
+class RequesterSummary:
+    """Tells the person in `requestedBy` of a bulk call, once, which guests it invited."""
+
+    kind: ClassVar[str] = REQUESTER_SUMMARY
+    to: str
+    org: str
+    guests: tuple[str, ...]
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OneTimeCodeMail:
     """The code that proves the guest reads the invited address."""
 
@@ -89,9 +101,10 @@ class OneTimeCodeMail:
     language: str | None = None
 
 
-Payload = InvitationMail | RequesterNotification | OneTimeCodeMail
+Payload = InvitationMail | RequesterNotification | OneTimeCodeMail | RequesterSummary
 PAYLOADS: dict[str, type[Payload]] = {
-    cls.kind: cls for cls in (InvitationMail, RequesterNotification, OneTimeCodeMail)
+    cls.kind: cls
+    for cls in (InvitationMail, RequesterNotification, OneTimeCodeMail, RequesterSummary)
 }
 
 
@@ -107,6 +120,8 @@ def decode_payload(kind: str, data: bytes) -> Payload:
     values = {f.name: raw.get(f.name) for f in fields(cls) if f.name in raw}
     if cls is InvitationMail and values.get("cc") is not None:
         values["cc"] = tuple(values["cc"])
+    if cls is RequesterSummary and values.get("guests") is not None:
+        values["guests"] = tuple(values["guests"])
     return cls(**values)
 
 

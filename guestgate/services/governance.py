@@ -7,18 +7,27 @@ raises here, and nothing is stored or sent. `record` is what guestgate keeps of 
 a directory made (the audit trail, the requester's notification, and the events to come); it
 runs inside the directory's write transaction, so the change and its records are stored
 together or not at all.
+
+Who is mailed: `requestedBy` is any address a caller names, so guestgate mails it only when it
+belongs to the organization: a member of the tenant, or an address on one of the tenant's own
+domains (or a subdomain). Any other requester is stored and audited, never mailed. This is
+judged on what guestgate's database knows of the tenant; in Microsoft 365 mode it holds
+neither the tenant's verified domains nor its members, so there no requester is mailed. A
+bulk call tells each requester once, in one summary, after its invitations are made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from guestgate.domain.apps import READWRITE_USERS, grants
+from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitations import InviteRequest
-from guestgate.domain.messages import RequesterNotification
-from guestgate.domain.timestamps import iso
-from guestgate.domain.users import MEMBER
+from guestgate.domain.messages import RequesterNotification, RequesterSummary
+from guestgate.domain.timestamps import iso, utcnow
+from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER
 from guestgate.errors import ValidationError
 from guestgate.services import outbox
 from guestgate.services.directory import (
@@ -31,11 +40,24 @@ from guestgate.services.directory import (
 )
 from guestgate.services.ports import Sealer, UnitOfWork
 
+# What the audit trail says about the requester's notice (details.requesterNotice).
+QUEUED, IN_SUMMARY, WITHHELD = "queued", "summary", "withheld"
+
 
 class Governance:
-    def __init__(self, *, sealer: Sealer, directory: str) -> None:
+    def __init__(
+        self,
+        *,
+        sealer: Sealer,
+        directory: str,
+        uow: Callable[..., UnitOfWork] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sealer = sealer
         self.directory = directory  # recorded with every audit event
+        # A unit of work and clock of its own, for what follows a bulk call (its summary).
+        self.uow = uow
+        self.now = now
 
     async def check_invite(self, actor: Actor, request: InviteRequest) -> None:
         """The invitation gate. The request's own fields were validated when it was built
@@ -50,8 +72,11 @@ class Governance:
                 code="InvitedUserTypeNotAllowed",
             )
 
-    async def record(self, uow: UnitOfWork, actor: Actor, change: Change, now: datetime) -> bool:
-        """Audit the change and queue what it owes others; True when mail was queued."""
+    async def record(
+        self, uow: UnitOfWork, actor: Actor, change: Change, now: datetime, *, bulk: bool = False
+    ) -> bool:
+        """Audit the change and queue what it owes others; True when mail was queued.
+        In a bulk call (`bulk`) the requester is told later, once, by `summarize`."""
         stamp = iso(now)
         details: dict[str, Any]
         match change:
@@ -71,6 +96,13 @@ class Governance:
                 action, target, requester = "user.delete", user_id, None
                 details = {"email": email}
         details["directory"] = self.directory
+        notice = None
+        if isinstance(change, Invited) and change.request.requested_by is not None:
+            if not await self.may_notify(uow, actor, change.request.requested_by):
+                notice = WITHHELD
+            else:
+                notice = IN_SUMMARY if bulk else QUEUED
+            details["requesterNotice"] = notice
         await uow.audit.record(
             tenant_id=actor.tenant_id,
             app_id=actor.app_id or None,
@@ -81,10 +113,66 @@ class Governance:
             created_at=stamp,
             details=details,
         )
-        if isinstance(change, Invited) and change.request.requested_by is not None:
+        if notice == QUEUED:
+            assert isinstance(change, Invited)
             await self._notify_requester(uow, actor, change, now)
             return True
         return False
+
+    async def record_bulk(
+        self, uow: UnitOfWork, actor: Actor, change: Change, now: datetime
+    ) -> bool:
+        """`record` for one invitation of a bulk call."""
+        return await self.record(uow, actor, change, now, bulk=True)
+
+    async def may_notify(self, uow: UnitOfWork, actor: Actor, requester: EmailAddress) -> bool:
+        """Whether the requester belongs to the organization: an address on one of the
+        tenant's domains, or a member of the tenant (not a guest, nor a pending invitee)."""
+        tenant = await uow.tenants.get(actor.tenant_id, links=False)
+        if tenant is None:  # Microsoft 365 mode: the tenant lives in Entra, not here
+            return False
+        if domain_matches(requester.domain, tenant.domains):
+            return True
+        user = await uow.users.get_by_email(tenant.id, requester.key)
+        return (
+            user is not None
+            and user.user_type == MEMBER
+            and (user.creation_type != INVITATION or user.external_user_state == ACCEPTED)
+        )
+
+    async def summarize(
+        self,
+        actor: Actor,
+        invited: Sequence[tuple[EmailAddress, str]],
+    ) -> bool:
+        """After a bulk call: one mail to each requester who may be told, listing the guests
+        (`(requester, guest address)` pairs) invited at their request. True when mail was
+        queued. The invitations are already stored; this is a transaction of its own."""
+        by_requester: dict[str, tuple[EmailAddress, list[str]]] = {}
+        for requester, guest in invited:
+            by_requester.setdefault(requester.key, (requester, []))[1].append(guest)
+        if not by_requester:
+            return False
+        assert self.uow is not None, "bulk calls need Governance(uow=...)"
+        queued = False
+        async with self.uow() as uow:
+            tenant = await uow.tenants.get(actor.tenant_id, links=False)
+            for requester, guests in by_requester.values():
+                if tenant is None or not await self.may_notify(uow, actor, requester):
+                    continue
+                summary = RequesterSummary(
+                    to=requester.address, org=tenant.name, guests=tuple(guests)
+                )
+                await outbox.enqueue(
+                    uow,
+                    sealer=self.sealer,
+                    tenant_id=actor.tenant_id,
+                    message=summary,
+                    now=self.now(),
+                )
+                queued = True
+            await uow.commit()
+        return queued
 
     async def _notify_requester(
         self, uow: UnitOfWork, actor: Actor, change: Invited, now: datetime

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import GuestgateError
-from guestgate.services.directory import Actor, Directory
+from guestgate.services.directory import Actor, Directory, Record
 from guestgate.services.governance import Governance
 
 
@@ -27,8 +28,11 @@ class InvitationService:
 
     async def invite(self, actor: Actor, request: InviteRequest) -> InvitationView:
         """Invite one address as a guest; the answer carries the new redeem link."""
+        return await self._invite(actor, request, self.governance.record)
+
+    async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
         await self.governance.check_invite(actor, request)
-        outcome = await self.directory.invite(actor, request, record=self.governance.record)
+        outcome = await self.directory.invite(actor, request, record=record)
         if outcome.mailed:
             self.wake()
         return outcome.view
@@ -36,16 +40,24 @@ class InvitationService:
     async def invite_many(
         self, actor: Actor, requests: Sequence[InviteRequest | GuestgateError]
     ) -> list[InvitationView | GuestgateError]:
-        """Each invitation on its own, in order; one's failure is its own answer."""
+        """Each invitation on its own, in order; one's failure is its own answer. Each
+        requester gets one summary of the guests invited for them, not a mail per guest."""
         results: list[InvitationView | GuestgateError] = []
+        invited: list[tuple[EmailAddress, str]] = []
         for request in requests:
             if isinstance(request, GuestgateError):
                 results.append(request)
                 continue
             try:
-                results.append(await self.invite(actor, request))
+                view = await self._invite(actor, request, self.governance.record_bulk)
             except GuestgateError as exc:
                 results.append(exc)
+                continue
+            results.append(view)
+            if request.requested_by is not None:
+                invited.append((request.requested_by, view.email))
+        if invited and await self.governance.summarize(actor, invited):
+            self.wake()
         return results
 
     async def get(self, actor: Actor, invitation_id: str) -> InvitationView:

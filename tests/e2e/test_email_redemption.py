@@ -62,7 +62,7 @@ def test_invitation_email_has_both_parts_the_link_and_the_cc(
             "invitedUserDisplayName": "Jane <b>Doe</b>",
             "inviteRedirectUrl": "https://google.at",
             "sendInvitationMessage": True,
-            "requestedBy": "adele.vance@mycompany.com",
+            "requestedBy": "adele.vance@contoso.example",
             "invitedUserMessageInfo": {
                 "customizedMessageBody": "Welcome <script>alert(1)</script> {{7*7}}",
                 "ccRecipients": [
@@ -89,7 +89,7 @@ def test_invitation_email_has_both_parts_the_link_and_the_cc(
     assert "&lt;script&gt;" in html
     received = next(r for r in sink.received if r.message["Message-ID"] == message["Message-ID"])
     assert sorted(received.rcpt_tos) == sorted([email, "boss@mycompany.com"])
-    [notice] = sink.wait_for(to="adele.vance@mycompany.com", subject_contains=email)
+    [notice] = sink.wait_for(to="adele.vance@contoso.example", subject_contains=email)
     assert notice["Subject"] == f"{email} has been invited to your organization"
 
 

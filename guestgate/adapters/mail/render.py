@@ -28,6 +28,7 @@ from guestgate.domain.messages import (
     OneTimeCodeMail,
     Payload,
     RequesterNotification,
+    RequesterSummary,
     message_id,
 )
 
@@ -48,6 +49,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "expires": "The invitation expires on {date}.",
         "notify_subject": "{guest} has been invited to your organization",
         "notify_body": "{guest} has been invited to the {org} organization at your request.",
+        "summary_subject": "Guests invited to {org} at your request: {count}",
+        "summary_body": "At your request, {count} guests were invited to the {org} organization:",
         "code_subject": "Your {org} verification code",
         "code_body": "Your verification code is {code}. It is valid for 10 minutes.",
         "code_ignore": "If you did not ask for a code, ignore this email.",
@@ -68,6 +71,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "expires": "Die Einladung läuft am {date} ab.",
         "notify_subject": "{guest} wurde in Ihre Organisation eingeladen",
         "notify_body": "{guest} wurde auf Ihren Wunsch in die Organisation {org} eingeladen.",
+        "summary_subject": "Auf Ihren Wunsch in {org} eingeladene Gäste: {count}",
+        "summary_body": (
+            "Auf Ihren Wunsch wurden {count} Gäste in die Organisation {org} eingeladen:"
+        ),
         "code_subject": "Ihr Bestätigungscode für {org}",
         "code_body": "Ihr Bestätigungscode lautet {code}. Er ist 10 Minuten gültig.",
         "code_ignore": "Wenn Sie keinen Code angefordert haben, ignorieren Sie diese E-Mail.",
@@ -176,6 +183,16 @@ def build(
             }
             subject_line = strings["notify_subject"].format(guest=payload.guest)
             template = "notification"
+        case RequesterSummary():
+            count = len(payload.guests)
+            context = {
+                "text": strings["summary_body"].format(count=count, org=org),
+                "guests": payload.guests,
+                "org": org,
+                "lang": lang,
+            }
+            subject_line = strings["summary_subject"].format(org=org, count=count)
+            template = "summary"
         case OneTimeCodeMail():
             context = {
                 "text": strings["code_body"].format(code=payload.code),
