@@ -7,13 +7,14 @@ import contextlib
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from guestgate import __version__
 from guestgate.bootstrap import build_runtime, configure_process
 from guestgate.config import Settings
 from guestgate.web import api, graph, identity, ops, pages
+from guestgate.web.docs import OfflineSwaggerUi
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
 from guestgate.web.protocol import DeadlineHttpToolsProtocol
@@ -51,7 +52,7 @@ def create_app(settings: Settings) -> Litestar:
             description="Guest invitations: the GT365 InviteGuest API, a Graph-compatible"
             " surface and a client-credentials identity provider.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            render_plugins=[OfflineSwaggerUi(), JsonRenderPlugin(path="/openapi.json")],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -22,6 +22,13 @@ BASE_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# /docs runs Swagger UI (bundled, web/docs.py): its own origin only, inline start-up script.
+DOCS_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
+    b" img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self';"
+    b" frame-ancestors 'none'",
+)
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
@@ -61,8 +68,8 @@ class EdgeMiddleware:
                 headers: list[Any] = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers.extend(self.headers)
-                if b"content-security-policy" not in names and not path.startswith(self.docs_path):
-                    headers.append(STRICT_CSP)
+                if b"content-security-policy" not in names:
+                    headers.append(DOCS_CSP if path.startswith(self.docs_path) else STRICT_CSP)
                 headers.append((b"request-id", request_id.encode()))
                 if client_request_id and _CLIENT_REQUEST_ID.match(client_request_id):
                     headers.append((b"client-request-id", client_request_id))

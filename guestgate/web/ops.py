@@ -8,8 +8,9 @@ import msgspec
 from litestar import Request, Response, get
 
 from guestgate.errors import Unavailable
-from guestgate.web import api
 from guestgate.web.auth import runtime_of
+from guestgate.web.docs import docs_asset
+from guestgate.web.openapi import document
 
 
 @get("/healthz", tags=["operations"], include_in_schema=True)
@@ -37,24 +38,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
 @get("/openapi.json", tags=["operations"], include_in_schema=False)
 async def openapi_document(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 description of every API route."""
-    schema = request.app.openapi_schema.to_schema()
-    _document_request_bodies(schema)
-    return Response(msgspec.json.encode(schema), media_type="application/json")
+    return Response(msgspec.json.encode(document(request.app)), media_type="application/json")
 
 
-def _document_request_bodies(schema: dict[str, Any]) -> None:
-    """Add the JSON bodies that routes parse themselves (web/body.py) to the document."""
-    bodies = api.REQUEST_BODIES
-    refs, components = msgspec.json.schema_components(
-        list(bodies.values()), ref_template="#/components/schemas/{name}"
-    )
-    schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    for ((path, method), _), ref in zip(bodies.items(), refs, strict=True):
-        operation = schema["paths"][path][method]
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": ref}},
-        }
-
-
-ROUTES = [healthz, readyz, openapi_document]
+# The bundled Swagger UI's files: /docs is served in both modes.
+ROUTES = [healthz, readyz, openapi_document, docs_asset]
