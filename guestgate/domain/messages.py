@@ -14,6 +14,10 @@ ONE_TIME_CODE = "one_time_code"
 REQUESTER_SUMMARY = "requester_summary"
 KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY)
 
+# What a requester notification tells.
+NOTICE_INVITED = "invited"
+NOTICE_DECLINED = "declined"
+
 PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
@@ -70,13 +74,15 @@ class InvitationMail:
 
 @dataclass(frozen=True, slots=True)
 class RequesterNotification:
-    """Tells the person in `requestedBy` that their guest was invited."""
+    """Tells the person in `requestedBy` that their guest was invited, or declined."""
 
     kind: ClassVar[str] = REQUESTER_NOTIFICATION
     to: str
     org: str
     guest: str
     language: str | None = None
+    outcome: str = NOTICE_INVITED  # or NOTICE_DECLINED: the guest declined it
+    logo_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,7 @@ class OneTimeCodeMail:
     org: str
     code: str
     language: str | None = None
+    logo_url: str | None = None
 
 
 Payload = InvitationMail | RequesterNotification | OneTimeCodeMail | RequesterSummary

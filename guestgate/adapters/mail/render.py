@@ -24,6 +24,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from guestgate.domain.messages import (
+    NOTICE_DECLINED,
     InvitationMail,
     OneTimeCodeMail,
     Payload,
@@ -37,7 +38,6 @@ TEMPLATES = Path(__file__).with_name("templates")
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "invite_subject": "{org} invited you to access applications within their organization",
-        "invite_heading": "You've been invited to access applications in the {org} organization",
         "invited_by": "{inviter} invited you.",
         "message_from": "Message from {inviter}:",
         "get_started": "Get started",
@@ -52,14 +52,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary_subject": "Guests invited to {org} at your request: {count}",
         "summary_body": "At your request, {count} guests were invited to the {org} organization:",
         "code_subject": "Your {org} verification code",
-        "code_body": "Your verification code is {code}. It is valid for 10 minutes.",
+        "code_body": "Enter this code on the invitation page to confirm your email address."
+        " It is valid for 10 minutes.",
         "code_ignore": "If you did not ask for a code, ignore this email.",
+        "declined_subject": "{guest} declined the invitation to your organization",
+        "declined_body": (
+            "{guest} declined the invitation to the {org} organization that was sent at your"
+            " request. The link in it no longer works."
+        ),
+        "declined_hint": "The guest can be invited again; a new invitation starts afresh.",
+        "invite_reason": "You received this email because {inviter} invited {to} to {org}.",
+        "code_reason": (
+            "You received this email because a code for {to} was asked for on the page of an"
+            " invitation from {org}. {org} never asks you to tell anyone this code."
+        ),
+        "notify_reason": (
+            "You received this email because your address was given as the person who asked"
+            " for guests to be invited to {org}."
+        ),
+        "sent_by": "Sent by guestgate on behalf of {org} from {domain}.",
     },
     "de": {
         "invite_subject": "{org} hat Sie eingeladen, auf Anwendungen der Organisation zuzugreifen",
-        "invite_heading": (
-            "Sie wurden eingeladen, auf Anwendungen in der Organisation {org} zuzugreifen"
-        ),
         "invited_by": "{inviter} hat Sie eingeladen.",
         "message_from": "Nachricht von {inviter}:",
         "get_started": "Los geht's",
@@ -76,8 +90,27 @@ STRINGS: dict[str, dict[str, str]] = {
             "Auf Ihren Wunsch wurden {count} Gäste in die Organisation {org} eingeladen:"
         ),
         "code_subject": "Ihr Bestätigungscode für {org}",
-        "code_body": "Ihr Bestätigungscode lautet {code}. Er ist 10 Minuten gültig.",
+        "code_body": "Geben Sie diesen Code auf der Einladungsseite ein, um Ihre E-Mail-Adresse"
+        " zu bestätigen. Er ist 10 Minuten gültig.",
         "code_ignore": "Wenn Sie keinen Code angefordert haben, ignorieren Sie diese E-Mail.",
+        "declined_subject": "{guest} hat die Einladung in Ihre Organisation abgelehnt",
+        "declined_body": (
+            "{guest} hat die Einladung in die Organisation {org} abgelehnt, die auf Ihren Wunsch"
+            " gesendet wurde. Der Link darin funktioniert nicht mehr."
+        ),
+        "declined_hint": (
+            "Der Gast kann erneut eingeladen werden; eine neue Einladung beginnt von vorn."
+        ),
+        "invite_reason": "Sie erhalten diese E-Mail, weil {inviter} {to} zu {org} eingeladen hat.",
+        "code_reason": (
+            "Sie erhalten diese E-Mail, weil auf der Seite einer Einladung von {org} ein Code"
+            " für {to} angefordert wurde. {org} bittet Sie nie, diesen Code weiterzugeben."
+        ),
+        "notify_reason": (
+            "Sie erhalten diese E-Mail, weil Ihre Adresse als die Person angegeben wurde, die"
+            " Einladungen von Gästen in {org} veranlasst hat."
+        ),
+        "sent_by": "Gesendet von guestgate im Auftrag von {org} über {domain}.",
     },
 }
 
@@ -155,7 +188,7 @@ def build(
         case InvitationMail():
             inviter = payload.inviter or org
             context: dict[str, Any] = {
-                "heading": strings["invite_heading"].format(org=org),
+                "reason": strings["invite_reason"].format(inviter=inviter, to=payload.to, org=org),
                 "invited_by": strings["invited_by"].format(inviter=inviter),
                 "message_from": strings["message_from"].format(inviter=inviter),
                 "body": payload.body,
@@ -166,22 +199,19 @@ def build(
                 "expires": strings["expires"].format(date=payload.expires[:10])
                 if payload.expires
                 else None,
-                "org": org,
-                "initials": "".join(w[0] for w in org.split()[:2]).upper(),
-                "logo_url": payload.logo_url,
-                "lang": lang,
             }
             subject_line = strings["invite_subject"].format(org=org)
             template = "invitation"
             to = (payload.to_name or "", payload.to)
             cc = payload.cc
         case RequesterNotification():
+            declined = payload.outcome == NOTICE_DECLINED
+            outcome = "declined" if declined else "notify"
             context = {
-                "text": strings["notify_body"].format(guest=payload.guest, org=org),
-                "org": org,
-                "lang": lang,
+                "text": strings[f"{outcome}_body"].format(guest=payload.guest, org=org),
+                "hint": strings["declined_hint"] if declined else None,
             }
-            subject_line = strings["notify_subject"].format(guest=payload.guest)
+            subject_line = strings[f"{outcome}_subject"].format(guest=payload.guest)
             template = "notification"
         case RequesterSummary():
             count = len(payload.guests)
@@ -196,12 +226,13 @@ def build(
         case OneTimeCodeMail():
             context = {
                 "text": strings["code_body"].format(code=payload.code),
+                "code": payload.code,
                 "ignore": strings["code_ignore"],
-                "org": org,
-                "lang": lang,
+                "reason": strings["code_reason"].format(to=payload.to, org=org),
             }
             subject_line = strings["code_subject"].format(org=org)
             template = "code"
+    context = _layout(payload, strings, heading=subject_line, sender=sender) | context
     text = _text_env.get_template(f"{template}.txt").render(**context)
     html = _env.get_template(f"{template}.html").render(**context)
     return assemble(
@@ -214,6 +245,24 @@ def build(
         text=text,
         html=html,
     )
+
+
+def _layout(
+    payload: Payload, strings: dict[str, str], *, heading: str, sender: Sender
+) -> dict[str, Any]:
+    """What every email shows around its message (templates/layout.*): the organisation's
+    logo or initials and name, a heading that is the subject, why the recipient got it and
+    who sent it from which domain."""
+    org = payload.org
+    return {
+        "org": org,
+        "initials": "".join(w[0] for w in org.split()[:2]).upper(),
+        "logo_url": getattr(payload, "logo_url", None),
+        "heading": heading,
+        "reason": strings["notify_reason"].format(org=org),
+        "sent_by": strings["sent_by"].format(org=org, domain=sender.domain),
+        "lang": language(payload.language),
+    }
 
 
 def assemble(
