@@ -24,6 +24,7 @@ from typing import Any, Self, cast
 
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
+from guestgate.domain.events import Event
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
 from guestgate.domain.messages import ClaimedMessage, OutboxMessage
@@ -75,6 +76,8 @@ class FakeStore:
     outbox: dict[str, OutboxRow] = field(default_factory=dict)
     redeem_sessions: dict[str, RedeemSession] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    event_sequences: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -726,6 +729,47 @@ class FakeRedeemSessions:
         )
 
 
+class FakeEventLog:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def next_sequence(self, tenant_id: str) -> int:
+        self.s.event_sequences[tenant_id] = self.s.event_sequences.get(tenant_id, 0) + 1
+        return self.s.event_sequences[tenant_id]
+
+    async def last_sequence(self, tenant_id: str) -> int:
+        return self.s.event_sequences.get(tenant_id, 0)
+
+    async def add(self, event: Event) -> None:
+        if any(
+            e.id == event.id or (e.tenant_id, e.sequence) == (event.tenant_id, event.sequence)
+            for e in self.s.events
+        ):
+            raise IntegrityError("event exists")
+        self.s.events.append(event)
+
+    async def after(
+        self, tenant_id: str, *, after: int, types: Sequence[str], limit: int
+    ) -> Sequence[Event]:
+        found = [
+            e
+            for e in self.s.events
+            if e.tenant_id == tenant_id and e.sequence > after and (not types or e.type in types)
+        ]
+        return sorted(found, key=lambda e: e.sequence)[:limit]
+
+    async def get(self, tenant_id: str, event_id: str) -> Event | None:
+        return next(
+            (e for e in self.s.events if e.tenant_id == tenant_id and e.id == event_id), None
+        )
+
+    async def between(self, tenant_id: str, *, start: str, end: str, limit: int) -> Sequence[Event]:
+        found = [
+            e for e in self.s.events if e.tenant_id == tenant_id and start <= e.occurred_at < end
+        ]
+        return sorted(found, key=lambda e: e.sequence)[:limit]
+
+
 class FakeUnitOfWork:
     """One transaction over a `FakeStore`: it works on a copy, saved only if committed.
 
@@ -742,6 +786,7 @@ class FakeUnitOfWork:
     invitations: FakeInvitationRepository
     outbox: FakeOutbox
     redeem_sessions: FakeRedeemSessions
+    events: FakeEventLog
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
         self.store = store if store is not None else FakeStore()
@@ -767,6 +812,7 @@ class FakeUnitOfWork:
         self.invitations = FakeInvitationRepository(work)
         self.outbox = FakeOutbox(work)
         self.redeem_sessions = FakeRedeemSessions(work)
+        self.events = FakeEventLog(work)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from guestgate.domain import events as event_types
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitations import InviteRequest
@@ -29,7 +30,7 @@ from guestgate.domain.messages import RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
 from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER
 from guestgate.errors import ValidationError
-from guestgate.services import outbox
+from guestgate.services import events, outbox
 from guestgate.services.directory import (
     Actor,
     Change,
@@ -113,6 +114,9 @@ class Governance:
             created_at=stamp,
             details=details,
         )
+        event_type, data = _event(change)
+        data |= event_types.actor_data(actor.app_id or None, actor.request_id)
+        await events.emit(uow, tenant_id=actor.tenant_id, event_type=event_type, data=data, now=now)
         if notice == QUEUED:
             assert isinstance(change, Invited)
             await self._notify_requester(uow, actor, change, now)
@@ -185,3 +189,18 @@ class Governance:
         await outbox.enqueue(
             uow, sealer=self.sealer, tenant_id=actor.tenant_id, message=notification, now=now
         )
+
+
+def _event(change: Change) -> tuple[str, dict[str, Any]]:
+    """The event a change owes webhooks and the feed: ids only, never a link or ticket."""
+    match change:
+        case Invited(view=view, request=request, created=created):
+            data = {"invitationId": view.id, "userId": view.user_id, "newUser": created}
+            data["invitedUserEmailAddress"] = request.email.address
+            return event_types.INVITATION_CREATED, data
+        case Resent(view=view):
+            return event_types.INVITATION_RESENT, {"invitationId": view.id, "userId": view.user_id}
+        case Revoked(view=view):
+            return event_types.INVITATION_REVOKED, {"invitationId": view.id, "userId": view.user_id}
+        case UserDeleted(user_id=user_id):
+            return event_types.USER_DELETED, {"userId": user_id}

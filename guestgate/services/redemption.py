@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import Invitation
@@ -18,7 +19,7 @@ from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import RedemptionError
-from guestgate.services import outbox
+from guestgate.services import events, outbox
 from guestgate.services.ports import Sealer, UnitOfWork
 
 INVALID = "invalid_link"
@@ -233,6 +234,14 @@ async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id:
             request_id=request_id,
             created_at=iso(now),
             details={"invitationId": invitation.id},
+        )
+        await events.emit(
+            uow,
+            tenant_id=invitation.tenant_id,
+            event_type=event_rules.INVITATION_REDEEMED,
+            data={"invitationId": invitation.id, "userId": invitation.user_id}
+            | event_rules.actor_data(None, request_id),
+            now=now,
         )
         await uow.commit()
     return invitation.redirect_url

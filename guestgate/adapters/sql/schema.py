@@ -183,3 +183,86 @@ apps.append_column(Column("public_client", Boolean, nullable=False, server_defau
 apps.append_column(Column("app_id_uri", String(400)))
 apps.append_column(Column("api_scopes", Text, nullable=False, server_default=""))
 Index("uq_apps_tenant_app_id_uri", apps.c.tenant_id, apps.c.app_id_uri, unique=True)
+
+# Events and webhooks (migration 0005): see docs/events.md.
+# One row per tenant, updated in every transaction that writes an event: the row lock makes
+# a tenant's events commit in the order of their numbers, so a feed cursor never skips one.
+event_sequences = Table(
+    "event_sequences",
+    metadata,
+    Column("tenant_id", GUID, primary_key=True),
+    Column("last_sequence", BigInteger, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", TIMESTAMP, nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON every delivery signs and sends
+    UniqueConstraint("tenant_id", "sequence", name="uq_events_tenant_sequence"),
+    Index("ix_events_tenant_time", "tenant_id", "occurred_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list; empty: every type
+    Column("secret", Text, nullable=False),  # AES-GCM sealed: it must be used to sign
+    Column("previous_secret", Text),  # sealed; signs too until previous_until
+    Column("previous_until", TIMESTAMP),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("disabled_reason", String(200)),
+    Column("cursor", BigInteger, nullable=False, server_default="0"),  # last event fanned out
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("rotated_at", TIMESTAMP),
+    Index("ix_webhook_endpoints_tenant", "tenant_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column(
+        "endpoint_id",
+        GUID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", GUID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", TIMESTAMP, nullable=False),
+    Column("locked_until", TIMESTAMP),
+    Column("last_error", String(200)),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("delivered_at", TIMESTAMP),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", ROWID, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        GUID,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("endpoint_id", GUID, nullable=False),
+    Column("event_id", GUID, nullable=False),
+    Column("attempted_at", TIMESTAMP, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", String(200)),
+    Column("response_excerpt", String(500)),
+    Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),
+)

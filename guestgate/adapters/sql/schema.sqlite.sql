@@ -1,4 +1,4 @@
--- guestgate schema at revision 0004, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0005, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -14,6 +14,25 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX ix_audit_tenant_id ON audit_events (tenant_id, id);
+
+CREATE TABLE event_sequences (
+	tenant_id VARCHAR(36) NOT NULL, 
+	last_sequence BIGINT NOT NULL, 
+	PRIMARY KEY (tenant_id)
+);
+
+CREATE TABLE events (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	sequence BIGINT NOT NULL, 
+	type VARCHAR(64) NOT NULL, 
+	occurred_at VARCHAR(27) NOT NULL, 
+	body TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_events_tenant_sequence UNIQUE (tenant_id, sequence)
+);
+
+CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
 
 CREATE TABLE outbox (
 	id VARCHAR(36) NOT NULL, 
@@ -105,6 +124,25 @@ CREATE TABLE users (
 
 CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
 
+CREATE TABLE webhook_endpoints (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	url VARCHAR(2048) NOT NULL, 
+	event_types TEXT NOT NULL, 
+	secret TEXT NOT NULL, 
+	previous_secret TEXT, 
+	previous_until VARCHAR(27), 
+	enabled BOOLEAN DEFAULT '1' NOT NULL, 
+	disabled_reason VARCHAR(200), 
+	cursor BIGINT DEFAULT '0' NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	rotated_at VARCHAR(27), 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
+
 CREATE TABLE client_secrets (
 	id VARCHAR(36) NOT NULL, 
 	app_id VARCHAR(36) NOT NULL, 
@@ -147,6 +185,25 @@ CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at
 
 CREATE INDEX ix_invitations_user_status ON invitations (user_id, status);
 
+CREATE TABLE webhook_deliveries (
+	id VARCHAR(36) NOT NULL, 
+	endpoint_id VARCHAR(36) NOT NULL, 
+	event_id VARCHAR(36) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	next_attempt_at VARCHAR(27) NOT NULL, 
+	locked_until VARCHAR(27), 
+	last_error VARCHAR(200), 
+	created_at VARCHAR(27) NOT NULL, 
+	delivered_at VARCHAR(27), 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_webhook_deliveries_endpoint_event UNIQUE (endpoint_id, event_id), 
+	FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE, 
+	FOREIGN KEY(event_id) REFERENCES events (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+
 CREATE TABLE redeem_sessions (
 	session_hash VARCHAR(64) NOT NULL, 
 	invitation_id VARCHAR(36) NOT NULL, 
@@ -164,9 +221,25 @@ CREATE TABLE redeem_sessions (
 
 CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
 
+CREATE TABLE webhook_attempts (
+	id INTEGER NOT NULL, 
+	delivery_id VARCHAR(36) NOT NULL, 
+	endpoint_id VARCHAR(36) NOT NULL, 
+	event_id VARCHAR(36) NOT NULL, 
+	attempted_at VARCHAR(27) NOT NULL, 
+	status_code INTEGER, 
+	latency_ms INTEGER NOT NULL, 
+	error VARCHAR(200), 
+	response_excerpt VARCHAR(500), 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(delivery_id) REFERENCES webhook_deliveries (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0004');
+INSERT INTO alembic_version (version_num) VALUES ('0005');

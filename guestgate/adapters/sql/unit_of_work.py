@@ -11,6 +11,7 @@ from typing import Self
 from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
 from guestgate.adapters.sql.driver import Database, Transaction
+from guestgate.adapters.sql.events import SqlEventLog
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
 from guestgate.adapters.sql.outbox import SqlOutbox
@@ -18,6 +19,7 @@ from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.tenants import SqlTenantRepository
 from guestgate.adapters.sql.users import SqlUserRepository
+from guestgate.adapters.sql.webhooks import SqlWebhooks
 
 
 class SqlUnitOfWork:
@@ -29,6 +31,8 @@ class SqlUnitOfWork:
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
+    events: SqlEventLog
+    webhooks: SqlWebhooks
 
     def __init__(
         self, db: Database, *, write: bool = True, tenant_cache: TenantCache | None = None
@@ -50,6 +54,8 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
+        self.events = SqlEventLog(tx)
+        self.webhooks = SqlWebhooks(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,87 @@
+"""The event log: events numbered per tenant, written in the transaction of their change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.events import Event
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        sequence=int(row["sequence"]),
+        type=row["type"],
+        occurred_at=row["occurred_at"],
+        body=row["body"],
+    )
+
+
+class SqlEventLog:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def next_sequence(self, tenant_id: str) -> int:
+        """The tenant's next event number. The counter row stays locked until this
+        transaction ends, so a tenant's events commit in the order of their numbers (on
+        PostgreSQL; SQLite has one writer anyway) and a reader that saw number n has seen
+        every number below it."""
+        row = await self.tx.fetchone(
+            "INSERT INTO event_sequences (tenant_id, last_sequence) VALUES (:tid, 1)"
+            " ON CONFLICT (tenant_id) DO UPDATE"
+            " SET last_sequence = event_sequences.last_sequence + 1 RETURNING last_sequence",
+            {"tid": tenant_id},
+        )
+        assert row is not None
+        return int(row["last_sequence"])
+
+    async def last_sequence(self, tenant_id: str) -> int:
+        row = await self.tx.fetchone(
+            "SELECT last_sequence FROM event_sequences WHERE tenant_id = :tid", {"tid": tenant_id}
+        )
+        return 0 if row is None else int(row["last_sequence"])
+
+    async def add(self, event: Event) -> None:
+        await self.tx.execute(
+            "INSERT INTO events (id, tenant_id, sequence, type, occurred_at, body)"
+            " VALUES (:id, :tid, :seq, :type, :at, :body)",
+            {
+                "id": event.id,
+                "tid": event.tenant_id,
+                "seq": event.sequence,
+                "type": event.type,
+                "at": event.occurred_at,
+                "body": event.body,
+            },
+        )
+
+    async def after(
+        self, tenant_id: str, *, after: int, types: Sequence[str], limit: int
+    ) -> Sequence[Event]:
+        """The tenant's events numbered above `after`, in order (of `types`, if given)."""
+        sql = "SELECT * FROM events WHERE tenant_id = :tid AND sequence > :after"
+        params: dict[str, Any] = {"tid": tenant_id, "after": after, "limit": limit}
+        if types:
+            params |= {f"t{i}": t for i, t in enumerate(types)}
+            sql += f" AND type IN ({', '.join(f':t{i}' for i in range(len(types)))})"
+        rows = await self.tx.fetchall(sql + " ORDER BY sequence LIMIT :limit", params)
+        return [_event(r) for r in rows]
+
+    async def get(self, tenant_id: str, event_id: str) -> Event | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM events WHERE tenant_id = :tid AND id = :id",
+            {"tid": tenant_id, "id": event_id},
+        )
+        return None if row is None else _event(row)
+
+    async def between(self, tenant_id: str, *, start: str, end: str, limit: int) -> Sequence[Event]:
+        """Events that occurred in [start, end), in order."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM events WHERE tenant_id = :tid AND occurred_at >= :start"
+            " AND occurred_at < :end ORDER BY sequence LIMIT :limit",
+            {"tid": tenant_id, "start": start, "end": end, "limit": limit},
+        )
+        return [_event(r) for r in rows]

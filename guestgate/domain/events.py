@@ -1,0 +1,89 @@
+"""Events: what changed in a tenant, numbered per tenant, as webhooks and the feed carry it.
+
+An event's body is the Standard Webhooks payload ``{"type", "timestamp", "data"}``, rendered
+once when the event is written and stored as those exact bytes: webhook signatures cover
+the bytes sent, and the feed serves the same text. ``data`` holds ids, the actor and the
+tenant's sequence number, never a ticket, code, link or secret.
+
+A new event type is one line in `EVENT_TYPES`; governance (services/governance.py) emits it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from guestgate.domain.timestamps import iso
+from guestgate.errors import ValidationError
+
+INVITATION_CREATED = "invitation.created"
+INVITATION_RESENT = "invitation.resent"
+INVITATION_REDEEMED = "invitation.redeemed"
+INVITATION_REVOKED = "invitation.revoked"
+USER_DELETED = "user.deleted"
+
+# Every type a webhook endpoint may ask for, with what it means (shown by the API and CLI).
+EVENT_TYPES: dict[str, str] = {
+    INVITATION_CREATED: "an invitation was made (for a new or an existing guest)",
+    INVITATION_RESENT: "a pending invitation was mailed again with a new link",
+    INVITATION_REDEEMED: "the guest accepted the invitation",
+    INVITATION_REVOKED: "a pending invitation was revoked; its link stopped working",
+    USER_DELETED: "an invited user was deleted",
+}
+
+_TYPE = re.compile(r"^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)+$")  # the spec's dotted identifiers
+assert all(_TYPE.match(name) for name in EVENT_TYPES)
+MAX_BODY_BYTES = 20 * 1024  # the spec asks for payloads under about 20 KB
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event; `body` is the exact JSON every delivery and the feed carry."""
+
+    id: str
+    tenant_id: str
+    sequence: int
+    type: str
+    occurred_at: str
+    body: str
+
+
+def render(
+    *, event_type: str, sequence: int, tenant_id: str, now: datetime, data: dict[str, Any]
+) -> str:
+    """The event's body, minified once: signatures are computed over these bytes."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    payload = {
+        "type": event_type,
+        "timestamp": iso(now),
+        "data": {"tenantId": tenant_id, "sequence": sequence, **data},
+    }
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise ValueError(f"event {event_type} is larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def actor_data(app_id: str | None, request_id: str | None) -> dict[str, Any]:
+    """Who made the change: the calling app (none from the CLI or the guest) and the request."""
+    return {"actor": {"appId": app_id, "requestId": request_id}}
+
+
+def check_event_types(names: Iterable[str]) -> tuple[str, ...]:
+    """An endpoint's filter: known types, each once; empty means every type."""
+    chosen: list[str] = []
+    for name in names:
+        name = name.strip()
+        if name not in EVENT_TYPES:
+            raise ValidationError(
+                f"Unknown event type {name[:64]!r}; known: {', '.join(EVENT_TYPES)}.",
+                code="UnknownEventType",
+            )
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(chosen)
