@@ -1,18 +1,15 @@
-"""Settings: the one place that reads the environment.
+"""Settings: one typed object per process, grouped by concern.
 
-Every process builds one `Settings` at start, grouped by concern; each group checks its own
-values. CLI flags override environment variables; an invalid value stops the process with a
-one-line reason (`ConfigError`). `serve` hands the same object to each worker process.
+Every process builds one `Settings` at start (`config_env.from_env`, the only reader of the
+environment); each group checks its own values. CLI flags override environment variables; an
+invalid value stops the process with a one-line reason (`ConfigError`). `serve` hands the
+same object to each worker process. What every process of a deployment must agree on is
+kept with the deployment (`deployment.py`).
 """
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -177,6 +174,11 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
+    # The file the secret key was read from; None when GUESTGATE_SECRET_KEY holds it.
+    secret_key_file: str | None = None
+    # The shared settings (config_env.SHARED_VARIABLES) this process was given by a flag or a
+    # variable; the others a command takes from what the deployment recorded.
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.log_level not in LOG_LEVELS:
@@ -256,11 +258,12 @@ def _check_database_url(url: str) -> None:
             )
         return
     raise ConfigError(
-        f"GUESTGATE_DATABASE_URL must be sqlite:///PATH or postgresql://…, got {_redact_url(url)!r}"
+        f"GUESTGATE_DATABASE_URL must be sqlite:///PATH or postgresql://…, got {redact_url(url)!r}"
     )
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with its password, if any, replaced by ***."""
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
@@ -274,126 +277,3 @@ def _normalise_public_url(url: str) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError("GUESTGATE_PUBLIC_URL must not carry a query, fragment or credentials")
     return url.rstrip("/")
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    if not (raw := env.get(name)):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def load_secret_key(env: Mapping[str, str]) -> bytes:
-    """Return the server key from GUESTGATE_SECRET_KEY or its key file, creating the file once.
-
-    The key file is created with mode 0600 next to the embedded database so a fresh install
-    works with no setup; deployments with several hosts set GUESTGATE_SECRET_KEY everywhere.
-    """
-    raw = env.get("GUESTGATE_SECRET_KEY")
-    if raw:
-        try:
-            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except ValueError:
-            raise ConfigError("GUESTGATE_SECRET_KEY must be base64url") from None
-        if len(key) < 32:
-            raise ConfigError("GUESTGATE_SECRET_KEY must decode to at least 32 bytes")
-        return key
-    path = Path(env.get("GUESTGATE_SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE))
-    try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        text = path.read_text().strip()
-    except FileExistsError:
-        text = path.read_text().strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read or create the secret key file {path}: {exc.strerror}"
-        ) from None
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError:
-        raise ConfigError(f"the secret key file {path} is not base64url") from None
-    if len(key) < 32:
-        raise ConfigError(f"the secret key file {path} holds fewer than 32 bytes")
-    return key
-
-
-def from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from the environment; keyword overrides (CLI flags) win when not None.
-
-    Overrides take the names `Settings.with_overrides` takes (``public_url``, ``port``…).
-    Unless one is set, the public URL is the listen address (``host`` and ``port`` applied).
-    """
-    env = os.environ if env is None else env
-    # Every value is read before any is checked: a malformed number is reported first.
-    port = _int(env, "GUESTGATE_PORT", 8365)
-    log_level = (env.get("GUESTGATE_LOG_LEVEL") or "INFO").upper()
-    directory = env.get("GUESTGATE_DIRECTORY") or "local"
-    secret_key = load_secret_key(env)
-    inprocess_worker = _flag(env, "GUESTGATE_INPROCESS_WORKER", True)
-    retry_base = float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5))
-    lease = float(_int(env, "GUESTGATE_OUTBOX_LEASE", 60))
-    graph_timeout = float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30))
-    invites_per_window = _int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150)
-    token_failures = _int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10)
-    page_failures = _int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30)
-    header_timeout = float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10))
-    body_timeout = float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20))
-    settings = Settings(
-        database=DatabaseSettings(url=env.get("GUESTGATE_DATABASE_URL") or DEFAULT_DATABASE_URL),
-        http=HttpSettings(
-            host=env.get("GUESTGATE_HOST") or "127.0.0.1",
-            port=port,
-            public_url=env.get("GUESTGATE_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
-            header_timeout_seconds=header_timeout,
-            body_timeout_seconds=body_timeout,
-        ),
-        mail=MailSettings(
-            smtp_url=env.get("GUESTGATE_SMTP_URL") or None,
-            mail_from=env.get("GUESTGATE_MAIL_FROM") or DEFAULT_MAIL_FROM,
-            mail_dir=env.get("GUESTGATE_MAIL_DIR") or "./var/mail",
-            smtp_ca_file=env.get("GUESTGATE_SMTP_CA_FILE") or None,
-            inprocess_worker=inprocess_worker,
-            outbox_retry_base_seconds=retry_base,
-            outbox_lease_seconds=lease,
-        ),
-        graph=GraphSettings(
-            url=(env.get("GUESTGATE_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),
-            client_id=env.get("GUESTGATE_GRAPH_CLIENT_ID") or None,
-            client_secret=env.get("GUESTGATE_GRAPH_CLIENT_SECRET") or None,
-            tenant=env.get("GUESTGATE_GRAPH_TENANT") or None,
-            entra_url=(env.get("GUESTGATE_ENTRA_URL") or DEFAULT_ENTRA_URL).rstrip("/"),
-            ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
-            timeout_seconds=graph_timeout,
-            invites_per_window=invites_per_window,
-        ),
-        limits=LimitSettings(
-            token_failures_per_minute=token_failures,
-            page_failures_per_10_minutes=page_failures,
-        ),
-        directory=directory,
-        log_level=log_level,
-        secret_key=secret_key,
-    )
-    settings = settings.with_overrides(**overrides)
-    if env.get("GUESTGATE_PUBLIC_URL") or overrides.get("public_url") is not None:
-        return settings
-    host = LOOPBACK_OF.get(settings.http.host, settings.http.host)
-    derived = f"http://{f'[{host}]' if ':' in host else host}:{settings.http.port}"
-    return settings.with_overrides(public_url=derived, public_url_derived=True)

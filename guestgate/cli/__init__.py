@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from guestgate import __version__, config
+from guestgate import __version__, config_env
 from guestgate.cli import directory, guests, mail, serve
 from guestgate.errors import ConfigError, GuestgateError
 
@@ -31,7 +31,7 @@ NO_MIGRATION = frozenset({"serve", "dev-cert", "db", "mail"})
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = config.from_env(
+        settings = config_env.from_env(
             database_url=args.database_url,
             public_url=args.public_url,
             log_level=args.log_level.upper() if args.log_level else None,

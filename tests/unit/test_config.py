@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from guestgate.cli.serve import public_url_warning
-from guestgate.config import DatabaseSettings, HttpSettings, Settings, from_env
+from guestgate.config import DatabaseSettings, HttpSettings, Settings
+from guestgate.config_env import from_env
 from guestgate.errors import ConfigError
 
 
