@@ -8,6 +8,7 @@ when mail was queued.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from guestgate.domain.emails import EmailAddress
@@ -16,6 +17,8 @@ from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationVi
 from guestgate.errors import GuestgateError
 from guestgate.services.directory import Actor, Directory, Record
 from guestgate.services.governance import Governance
+
+log = logging.getLogger("guestgate.invitations")
 
 
 class InvitationService:
@@ -52,6 +55,12 @@ class InvitationService:
                 view = await self._invite(actor, request, self.governance.record_bulk)
             except GuestgateError as exc:
                 results.append(exc)
+                continue
+            except Exception:
+                # Earlier entries are committed: a 500 for the call would hide them, and a
+                # retrying client would invite them again. This entry alone failed.
+                log.exception("bulk entry failed", extra={"index": len(results)})
+                results.append(GuestgateError("An unexpected error occurred; it was logged."))
                 continue
             results.append(view)
             if request.requested_by is not None:

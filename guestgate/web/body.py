@@ -68,6 +68,25 @@ def _check_string(value: str) -> None:
         ) from None
 
 
+_Members = dict[str, msgspec.Raw]
+
+
+def count_items(body: bytes, field: str) -> int | None:
+    """How many entries the list `field` of a JSON object body has, without parsing them.
+
+    msgspec only skims the entries (about a millisecond for 2 MiB), so a limit on their
+    number is applied before the strict parse, which costs far more per entry. None when
+    the body has no such list: the strict parse then says what is wrong.
+    """
+    try:
+        members = msgspec.json.decode(body, type=_Members)
+        if field not in members:
+            return None
+        return len(msgspec.json.decode(members[field], type=list[msgspec.Raw]))
+    except msgspec.DecodeError:
+        return None
+
+
 def parse_json(body: bytes, content_type: str | None, into: type[T]) -> T:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json":
