@@ -13,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from guestgate import __version__
 from guestgate.bootstrap import build_runtime, configure_process
 from guestgate.config import Settings
-from guestgate.web import api, graph, identity, ops, pages
+from guestgate.web import api, graph, identity, oidc, ops, pages, signin
 from guestgate.web.docs import OfflineSwaggerUi
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
@@ -39,7 +39,15 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         # In Microsoft 365 mode Microsoft runs sign-in, the Graph API and redemption.
-        route_handlers=[*ops.ROUTES, *identity.ROUTES, *api.ROUTES, *graph.ROUTES, *pages.ROUTES]
+        route_handlers=[
+            *ops.ROUTES,
+            *identity.ROUTES,
+            *api.ROUTES,
+            *graph.ROUTES,
+            *pages.ROUTES,
+            *oidc.ROUTES,
+            *signin.ROUTES,
+        ]
         if runtime.invitations.directory.is_identity_provider
         else [*ops.ROUTES, *api.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

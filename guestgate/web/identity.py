@@ -17,6 +17,7 @@ from litestar import Request, Response, get, post
 
 from guestgate.errors import OAuthError
 from guestgate.services import tokens
+from guestgate.web import oidc, oidc_token
 from guestgate.web.auth import runtime_of
 
 FORM = "application/x-www-form-urlencoded"
@@ -41,13 +42,12 @@ async def openid_configuration(request: Request[Any, Any, Any], tenant: str) -> 
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
             "jwks_uri": f"{base}/discovery/v2.0/keys",
+            **oidc.discovery(runtime, found.id),
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "grant_types_supported": ["client_credentials"],
-            "response_types_supported": ["token"],
-            "scopes_supported": [f"{r}/.default" for r in tokens.RESOURCES if "://" in r],
+            "scopes_supported": [f"{r}/.default" for r in tokens.RESOURCES if "://" in r]
+            + ["openid", "profile", "email", "offline_access"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": ["aud", "iss", "iat", "nbf", "exp", "tid", "appid", "roles"],
             "tenant_region_scope": None,
             "cloud_instance_name": "guestgate",
         },
@@ -126,6 +126,8 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
         raise OAuthError(
             "invalid_request", 900144, "The request body must contain the parameter 'grant_type'."
         )
+    if grant_type in oidc_token.GRANTS:
+        return await oidc_token.user_token(request, tenant, form, basic)
     if grant_type != "client_credentials":
         raise OAuthError(
             "unsupported_grant_type",

@@ -146,7 +146,7 @@ def test_client_secret_basic_including_form_encoding(http_server: Server) -> Non
         ({"client_secret": ""}, 401, "invalid_client", 7000218),
         ({"client_id": ""}, 400, "invalid_request", 900144),
         ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
-        ({"grant_type": "authorization_code"}, 400, "unsupported_grant_type", 70003),
+        ({"grant_type": "authorization_code"}, 400, "invalid_request", 900144),
         ({"grant_type": ""}, 400, "invalid_request", 900144),
         ({"scope": "User.Read"}, 400, "invalid_scope", 1002012),
         ({"scope": "openid"}, 400, "invalid_scope", 1002012),

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0005, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0006, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -143,6 +143,24 @@ CREATE TABLE webhook_endpoints (
 
 CREATE INDEX ix_webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
 
+CREATE TABLE authorization_codes (
+	code_hash VARCHAR(64) NOT NULL, 
+	app_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	sid VARCHAR(36) NOT NULL, 
+	redirect_uri VARCHAR(1024) NOT NULL, 
+	scope TEXT NOT NULL, 
+	nonce VARCHAR(512), 
+	code_challenge VARCHAR(64), 
+	auth_time VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	used_at VARCHAR(27), 
+	family_id VARCHAR(36), 
+	PRIMARY KEY (code_hash), 
+	FOREIGN KEY(app_id) REFERENCES apps (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
 CREATE TABLE client_secrets (
 	id VARCHAR(36) NOT NULL, 
 	app_id VARCHAR(36) NOT NULL, 
@@ -184,6 +202,68 @@ CREATE TABLE invitations (
 CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at, id);
 
 CREATE INDEX ix_invitations_user_status ON invitations (user_id, status);
+
+CREATE TABLE refresh_tokens (
+	token_hash VARCHAR(64) NOT NULL, 
+	family_id VARCHAR(36) NOT NULL, 
+	app_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	sid VARCHAR(36) NOT NULL, 
+	scope TEXT NOT NULL, 
+	auth_time VARCHAR(27) NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	used_at VARCHAR(27), 
+	revoked_at VARCHAR(27), 
+	PRIMARY KEY (token_hash), 
+	FOREIGN KEY(app_id) REFERENCES apps (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_refresh_tokens_family ON refresh_tokens (family_id);
+
+CREATE INDEX ix_refresh_tokens_user ON refresh_tokens (user_id);
+
+CREATE TABLE sign_in_activity (
+	user_id VARCHAR(36) NOT NULL, 
+	last_sign_in_at VARCHAR(27), 
+	last_successful_sign_in_at VARCHAR(27), 
+	PRIMARY KEY (user_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE signin_challenges (
+	challenge_hash VARCHAR(64) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36), 
+	request TEXT NOT NULL, 
+	code_hash VARCHAR(64), 
+	code_expires_at VARCHAR(27), 
+	code_attempts INTEGER DEFAULT '0' NOT NULL, 
+	codes_sent INTEGER DEFAULT '0' NOT NULL, 
+	last_code_at VARCHAR(27), 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (challenge_hash), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE TABLE signin_sessions (
+	session_hash VARCHAR(64) NOT NULL, 
+	sid VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	auth_time VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	ended_at VARCHAR(27), 
+	PRIMARY KEY (session_hash), 
+	UNIQUE (sid), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_signin_sessions_user ON signin_sessions (user_id);
 
 CREATE TABLE webhook_deliveries (
 	id VARCHAR(36) NOT NULL, 
@@ -242,4 +322,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0005');
+INSERT INTO alembic_version (version_num) VALUES ('0006');

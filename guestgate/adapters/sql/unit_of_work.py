@@ -16,6 +16,7 @@ from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
 from guestgate.adapters.sql.outbox import SqlOutbox
 from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
+from guestgate.adapters.sql.signin import SqlSignIn
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.tenants import SqlTenantRepository
 from guestgate.adapters.sql.users import SqlUserRepository
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
+    signin: SqlSignIn
     events: SqlEventLog
     webhooks: SqlWebhooks
 
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
+        self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
         self.webhooks = SqlWebhooks(tx)
         return self
