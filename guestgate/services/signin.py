@@ -10,6 +10,7 @@ sign-in activity.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -222,3 +223,11 @@ def check_email(value: str) -> str:
         return parse_email(value.strip(), field="email").address
     except ValidationError as exc:
         raise RedemptionError("invalid_email", exc.message) from None
+
+
+async def sign_in_activity(
+    uow: UnitOfWork, *, user_ids: Sequence[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each user's last sign-in and last successful sign-in (Graph's signInActivity)."""
+    async with uow:
+        return await uow.signin.activity(user_ids)

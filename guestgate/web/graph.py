@@ -17,6 +17,7 @@ from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import GUEST, User
 from guestgate.errors import ValidationError
 from guestgate.services import tenants, users
+from guestgate.web import sign_in_activity
 from guestgate.web.api import ERRORS, actor_of
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -54,6 +55,7 @@ ALL_PROPERTIES = frozenset(
         "createdDateTime",
         "otherMails",
         "accountEnabled",
+        sign_in_activity.PROPERTY,
     )
 )
 
@@ -96,7 +98,7 @@ def _select(raw: str | None) -> tuple[str, ...]:
 
 def _shape(user: User, selected: tuple[str, ...]) -> dict[str, Any]:
     props = user_properties(user)
-    return {name: props[name] for name in selected}
+    return {name: props[name] for name in selected if name in props}
 
 
 def _query_options(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -191,6 +193,7 @@ async def list_users(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if total is not None:
         body["@odata.count"] = total
     body["value"] = [_shape(u, selected) for u in found[: query.top]]
+    await sign_in_activity.attach(request, body["value"], found[: query.top], selected)
     if len(found) > query.top:
         last = found[query.top - 1]
         sort_value = last.display_name if query.order_by == "displayName" else last.created_at
@@ -225,9 +228,11 @@ async def get_user(
     user = await users.get_user(
         runtime.uow(write=False), tenant_id=caller_of(request).tenant_id, ref=user_ref
     )
+    shaped = _shape(user, selected)
+    await sign_in_activity.attach(request, [shaped], [user], selected)
     return {
         "@odata.context": f"{runtime.settings.http.public_url}/v1.0/$metadata#users/$entity"
-    } | _shape(user, selected)
+    } | shaped
 
 
 @delete("/v1.0/users/{user_ref:str}", opt={"permission": READWRITE_USERS}, **GRAPH_ROUTE)

@@ -18,7 +18,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.e2e.server import Server
+from tests.e2e.server import Caller, Server
 from tests.e2e.signin import (
     DEMO_TENANT,
     Browser,
@@ -557,3 +557,36 @@ def test_hostile_token_requests_get_a_4xx(server: Server, form: dict[str, str]) 
     with server.client() as client:
         answer = client.post(f"/{DEMO_TENANT}/oauth2/v2.0/token", data=form)
     assert 400 <= answer.status_code < 500, answer.text
+
+
+def test_sign_in_activity_is_readable_through_graph_select(
+    server: Server, browser: Browser, sink: SmtpSink
+) -> None:
+    email, user_id = accepted_guest(server, sink)
+    reader = Caller.new_app(server, DEMO_TENANT, "User.Read.All", "AuditLog.Read.All")
+    path = f"/v1.0/users/{user_id}?$select=id,signInActivity"
+    never = reader.request("GET", path).json()["signInActivity"]
+    assert never["lastSignInDateTime"] is None
+    assert never["lastSuccessfulSignInDateTime"] is None
+    app = new_app(server, CALLBACK)
+    params = _params(app)
+    params.pop("_verifier")
+    page = browser.authorize(DEMO_TENANT, **params)
+    browser.start(page, email)
+    right = latest_code(sink, email, 2)  # the first code was the redemption's
+    failed = browser.enter_code("000000" if right != "000000" else "111111")
+    assert failed.status_code == 400
+    after_failure = reader.request("GET", path).json()["signInActivity"]
+    assert after_failure["lastSignInDateTime"] is not None
+    assert after_failure["lastSuccessfulSignInDateTime"] is None
+    assert browser.enter_code(right).status_code == 303
+    activity = reader.request("GET", path).json()["signInActivity"]
+    assert activity["lastSuccessfulSignInDateTime"] == activity["lastSignInDateTime"]
+    assert activity["lastSignInDateTime"] >= after_failure["lastSignInDateTime"]
+    listed = reader.request(
+        "GET", "/v1.0/users", params={"$select": "id,signInActivity", "$top": "999"}
+    ).json()["value"]
+    assert next(u for u in listed if u["id"] == user_id)["signInActivity"] == activity
+    plain = Caller.new_app(server, DEMO_TENANT, "User.Read.All")
+    assert plain.request("GET", path).status_code == 403
+    assert "signInActivity" not in plain.request("GET", f"/v1.0/users/{user_id}").json()
