@@ -512,16 +512,15 @@ class FakeInvitationRepository:
     async def set_status(
         self, invitation_id: str, *, status: str, from_status: str, now: str
     ) -> bool:
-        column = {"Revoked": "revoked_at", "Completed": "completed_at"}[status]
+        column = {"Revoked": "revoked_at", "Completed": "completed_at", "Declined": None}[status]
         found = self.s.invitations.get(invitation_id)
         if found is None or found[0].status != from_status:
             return False
         changed = replace(found[0], status=status)
-        changed = (
-            replace(changed, revoked_at=now)
-            if column == "revoked_at"
-            else replace(changed, completed_at=now)
-        )
+        if column == "revoked_at":
+            changed = replace(changed, revoked_at=now)
+        elif column == "completed_at":
+            changed = replace(changed, completed_at=now)
         self.s.invitations[invitation_id] = (changed, found[1])
         return True
 

@@ -269,7 +269,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("tenant", help="tenant id or domain")
     p.add_argument("--privacy-url", help="privacy statement shown on the consent page")
-    p.add_argument("--logo-url", help="https logo shown in invitation emails")
+    p.add_argument("--logo-url", help="https logo shown in every email (pages show initials)")
     p.add_argument("--landing-url", help="default inviteRedirectUrl")
     p.add_argument(
         "--invitation-lifetime-days",

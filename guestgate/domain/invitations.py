@@ -26,7 +26,11 @@ PENDING = "PendingAcceptance"
 COMPLETED = "Completed"
 REVOKED = "Revoked"
 EXPIRED = "Expired"
-STATUSES = (PENDING, COMPLETED, REVOKED, EXPIRED)
+# The guest declined on the consent page. Microsoft Graph has no such status; guestgate's own.
+DECLINED = "Declined"
+STATUSES = (PENDING, COMPLETED, REVOKED, EXPIRED, DECLINED)
+# Statuses whose redeem link no longer works (and looks like any unknown link).
+DEAD_LINK = (REVOKED, DECLINED)
 
 MAX_DISPLAY_NAME = 256
 MAX_URL = 2048

@@ -94,6 +94,7 @@ class RequesterSummary:
     org: str
     guests: tuple[str, ...]
     language: str | None = None
+    logo_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,11 @@ from typing import Any
 
 from guestgate.domain import events as event_types
 from guestgate.domain.apps import READWRITE_USERS, grants
-from guestgate.domain.emails import EmailAddress, domain_matches
+from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.messages import RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
-from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER
+from guestgate.domain.users import MEMBER
 from guestgate.errors import ValidationError
 from guestgate.services import events, outbox
 from guestgate.services.directory import (
@@ -40,6 +40,7 @@ from guestgate.services.directory import (
     UserDeleted,
 )
 from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.requesters import requester_belongs
 
 # What the audit trail says about the requester's notice (details.requesterNotice).
 QUEUED, IN_SUMMARY, WITHHELD = "queued", "summary", "withheld"
@@ -131,18 +132,12 @@ class Governance:
 
     async def may_notify(self, uow: UnitOfWork, actor: Actor, requester: EmailAddress) -> bool:
         """Whether the requester belongs to the organization: an address on one of the
-        tenant's domains, or a member of the tenant (not a guest, nor a pending invitee)."""
+        tenant's domains, or a member of the tenant (not a guest, nor a pending invitee).
+        The rule is services/requesters.py's, which a guest's decline follows too."""
         tenant = await uow.tenants.get(actor.tenant_id, links=False)
         if tenant is None:  # Microsoft 365 mode: the tenant lives in Entra, not here
             return False
-        if domain_matches(requester.domain, tenant.domains):
-            return True
-        user = await uow.users.get_by_email(tenant.id, requester.key)
-        return (
-            user is not None
-            and user.user_type == MEMBER
-            and (user.creation_type != INVITATION or user.external_user_state == ACCEPTED)
-        )
+        return await requester_belongs(uow, tenant, requester)
 
     async def summarize(
         self,
@@ -160,12 +155,15 @@ class Governance:
         assert self.uow is not None, "bulk calls need Governance(uow=...)"
         queued = False
         async with self.uow() as uow:
-            tenant = await uow.tenants.get(actor.tenant_id, links=False)
+            tenant = await uow.tenants.get(actor.tenant_id)  # read fresh: its logo is shown
             for requester, guests in by_requester.values():
                 if tenant is None or not await self.may_notify(uow, actor, requester):
                     continue
                 summary = RequesterSummary(
-                    to=requester.address, org=tenant.name, guests=tuple(guests)
+                    to=requester.address,
+                    org=tenant.name,
+                    guests=tuple(guests),
+                    logo_url=tenant.logo_url,
                 )
                 await outbox.enqueue(
                     uow,
@@ -183,8 +181,12 @@ class Governance:
     ) -> None:
         requester = change.request.requested_by
         assert requester is not None
+        tenant = await uow.tenants.get(actor.tenant_id)  # read fresh: its logo is shown
         notification = RequesterNotification(
-            to=requester.address, org=change.organization, guest=change.request.email.address
+            to=requester.address,
+            org=change.organization,
+            guest=change.request.email.address,
+            logo_url=None if tenant is None else tenant.logo_url,
         )
         await outbox.enqueue(
             uow, sealer=self.sealer, tenant_id=actor.tenant_id, message=notification, now=now

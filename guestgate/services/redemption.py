@@ -1,7 +1,8 @@
-"""The guest's side: open the link, prove the address with a one-time code, accept.
+"""The guest's side: open the link, prove the address with a one-time code, accept or decline.
 
 Opening the link changes nothing (mail scanners open every link). Only the guest's POSTs
-create a session, send a code, verify it and accept; each step checks the previous one.
+create a session, send a code, verify it and accept or decline; each step checks the
+previous one.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import Invitation
-from guestgate.domain.messages import OneTimeCodeMail
+from guestgate.domain.messages import NOTICE_DECLINED, OneTimeCodeMail, RequesterNotification
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import RedemptionError
 from guestgate.services import events, outbox
 from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.requesters import stored_requester_belongs
 
 INVALID = "invalid_link"
 EXPIRED = "expired_link"
@@ -39,12 +41,13 @@ class Link:
 
 async def _link(uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now: datetime) -> Link:
     invitation = await uow.invitations.get_by_ticket(invitation_rules.ticket_hash(ticket))
-    # Unknown, revoked and superseded links look alike: nothing tells a guesser which is which.
+    # Unknown, revoked, declined and superseded links look alike: nothing tells a guesser
+    # which is which.
     if (
         invitation is None
         or invitation.tenant_id != tenant_id
         or invitation.user_id != user_id
-        or invitation.status == invitation_rules.REVOKED
+        or invitation.status in invitation_rules.DEAD_LINK
     ):
         raise RedemptionError(INVALID, "This invitation link is not valid.")
     if invitation.status_at(now) == invitation_rules.EXPIRED:
@@ -81,6 +84,7 @@ async def _send_code(
             to=link.invitation.email,
             org=link.tenant.name,
             code=code,
+            logo_url=link.tenant.logo_url,
             language=None
             if link.invitation.message_info is None
             else link.invitation.message_info.message_language,
@@ -123,7 +127,7 @@ async def _session(uow: UnitOfWork, session_id: str, now: datetime) -> tuple[Red
         raise RedemptionError(NO_SESSION, "Your session has ended. Open the invitation link again.")
     # A session is bound to one invitation when it starts; it can act on no other.
     invitation = await uow.invitations.get_by_id(state.invitation_id)
-    if invitation is None or invitation.status == invitation_rules.REVOKED:
+    if invitation is None or invitation.status in invitation_rules.DEAD_LINK:
         raise RedemptionError(INVALID, "This invitation link is not valid.")
     if invitation.status_at(now) == invitation_rules.EXPIRED:
         raise RedemptionError(EXPIRED, "This invitation has expired.")
@@ -245,3 +249,55 @@ async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id:
         )
         await uow.commit()
     return invitation.redirect_url
+
+
+async def decline(
+    uow: UnitOfWork, *, session_id: str, sealer: Sealer, now: datetime, request_id: str | None
+) -> tuple[str, Link]:
+    """Decline the invitation of a verified session: its link stops working, and the
+    requester, if they may be told, is told. Returns the invitation's status afterwards:
+    Declined, or the status that won a race (Completed when an accept came first)."""
+    async with uow:
+        state, link = await _session(uow, session_id, now)
+        if state.verified_at is None:
+            raise RedemptionError(NO_SESSION, "Confirm your email address first.")
+        invitation = link.invitation
+        if invitation.status != invitation_rules.PENDING:
+            return invitation.status, link
+        await uow.users.lock(invitation.user_id)  # the lock order of accept and re-invite
+        # Conditional update: of a decline and an accept, revoke, re-invite or second decline
+        # racing it, exactly one changes the row; the others answer with the state that won.
+        if not await uow.invitations.set_status(
+            invitation.id,
+            status=invitation_rules.DECLINED,
+            from_status=invitation_rules.PENDING,
+            now=iso(now),
+        ):
+            won = await uow.invitations.get_by_id(invitation.id)
+            return (invitation_rules.REVOKED if won is None else won.status), link
+        tell = await stored_requester_belongs(uow, link.tenant, invitation.requested_by)
+        details: dict[str, str] = {"invitationId": invitation.id}
+        if invitation.requested_by is not None:
+            details["requesterNotice"] = "queued" if tell else "withheld"
+        await uow.audit.record(
+            tenant_id=invitation.tenant_id,
+            action="invitation.decline",
+            target=invitation.user_id,
+            request_id=request_id,
+            created_at=iso(now),
+            details=details,
+        )
+        if tell:
+            assert invitation.requested_by is not None
+            notice = RequesterNotification(
+                to=invitation.requested_by,
+                org=link.tenant.name,
+                guest=invitation.email,
+                outcome=NOTICE_DECLINED,
+                logo_url=link.tenant.logo_url,
+            )
+            await outbox.enqueue(
+                uow, sealer=sealer, tenant_id=invitation.tenant_id, message=notice, now=now
+            )
+        await uow.commit()
+    return invitation_rules.DECLINED, link

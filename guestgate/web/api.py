@@ -214,7 +214,8 @@ async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
 )
 async def list_invitations(
     request: Request[Any, Any, Any],
-    status: Literal["PendingAcceptance", "Completed", "Revoked", "Expired"] | None = None,
+    status: Literal["PendingAcceptance", "Completed", "Revoked", "Expired", "Declined"]
+    | None = None,
     email: Annotated[str | None, Parameter(max_length=254)] = None,
     top: Annotated[int, Parameter(ge=1, le=999)] = 100,
     skiptoken: Annotated[str | None, Parameter(max_length=512)] = None,

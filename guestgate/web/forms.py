@@ -37,23 +37,29 @@ PAGE_HEADERS = {
 FORM_COOKIE = "gg_form"
 SESSION_COOKIE = "gg_session"
 
-ERROR_PAGES: dict[str, tuple[int, str, str]] = {
+# reason: (status, heading, what it means, what to do). A service error's message is the
+# page's text unless it only restates the heading.
+ERROR_PAGES: dict[str, tuple[int, str, str, str]] = {
     redemption.INVALID: (
         404,
         "This invitation link is not valid",
+        "The link may be incomplete, or the invitation was withdrawn, declined or replaced"
+        " by a newer one.",
         "Ask the person who invited you to send a new invitation.",
     ),
     redemption.EXPIRED: (
         410,
         "This invitation has expired",
+        "An invitation link works for a limited time, and this one's time is up.",
         "Ask the person who invited you to send the invitation again.",
     ),
     redemption.NO_SESSION: (
         403,
         "Your session has ended",
+        "Accepting an invitation has to be finished within a limited time, in one browser.",
         "Open the link in your invitation email again to continue.",
     ),
-    redemption.TOO_SOON: (429, "Please wait", ""),
+    redemption.TOO_SOON: (429, "Please wait", "", ""),
 }
 
 
@@ -95,7 +101,13 @@ def check_session_csrf(runtime: Runtime, session_id: str, form: dict[str, str]) 
 def render(
     template: str, status: int = 200, cookies: list[Cookie] | None = None, **context: Any
 ) -> Response[str]:
-    html = _templates.get_template(template).render({"org": None, "title": "guestgate", **context})
+    org = context.get("org")
+    # The organisation's initials stand in for its logo: a page loads nothing from another
+    # origin, and guestgate does not fetch URLs that tenants name.
+    initials = "".join(w[0] for w in org.split()[:2]).upper() if org else ""
+    html = _templates.get_template(template).render(
+        {"org": None, "title": "guestgate", "initials": initials, **context}
+    )
     return Response(
         html,
         status_code=status,
@@ -112,8 +124,9 @@ def message(
 
 
 def error_page(exc: RedemptionError) -> Response[str]:
-    status, title, hint = ERROR_PAGES.get(exc.reason, (400, "Something went wrong", ""))
-    return message(status, title, exc.message, hint)
+    status, title, text, hint = ERROR_PAGES.get(exc.reason, (400, "Something went wrong", "", ""))
+    restates = exc.message.lower().startswith(title.lower())
+    return message(status, title, text if restates or not exc.message else exc.message, hint)
 
 
 def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[str]:

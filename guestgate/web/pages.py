@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from guestgate.domain import redemption as rules
-from guestgate.domain.invitations import PENDING
+from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING
 from guestgate.domain.tenants import is_guid
 from guestgate.errors import RedemptionError
 from guestgate.logs import request_id_var
@@ -302,18 +302,65 @@ async def accept(request: Request[Any, Any, Any]) -> Response[str]:
     return see_other(target)
 
 
+@post("/redeem/decline", include_in_schema=False, status_code=303)
+async def decline(request: Request[Any, Any, Any]) -> Response[str]:
+    """The guest declines: the invitation ends, its link stops working."""
+    runtime = runtime_of(request)
+    try:
+        form = await read_form(request)
+    except RedemptionError:
+        return forbidden()
+    session_id = _session_id(request) or ""
+    if not session_id or not check_session_csrf(runtime, session_id, form):
+        return forbidden()
+    try:
+        status, link = await redemption.decline(
+            runtime.uow(),
+            session_id=session_id,
+            sealer=runtime.sealer,
+            now=runtime.now(),
+            request_id=request_id_var.get(),
+        )
+    except RedemptionError as exc:
+        return error_page(exc)
+    org = link.tenant.name
+    if status == COMPLETED:  # an accept won the race: say so, and lead on
+        text = f"You accepted the invitation to {org} already; it can no longer be declined."
+        return message(409, "Invitation already accepted", text, org=org)
+    if status != DECLINED:
+        return error_page(RedemptionError(redemption.INVALID, "This invitation was withdrawn."))
+    runtime.worker.wake()
+    return see_other(f"/redeem/declined?tenant={link.tenant.id}")
+
+
+async def _org(request: Request[Any, Any, Any]) -> str | None:
+    tenant = request.query_params.get("tenant", "")
+    return await tenants.tenant_name(runtime_of(request).uow(write=False), tenant)
+
+
+@get("/redeem/declined", include_in_schema=False)
+async def declined(request: Request[Any, Any, Any]) -> Response[str]:
+    """After a decline: what happened and what the guest can do."""
+    org = await _org(request)
+    return message(
+        200,
+        "You declined the invitation",
+        f"{org or 'The organization'} will not add you as a guest, and the invitation link no"
+        " longer works. Nothing else was shared.",
+        "Changed your mind? Ask the person who invited you to send a new invitation.",
+        org=org,
+    )
+
+
 @get("/welcome", include_in_schema=False)
 async def welcome(request: Request[Any, Any, Any]) -> Response[str]:
     """The default inviteRedirectUrl: a plain confirmation page."""
-    runtime = runtime_of(request)
-    name = await tenants.tenant_name(
-        runtime.uow(write=False), request.query_params.get("tenant", "")
-    )
+    org = await _org(request)
     return message(
         200,
-        "You're all set",
-        f"You now have guest access to {name or 'the organization'}.",
-        org=name,
+        f"Welcome to {org}" if org else "You're all set",
+        f"You now have guest access to {org or 'the organization'}. You can close this page.",
+        org=org,
     )
 
 
@@ -326,4 +373,7 @@ async def stylesheet() -> Response[bytes]:
     )
 
 
-ROUTES = [landing, start, code_page, resend, verify, consent_page, accept, welcome, stylesheet]
+ROUTES = [
+    *(landing, start, code_page, resend, verify, consent_page, accept, decline, declined),
+    *(welcome, stylesheet),
+]

@@ -74,6 +74,20 @@ async def test_set_status_changes_only_an_invitation_in_the_expected_status(
         )
 
 
+async def test_a_decline_changes_only_the_status(make_uow: UowFactory) -> None:
+    _, guest = await tenant_with_guest(make_uow)
+    invitation = make_invitation(guest)
+    await committed(make_uow, (invitation, "t-d"))
+    async with make_uow() as uow:
+        declined = {"status": "Declined", "from_status": "PendingAcceptance", "now": at(8)}
+        assert await uow.invitations.set_status(invitation.id, **declined)
+        assert not await uow.invitations.set_status(invitation.id, **declined)
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        stored = await uow.invitations.get_by_id(invitation.id)
+    assert stored == replace(invitation, status="Declined")  # no timestamp column is set
+
+
 async def test_replace_ticket_works_only_while_pending(make_uow: UowFactory) -> None:
     _, guest = await tenant_with_guest(make_uow)
     invitation = make_invitation(guest)

@@ -83,11 +83,14 @@ class SqlInvitationRepository:
     async def set_status(
         self, invitation_id: str, *, status: str, from_status: str, now: str
     ) -> bool:
-        column = {"Revoked": "revoked_at", "Completed": "completed_at"}[status]
+        # A decline keeps no timestamp of its own: its audit event holds the time.
+        column = {"Revoked": "revoked_at", "Completed": "completed_at", "Declined": None}[status]
+        stamp = f", {column} = :now" if column else ""
         count = await self.tx.execute(
-            f"UPDATE invitations SET status = :status, {column} = :now"  # noqa: S608 (column from a fixed table)
+            f"UPDATE invitations SET status = :status{stamp}"  # noqa: S608 (column from a fixed table)
             " WHERE id = :id AND status = :from_status",
-            {"status": status, "now": now, "id": invitation_id, "from_status": from_status},
+            {"status": status, "id": invitation_id, "from_status": from_status}
+            | ({"now": now} if column else {}),
         )
         return count == 1
 

@@ -1,0 +1,315 @@
+"""The guest's pages and every email in Chromium: Decline end to end, accessibility, screenshots.
+
+A guest declines on SQLite and on PostgreSQL exactly as a person would: the link from the
+email, the code from the next email, Decline on the consent page. Then the decline is
+stored and audited, the requester hears of it, the old link is dead and a new invitation
+works. Every page passes axe-core with no serious or critical violation, and
+`test_screenshots_of_every_page_and_email` writes docs/screenshots/*.png: each page and each
+email (its HTML part, shown as a mail client would), so the docs show the product as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.server import ROOT, Caller, Server
+from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (make test installs it)",
+    ),
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+REQUESTER = "boss@contoso.example"  # on the demo tenant's own domain: may be told
+LOGO = "https://contoso.example/logo.png"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink
+) -> Iterator[Server]:
+    workdir: Path = tmp_path_factory.mktemp(f"decline-{request.param}")
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{workdir}/guestgate.db"
+    else:
+        database_url = request.getfixturevalue("postgres_url_factory")()
+    server = Server(
+        workdir=workdir, database_url=database_url, extra_env={"GUESTGATE_SMTP_URL": sink.url}
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
+def html_of(message: EmailMessage) -> str:
+    body = message.get_body(("html",))
+    assert body is not None
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
+def redeem_link(message: EmailMessage) -> str:
+    found = re.search(r"(http://\S+ver=2\.0)", text_of(message))
+    assert found is not None
+    return found.group(1)
+
+
+def to_consent(page: Any, sink: SmtpSink, email: str, link: str, codes: int = 1) -> None:
+    """From the invitation link to the consent page, reading the code from its email."""
+    page.goto(link)
+    page.get_by_role("button", name="Send code").click()
+    page.wait_for_url(re.compile(r"/redeem/code$"))
+    code_mail = sink.wait_for(codes, to=email, subject_contains="verification code")[-1]
+    code = re.search(r"\b(\d{6})\b", text_of(code_mail))
+    assert code is not None
+    page.get_by_label("Code").fill(code.group(1))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/redeem/consent$"))
+
+
+def test_guest_declines_in_chromium(server: Server, sink: SmtpSink, browser: Any) -> None:
+    caller = Caller.demo(server)
+    email = f"decline.{uuid.uuid4().hex[:8]}@fabrikam.example"
+    answer = caller.invite(
+        {"invitedUserEmailAddress": email, "sendInvitationMessage": True, "requestedBy": REQUESTER}
+    )
+    assert answer.status_code == 201, answer.text
+    first = answer.json()
+    [invitation] = sink.wait_for(to=email, subject_contains="invited you")
+    link = redeem_link(invitation)
+    page = browser.new_page()
+    violations: list[str] = []
+
+    to_consent(page, sink, email, link)
+    violations += serious_violations(page)
+    page.get_by_role("button", name="Decline").click()
+    page.wait_for_url(re.compile(r"/redeem/declined\?tenant="))
+    violations += serious_violations(page)
+
+    assert page.inner_text("h1") == "You declined the invitation"
+    assert "Contoso" in page.inner_text("main")
+    stored = caller.request("GET", f"/api/invitations/{first['invitationId']}").json()
+    assert stored["status"] == "Declined"
+    audit = json.loads(server.cli("audit", "list", "--tenant", "contoso.example", "--json").stdout)
+    declines = [e for e in audit if e["action"] == "invitation.decline"]
+    assert [e["target"] for e in declines] == [first["invitedUser"]["id"]]
+    assert declines[0]["details"]["requesterNotice"] == "queued"
+    [notice] = sink.wait_for(to=REQUESTER, subject_contains=f"{email} declined")
+    assert "no longer works" in text_of(notice)
+
+    page.goto(link)  # the old link is dead: the page any unknown link gets
+    assert page.inner_text("h1") == "This invitation link is not valid"
+    violations += serious_violations(page)
+
+    again = caller.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": True})
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] == "PendingAcceptance"
+    assert again.json()["invitedUser"]["id"] == first["invitedUser"]["id"]
+    new_mail = sink.wait_for(2, to=email, subject_contains="invited you")[-1]
+    assert redeem_link(new_mail) != link
+    to_consent(page, sink, email, redeem_link(new_mail), codes=2)
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_url(re.compile(r"/welcome\?tenant="))
+    assert page.inner_text("h1") == "Welcome to Contoso"
+    violations += serious_violations(page)
+    page.close()
+    status = caller.request("GET", f"/api/invitations/{again.json()['invitationId']}").json()
+    assert status["status"] == "Completed"
+    assert violations == []
+
+
+@pytest.fixture(scope="module")
+def shots_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
+    workdir: Path = tmp_path_factory.mktemp("screenshots")
+    server = Server(
+        workdir=workdir,
+        database_url=f"sqlite:///{workdir}/guestgate.db",
+        extra_env={
+            "GUESTGATE_SMTP_URL": sink.url,
+            "GUESTGATE_MAIL_FROM": "invitations@mail.contoso.example",
+        },
+    )
+    server.start()
+    server.cli(
+        "tenant",
+        "set",
+        "contoso.example",
+        "--privacy-url",
+        "https://contoso.example/privacy",
+        "--logo-url",
+        LOGO,
+    )
+    yield server
+    server.stop()
+
+
+class Shots:
+    """Screenshots into docs/screenshots, and axe-core's verdict on every page shot."""
+
+    def __init__(self, browser: Any) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.context = browser.new_context(viewport={"width": 720, "height": 640})
+        self.page = self.context.new_page()
+        self.names: list[str] = []
+        self.violations: list[str] = []
+
+    def page_shot(self, name: str) -> None:
+        self.violations += serious_violations(self.page)
+        self._save(self.page, name)
+
+    def mail_shot(self, name: str, message: EmailMessage, logo: bytes) -> None:
+        """The email's HTML part as a mail client shows it, the tenant's logo served to it."""
+        mail = self.context.new_page()
+        mail.route(LOGO, lambda route: route.fulfill(body=logo, content_type="image/png"))
+        mail.set_content(html_of(message), wait_until="load")
+        self._save(mail, name)
+        mail.close()
+
+    def _save(self, page: Any, name: str) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.names.append(name)
+
+
+def logo_png(browser: Any) -> bytes:
+    """A stand-in company logo, drawn by the browser itself."""
+    page = browser.new_page(viewport={"width": 96, "height": 96})
+    page.set_content(
+        '<body style="margin:0"><div style="width:96px;height:96px;background:#5c2e91;'
+        "color:#fff;font:600 44px sans-serif;display:flex;align-items:center;"
+        'justify-content:center;border-radius:18px">C</div></body>'
+    )
+    png: bytes = page.screenshot(omit_background=True)
+    page.close()
+    return png
+
+
+def test_screenshots_of_every_page_and_email(
+    shots_server: Server, sink: SmtpSink, browser: Any
+) -> None:
+    server = shots_server
+    caller = Caller.demo(server)
+    shots = Shots(browser)
+    page = shots.page
+    logo = logo_png(browser)
+    mails: dict[str, Callable[[], EmailMessage]] = {}
+
+    def invite(email: str, **extra: Any) -> str:
+        body = {"invitedUserEmailAddress": email, "sendInvitationMessage": True, **extra}
+        answer = caller.invite(body)
+        assert answer.status_code == 201, answer.text
+        return redeem_link(sink.wait_for(to=email, subject_contains="invited you")[-1])
+
+    accepting = f"ada.{uuid.uuid4().hex[:6]}@fabrikam.example"
+    link = invite(
+        accepting,
+        requestedBy=REQUESTER,
+        invitedUserDisplayName="Ada Lovelace",
+        invitedUserMessageInfo={"customizedMessageBody": "Welcome aboard! See you on Monday."},
+    )
+    mails["mail-invitation"] = lambda: sink.wait_for(to=accepting, subject_contains="invited")[0]
+    mails["mail-requester-invited"] = lambda: sink.wait_for(
+        to=REQUESTER, subject_contains=f"{accepting} has been invited"
+    )[0]
+    page.goto(link)
+    shots.page_shot("page-landing")
+    page.get_by_role("button", name="Send code").click()
+    page.wait_for_url(re.compile(r"/redeem/code$"))
+    shots.page_shot("page-code")
+    mails["mail-code"] = lambda: sink.wait_for(to=accepting, subject_contains="code")[0]
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Verify").click()
+    shots.page_shot("page-code-wrong")
+    code = re.search(r"\b(\d{6})\b", text_of(mails["mail-code"]()))
+    assert code is not None
+    page.get_by_label("Code").fill(code.group(1))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/redeem/consent$"))
+    assert page.get_by_role("link", name="its privacy statement").count() == 1
+    shots.page_shot("page-consent")
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_url(re.compile(r"/welcome\?tenant="))
+    shots.page_shot("page-welcome")
+
+    declining = f"grace.{uuid.uuid4().hex[:6]}@fabrikam.example"
+    declined_link = invite(declining, requestedBy=REQUESTER)
+    page.context.clear_cookies()
+    to_consent(page, sink, declining, declined_link)
+    page.get_by_role("button", name="Decline").click()
+    page.wait_for_url(re.compile(r"/redeem/declined"))
+    shots.page_shot("page-declined")
+    mails["mail-requester-declined"] = lambda: sink.wait_for(
+        to=REQUESTER, subject_contains=f"{declining} declined"
+    )[0]
+    page.goto(declined_link)
+    assert page.inner_text("h1") == "This invitation link is not valid"
+    assert page.inner_text("main").count("This invitation link is not valid") == 1
+    shots.page_shot("page-invalid-link")
+    page.context.clear_cookies()
+    page.goto(f"{server.base_url}/redeem/consent")
+    shots.page_shot("page-session-ended")
+
+    bulk = caller.request(
+        "POST",
+        "/api/InviteGuests",
+        json={
+            "invitations": [
+                {"invitedUserEmailAddress": f"team{i}.{uuid.uuid4().hex[:4]}@northwind.example"}
+                | {"requestedBy": REQUESTER}
+                for i in range(3)
+            ]
+        },
+    )
+    assert bulk.status_code == 200, bulk.text
+    mails["mail-requester-summary"] = lambda: sink.wait_for(
+        to=REQUESTER, subject_contains="at your request"
+    )[0]
+
+    for name, message in mails.items():
+        shots.mail_shot(name, message(), logo)
+    shots.context.close()
+    assert shots.violations == []
+    assert sorted(p.stem for p in SCREENSHOTS.glob("*.png")) == sorted(shots.names)
