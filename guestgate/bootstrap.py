@@ -8,7 +8,7 @@ one for its outbox loop. Adapters are chosen here and nowhere else.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from guestgate import logs
 from guestgate.adapters.mail.render import Sender
@@ -17,6 +17,7 @@ from guestgate.adapters.sealing import Sealer, derive, secret_hash_key
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.tokens import KeyRing, TokenVerifier
+from guestgate.adapters.webhooks import HttpWebhookSender
 from guestgate.config import MailSettings, Settings
 from guestgate.domain.signing import KeySet
 from guestgate.domain.throttle import FailureThrottle
@@ -26,9 +27,11 @@ from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
 from guestgate.services.local_directory import LocalDirectory
+from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import find_tenant
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
-from guestgate.worker import OutboxWorker
+from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.worker import OutboxWorker, WebhookWorker
 
 DEFAULT_POOL_SIZE = 4
 
@@ -93,6 +96,7 @@ def build_runtime(
             poll_seconds=poll_seconds,
             retry_base=settings.mail.outbox_retry_base_seconds,
             lease_seconds=settings.mail.outbox_lease_seconds,
+            webhooks=webhook_worker(settings, lambda: runtime.uow(), sealer, poll_seconds),
         ),
         client_failures=FailureThrottle(per_minute, 60.0),
         address_failures=FailureThrottle(per_minute * 5, 60.0),
@@ -112,6 +116,22 @@ async def running(settings: Settings, *, pool_size: int = 1) -> AsyncIterator[Ru
         yield runtime
     finally:
         await runtime.close()
+
+
+def webhook_worker(
+    settings: Settings, make_uow: Callable[[], UnitOfWork], sealer: Sealer, poll_seconds: float
+) -> WebhookWorker:
+    """Webhook delivery beside the mail outbox, with the SSRF guard of the settings."""
+    hooks = settings.webhooks
+    sender = HttpWebhookSender(
+        allow_private=hooks.allow_private_targets,
+        timeout=hooks.timeout_seconds,
+        ca_file=hooks.ca_file,
+    )
+    policy = DeliveryPolicy(timeout_seconds=hooks.timeout_seconds, retry_scale=hooks.retry_scale)
+    return WebhookWorker(
+        make_uow, sealer=sealer, sender=sender, policy=policy, poll_seconds=poll_seconds
+    )
 
 
 def mail_transport(mail: MailSettings) -> Transport:

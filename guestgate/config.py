@@ -161,6 +161,23 @@ class GraphSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Webhook deliveries (docs/events.md): bounded in time, to public https targets."""
+
+    # Loopback, private and link-local targets, and plain http: for development and tests.
+    allow_private_targets: bool = False
+    timeout_seconds: float = 15.0
+    retry_scale: float = 1.0  # multiplies the retry schedule's delays (tests shorten it)
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.timeout_seconds <= 30:
+            raise ConfigError("GUESTGATE_WEBHOOK_TIMEOUT must be 1-30 seconds")
+        if not 0 < self.retry_scale <= 1:
+            raise ConfigError("GUESTGATE_WEBHOOK_RETRY_SCALE must be above 0 and at most 1")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Typed configuration of one process, grouped by concern."""
 
@@ -174,6 +191,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     # The file the secret key was read from; None when GUESTGATE_SECRET_KEY holds it.
     secret_key_file: str | None = None
     # The shared settings (config_env.SHARED_VARIABLES) this process was given by a flag or a
@@ -236,6 +254,7 @@ _GROUPS: tuple[tuple[str, type[Any], str], ...] = (
     ("limits", LimitSettings, ""),
     ("mail", MailSettings, ""),
     ("graph", GraphSettings, "graph_"),
+    ("webhooks", WebhookSettings, "webhook_"),
 )
 OVERRIDES = {
     prefix + f.name: (group, f.name) for group, kind, prefix in _GROUPS for f in fields(kind)

@@ -28,6 +28,7 @@ from guestgate.config import (
     LimitSettings,
     MailSettings,
     Settings,
+    WebhookSettings,
 )
 from guestgate.errors import ConfigError
 
@@ -48,6 +49,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    if not (raw := env.get(name)):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -133,6 +143,12 @@ def from_env(
     page_failures = _int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30)
     header_timeout = float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10))
     body_timeout = float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20))
+    webhooks = WebhookSettings(
+        allow_private_targets=_flag(env, "GUESTGATE_WEBHOOK_ALLOW_PRIVATE", False),
+        timeout_seconds=float(_int(env, "GUESTGATE_WEBHOOK_TIMEOUT", 15)),
+        retry_scale=_float(env, "GUESTGATE_WEBHOOK_RETRY_SCALE", 1.0),
+        ca_file=env.get("GUESTGATE_WEBHOOK_CA_FILE") or None,
+    )
     settings = Settings(
         database=DatabaseSettings(url=env.get("GUESTGATE_DATABASE_URL") or DEFAULT_DATABASE_URL),
         http=HttpSettings(
@@ -165,6 +181,7 @@ def from_env(
             token_failures_per_minute=token_failures,
             page_failures_per_10_minutes=page_failures,
         ),
+        webhooks=webhooks,
         directory=directory,
         log_level=log_level,
         secret_key=secret_key,

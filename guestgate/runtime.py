@@ -16,10 +16,12 @@ from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import Caller, KeyRing
+from guestgate.adapters.webhooks import SystemResolver
 from guestgate.config import Settings
 from guestgate.domain.throttle import FailureThrottle
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.invitations import InvitationService
+from guestgate.services.webhooks import Resolver
 from guestgate.worker import OutboxWorker
 
 if TYPE_CHECKING:  # the Graph stack (httpx, msal) loads only in graph mode
@@ -61,6 +63,8 @@ class Runtime:
     page_failures: FailureThrottle
     tenant_cache: TenantCache
     graph: GraphRuntime | None = None  # graph mode, in `serve`
+    # Checks a webhook URL's host when an endpoint is saved (delivery checks it again).
+    webhook_resolver: Resolver = field(default_factory=SystemResolver)
     # The invitation use-cases behind one port (services/invitations.py), set by bootstrap.
     invitations: InvitationService = field(init=False)
 

@@ -1,4 +1,8 @@
-"""The outbox relay: in-process inside `guestgate serve`, or as `guestgate worker` processes."""
+"""The outbox relays: in-process inside `guestgate serve`, or as `guestgate worker` processes.
+
+`OutboxWorker` sends mail; the `WebhookWorker` it runs beside it delivers webhooks, in a
+loop of its own so a slow receiver never holds up mail (or the other way round).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from guestgate.domain.messages import Payload
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.services.webhooks import Sender as WebhookSender
+from guestgate.services.webhooks import deliver_due as deliver_webhooks
 
 log = logging.getLogger("guestgate.worker")
 
@@ -32,7 +39,9 @@ class OutboxWorker:
         retry_base: float = 5.0,
         lease_seconds: float = 60.0,
         now: Callable[[], datetime] = utcnow,
+        webhooks: WebhookWorker | None = None,
     ) -> None:
+        self.webhooks = webhooks
         self.retry_base = retry_base
         self.lease = timedelta(seconds=lease_seconds)
         self.make_uow = make_uow
@@ -50,6 +59,8 @@ class OutboxWorker:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        if self.webhooks is not None:
+            self.webhooks.stop()
 
     def _build(self, payload: Payload, outbox_id: str) -> Mail:
         return build(payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
@@ -67,6 +78,8 @@ class OutboxWorker:
         )
 
     async def run(self) -> None:
+        relay = self.webhooks
+        webhooks = None if relay is None else asyncio.create_task(relay.run())
         try:
             while not self._stop.is_set():
                 try:
@@ -80,4 +93,53 @@ class OutboxWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
         finally:
+            if relay is not None and webhooks is not None:
+                relay.stop()
+                await webhooks
             await self.transport.close()
+
+
+class WebhookWorker:
+    """Polls for new events and due webhook deliveries (services/webhooks.py)."""
+
+    def __init__(
+        self,
+        make_uow: Callable[[], UnitOfWork],
+        *,
+        sealer: Sealer,
+        sender: WebhookSender,
+        policy: DeliveryPolicy,
+        poll_seconds: float = 1.0,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.make_uow = make_uow
+        self.sealer = sealer
+        self.sender = sender
+        self.policy = policy
+        self.poll_seconds = poll_seconds
+        self.now = now
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run_once(self) -> int:
+        return await deliver_webhooks(
+            self.make_uow, sealer=self.sealer, sender=self.sender, now=self.now, policy=self.policy
+        )
+
+    async def run(self) -> None:
+        self._stop.clear()
+        try:
+            while not self._stop.is_set():
+                try:
+                    sent = await self.run_once()
+                except Exception:  # the database may be down for a while: keep going
+                    log.exception("webhook pass failed")
+                    sent = 0
+                if sent:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.poll_seconds)
+        finally:
+            await self.sender.close()

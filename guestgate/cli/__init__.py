@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import directory, guests, mail, serve
+from guestgate.cli import directory, guests, mail, serve, webhooks
 from guestgate.errors import ConfigError, GuestgateError
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     directory.register(sub)
     guests.register(sub)
     mail.register(sub)
+    webhooks.register(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from guestgate import __version__
 from guestgate.bootstrap import build_runtime, configure_process
 from guestgate.config import Settings
-from guestgate.web import api, graph, identity, oidc, ops, pages, signin
+from guestgate.web import api, events, graph, identity, oidc, ops, pages, signin
 from guestgate.web.docs import OfflineSwaggerUi
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
@@ -43,13 +43,14 @@ def create_app(settings: Settings) -> Litestar:
             *ops.ROUTES,
             *identity.ROUTES,
             *api.ROUTES,
+            *events.ROUTES,
             *graph.ROUTES,
             *pages.ROUTES,
             *oidc.ROUTES,
             *signin.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
-        else [*ops.ROUTES, *api.ROUTES],
+        else [*ops.ROUTES, *api.ROUTES, *events.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],

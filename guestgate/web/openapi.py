@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api
+from guestgate.web import api, events
 
 
 def document(app: Litestar) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def document(app: Litestar) -> dict[str, Any]:
 
 def _document_request_bodies(schema: dict[str, Any]) -> None:
     """Add the JSON bodies that routes parse themselves (web/body.py) to the document."""
-    bodies = api.REQUEST_BODIES
+    bodies = {**api.REQUEST_BODIES, **events.REQUEST_BODIES}
     refs, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"
     )

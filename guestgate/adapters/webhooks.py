@@ -1,0 +1,171 @@
+"""Webhook delivery over HTTP(S), with the SSRF guard applied at the moment of sending.
+
+Before every delivery the host is resolved and every address it resolves to is checked
+(domain/webhooks.py `address_allowed`); the request then goes to the checked address
+itself, with the name kept for ``Host`` and TLS (SNI and certificate check), so a name that
+resolves differently a moment later (DNS rebinding) cannot redirect it. Redirects are
+never followed, the whole exchange is bounded by one timeout, and at most
+`EXCERPT_BYTES` of the answer are read. Connections are pooled per host name, so a
+connection opened for one name is never reused for another name on the same address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+import time
+from collections import OrderedDict
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from guestgate import __version__
+from guestgate.domain import webhooks as rules
+from guestgate.domain.webhooks import Response
+from guestgate.errors import ValidationError
+from guestgate.services.webhooks import Resolver
+
+RESOLVE_SECONDS = 5.0
+MAX_CLIENTS = 256  # host names with a pooled client at once
+
+
+class SystemResolver:
+    """The operating system's resolver (getaddrinfo), bounded in time."""
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        with contextlib.suppress(ValueError):
+            return [str(ipaddress.ip_address(host))]
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError):
+            return []
+        found: list[str] = []
+        for info in infos:
+            address = str(info[4][0])
+            if address not in found:
+                found.append(address)
+        return found
+
+
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds, from delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class HttpWebhookSender:
+    """Posts deliveries; answers every outcome as a `Response`, never raising for one."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        timeout: float,
+        resolver: Resolver | None = None,
+        ca_file: str | None = None,
+    ) -> None:
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.resolver: Resolver = resolver or SystemResolver()
+        self._verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else True
+        )
+        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+
+    def _client(self, host: str) -> httpx.AsyncClient:
+        client = self._clients.pop(host, None)
+        if client is None:
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                verify=self._verify,
+                trust_env=False,  # no proxy from the environment: the guard decides the target
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            )
+            while len(self._clients) >= MAX_CLIENTS:
+                _, old = self._clients.popitem(last=False)
+                asyncio.get_running_loop().create_task(old.aclose())
+        self._clients[host] = client
+        return client
+
+    async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
+        started = time.monotonic()
+
+        def answer(
+            status: int | None = None, *, error: str | None = None, **more: object
+        ) -> Response:
+            latency = int((time.monotonic() - started) * 1000)
+            return Response(status, latency, error=error, **more)  # type: ignore[arg-type]
+
+        try:
+            target = rules.check_url(url, allow_private=self.allow_private)
+        except ValidationError as exc:
+            return answer(error=exc.message)
+        addresses = await self.resolver.addresses(target.host, target.port)
+        if not addresses:
+            return answer(error=f"the host {target.host[:100]} does not resolve")
+        if not all(rules.address_allowed(a, allow_private=self.allow_private) for a in addresses):
+            return answer(error="target not allowed: " + rules.refused(target.host)[:150])
+        address = addresses[0]
+        netloc = f"[{address}]" if ":" in address else address
+        default_port = 443 if target.scheme == "https" else 80
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        send_headers = {
+            **headers,
+            "host": host if target.port == default_port else f"{host}:{target.port}",
+            "user-agent": f"guestgate-webhooks/{__version__}",
+        }
+        extensions = {}
+        if target.scheme == "https" and address != target.host:
+            extensions["sni_hostname"] = target.host
+        client = self._client(target.host)
+        try:
+            async with asyncio.timeout(self.timeout):
+                request = client.build_request(
+                    "POST",
+                    f"{target.scheme}://{netloc}:{target.port}{target.path}",
+                    content=body,
+                    headers=send_headers,
+                    extensions=extensions,
+                )
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    excerpt = bytearray()
+                    async for chunk in response.aiter_raw():
+                        excerpt += chunk
+                        if len(excerpt) >= rules.EXCERPT_BYTES:
+                            break
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            return answer(error=f"no answer within {self.timeout:g} s")
+        except httpx.HTTPError as exc:
+            return answer(error=f"{type(exc).__name__}: {str(exc)[:120]}")
+        status = response.status_code
+        error = None
+        if 300 <= status < 400:
+            error = f"HTTP {status}: redirects are not followed"
+        return answer(
+            status,
+            error=error,
+            retry_after=retry_after(response.headers.get("retry-after")),
+            excerpt=bytes(excerpt[: rules.EXCERPT_BYTES]).decode("utf-8", "replace") or None,
+        )
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
