@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from guestgate.domain.invitations import COMPLETED, EXPIRED, PENDING, REVOKED, InviteRequest
+from guestgate.domain.invitations import (
+    COMPLETED,
+    DECLINED,
+    EXPIRED,
+    PENDING,
+    REVOKED,
+    InviteRequest,
+)
 from guestgate.domain.users import ACCEPTED, GUEST
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import Conflict, UnknownOutcome, UpstreamTimeout
@@ -179,8 +186,9 @@ class GraphDirectory:
 
     async def list(self, actor: Actor, query: InvitationQuery) -> InvitationPage:
         """Guests from Graph's users query, as invitations; Graph's own skiptoken pages them."""
-        if query.status in (REVOKED, EXPIRED):
-            return InvitationPage(items=())  # Graph keeps neither: revoked guests are deleted
+        if query.status in (REVOKED, EXPIRED, DECLINED):
+            # Graph keeps none of these: revoked guests are deleted, and declining is guestgate's
+            return InvitationPage(items=())
         clauses = ["userType eq 'Guest'"]
         if query.status == PENDING:
             clauses.append("externalUserState eq 'PendingAcceptance'")
