@@ -26,6 +26,8 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.exceptions.TransactionRollbackError,  # deadlock, serialization failure
     asyncpg.exceptions.LockNotAvailableError,
+    # New connections find no database (dropped, or renamed during a restore): /readyz says so.
+    asyncpg.exceptions.InvalidCatalogNameError,
 )
 # After these the connection's state is unknown: it is closed, not given back.
 BROKEN: tuple[type[BaseException], ...] = (
