@@ -23,6 +23,7 @@ from guestgate.errors import ValidationError
 INVITATION_CREATED = "invitation.created"
 INVITATION_RESENT = "invitation.resent"
 INVITATION_REDEEMED = "invitation.redeemed"
+INVITATION_DECLINED = "invitation.declined"
 INVITATION_REVOKED = "invitation.revoked"
 USER_DELETED = "user.deleted"
 
@@ -31,6 +32,7 @@ EVENT_TYPES: dict[str, str] = {
     INVITATION_CREATED: "an invitation was made (for a new or an existing guest)",
     INVITATION_RESENT: "a pending invitation was mailed again with a new link",
     INVITATION_REDEEMED: "the guest accepted the invitation",
+    INVITATION_DECLINED: "the guest declined the invitation; its link stopped working",
     INVITATION_REVOKED: "a pending invitation was revoked; its link stopped working",
     USER_DELETED: "an invited user was deleted",
 }

@@ -287,6 +287,14 @@ async def decline(
             created_at=iso(now),
             details=details,
         )
+        await events.emit(
+            uow,
+            tenant_id=invitation.tenant_id,
+            event_type=event_rules.INVITATION_DECLINED,
+            data={"invitationId": invitation.id, "userId": invitation.user_id}
+            | event_rules.actor_data(None, request_id),
+            now=now,
+        )
         if tell:
             assert invitation.requested_by is not None
             notice = RequesterNotification(
