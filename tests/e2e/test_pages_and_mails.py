@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.guest import Guest, latest_code
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -162,6 +163,48 @@ def test_guest_declines_in_chromium(server: Server, sink: SmtpSink, browser: Any
     assert violations == []
 
 
+def test_a_forged_decline_is_refused_and_changes_nothing(server: Server, sink: SmtpSink) -> None:
+    caller = Caller.demo(server)
+    email = f"forged.{uuid.uuid4().hex[:8]}@fabrikam.example"
+    answer = caller.invite({"invitedUserEmailAddress": email, "requestedBy": REQUESTER})
+    assert answer.status_code == 201, answer.text
+    guest = Guest(server)
+    landing = guest.open(answer.json()["inviteRedeemUrl"])
+    assert guest.submit(landing, "/redeem/start").status_code == 303
+    code_page = guest.http.get("/redeem/code")
+    verified = guest.submit(code_page, "/redeem/verify", code=latest_code(sink, email, 1))
+    assert verified.headers["location"] == "/redeem/consent"
+    consent = guest.http.get("/redeem/consent")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', consent.text)
+    assert csrf is not None
+    forged = [
+        guest.http.post("/redeem/decline", data={"csrf": "0" * 64}),  # no valid token
+        guest.http.post("/redeem/decline", data={}),
+        guest.http.post(  # the right token, sent by another site
+            "/redeem/decline",
+            data={"csrf": csrf.group(1)},
+            headers={"Origin": "https://evil.example"},
+        ),
+        guest.http.post(  # not a form the page sends
+            "/redeem/decline",
+            content=f"csrf={csrf.group(1)}",
+            headers={"Content-Type": "text/plain"},
+        ),
+    ]
+    assert [f.status_code for f in forged] == [403, 403, 403, 403]
+    assert all("This request was refused" in f.text for f in forged)
+    stored = caller.request("GET", f"/api/invitations/{answer.json()['invitationId']}").json()
+    assert stored["status"] == "PendingAcceptance"
+    audit = server.cli("audit", "list", "--tenant", "contoso.example", "--json").stdout
+    assert answer.json()["invitedUser"]["id"] not in [
+        e["target"] for e in json.loads(audit) if e["action"] == "invitation.decline"
+    ]
+    declined = guest.submit(consent, "/redeem/decline")
+    assert declined.status_code == 303
+    assert declined.headers["location"].startswith("/redeem/declined?tenant=")
+    guest.close()
+
+
 @pytest.fixture(scope="module")
 def shots_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
     workdir: Path = tmp_path_factory.mktemp("screenshots")
@@ -171,6 +214,7 @@ def shots_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> It
         extra_env={
             "GUESTGATE_SMTP_URL": sink.url,
             "GUESTGATE_MAIL_FROM": "invitations@mail.contoso.example",
+            "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES": "8",  # to show the page that says so
         },
     )
     server.start()
@@ -273,6 +317,10 @@ def test_screenshots_of_every_page_and_email(
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(re.compile(r"/welcome\?tenant="))
     shots.page_shot("page-welcome")
+    page.goto(f"{server.base_url}/redeem/consent")  # a second tab, still on the consent page
+    page.get_by_role("button", name="Decline").click()
+    assert page.inner_text("h1") == "Invitation already accepted"
+    shots.page_shot("page-decline-after-accept")
 
     declining = f"grace.{uuid.uuid4().hex[:6]}@fabrikam.example"
     declined_link = invite(declining, requestedBy=REQUESTER)
@@ -291,6 +339,19 @@ def test_screenshots_of_every_page_and_email(
     page.context.clear_cookies()
     page.goto(f"{server.base_url}/redeem/consent")
     shots.page_shot("page-session-ended")
+    page.evaluate(  # a form another site might post: no CSRF token
+        """() => { const f = document.createElement("form"); f.method = "post";
+        f.action = "/redeem/decline"; document.body.append(f); f.submit(); }"""
+    )
+    page.wait_for_load_state()
+    assert page.inner_text("h1") == "This request was refused"
+    shots.page_shot("page-refused")
+    for _ in range(10):  # bad links until the address is told to wait
+        answer = page.goto(f"{server.base_url}/redeem/?tenant=x&user=y&ticket=z")
+        if answer is not None and answer.status == 429:
+            break
+    assert page.inner_text("h1") == "Too many attempts"
+    shots.page_shot("page-too-many-attempts")
 
     bulk = caller.request(
         "POST",
