@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -339,6 +340,17 @@ def test_screenshots_of_every_page_and_email(
     page.context.clear_cookies()
     page.goto(f"{server.base_url}/redeem/consent")
     shots.page_shot("page-session-ended")
+    expiring = "linus.torvalds@fabrikam.example"
+    expired_link = invite(expiring)
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
+        # The lifetime is whole days: move this invitation's expiry into the past instead.
+        db.execute(
+            "UPDATE invitations SET expires_at = '2026-01-01T00:00:00.000000Z' WHERE email = ?",
+            (expiring,),
+        )
+    page.goto(expired_link)
+    assert page.inner_text("h1") == "This invitation has expired"
+    shots.page_shot("page-expired-link")
     page.evaluate(  # a form another site might post: no CSRF token
         """() => { const f = document.createElement("form"); f.method = "post";
         f.action = "/redeem/decline"; document.body.append(f); f.submit(); }"""
