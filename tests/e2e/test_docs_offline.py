@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from tests.e2e.server import Caller, Server
+from tests.e2e.signin import DEMO_TENANT, new_app, pkce
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -109,6 +110,8 @@ def test_docs_render_offline_from_guestgate_alone(server: Server, browser: Any) 
 
 def test_every_page_loads_only_from_guestgate(server: Server, sink: SmtpSink, browser: Any) -> None:
     caller = Caller.demo(server)
+    # A logo hosted elsewhere: emails may show it, pages never load it.
+    server.cli("tenant", "set", DEMO_TENANT, "--logo-url", "https://cdn.contoso.example/logo.png")
     email = f"offline.{uuid.uuid4().hex[:8]}@example.com"
     answer = caller.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": True})
     assert answer.status_code == 201, answer.text
@@ -135,9 +138,25 @@ def test_every_page_loads_only_from_guestgate(server: Server, sink: SmtpSink, br
     page.goto(f"{server.base_url}/redeem/?tenant=x&id=y&ticket=z&ver=2.0")
     page.goto(f"{server.base_url}/no-such-page")
     page.goto(f"{server.base_url}/docs/oauth2-redirect.html")
+    app = new_app(server, "https://app.example/signin-oidc")
+    _, challenge = pkce()
+    authorize = f"{server.base_url}/{DEMO_TENANT}/oauth2/v2.0/authorize"
+    query = {
+        "client_id": app["AppID"],
+        "response_type": "code",
+        "redirect_uri": "https://app.example/signin-oidc",
+        "scope": "openid profile",
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page.goto(f"{authorize}?{urlencode(query)}")  # the sign-in page
+    assert page.inner_text("h1") == "Sign in"
+    page.goto(f"{authorize}?client_id={uuid.uuid4()}")  # its error page
     context.close()
     paths = [urlsplit(u).path for u in seen]
     for expected in ("/redeem/", "/redeem/code", "/redeem/consent", "/welcome", "/no-such-page"):
         assert expected in paths, paths
+    assert paths.count(f"/{DEMO_TENANT}/oauth2/v2.0/authorize") == 2
     assert watch.foreign == []
     assert watch.refused == []
