@@ -433,3 +433,27 @@ def test_power_automate_connector_is_made_from_the_live_document_and_valid(
     # What clients/power-automate ships is exactly what the command makes.
     for name in ("apiDefinition.swagger.json", "apiProperties.json"):
         assert (out / name).read_text() == (CONNECTOR / name).read_text(), name
+
+
+def test_graph_mode_document_is_valid_and_lists_only_the_routes_it_serves(
+    tmp_path: Path,
+) -> None:
+    server = Server(
+        workdir=tmp_path,
+        database_url=f"sqlite:///{tmp_path}/guestgate.db",
+        demo=False,
+        extra_env={"GUESTGATE_DIRECTORY": "graph", "GUESTGATE_GRAPH_URL": "http://127.0.0.1:9"},
+    )
+    try:
+        server.start()
+        with server.client() as client:
+            document = client.get("/openapi.json").json()
+            docs = client.get("/docs")
+    finally:
+        server.stop()
+    validate(document)
+    paths = set(document["paths"])
+    assert "/api/InviteGuest" in paths
+    assert not {p for p in paths if p.startswith(("/v1.0/", "/{tenant}/"))}
+    assert docs.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text
