@@ -74,10 +74,14 @@ class TokenSettings:
 
     lifetime_seconds: int = 3600
     leeway_seconds: int = 300
+    # A browser's sign-in session: until it ends, apps sign the user in without a new code.
+    session_seconds: int = 86400
 
     def __post_init__(self) -> None:
         if not 60 <= self.lifetime_seconds <= 86400:
             raise ConfigError("token lifetime must be between 60 and 86400 seconds")
+        if not 300 <= self.session_seconds <= 30 * 86400:
+            raise ConfigError("GUESTGATE_SESSION_LIFETIME must be 300-2592000 seconds")
 
 
 @dataclass(frozen=True, slots=True)

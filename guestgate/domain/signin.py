@@ -12,7 +12,9 @@ CODE_ATTEMPTS = 5
 MAX_CODES_PER_CHALLENGE = 5
 RESEND_INTERVAL_SECONDS = 30
 CHALLENGE_LIFETIME_SECONDS = 1800
-DEFAULT_SESSION_SECONDS = 86400
+# Sign-ins that mail a code to one account, per window, across every process.
+CODE_MAILS_PER_WINDOW = 5
+CODE_MAIL_WINDOW_SECONDS = 900
 
 # Why a sign-in failed, as the audit trail records it.
 WRONG_CODE = "wrong_code"
@@ -20,6 +22,7 @@ CODE_EXPIRED = "code_expired"
 CODE_LOCKED = "code_locked"
 NO_ACCOUNT = "no_account"  # unknown address, a pending, revoked or deleted user
 TOO_SOON = "too_soon"
+TOO_MANY_CODES = "too_many_codes"  # the account got its share of code mails for now
 NO_CHALLENGE = "no_challenge"
 
 

@@ -89,6 +89,15 @@ async def start(
             raise RedemptionError(rules.NO_CHALLENGE, "This organization no longer exists.")
         user = await uow.users.get_by_email(tenant.id, address.key)
         eligible = user if oidc.may_sign_in(user) else None
+        reason = rules.NO_ACCOUNT
+        since = iso(now - timedelta(seconds=rules.CODE_MAIL_WINDOW_SECONDS))
+        if (
+            eligible is not None
+            and await uow.signin.recent_challenges(eligible.id, since=since)
+            >= rules.CODE_MAILS_PER_WINDOW
+        ):
+            # Whoever knows an address could otherwise flood its mailbox with codes.
+            eligible, reason = None, rules.TOO_MANY_CODES
         await uow.signin.add_challenge(
             Challenge(
                 challenge_hash=challenge_hash,
@@ -120,7 +129,7 @@ async def start(
                 tenant_id=tenant.id,
                 user_id=None if user is None else user.id,
                 app_id=request.client_id,
-                reason=rules.NO_ACCOUNT,
+                reason=reason,
                 now=now,
                 request_id=request_id,
             )

@@ -76,10 +76,7 @@ def discovery(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
 
 
 def session_seconds(runtime: Runtime) -> int:
-    seconds: int = getattr(
-        runtime.settings.tokens, "session_seconds", rules.DEFAULT_SESSION_SECONDS
-    )
-    return seconds
+    return runtime.settings.tokens.session_seconds
 
 
 def error_page(text: str, status: int = 400) -> Response[str]:

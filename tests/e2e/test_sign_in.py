@@ -11,6 +11,7 @@ import base64
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -590,3 +591,23 @@ def test_sign_in_activity_is_readable_through_graph_select(
     plain = Caller.new_app(server, DEMO_TENANT, "User.Read.All")
     assert plain.request("GET", path).status_code == 403
     assert "signInActivity" not in plain.request("GET", f"/v1.0/users/{user_id}").json()
+
+
+def test_a_stranger_cannot_flood_an_address_with_codes(
+    server: Server, browser: Browser, sink: SmtpSink
+) -> None:
+    email, user_id = new_member(server)
+    app = new_app(server, CALLBACK)
+    params = _params(app)
+    params.pop("_verifier")
+    for _ in range(6):
+        assert browser.start(browser.authorize(DEMO_TENANT, **params), email).status_code == 303
+    sink.wait_for(5, to=email, subject_contains="verification code")
+    time.sleep(1)  # the worker had time for a sixth mail, if one had been queued
+    assert len(sink.messages(to=email, subject_contains="verification code")) == 5
+    reasons = [
+        e["details"]["reason"]  # type: ignore[index]
+        for e in _audit(server)
+        if e["action"] == "signin.failure" and e.get("target") == user_id
+    ]
+    assert reasons == ["too_many_codes"]

@@ -67,6 +67,14 @@ class SqlSignIn:
         )
         return count == 1
 
+    async def recent_challenges(self, user_id: str, *, since: str) -> int:
+        row = await self.tx.fetchone(
+            "SELECT COUNT(*) AS n FROM signin_challenges"
+            " WHERE user_id = :id AND created_at > :since",
+            {"id": user_id, "since": since},
+        )
+        return int(row["n"]) if row else 0
+
     async def delete_challenge(self, challenge_hash: str) -> bool:
         count = await self.tx.execute(
             "DELETE FROM signin_challenges WHERE challenge_hash = :h", {"h": challenge_hash}
