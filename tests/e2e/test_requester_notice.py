@@ -16,12 +16,21 @@ from tests.e2e.smtp import SmtpSink
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink
+) -> Iterator[Server]:
     workdir: Path = tmp_path_factory.mktemp("requester")
+    url = (
+        f"sqlite:///{workdir}/guestgate.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url_factory")()
+    )
     server = Server(
         workdir=workdir,
-        database_url=f"sqlite:///{workdir}/guestgate.db",
+        database_url=url,
         extra_env={
             "GUESTGATE_SMTP_URL": sink.url,
             "GUESTGATE_MAIL_FROM": "invites@contoso.example",
