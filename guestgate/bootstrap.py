@@ -20,7 +20,7 @@ from guestgate.adapters.tokens import KeyRing, TokenVerifier
 from guestgate.adapters.webhooks import HttpWebhookSender
 from guestgate.config import MailSettings, Settings
 from guestgate.domain.signing import KeySet
-from guestgate.domain.throttle import FailureThrottle
+from guestgate.domain.throttle import Limit
 from guestgate.runtime import Authenticator, GraphRuntime, Runtime
 from guestgate.services.directory import Directory
 from guestgate.services.governance import Governance
@@ -29,6 +29,7 @@ from guestgate.services.keys import load_key_set
 from guestgate.services.local_directory import LocalDirectory
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import find_tenant
+from guestgate.services.throttles import Throttles
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
 from guestgate.services.webhooks import DeliveryPolicy
 from guestgate.worker import OutboxWorker, WebhookWorker
@@ -98,13 +99,14 @@ def build_runtime(
             lease_seconds=settings.mail.outbox_lease_seconds,
             webhooks=webhook_worker(settings, lambda: runtime.uow(), sealer, poll_seconds),
         ),
-        client_failures=FailureThrottle(per_minute, 60.0),
-        address_failures=FailureThrottle(per_minute * 5, 60.0),
-        page_failures=FailureThrottle(settings.limits.page_failures_per_10_minutes, 600.0),
+        client_failures=Limit("token-client", per_minute, 60),
+        address_failures=Limit("token-address", per_minute * 5, 60),
+        page_failures=Limit("page-address", settings.limits.page_failures_per_10_minutes, 600),
         tenant_cache=tenant_cache,
         graph=graph,
     )
     runtime.invitations = _invitation_service(runtime)
+    runtime.throttles = Throttles(lambda write=True: runtime.uow(write=write, alone=True))
     return runtime
 
 

@@ -86,7 +86,7 @@ class TokenSettings:
 
 @dataclass(frozen=True, slots=True)
 class LimitSettings:
-    """Guessing limits, counted per process."""
+    """Guessing limits, counted in the database: they hold for the whole deployment."""
 
     # Failed client authentications allowed per client id and address per minute.
     token_failures_per_minute: int = 10

@@ -2,7 +2,8 @@
 
 `serve` (each worker process), every CLI command and `guestgate worker` get theirs from
 `bootstrap.build_runtime`; nothing else opens the database or derives keys. Everything here is
-per process: nothing correct depends on it (throttles and caches are best-effort per process).
+per process: nothing correct depends on it (caches are best-effort per process; throttles count
+in the database, services/throttles.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.adapters.tokens import Caller, KeyRing
 from guestgate.adapters.webhooks import SystemResolver
 from guestgate.config import Settings
-from guestgate.domain.throttle import FailureThrottle
+from guestgate.domain.throttle import Limit
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.invitations import InvitationService
+from guestgate.services.throttles import Throttles
 from guestgate.services.webhooks import Resolver
 from guestgate.worker import OutboxWorker
 
@@ -57,19 +59,22 @@ class Runtime:
     verifier: Authenticator
     worker: OutboxWorker
     # Token endpoint guessing: per client id and address, and per address across client ids.
-    client_failures: FailureThrottle
-    address_failures: FailureThrottle
+    client_failures: Limit
+    address_failures: Limit
     # Redemption pages: invalid links and wrong codes per address.
-    page_failures: FailureThrottle
+    page_failures: Limit
     tenant_cache: TenantCache
     graph: GraphRuntime | None = None  # graph mode, in `serve`
     # Checks a webhook URL's host when an endpoint is saved (delivery checks it again).
     webhook_resolver: Resolver = field(default_factory=SystemResolver)
     # The invitation use-cases behind one port (services/invitations.py), set by bootstrap.
     invitations: InvitationService = field(init=False)
+    # Counts the limits above in the database, where every process sees them.
+    throttles: Throttles = field(init=False)
 
-    def uow(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write, tenant_cache=self.tenant_cache)
+    def uow(self, *, write: bool = True, alone: bool = False) -> SqlUnitOfWork:
+        """A unit of work; `alone` keeps its write out of group commits (rate limits)."""
+        return SqlUnitOfWork(self.db, write=write, tenant_cache=self.tenant_cache, alone=alone)
 
     def now(self) -> datetime:
         return utcnow()

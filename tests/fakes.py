@@ -41,6 +41,7 @@ from guestgate.domain.odata import (
 )
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
+from guestgate.domain.throttle import Count
 from guestgate.domain.users import User
 from guestgate.errors import IntegrityError
 from guestgate.services.ports import UnitOfWork
@@ -75,6 +76,7 @@ class FakeStore:
     invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # with hash
     outbox: dict[str, OutboxRow] = field(default_factory=dict)
     redeem_sessions: dict[str, RedeemSession] = field(default_factory=dict)
+    rate_limits: dict[str, Count] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     event_sequences: dict[str, int] = field(default_factory=dict)
@@ -727,6 +729,47 @@ class FakeRedeemSessions:
             session, session_hash=new_hash, verified_at=now, code_hash=None
         )
 
+    async def end_for_invitation(self, invitation_id: str) -> int:
+        ended = [k for k, s in self.s.redeem_sessions.items() if s.invitation_id == invitation_id]
+        for key in ended:
+            del self.s.redeem_sessions[key]
+        return len(ended)
+
+    async def purge(self, *, ended_before: str) -> int:
+        ended = [k for k, s in self.s.redeem_sessions.items() if s.expires_at < ended_before]
+        for key in ended:
+            del self.s.redeem_sessions[key]
+        return len(ended)
+
+
+class FakeRateLimits:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def hit(self, name: str, *, now_ms: int, window_ms: int) -> Count:
+        count = self.s.rate_limits.get(name)
+        if count is None or count.window_ends <= now_ms:
+            count = Count(hits=1, window_ends=now_ms + window_ms)
+        else:
+            count = replace(count, hits=count.hits + 1)
+        self.s.rate_limits[name] = count
+        return count
+
+    async def get(self, name: str, *, now_ms: int) -> Count | None:
+        count = self.s.rate_limits.get(name)
+        return count if count is not None and count.window_ends > now_ms else None
+
+    async def refund(self, name: str, *, now_ms: int) -> None:
+        count = self.s.rate_limits.get(name)
+        if count is not None and count.window_ends > now_ms and count.hits > 0:
+            self.s.rate_limits[name] = replace(count, hits=count.hits - 1)
+
+    async def purge(self, *, now_ms: int) -> int:
+        ended = [k for k, c in self.s.rate_limits.items() if c.window_ends <= now_ms]
+        for key in ended:
+            del self.s.rate_limits[key]
+        return len(ended)
+
 
 class FakeEventLog:
     def __init__(self, store: FakeStore) -> None:
@@ -785,6 +828,7 @@ class FakeUnitOfWork:
     invitations: FakeInvitationRepository
     outbox: FakeOutbox
     redeem_sessions: FakeRedeemSessions
+    rate_limits: FakeRateLimits
     events: FakeEventLog
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
@@ -811,6 +855,7 @@ class FakeUnitOfWork:
         self.invitations = FakeInvitationRepository(work)
         self.outbox = FakeOutbox(work)
         self.redeem_sessions = FakeRedeemSessions(work)
+        self.rate_limits = FakeRateLimits(work)
         self.events = FakeEventLog(work)
         return self
 

@@ -7,12 +7,20 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from guestgate.domain.throttle import Limit
+
 CODE_DIGITS = 6
 CODE_LIFETIME_SECONDS = 600  # ASVS asks for at most 10 minutes
 CODE_ATTEMPTS = 5
 RESEND_INTERVAL_SECONDS = 30
 MAX_CODES_PER_SESSION = 5
 SESSION_LIFETIME_SECONDS = 3600
+DAY = 86_400
+# Per invitation, whatever the address or process they come from: a replayed landing form
+# cannot flood the guest with codes, and more addresses buy a guesser no more guesses.
+SESSIONS_PER_INVITATION = Limit("invitation-sessions", 10, DAY)
+CODES_PER_INVITATION = Limit("invitation-codes", 10, DAY)
+GUESSES_PER_INVITATION = Limit("invitation-guesses", 30, DAY)
 
 
 @dataclass(frozen=True, slots=True)

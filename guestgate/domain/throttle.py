@@ -1,53 +1,58 @@
-"""Failure throttling: slow down online guessing without letting an attacker lock others out.
+"""Limits on guessing and on mail a stranger can cause: counted in the database, per window.
 
-Only failures count. A key (for the token endpoint: client id plus source address) that fails
-`limit` times inside `window` seconds is refused until its oldest failure leaves the window, so
-a client using the right secret from another address is never affected (RFC 6819 §4.3.5;
-ASVS 5.0 V6.1.1). Memory is bounded: the least recently failed keys are forgotten first.
+Every limit is a counter per key (a client id and address, an address, an invitation) in a
+fixed window: the first hit opens a window of `window_seconds`; once `limit` hits are in it,
+the key is refused until the window ends. The counters live in the database, so a stated
+limit holds for the whole deployment (`serve --workers N`, several hosts), and a hit is
+counted atomically (an upsert), so a parallel burst cannot get past the limit.
+
+What a counter counts is stored only as a hash (no addresses or client ids at rest), and a
+key is normalised the way the lookup behind it is: `Client-ID ` and `client-id` are one key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import OrderedDict, deque
+from dataclasses import dataclass
 
 
-class FailureThrottle:
-    def __init__(self, limit: int, window: float, *, max_keys: int = 50_000) -> None:
-        if limit < 1 or window <= 0 or max_keys < 1:
-            raise ValueError("limit, window and max_keys must be positive")
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._failures: OrderedDict[object, deque[float]] = OrderedDict()
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str  # what is counted: "token-client", "page-address", "invitation-sessions"…
+    limit: int
+    window_seconds: int
 
-    def retry_after(self, key: object, now: float) -> int | None:
-        """Whole seconds until `key` may try again, or None when it may try now."""
-        failures = self._failures.get(key)
-        if failures is None:
-            return None
-        self._expire(failures, now)
-        if not failures:
-            del self._failures[key]
-            return None
-        if len(failures) < self.limit:
-            return None
-        return max(1, math.ceil(failures[0] + self.window - now))
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window_seconds < 1:
+            raise ValueError("limit and window must be positive")
 
-    def failed(self, key: object, now: float) -> None:
-        failures = self._failures.get(key)
-        if failures is None:
-            failures = self._failures[key] = deque(maxlen=self.limit)
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-        else:
-            self._failures.move_to_end(key)
-            self._expire(failures, now)
-        failures.append(now)
+    def key(self, *parts: str) -> str:
+        """The stored name of one counter: this limit's name and a hash of what it counts."""
+        text = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+        return f"{self.name}:{hashlib.sha256(text).hexdigest()[:40]}"
 
-    def __len__(self) -> int:
-        return len(self._failures)
 
-    def _expire(self, failures: deque[float], now: float) -> None:
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A counter's state: hits in the current window and when it ends (epoch milliseconds)."""
+
+    hits: int
+    window_ends: int
+
+
+def retry_after(count: Count | None, limit: Limit, now_ms: int) -> int | None:
+    """Whole seconds until the key may try again, or None when it may try now."""
+    if count is None or count.window_ends <= now_ms or count.hits < limit.limit:
+        return None
+    return max(1, math.ceil((count.window_ends - now_ms) / 1000))
+
+
+def over(count: Count, limit: Limit) -> bool:
+    """Whether a hit just counted went past the limit (and so must be refused)."""
+    return count.hits > limit.limit
+
+
+def client_key(client_id: str) -> str:
+    """A client id as the token endpoint looks it up: case and surrounding space do not count."""
+    return client_id.strip().lower()

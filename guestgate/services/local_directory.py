@@ -289,6 +289,8 @@ class LocalDirectory:
                 invitation.id, ticket_hash=rules.ticket_hash(ticket), expires_at=expires_at
             ):
                 raise _not_pending("resent", await self._status_now(uow, invitation))
+            # The old link stops working, and with it every session started from it.
+            await uow.redeem_sessions.end_for_invitation(invitation.id)
             refreshed = replace(invitation, expires_at=expires_at)
             url = rules.redeem_url(self.public_url, tenant.id, user.id, ticket)
             await self._enqueue_invitation(uow, tenant, user, refreshed, url, now)
@@ -319,6 +321,7 @@ class LocalDirectory:
                 stored = await uow.invitations.get(actor.tenant_id, invitation.id)
                 assert stored is not None
                 return Outcome(InvitationView.of(stored, None, now, redeem_url=None), False)
+            await uow.redeem_sessions.end_for_invitation(invitation.id)
             revoked = replace(invitation, status=rules.REVOKED, revoked_at=iso(now))
             view = InvitationView.of(revoked, None, now, redeem_url=None)
             await record(uow, actor, Revoked(view=view), now)

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
+from guestgate.domain import throttle as throttle_rules
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.messages import NOTICE_DECLINED, OneTimeCodeMail, RequesterNotification
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
+from guestgate.domain.throttle import Limit
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import RedemptionError
 from guestgate.services import events, outbox
@@ -65,9 +67,25 @@ async def open_link(
         return await _link(uow, tenant_id, user_id, ticket, now)
 
 
+async def _within(uow: UnitOfWork, limit: Limit, invitation_id: str, now: datetime) -> bool:
+    """Count one more against the invitation's `limit`; whether it is still within it.
+
+    Counted in the use-case's own transaction: refused, it rolls back with the rest."""
+    count = await uow.rate_limits.hit(
+        limit.key(invitation_id),
+        now_ms=int(now.timestamp() * 1000),
+        window_ms=limit.window_seconds * 1000,
+    )
+    return not throttle_rules.over(count, limit)
+
+
 async def _send_code(
     uow: UnitOfWork, link: Link, session: str, *, code_key: bytes, sealer: Sealer, now: datetime
 ) -> None:
+    if not await _within(uow, rules.CODES_PER_INVITATION, link.invitation.id, now):
+        raise RedemptionError(
+            TOO_SOON, "Too many codes were sent for this invitation. Try again tomorrow."
+        )
     code = rules.new_code()
     await uow.redeem_sessions.set_code(
         session,
@@ -110,6 +128,10 @@ async def start(
         link = await _link(uow, tenant_id, user_id, ticket, now)
         if link.invitation.status != invitation_rules.PENDING:
             return link  # already accepted: the page leads on to the redirect
+        if not await _within(uow, rules.SESSIONS_PER_INVITATION, link.invitation.id, now):
+            raise RedemptionError(
+                TOO_SOON, "This invitation was opened too often today. Try again tomorrow."
+            )
         await uow.redeem_sessions.add(
             session_hash=session,
             invitation_id=link.invitation.id,
@@ -188,7 +210,12 @@ async def verify_code(
         if state.code_expires_at <= iso(now):
             raise RedemptionError(CODE_EXPIRED, "This code has expired. Ask for a new code.")
         # Count the attempt first, so parallel guesses cannot exceed the limit; the count is
-        # committed whether or not the code is right.
+        # committed whether or not the code is right. Per session and per invitation: new
+        # sessions and other addresses buy no more guesses.
+        if not await _within(uow, rules.GUESSES_PER_INVITATION, link.invitation.id, now):
+            raise RedemptionError(
+                CODE_LOCKED, "Too many codes were tried for this invitation. Try again tomorrow."
+            )
         if not await uow.redeem_sessions.count_attempt(session, rules.CODE_ATTEMPTS):
             raise RedemptionError(
                 CODE_LOCKED, "This code can no longer be used. Ask for a new code."

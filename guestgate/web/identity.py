@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import msgspec
 from litestar import Request, Response, get, post
 
+from guestgate.domain.throttle import client_key
 from guestgate.errors import OAuthError
 from guestgate.services import tokens
 from guestgate.web import oidc, oidc_token
@@ -165,21 +165,21 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
             )
     runtime = runtime_of(request)
     address = request.client.host if request.client else ""
-    throttle_keys = (
-        (runtime.client_failures, (client_id, address)),
-        (runtime.address_failures, address),
+    # Keyed on the client id as the lookup normalises it: its case and spacing variants
+    # name one app, so they share one limit.
+    checks = (
+        (runtime.client_failures, (client_key(client_id), address)),
+        (runtime.address_failures, (address,)),
     )
-    clock = time.monotonic()
-    for throttle, key in throttle_keys:
-        wait = throttle.retry_after(key, clock)
-        if wait is not None:
-            # The secret is not even checked: a guesser learns nothing while throttled.
-            raise OAuthError(
-                "temporarily_unavailable",
-                90055,
-                "Too many failed client authentications from this address; try again later.",
-                retry_after=wait,
-            )
+    wait = await runtime.throttles.retry_after(*checks)
+    if wait is not None:
+        # The secret is not even checked: a guesser learns nothing while throttled.
+        raise OAuthError(
+            "temporarily_unavailable",
+            90055,
+            "Too many failed client authentications from this address; try again later.",
+            retry_after=wait,
+        )
     try:
         issued = await tokens.issue_token(
             runtime.uow(write=False),
@@ -195,8 +195,7 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
         )
     except OAuthError as exc:
         if exc.client_failed:
-            for throttle, key in throttle_keys:
-                throttle.failed(key, clock)
+            await runtime.throttles.failed(*checks)
         raise
     return Response(
         msgspec.json.encode(

@@ -9,7 +9,6 @@ web/forms.py.
 from __future__ import annotations
 
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, tenants
 from guestgate.services.redemption import Link
+from guestgate.services.throttles import Check
 from guestgate.web.auth import runtime_of
 from guestgate.web.forms import (
     FORM_COOKIE,
@@ -48,9 +48,12 @@ def _client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
-    """Too many bad links or wrong codes from this address: a page saying when to come back."""
-    wait = runtime_of(request).page_failures.retry_after(_client_address(request), time.monotonic())
+def _page_check(request: Request[Any, Any, Any]) -> Check:
+    runtime = runtime_of(request)
+    return (runtime.page_failures, (_client_address(request),))
+
+
+def _too_many(wait: int | None) -> Response[str] | None:
     if wait is None:
         return None
     page = message(
@@ -63,9 +66,14 @@ def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
     return page
 
 
-def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) -> None:
+async def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
+    """Too many bad links or wrong codes from this address: a page saying when to come back."""
+    return _too_many(await runtime_of(request).throttles.retry_after(_page_check(request)))
+
+
+async def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) -> None:
     if exc.reason in (redemption.INVALID, redemption.WRONG_CODE):
-        runtime_of(request).page_failures.failed(_client_address(request), time.monotonic())
+        await runtime_of(request).throttles.failed(_page_check(request))
 
 
 def _session_id(request: Request[Any, Any, Any]) -> str | None:
@@ -76,7 +84,7 @@ def _session_id(request: Request[Any, Any, Any]) -> str | None:
 async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     """The redeem link: shows the invitation, changes nothing."""
     runtime = runtime_of(request)
-    if (throttled := _throttled(request)) is not None:
+    if (throttled := await _throttled(request)) is not None:
         return throttled
     query = request.query_params
     tenant, user, ticket = query.get("tenant", ""), query.get("user", ""), query.get("ticket", "")
@@ -91,7 +99,7 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
-        _count_failure(request, exc)
+        await _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
         return see_other(link.invitation.redirect_url)
@@ -121,7 +129,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
     ticket = form.get("ticket", "")
     if not nonce or not check_csrf(runtime, f"form:{nonce}:{ticket}", form):
         return forbidden()
-    if (throttled := _throttled(request)) is not None:
+    if (throttled := await _throttled(request)) is not None:
         return throttled
     tenant, user = form.get("tenant", ""), form.get("user", "")
     session_id = rules.new_session_id()
@@ -139,7 +147,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
-        _count_failure(request, exc)
+        await _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
         return see_other(link.invitation.redirect_url)
@@ -233,7 +241,9 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     if isinstance(checked, Response):
         return checked
     form, session_id, link = checked
-    if (throttled := _throttled(request)) is not None:
+    # Counted before the code is checked, so a parallel burst cannot get more guesses
+    # evaluated than the limit; a right code, or an answer that was no guess, is refunded.
+    if (throttled := _too_many(await runtime.throttles.take(_page_check(request)))) is not None:
         return throttled
     new_session = rules.new_session_id()
     try:
@@ -246,7 +256,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
             now=runtime.now(),
         )
     except RedemptionError as exc:
-        _count_failure(request, exc)
+        if exc.reason not in (redemption.INVALID, redemption.WRONG_CODE):
+            await runtime.throttles.refund(_page_check(request))
         if exc.reason == redemption.WRONG_CODE:
             left = exc.attempts_left or 0
             text = (
@@ -258,6 +269,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
         if exc.reason in (redemption.CODE_EXPIRED, redemption.CODE_LOCKED):
             return _code_page(runtime, session_id, link, exc.message, status=400)
         return error_page(exc)
+    await runtime.throttles.refund(_page_check(request))
     return see_other(
         "/redeem/consent",
         cookies=[cookie(runtime, SESSION_COOKIE, new_session, rules.SESSION_LIFETIME_SECONDS)],

@@ -6,7 +6,6 @@ CSRF tokens bound to a cookie, the challenge addressed by an HttpOnly cookie onl
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -44,9 +43,10 @@ def _address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
+async def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
     """Too many wrong codes from this address: a page saying when to come back."""
-    wait = runtime_of(request).page_failures.retry_after(_address(request), time.monotonic())
+    runtime = runtime_of(request)
+    wait = await runtime.throttles.retry_after((runtime.page_failures, (_address(request),)))
     if wait is None:
         return None
     page = message(
@@ -59,8 +59,9 @@ def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
     return page
 
 
-def _count_failure(request: Request[Any, Any, Any]) -> None:
-    runtime_of(request).page_failures.failed(_address(request), time.monotonic())
+async def _count_failure(request: Request[Any, Any, Any]) -> None:
+    runtime = runtime_of(request)
+    await runtime.throttles.failed((runtime.page_failures, (_address(request),)))
 
 
 def _challenge_csrf(runtime: Runtime, challenge_id: str) -> str:
@@ -217,7 +218,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     if isinstance(checked, Response):
         return checked
     form, challenge_id = checked
-    if (throttled := _throttled(request)) is not None:
+    if (throttled := await _throttled(request)) is not None:
         return throttled
     session_id = codes.new_session_id()
     lifetime = session_seconds(runtime)
@@ -236,7 +237,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     except RedemptionError as exc:
         if exc.reason == rules.NO_CHALLENGE:
             return _ended()
-        _count_failure(request)
+        await _count_failure(request)
         pending = await signin_codes.pending(
             runtime.uow(write=False),
             challenge_id=challenge_id,

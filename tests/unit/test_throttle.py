@@ -1,45 +1,46 @@
+"""The arithmetic of limits: fixed windows, the wait, keys that hide what they count."""
+
 from __future__ import annotations
 
 import pytest
 
-from guestgate.domain.throttle import FailureThrottle
+from guestgate.domain.throttle import Count, Limit, client_key, over, retry_after
+
+LIMIT = Limit("test", 3, 60)
 
 
-def test_limit_failures_then_refused_until_the_oldest_leaves_the_window() -> None:
-    throttle = FailureThrottle(3, 60.0)
-    for t in (0.0, 10.0, 20.0):
-        assert throttle.retry_after("k", t) is None
-        throttle.failed("k", t)
-    assert throttle.retry_after("k", 20.5) == 40  # the failure at 0 leaves at 60
-    assert throttle.retry_after("k", 59.9) == 1
-    assert throttle.retry_after("k", 60.0) is None
+def test_below_the_limit_there_is_no_wait() -> None:
+    assert retry_after(None, LIMIT, 0) is None
+    assert retry_after(Count(2, 60_000), LIMIT, 1_000) is None
 
 
-def test_keys_are_independent_and_success_never_counts() -> None:
-    throttle = FailureThrottle(2, 60.0)
-    throttle.failed(("app", "10.0.0.1"), 0.0)
-    throttle.failed(("app", "10.0.0.1"), 1.0)
-    assert throttle.retry_after(("app", "10.0.0.1"), 2.0) is not None
-    assert throttle.retry_after(("app", "10.0.0.2"), 2.0) is None
+def test_at_the_limit_the_wait_is_until_the_window_ends() -> None:
+    assert retry_after(Count(3, 60_000), LIMIT, 1_000) == 59
+    assert retry_after(Count(9, 60_000), LIMIT, 59_999) == 1
+    assert retry_after(Count(9, 60_000), LIMIT, 60_000) is None  # the window is over
 
 
-def test_memory_is_bounded_by_forgetting_the_least_recent_key() -> None:
-    throttle = FailureThrottle(1, 60.0, max_keys=100)
-    for i in range(1000):
-        throttle.failed(i, 0.0)
-    assert len(throttle) == 100
-    assert throttle.retry_after(999, 1.0) == 59
-    assert throttle.retry_after(0, 1.0) is None
+def test_a_hit_past_the_limit_is_over_it() -> None:
+    assert not over(Count(3, 0), LIMIT)
+    assert over(Count(4, 0), LIMIT)
 
 
-def test_expired_keys_are_dropped() -> None:
-    throttle = FailureThrottle(2, 10.0)
-    throttle.failed("k", 0.0)
-    assert throttle.retry_after("k", 11.0) is None
-    assert len(throttle) == 0
+def test_keys_are_hashed_and_separate_their_parts() -> None:
+    key = LIMIT.key("alice@example.com", "127.0.0.1")
+    assert key.startswith("test:")
+    assert "alice" not in key
+    assert "127.0.0.1" not in key
+    assert len(key) <= 80
+    assert LIMIT.key("a", "bc") != LIMIT.key("ab", "c")
+    assert Limit("other", 3, 60).key("a") != LIMIT.key("a")
 
 
-@pytest.mark.parametrize("args", [(0, 1.0), (1, 0.0), (1, -1.0)])
-def test_nonsense_limits_are_refused(args: tuple[int, float]) -> None:
-    with pytest.raises(ValueError, match="must be positive"):
-        FailureThrottle(*args)
+def test_client_ids_are_keyed_as_the_lookup_reads_them() -> None:
+    variants = ["ABCDEF", " abcdef", "abcdef\t", "AbCdEf "]
+    assert {client_key(v) for v in variants} == {"abcdef"}
+
+
+@pytest.mark.parametrize(("limit", "window"), [(0, 60), (1, 0), (-1, 5)])
+def test_limits_must_be_positive(limit: int, window: int) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Limit("x", limit, window)

@@ -103,11 +103,21 @@ class PostgresDatabase:
             raise unavailable(exc, "the database is unreachable; retry shortly") from exc
         return PostgresTransaction(pool, conn, turns)
 
-    async def begin(self, *, write: bool = True) -> Transaction:
+    async def begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
         if not write:
             # Reads run each statement on its own: under READ COMMITTED a transaction would
             # give them nothing (every statement takes a new snapshot) and cost two round trips.
             return await self._session()
+        if alone:
+            # Its own transaction on its own connection: the row locks it takes are held for
+            # its few statements only, never while a group waits on another group.
+            session = await self._session()
+            try:
+                await session.execute("BEGIN")
+            except BaseException:
+                await session.rollback()
+                raise
+            return session
         await self._get_pool()
         group = self._join()
         try:

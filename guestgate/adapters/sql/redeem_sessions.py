@@ -71,3 +71,15 @@ class SqlRedeemSessions:
             " code_hash = NULL WHERE session_hash = :hash",
             {"hash": session_hash, "new_hash": new_hash, "now": now},
         )
+
+    async def end_for_invitation(self, invitation_id: str) -> int:
+        """End every session of an invitation (its link was resent or revoked); how many."""
+        return await self.tx.execute(
+            "DELETE FROM redeem_sessions WHERE invitation_id = :id", {"id": invitation_id}
+        )
+
+    async def purge(self, *, ended_before: str) -> int:
+        """Forget sessions that ended before `ended_before`; how many."""
+        return await self.tx.execute(
+            "DELETE FROM redeem_sessions WHERE expires_at < :before", {"before": ended_before}
+        )

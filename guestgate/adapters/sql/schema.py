@@ -184,6 +184,17 @@ apps.append_column(Column("app_id_uri", String(400)))
 apps.append_column(Column("api_scopes", Text, nullable=False, server_default=""))
 Index("uq_apps_tenant_app_id_uri", apps.c.tenant_id, apps.c.app_id_uri, unique=True)
 
+# Rate-limit counters (migration 0007): a hash of what is counted, hits in the window, and
+# when the window ends (epoch milliseconds). See domain/throttle.py.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("window_ends", BigInteger, nullable=False),
+    Index("ix_rate_limits_window_ends", "window_ends"),
+)
+
 # Events and webhooks (migration 0005): see docs/events.md.
 # One row per tenant, updated in every transaction that writes an event: the row lock makes
 # a tenant's events commit in the order of their numbers, so a feed cursor never skips one.

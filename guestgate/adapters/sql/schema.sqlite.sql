@@ -1,4 +1,4 @@
--- guestgate schema at revision 0006, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0007, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -51,6 +51,15 @@ CREATE TABLE outbox (
 );
 
 CREATE INDEX ix_outbox_due ON outbox (status, next_attempt_at);
+
+CREATE TABLE rate_limits (
+	name VARCHAR(80) NOT NULL, 
+	hits INTEGER NOT NULL, 
+	window_ends BIGINT NOT NULL, 
+	PRIMARY KEY (name)
+);
+
+CREATE INDEX ix_rate_limits_window_ends ON rate_limits (window_ends);
 
 CREATE TABLE signing_keys (
 	kid VARCHAR(64) NOT NULL, 
@@ -322,4 +331,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0006');
+INSERT INTO alembic_version (version_num) VALUES ('0007');

@@ -69,7 +69,8 @@ class SqliteDatabase:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
-    async def begin(self, *, write: bool = True) -> Transaction:
+    async def begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
+        # One writer at a time: a group cannot wait on another, so `alone` needs nothing here.
         if not write:
             return await self._begin_read()
         lock = self._lock("write")

@@ -15,6 +15,7 @@ from guestgate.adapters.sql.events import SqlEventLog
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
 from guestgate.adapters.sql.outbox import SqlOutbox
+from guestgate.adapters.sql.rate_limits import SqlRateLimits
 from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
 from guestgate.adapters.sql.signin import SqlSignIn
 from guestgate.adapters.sql.tenant_cache import TenantCache
@@ -32,21 +33,28 @@ class SqlUnitOfWork:
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
+    rate_limits: SqlRateLimits
     signin: SqlSignIn
     events: SqlEventLog
     webhooks: SqlWebhooks
 
     def __init__(
-        self, db: Database, *, write: bool = True, tenant_cache: TenantCache | None = None
+        self,
+        db: Database,
+        *,
+        write: bool = True,
+        tenant_cache: TenantCache | None = None,
+        alone: bool = False,
     ) -> None:
         self._db = db
         self._write = write
+        self._alone = alone
         self._tenant_cache = tenant_cache
         self._tx: Transaction | None = None
         self._commit_requested = False
 
     async def __aenter__(self) -> Self:
-        tx = self._tx = await self._db.begin(write=self._write)
+        tx = self._tx = await self._db.begin(write=self._write, alone=self._alone)
         self._commit_requested = False
         self.tenants = SqlTenantRepository(tx, self._tenant_cache)
         self.apps = SqlAppRepository(tx)
@@ -56,6 +64,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
+        self.rate_limits = SqlRateLimits(tx)
         self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
         self.webhooks = SqlWebhooks(tx)
