@@ -118,6 +118,9 @@ def grants(roles: Iterable[str], permission: str) -> bool:
 MAX_REDIRECT_URIS = 64
 MAX_URI_LENGTH = 1024
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+RESERVED_API_HOSTS = frozenset(
+    {"guestgate", "graph.microsoft.com", "00000003-0000-0000-c000-000000000000"}
+)
 _SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -205,6 +208,9 @@ def check_app_id_uri(uri: str) -> str:
             f"{uri!r}: an application ID URI looks like api://<name> or https://<host>/<path>",
             code="InvalidAppIdUri",
         )
+    if parts.netloc.lower() in RESERVED_API_HOSTS:
+        # Tokens for these audiences open guestgate's own APIs: no app may claim them.
+        raise ValidationError(f"{uri!r} names one of guestgate's own APIs", code="InvalidAppIdUri")
     return uri
 
 

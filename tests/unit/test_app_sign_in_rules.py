@@ -93,7 +93,20 @@ def test_application_id_uris_are_accepted(uri: str) -> None:
     assert check_app_id_uri(uri) == uri
 
 
-@pytest.mark.parametrize("uri", ["", "reports", "api://reports/", "http://x.example", "api://"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "reports",
+        "api://reports/",
+        "http://x.example",
+        "api://",
+        "api://guestgate",
+        "api://GuestGate",
+        "https://graph.microsoft.com",
+        "https://graph.microsoft.com/x",
+    ],
+)
 def test_malformed_application_id_uris_are_refused(uri: str) -> None:
     with pytest.raises(ValidationError):
         check_app_id_uri(uri)

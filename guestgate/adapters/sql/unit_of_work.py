@@ -33,6 +33,7 @@ class SqlUnitOfWork:
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
+    signin: SqlSignIn
     rate_limits: SqlRateLimits
     signin: SqlSignIn
     events: SqlEventLog
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
+        self.signin = SqlSignIn(tx)
         self.rate_limits = SqlRateLimits(tx)
         self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
