@@ -33,7 +33,6 @@ class SqlUnitOfWork:
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
-    signin: SqlSignIn
     rate_limits: SqlRateLimits
     signin: SqlSignIn
     events: SqlEventLog
@@ -65,7 +64,6 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
-        self.signin = SqlSignIn(tx)
         self.rate_limits = SqlRateLimits(tx)
         self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
