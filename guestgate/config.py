@@ -113,6 +113,9 @@ class MailSettings:
     outbox_retry_base_seconds: float = 5.0
     # How long a worker holds messages it is sending; a crashed worker's return after this.
     outbox_lease_seconds: float = 60.0
+    # Sent and dead outbox rows, ended redemption sessions and .eml files older than this
+    # are removed by the worker (they hold addresses, links and codes).
+    retention_days: int = 30
 
     def __post_init__(self) -> None:
         if self.smtp_url is not None:
@@ -125,6 +128,8 @@ class MailSettings:
             )
         if not 5 <= self.outbox_lease_seconds <= 3600:
             raise ConfigError("GUESTGATE_OUTBOX_LEASE must be 5-3600 seconds")
+        if not 1 <= self.retention_days <= 3650:
+            raise ConfigError("GUESTGATE_RETENTION_DAYS must be 1-3650")
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,7 @@ def from_env(
     inprocess_worker = _flag(env, "GUESTGATE_INPROCESS_WORKER", True)
     retry_base = float(_int(env, "GUESTGATE_OUTBOX_RETRY_BASE", 5))
     lease = float(_int(env, "GUESTGATE_OUTBOX_LEASE", 60))
+    retention_days = _int(env, "GUESTGATE_RETENTION_DAYS", 30)
     graph_timeout = float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30))
     invites_per_window = _int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150)
     token_failures = _int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10)
@@ -168,6 +169,7 @@ def from_env(
             inprocess_worker=inprocess_worker,
             outbox_retry_base_seconds=retry_base,
             outbox_lease_seconds=lease,
+            retention_days=retention_days,
         ),
         graph=GraphSettings(
             url=(env.get("GUESTGATE_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),

@@ -18,6 +18,7 @@ from guestgate.domain.messages import Payload
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.retention import RETENTION_INTERVAL, forget_expired
 from guestgate.services.webhooks import DeliveryPolicy
 from guestgate.services.webhooks import Sender as WebhookSender
 from guestgate.services.webhooks import deliver_due as deliver_webhooks
@@ -38,11 +39,14 @@ class OutboxWorker:
         poll_seconds: float = 1.0,
         retry_base: float = 5.0,
         lease_seconds: float = 60.0,
+        retention_days: int = 30,
         now: Callable[[], datetime] = utcnow,
         webhooks: WebhookWorker | None = None,
     ) -> None:
         self.webhooks = webhooks
         self.retry_base = retry_base
+        self.retention_days = retention_days
+        self._retention_due = 0.0  # loop time of the next retention pass; 0: at start
         self.lease = timedelta(seconds=lease_seconds)
         self.make_uow = make_uow
         self.sealer = sealer
@@ -65,6 +69,33 @@ class OutboxWorker:
     def _build(self, payload: Payload, outbox_id: str) -> Mail:
         return build(payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
 
+    async def forget_expired(self) -> None:
+        """The retention pass (services/retention.py), and the mail folder's old files."""
+        now = self.now()
+        forgotten = await forget_expired(self.make_uow, now=now, retention_days=self.retention_days)
+        files = await self.transport.purge(
+            before=(now - timedelta(days=self.retention_days)).timestamp()
+        )
+        log.info(
+            "retention pass",
+            extra={
+                "outbox": forgotten.outbox,
+                "sessions": forgotten.sessions,
+                "counters": forgotten.counters,
+                "files": files,
+            },
+        )
+
+    async def _retention(self) -> None:
+        clock = asyncio.get_running_loop().time()
+        if clock < self._retention_due:
+            return
+        self._retention_due = clock + RETENTION_INTERVAL
+        try:
+            await self.forget_expired()
+        except Exception:  # the database may be down for a while: the next pass catches up
+            log.exception("retention pass failed")
+
     async def run_once(self) -> int:
         return await deliver_due(
             self.make_uow,
@@ -82,6 +113,7 @@ class OutboxWorker:
         webhooks = None if relay is None else asyncio.create_task(relay.run())
         try:
             while not self._stop.is_set():
+                await self._retention()
                 try:
                     claimed = await self.run_once()
                 except Exception:  # the database may be down for a while: keep going

@@ -660,6 +660,16 @@ class FakeOutbox:
         rows = [r for r in self.s.outbox.values() if status is None or r.status == status]
         return [_message(r) for r in _sorted(rows, ("created_at", True), ("id", False))[:limit]]
 
+    async def purge(self, *, before: str) -> int:
+        gone = [
+            row.id
+            for row in self.s.outbox.values()
+            if row.status in ("sent", "dead") and (row.sent_at or row.created_at) < before
+        ]
+        for message_id in gone:
+            del self.s.outbox[message_id]
+        return len(gone)
+
     async def retry(self, *, message_id: str | None, now: str) -> int:
         count = 0
         for row in list(self.s.outbox.values()):

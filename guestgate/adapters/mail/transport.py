@@ -24,24 +24,57 @@ class Transport(Protocol):
     in_flight: int  # messages worth sending at once (the outbox worker's concurrency)
 
     async def send(self, message: Mail) -> None: ...
+    async def purge(self, *, before: float) -> int: ...
     async def close(self) -> None: ...
 
 
 class FolderTransport:
-    """The embedded default: each message becomes an .eml file (no mail server needed)."""
+    """The embedded default: each message becomes an .eml file (no mail server needed).
+
+    The files hold live redeem links and one-time codes: they and their folder are the
+    owner's only (0600, 0700), whatever the umask, and the worker's retention pass removes
+    them once they are older than the retention period.
+    """
 
     in_flight = 4
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
+        self._checked = False
+
+    def _folder(self) -> None:
+        if self._checked:
+            return
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # also a folder an earlier version left readable
+        self._checked = True
 
     async def send(self, message: Mail) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._folder()
         name = message.message_id.strip("<>").split("@")[0]
         path = self.directory / f"{name}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(message.data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # a .tmp a crash left behind may be wider
+            out.write(message.data)
         os.replace(tmp, path)  # a retry overwrites the same file: never two copies
+
+    async def purge(self, *, before: float) -> int:
+        """Remove messages last written before `before` (epoch seconds); how many."""
+        removed = 0
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            if not entry.name.endswith((".eml", ".tmp")) or not entry.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < before:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     async def close(self) -> None:
         return None
@@ -193,6 +226,9 @@ class SmtpTransport:
                     self._discard(client)
                 raise
             self._idle.append((client, time.monotonic()))
+
+    async def purge(self, *, before: float) -> int:
+        return 0  # the mail server keeps nothing here
 
     async def _reset(self, client: aiosmtplib.SMTP | None) -> None:
         """After a refused message the connection may be mid-transaction: RSET or drop it."""

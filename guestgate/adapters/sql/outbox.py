@@ -115,6 +115,14 @@ class SqlOutbox:
         rows = await self.tx.fetchall(sql + " ORDER BY created_at DESC, id LIMIT :limit", params)
         return [_message(r) for r in rows]
 
+    async def purge(self, *, before: str) -> int:
+        """Forget sent and dead messages older than `before` (sent, or queued if never sent)."""
+        return await self.tx.execute(
+            "DELETE FROM outbox WHERE status IN ('sent', 'dead')"
+            " AND COALESCE(sent_at, created_at) < :before",
+            {"before": before},
+        )
+
     async def retry(self, *, message_id: str | None, now: str) -> int:
         """Put dead messages (one, or all) back in the queue with fresh attempts."""
         sql = (

@@ -1,0 +1,38 @@
+"""Retention: what is no longer needed is removed, since it holds addresses, links and codes.
+
+The outbox worker runs `forget_expired` about once an hour (`RETENTION_INTERVAL`): sent and
+dead outbox rows and redemption sessions that ended more than `retention_days` ago go, and
+so do rate-limit counters whose window has ended. The mail folder's files are the
+transport's (adapters/mail/transport.py, `purge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from guestgate.domain.timestamps import iso
+from guestgate.services.ports import UnitOfWork
+
+RETENTION_INTERVAL = 3600.0  # seconds between two passes of one worker
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    outbox: int
+    sessions: int
+    counters: int
+
+
+async def forget_expired(
+    make_uow: Callable[[], UnitOfWork], *, now: datetime, retention_days: int
+) -> Forgotten:
+    """Delete what has outlived the retention period; how many of each."""
+    cutoff = iso(now - timedelta(days=retention_days))
+    async with make_uow() as uow:
+        outbox = await uow.outbox.purge(before=cutoff)
+        sessions = await uow.redeem_sessions.purge(ended_before=cutoff)
+        counters = await uow.rate_limits.purge(now_ms=int(now.timestamp() * 1000))
+        await uow.commit()
+    return Forgotten(outbox=outbox, sessions=sessions, counters=counters)
