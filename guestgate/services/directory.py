@@ -46,6 +46,9 @@ class Invited:
     request: InviteRequest
     created: bool
     organization: str  # the inviting organization's name, for the requester's notification
+    # The organization's own domains where the directory knows them but guestgate's database
+    # does not (Microsoft 365 mode: the tenant's verified domains, read from Graph).
+    organization_domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

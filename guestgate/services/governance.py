@@ -24,7 +24,7 @@ from typing import Any
 
 from guestgate.domain import events as event_types
 from guestgate.domain.apps import READWRITE_USERS, grants
-from guestgate.domain.emails import EmailAddress
+from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.messages import RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
@@ -100,7 +100,9 @@ class Governance:
         details["directory"] = self.directory
         notice = None
         if isinstance(change, Invited) and change.request.requested_by is not None:
-            if not await self.may_notify(uow, actor, change.request.requested_by):
+            if not await self.may_notify(
+                uow, actor, change.request.requested_by, change.organization_domains
+            ):
                 notice = WITHHELD
             else:
                 notice = IN_SUMMARY if bulk else QUEUED
@@ -130,13 +132,21 @@ class Governance:
         """`record` for one invitation of a bulk call."""
         return await self.record(uow, actor, change, now, bulk=True)
 
-    async def may_notify(self, uow: UnitOfWork, actor: Actor, requester: EmailAddress) -> bool:
+    async def may_notify(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        requester: EmailAddress,
+        domains: tuple[str, ...] = (),
+    ) -> bool:
         """Whether the requester belongs to the organization: an address on one of the
         tenant's domains, or a member of the tenant (not a guest, nor a pending invitee).
-        The rule is services/requesters.py's, which a guest's decline follows too."""
+        The rule is services/requesters.py's, which a guest's decline follows too. In
+        Microsoft 365 mode the tenant lives in Entra: `domains` are its verified domains,
+        as the directory read them from Graph, and only those count."""
         tenant = await uow.tenants.get(actor.tenant_id, links=False)
-        if tenant is None:  # Microsoft 365 mode: the tenant lives in Entra, not here
-            return False
+        if tenant is None:
+            return domain_matches(requester.domain, domains)
         return await requester_belongs(uow, tenant, requester)
 
     async def summarize(

@@ -8,6 +8,8 @@ what governance records (a group-commit connection must never wait on the networ
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,7 +25,7 @@ from guestgate.domain.invitations import (
 )
 from guestgate.domain.users import ACCEPTED, GUEST
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
-from guestgate.errors import Conflict, UnknownOutcome, UpstreamTimeout
+from guestgate.errors import Conflict, GuestgateError, UnknownOutcome, UpstreamTimeout
 from guestgate.services.directory import (
     Actor,
     Invited,
@@ -36,6 +38,8 @@ from guestgate.services.directory import (
 from guestgate.services.ports import UnitOfWork
 
 DEFAULT_REDIRECT = "https://myapplications.microsoft.com"
+DOMAINS_TTL_SECONDS = 600.0
+log = logging.getLogger("guestgate.graph")
 USER_FIELDS = "id,mail,displayName,userType,externalUserState,createdDateTime"
 
 
@@ -84,6 +88,8 @@ class GraphDirectory:
         self.limiter = limiter
         self.app_tokens = app_tokens
         self.now = now
+        # Each tenant's verified domains, read from Graph when a requester is to be told.
+        self._domains: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     async def _token(self, actor: Actor) -> str:
         if self.app_tokens is not None:
@@ -124,7 +130,16 @@ class GraphDirectory:
             redeem_url=str(created.get("inviteRedeemUrl", "")),
         )
         organization = actor.tenant_name or "your organization"
-        change = Invited(view=view, request=request, created=True, organization=organization)
+        domains: tuple[str, ...] = ()
+        if request.requested_by is not None:
+            domains = await self._verified_domains(actor, await self._token(actor))
+        change = Invited(
+            view=view,
+            request=request,
+            created=True,
+            organization=organization,
+            organization_domains=domains,
+        )
         mailed = await self._record(actor, record, change)
         return Outcome(view=view, mailed=mailed)
 
@@ -156,6 +171,30 @@ class GraphDirectory:
                 " Retry: re-inviting is safe.",
                 code="GraphTimeout",
             ) from None
+
+    async def _verified_domains(self, actor: Actor, token: str) -> tuple[str, ...]:
+        """The tenant's verified domains, so a requester on one of them can be told; cached
+        for ten minutes. Read after the invitation exists: if Graph cannot say, the
+        invitation stands and the requester is not mailed (the audit row says so)."""
+        moment = time.monotonic()
+        cached = self._domains.get(actor.tenant_id)
+        if cached is not None and moment - cached[0] < DOMAINS_TTL_SECONDS:
+            return cached[1]
+        try:
+            answer = await self.client.call(
+                "GET", "/v1.0/organization", token=token, params={"$select": "verifiedDomains"}
+            )
+            found = (answer or {}).get("value") or [{}]
+            names = tuple(
+                str(d["name"]).lower()
+                for d in found[0].get("verifiedDomains") or []
+                if isinstance(d, dict) and d.get("name")
+            )
+        except GuestgateError:
+            log.warning("the tenant's verified domains could not be read from Graph")
+            return ()
+        self._domains[actor.tenant_id] = (moment, names)
+        return names
 
     async def _post_invitation(self, token: str, payload: dict[str, Any]) -> Any:
         return await self.client.call(

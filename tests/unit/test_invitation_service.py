@@ -212,6 +212,8 @@ class FakeGraph:
             }
         if method == "GET" and path == "/v1.0/users":
             return {"value": [{"id": "user-1"}]}
+        if method == "GET" and path == "/v1.0/organization":
+            return {"value": [{"verifiedDomains": [{"name": "Contoso.example"}]}]}
         raise AssertionError(f"unexpected call {method} {path}")
 
 
@@ -245,14 +247,30 @@ async def test_graph_mode_calls_graph_first_then_records_the_same_audit() -> Non
         "user-1",
         "https://login.example/redeem",
     )
-    assert [c[0] for c in graph.calls] == ["POST"]
+    assert [(m, p) for m, p, _ in graph.calls] == [
+        ("POST", "/v1.0/invitations"),
+        ("GET", "/v1.0/organization"),
+    ]
     assert turns.taken == 1
     [audit] = store.audit
     assert (audit.action, audit.target) == ("invitation.create", "user-1")
     assert audit.details is not None
     assert audit.details["directory"] == "graph"
-    # Graph sends the invitation; guestgate knows no tenant domains here, so mails no requester.
+    # Graph sends the invitation; guestgate tells the requester, who is on a verified domain.
+    [note] = store.outbox.values()
+    assert note.kind == "requester_notification"
+    assert audit.details["requesterNotice"] == "queued"
+
+
+async def test_graph_mode_withholds_requesters_outside_the_verified_domains() -> None:
+    store = FakeStore()
+    graph, turns = FakeGraph(store), Turns()
+    service = graph_service(store, graph, turns)
+    actor = Actor(tenant_id=TENANT.id, app_id="app", tenant_name="Contoso", credential="tok")
+    await service.invite(actor, request("gx@example.com", requested_by="someone@elsewhere.example"))
     assert store.outbox == {}
+    [audit] = store.audit
+    assert audit.details is not None
     assert audit.details["requesterNotice"] == "withheld"
 
 
