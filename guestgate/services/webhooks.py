@@ -288,7 +288,7 @@ async def deliver_due(
         await uow.webhooks.fan_out(now=iso(moment), endpoints=50, events=500)
         await uow.commit()
     rounds = math.ceil(policy.batch / policy.concurrency)
-    lease = timedelta(seconds=policy.timeout_seconds * rounds + 30)
+    lease = timedelta(seconds=policy.timeout_seconds * rounds + 10)
     async with make_uow() as uow:
         claimed = await uow.webhooks.claim(
             now=iso(moment), lease_until=iso(moment + lease), limit=policy.batch
