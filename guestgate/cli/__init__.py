@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import directory, guests, mail, serve, webhooks
-from guestgate.errors import ConfigError, GuestgateError
+from guestgate.cli import deployment, directory, guests, mail, serve, webhooks
+from guestgate.deployment import describe_database
+from guestgate.errors import ConfigError, GuestgateError, NotFound
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,27 +27,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-NO_MIGRATION = frozenset({"serve", "dev-cert", "db", "mail"})
+# `serve` and `db upgrade` create the database (and the key file) when there is none;
+# these never open one; every other command acts on an existing database only.
+CREATES_DATABASE = frozenset({"serve", "db"})
+NO_DATABASE = frozenset({"dev-cert", "mail"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    database: str | None = None
     try:
         settings = config_env.from_env(
+            create_secret_key=args.command in CREATES_DATABASE,
             database_url=args.database_url,
             public_url=args.public_url,
             log_level=args.log_level.upper() if args.log_level else None,
             host=getattr(args, "host", None) if args.command == "serve" else None,
             port=getattr(args, "port", None) if args.command == "serve" else None,
         )
-        if args.command not in NO_MIGRATION:
-            from guestgate.adapters.sql import migrate
-
-            migrate.upgrade(settings.database.url)
+        database = describe_database(settings.database.url)
+        if args.command not in CREATES_DATABASE | NO_DATABASE:
+            settings = deployment.open_existing(settings, delivers_mail=args.command == "worker")
         args.func(settings, args)
     except ConfigError as exc:
         print(f"guestgate: configuration error: {exc.message}", file=sys.stderr)
         return 2
+    except NotFound as exc:
+        # Most often the command was pointed at another database than the server's.
+        print(f"guestgate: {exc.code}: {exc.message} (database {database})", file=sys.stderr)
+        return 1
     except GuestgateError as exc:
         print(f"guestgate: {exc.code}: {exc.message}", file=sys.stderr)
         return 1

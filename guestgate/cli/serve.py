@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from guestgate.adapters.sql import migrate
 from guestgate.bootstrap import running
+from guestgate.cli.deployment import record_serving
 from guestgate.cli.output import emit
 from guestgate.config import LOOPBACK_OF, HttpSettings, Settings
 from guestgate.domain.apps import INVITE, READ_USERS, parse_lifetime
@@ -151,6 +152,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if warning:
         print(f"guestgate: warning: {warning}", file=sys.stderr, flush=True)
     migrate.upgrade(settings.database.url)
+    record_serving(settings)
     creds = asyncio.run(prepare(settings, demo=not args.no_demo and not settings.graph_mode))
     if creds is not None:
         sys.stdout.write(demo_banner(settings, creds))

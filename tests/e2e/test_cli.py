@@ -83,6 +83,7 @@ def test_admin_commands_with_json_output(tmp_path: Path) -> None:
     def cli(*args: str) -> dict:  # type: ignore[type-arg]
         return json.loads(server.cli(*args, "--json").stdout)
 
+    assert cli("db", "upgrade")["revision"]  # other commands never create a database
     tenant = cli(
         "tenant",
         "create",
@@ -153,9 +154,12 @@ def test_admin_commands_with_json_output(tmp_path: Path) -> None:
 
 def test_cli_errors_are_one_line_and_nonzero(tmp_path: Path) -> None:
     server = Server(workdir=tmp_path, database_url=f"sqlite:///{tmp_path}/gg.db")
+    server.cli("db", "upgrade")
     missing = server.cli("app", "list", "--tenant", "nowhere.example", check=False)
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "guestgate: TenantNotFound: no tenant 'nowhere.example'"
+    assert missing.stderr.strip() == (
+        f"guestgate: TenantNotFound: no tenant 'nowhere.example' (database {server.database_url})"
+    )
     bad = subprocess.run(
         [*GUESTGATE, "tenant", "list"],
         env={**server.env(), "GUESTGATE_PORT": "not-a-port"},

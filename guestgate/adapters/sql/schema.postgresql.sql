@@ -1,4 +1,4 @@
--- guestgate schema at revision 0007, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0008, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -14,6 +14,13 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX ix_audit_tenant_id ON audit_events (tenant_id, id);
+
+CREATE TABLE deployment (
+	name VARCHAR(64) NOT NULL, 
+	value TEXT NOT NULL, 
+	updated_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (name)
+);
 
 CREATE TABLE event_sequences (
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -331,4 +338,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0007');
+INSERT INTO alembic_version (version_num) VALUES ('0008');

@@ -351,3 +351,12 @@ sign_in_activity = Table(
     Column("last_sign_in_at", TIMESTAMP),
     Column("last_successful_sign_in_at", TIMESTAMP),
 )
+
+# The shared settings `serve` records at start, one row per setting (migration 0008).
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", TIMESTAMP, nullable=False),
+)
