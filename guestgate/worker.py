@@ -82,6 +82,7 @@ class OutboxWorker:
                 "outbox": forgotten.outbox,
                 "sessions": forgotten.sessions,
                 "counters": forgotten.counters,
+                "signin": forgotten.signin,
                 "files": files,
             },
         )

@@ -2,8 +2,9 @@
 
 The outbox worker runs `forget_expired` about once an hour (`RETENTION_INTERVAL`): sent and
 dead outbox rows and redemption sessions that ended more than `retention_days` ago go, and
-so do rate-limit counters whose window has ended. The mail folder's files are the
-transport's (adapters/mail/transport.py, `purge`).
+so do rate-limit counters whose window has ended, sign-in challenges once expired, and
+sign-in sessions, codes and refresh tokens that ended or expired that long ago. The mail
+folder's files are the transport's (adapters/mail/transport.py, `purge`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Forgotten:
     outbox: int
     sessions: int
     counters: int
+    signin: int = 0
 
 
 async def forget_expired(
@@ -34,5 +36,6 @@ async def forget_expired(
         outbox = await uow.outbox.purge(before=cutoff)
         sessions = await uow.redeem_sessions.purge(ended_before=cutoff)
         counters = await uow.rate_limits.purge(now_ms=int(now.timestamp() * 1000))
+        signin = await uow.signin.purge(now=iso(now), before=cutoff)
         await uow.commit()
-    return Forgotten(outbox=outbox, sessions=sessions, counters=counters)
+    return Forgotten(outbox=outbox, sessions=sessions, counters=counters, signin=signin)

@@ -199,6 +199,19 @@ class SqlSignIn:
         )
         return bool(row and row["n"])
 
+    async def purge(self, *, now: str, before: str) -> int:
+        """Remove what can no longer be used: expired challenges at once, the rest (ended
+        sessions, codes, expired or revoked refresh tokens) once older than `before`."""
+        removed = 0
+        for sql in (
+            "DELETE FROM signin_challenges WHERE expires_at <= :now",
+            "DELETE FROM signin_sessions WHERE expires_at <= :before OR ended_at <= :before",
+            "DELETE FROM authorization_codes WHERE expires_at <= :before",
+            "DELETE FROM refresh_tokens WHERE expires_at <= :before OR revoked_at <= :before",
+        ):
+            removed += await self.tx.execute(sql, {"now": now, "before": before})
+        return removed
+
     # Sign-in activity (Graph's signInActivity)
 
     async def record_activity(self, user_id: str, *, now: str, success: bool) -> None:
