@@ -107,6 +107,33 @@ def test_invite_send_from_another_shell_mails_and_stores_the_servers_links(
     assert sorted(p.name for p in elsewhere.iterdir()) == []
 
 
+def test_invite_from_a_shell_follows_the_port_serve_listens_on(tmp_path: Path) -> None:
+    """No public URL anywhere: the server's follows its port, and so do the CLI's links."""
+    (tmp_path / "server").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    url = f"sqlite:///{tmp_path}/server/var/guestgate.db"
+    server = Server(
+        workdir=tmp_path / "server",
+        database_url=url,
+        extra_env={"GUESTGATE_SECRET_KEY": "", "GUESTGATE_PUBLIC_URL": ""},
+    ).start()
+    try:
+        assert server.port != 8365
+        sent = guestgate(
+            elsewhere, shell(GUESTGATE_DATABASE_URL=url),
+            "invite", "ada@fabrikam.example", "--tenant", "contoso.example", "--send", "--json",
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        link = json.loads(sent.stdout)["inviteRedeemUrl"]
+        assert link.startswith(f"http://127.0.0.1:{server.port}/redeem/?tenant=")
+        with server.client() as browser:
+            assert browser.get(link.removeprefix(server.base_url)).status_code == 200
+    finally:
+        server.stop()
+    assert sorted(p.name for p in elsewhere.iterdir()) == []
+
+
 def test_a_command_from_another_directory_creates_nothing_and_names_the_database(
     tmp_path: Path,
 ) -> None:
