@@ -153,7 +153,9 @@ class HttpWebhookSender:
         except TimeoutError:
             return answer(error=f"no answer within {self.timeout:g} s")
         except httpx.HTTPError as exc:
-            return answer(error=f"{type(exc).__name__}: {str(exc)[:120]}")
+            # The URL's query may hold the receiver's own secret: never repeat it.
+            text = str(exc).replace(target.path, rules.without_query(target.path))
+            return answer(error=f"{type(exc).__name__}: {text[:120]}")
         status = response.status_code
         error = None
         if 300 <= status < 400:

@@ -205,6 +205,12 @@ def check_url(url: str, *, allow_private: bool) -> Target:
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
 
 
+def without_query(url: str) -> str:
+    """The URL as the audit trail and logs show it: receivers (Power Automate, Logic Apps)
+    often carry their own secret in the query string."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
 def refused(host: str) -> str:
     return (
         f"The webhook URL's host {host[:253]} is or resolves to a loopback, private,"

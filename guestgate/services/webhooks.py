@@ -105,7 +105,7 @@ async def add_endpoint(
             action="webhook.add",
             target=endpoint.id,
             created_at=iso(now),
-            details={"url": url, "eventTypes": list(types)},
+            details={"url": rules.without_query(url), "eventTypes": list(types)},
         )
         await uow.commit()
     return NewEndpoint(endpoint, secret)
@@ -368,5 +368,5 @@ async def _disable(uow: UnitOfWork, delivery: ClaimedDelivery, reason: str, now:
         action="webhook.disabled",
         target=delivery.endpoint_id,
         created_at=iso(now),
-        details={"reason": reason, "url": delivery.url},
+        details={"reason": reason, "url": rules.without_query(delivery.url)},
     )

@@ -424,3 +424,19 @@ async def test_the_receiver_in_the_docs_verifies_a_delivery(
         process.terminate()
         out, err = await asyncio.wait_for(process.communicate(), 10)
     assert out.decode().split() == ["invitation.created", str(event.sequence)], err.decode()
+
+
+async def test_the_audit_trail_keeps_an_endpoints_url_without_its_query(
+    uow: UowFactory, receiver: Receiver
+) -> None:
+    """Receivers such as Power Automate carry their own secret in the query string."""
+    tenant_id, made = await setup(uow, receiver.url + "?sig=receiver-secret-123")
+    await webhooks.remove_endpoint(
+        uow(), tenant_id=tenant_id, endpoint_id=made.endpoint.id, now=utcnow()
+    )
+    async with uow(write=False) as work:
+        audit = await work.audit.list(tenant_id, limit=10)
+    added = next(a for a in audit if a.action == "webhook.add")
+    assert added.details is not None
+    assert added.details["url"] == receiver.url
+    assert "receiver-secret-123" not in json.dumps([a.details for a in audit])
