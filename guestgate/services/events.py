@@ -51,7 +51,7 @@ def parse_cursor(value: str | None) -> int:
     """A feed cursor is the sequence number of the last event seen; none means the start."""
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # not ¹ or ١ either
         raise ValidationError(
             "after must be the sequence number of the last event seen (0 or more).",
             code="InvalidCursor",
