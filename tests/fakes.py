@@ -38,11 +38,12 @@ from guestgate.domain.odata import (
     Or,
     StartsWith,
     UserQuery,
+    text_key,
 )
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
-from guestgate.domain.users import User
+from guestgate.domain.users import User, fold
 from guestgate.errors import IntegrityError
 from guestgate.services.ports import UnitOfWork
 
@@ -313,15 +314,22 @@ def _matches(user: User, node: Node) -> bool | None:
         return None if inner is None else not inner
     raw = _column(user, node.prop)
     text = PROPERTIES[node.prop][0] == "text"
-    value = raw.lower() if text and raw is not None else raw
     if isinstance(node, StartsWith):
-        return value is not None and value.startswith(node.prefix.lower())
+        return raw is not None and fold(raw).startswith(
+            text_key(node.prop, node.prefix, prefix=True)
+        )
+    # Like the SQL: text compares folded, and a whole mail value as the email key.
+    value = (user.email_key if node.prop == "mail" else fold(raw)) if text and raw else raw
     if isinstance(node, In):
-        return None if value is None else value in {v.lower() if text else v for v in node.values}
+        return (
+            None
+            if value is None
+            else value in {text_key(node.prop, v) if text else v for v in node.values}
+        )
     assert isinstance(node, Compare)
     if node.value is None:
         return (raw is None) == (node.op == "eq")
-    wanted = node.value.lower() if text else node.value
+    wanted = text_key(node.prop, node.value) if text else node.value
     if node.op == "ne":
         return value is None or value != wanted
     if value is None:
@@ -343,7 +351,7 @@ def _selected(user: User, tenant_id: str, query: UserQuery) -> bool:
     if query.search is not None:
         prop, term = query.search
         column = user.display_name if prop == "displayName" else user.mail
-        return term.lower() in column.lower()
+        return fold(term) in fold(column)
     return True
 
 
@@ -356,16 +364,18 @@ class FakeUserRepository:
             if (
                 other.id != user.id
                 and other.tenant_id == user.tenant_id
-                and other.user_principal_name == user.user_principal_name
+                and fold(other.user_principal_name) == fold(user.user_principal_name)
             ):
                 raise IntegrityError("userPrincipalName exists in the tenant")
 
     async def add_if_absent(self, user: User) -> bool:
-        if await self.get_by_email(user.tenant_id, user.email_key) is not None:
+        if (
+            await self.get_by_email(user.tenant_id, user.email_key) is not None
+            or await self.get_by_upn(user.tenant_id, user.user_principal_name) is not None
+        ):
             return False
         if user.id in self.s.users or user.tenant_id not in self.s.tenants:
             raise IntegrityError("user exists or its tenant does not")
-        self._check_unique(user)
         self.s.users[user.id] = user
         return True
 
@@ -416,7 +426,7 @@ class FakeUserRepository:
             (
                 u
                 for u in self.s.users.values()
-                if u.tenant_id == tenant_id and u.user_principal_name.lower() == upn.lower()
+                if u.tenant_id == tenant_id and fold(u.user_principal_name) == fold(upn)
             ),
             None,
         )

@@ -36,6 +36,9 @@ def seed_guests(database_path: Path, tenant_id: str, count: int) -> None:
                         "created_at": f"2026-01-01T00:00:00.{i % 1_000_000:06d}Z"
                         if i < 1_000_000
                         else f"2026-01-02T00:00:00.{i % 1_000_000:06d}Z",
+                        "display_name_key": f"seeded guest {i}",
+                        "mail_key": f"seed{i:07d}@seed.example",
+                        "upn_key": f"seed{i:07d}_seed.example#ext#@contoso.example",
                     }
                     for i in range(count)
                 ),

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from guestgate.domain.users import ACCEPTED, GUEST, INVITATION, MEMBER, PENDING
+from guestgate.domain.emails import parse_email
+from guestgate.domain.users import ACCEPTED, GUEST, INVITATION, MEMBER, PENDING, fold, unstorable
 from guestgate.errors import ValidationError
 
 UNSUPPORTED = "Request_UnsupportedQuery"
@@ -219,8 +220,8 @@ class _Parser:
         if kind != "string":
             raise unsupported(f"Expected a quoted string for {prop}, found '{text}'.")
         value = text[1:-1].replace("''", "'")
-        if "\x00" in value or len(value) > 512:
-            raise unsupported(f"Invalid value for {prop}.")
+        if unstorable(value) or len(value) > 512:
+            raise unsupported(f"Invalid value for {prop}: a NUL or an unpaired surrogate.")
         return value
 
     def value(self, token: tuple[str, str], prop: str) -> str | None:
@@ -282,7 +283,24 @@ def parse_search(text: str) -> tuple[str, str]:
     match = re.fullmatch(r'"(displayName|mail):([^"]{1,256})"', text)
     if not match:
         raise unsupported('$search supports "displayName:…" and "mail:…" only.')
+    if unstorable(match.group(2)):
+        raise unsupported("$search: the term holds a NUL or an unpaired surrogate.")
     return match.group(1), match.group(2)
+
+
+def text_key(prop: str, value: str, *, prefix: bool = False) -> str:
+    """A text property's filter value as the stored key it is compared with.
+
+    Everything is folded (domain/users.py `fold`); a whole `mail` value that is an address is
+    compared as its email key, so ``mail eq`` finds exactly the guest an invite of that
+    address would find (``Zoë@Bücher.example`` and ``zoë@xn--bcher-kva.example`` alike).
+    """
+    if prop == "mail" and not prefix:
+        try:
+            return parse_email(value, field="mail").key
+        except ValidationError:
+            pass  # not an address: it matches no stored one
+    return fold(value)
 
 
 @dataclass(frozen=True, slots=True)

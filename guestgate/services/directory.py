@@ -17,6 +17,7 @@ from typing import Protocol
 
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
+from guestgate.errors import NotFound
 from guestgate.services.ports import UnitOfWork
 
 
@@ -36,6 +37,15 @@ class Actor:
     tenant_name: str | None = None
     permissions: frozenset[str] | None = None
     credential: str | None = field(default=None, repr=False)
+
+
+def invitation_not_found(ref: str) -> NotFound:
+    """The 404 of every `/api/invitations/{id}` route, naming the ids they take."""
+    return NotFound(
+        f"There is no invitation or guest {ref[:64]} in this organization. The id may be the"
+        " invitation's (invitationId) or the guest's user id (the id of the 201 answer).",
+        code="InvitationNotFound",
+    )
 
 
 @dataclass(frozen=True, slots=True)

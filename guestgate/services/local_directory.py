@@ -18,11 +18,10 @@ from guestgate.domain.paging import decode_cursor, encode_cursor
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import ACCEPTED, INVITATION, User, guest_upn
+from guestgate.domain.users import ACCEPTED, INVITATION, User
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import (
     Conflict,
-    NotFound,
     PermissionDenied,
     ValidationError,
 )
@@ -35,14 +34,12 @@ from guestgate.services.directory import (
     Resent,
     Revoked,
     UserDeleted,
+    invitation_not_found,
 )
+from guestgate.services.local_guests import guest_for, reset_redemption
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.tenants import token_tenant
 from guestgate.services.users import check_may_change, find_user
-
-
-def _not_found(invitation_id: str) -> NotFound:
-    return NotFound(f"There is no invitation {invitation_id}.", code="InvitationNotFound")
 
 
 def _not_pending(action: str, status: str) -> Conflict:
@@ -94,10 +91,10 @@ class LocalDirectory:
                     code="AddressInTenantDomain",
                 )
             if request.reset_user_id is not None:
-                user = await self._reset_redemption(uow, actor, tenant, request, stamp)
+                user = await reset_redemption(uow, actor, tenant, request, stamp)
                 created = False
             else:
-                user, created = await self._guest_for(uow, actor, tenant, request, stamp)
+                user, created = await guest_for(uow, actor, tenant, request, stamp, rng=self.rng)
             if request.sponsors:
                 for sponsor in request.sponsors:
                     if await uow.users.get(tenant.id, sponsor) is None:
@@ -134,76 +131,6 @@ class LocalDirectory:
             await uow.commit()
         return Outcome(view=view, mailed=request.send_message or notified)
 
-    async def _guest_for(
-        self, uow: UnitOfWork, actor: Actor, tenant: Tenant, request: InviteRequest, stamp: str
-    ) -> tuple[User, bool]:
-        """The invited user of this address: created now, or the existing guest (locked)."""
-        candidate = User(
-            id=self.rng.uuid(),
-            tenant_id=tenant.id,
-            user_type=request.user_type,
-            display_name=request.display_name or request.email.address.rsplit("@", 1)[0],
-            mail=request.email.address,
-            email_key=request.email.key,
-            user_principal_name=guest_upn(request.email.ascii_address, tenant.primary_domain),
-            external_user_state=rules.PENDING,
-            external_user_state_changed_at=stamp,
-            creation_type=INVITATION,
-            created_at=stamp,
-        )
-        if await uow.users.add_if_absent(candidate):
-            return candidate, True
-        existing = await uow.users.get_by_email(tenant.id, request.email.key)
-        assert existing is not None  # the insert conflicted on exactly this key
-        if existing.creation_type != INVITATION:
-            raise ValidationError(
-                f"{request.email.address} is already a member of the organization.",
-                code="UserIsMember",
-            )
-        check_may_change(actor.permissions, existing)
-        await uow.users.lock(existing.id)
-        # Read again under the lock: an accept or reset may have committed since the read.
-        locked = await uow.users.get(tenant.id, existing.id)
-        if locked is None:
-            raise Conflict(
-                f"The guest {existing.id} was deleted meanwhile; try again.", code="UserDeleted"
-            )
-        await uow.invitations.revoke_pending_of_user(locked.id, stamp)
-        return locked, False
-
-    async def _reset_redemption(
-        self, uow: UnitOfWork, actor: Actor, tenant: Tenant, request: InviteRequest, stamp: str
-    ) -> User:
-        """Graph's resetRedemption: the same user object redeems again, maybe at a new address."""
-        assert request.reset_user_id is not None
-        user = await uow.users.get(tenant.id, request.reset_user_id)
-        if user is None:
-            raise NotFound(
-                f"There is no user {request.reset_user_id}.", code="Request_ResourceNotFound"
-            )
-        if user.creation_type != INVITATION:
-            raise ValidationError(
-                "resetRedemption applies to invited users only.", code="ResetRedemptionNotAllowed"
-            )
-        check_may_change(actor.permissions, user)
-        other = await uow.users.get_by_email(tenant.id, request.email.key)
-        if other is not None and other.id != user.id:
-            raise Conflict(f"{request.email.address} belongs to another user.", code="AddressInUse")
-        await uow.users.lock(user.id)
-        upn = guest_upn(request.email.ascii_address, tenant.primary_domain)
-        await uow.users.reset_redemption(
-            user.id, mail=request.email.address, email_key=request.email.key, upn=upn, now=stamp
-        )
-        await uow.invitations.revoke_pending_of_user(user.id, stamp)
-        return replace(
-            user,
-            mail=request.email.address,
-            email_key=request.email.key,
-            user_principal_name=upn,
-            external_user_state=rules.PENDING,
-            external_user_state_changed_at=stamp,
-        )
-
     async def _enqueue_invitation(
         self,
         uow: UnitOfWork,
@@ -235,9 +162,7 @@ class LocalDirectory:
 
     async def get(self, actor: Actor, invitation_id: str) -> InvitationView:
         async with self.uow(write=False) as uow:
-            found = await uow.invitations.get(actor.tenant_id, invitation_id.lower())
-        if found is None:
-            raise _not_found(invitation_id)
+            found = await self._invitation(uow, actor.tenant_id, invitation_id)
         return InvitationView.of(found, None, self.now(), redeem_url=None)
 
     async def list(self, actor: Actor, query: InvitationQuery) -> InvitationPage:
@@ -329,10 +254,24 @@ class LocalDirectory:
         return Outcome(view=view, mailed=False)
 
     async def _invitation(self, uow: UnitOfWork, tenant_id: str, ref: str) -> Invitation:
+        """By invitation id, or by the guest's user id (the `id` a 201 answers with): then the
+        guest's newest invitation, the one a re-invite left pending."""
         found = await uow.invitations.get(tenant_id, ref.lower())
-        if found is None:
-            raise _not_found(ref)
-        return found
+        if found is not None:
+            return found
+        user = await uow.users.get(tenant_id, ref.lower())
+        if user is not None:
+            newest = await uow.invitations.list(
+                tenant_id,
+                now=iso(self.now()),
+                status=None,
+                email_key=user.email_key,
+                after=None,
+                limit=1,
+            )
+            if newest:
+                return newest[0]
+        raise invitation_not_found(ref)
 
     @staticmethod
     async def _status_now(uow: UnitOfWork, invitation: Invitation) -> str:

@@ -11,8 +11,8 @@ from guestgate.domain.odata import UserQuery
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import MEMBER, User
-from guestgate.errors import Conflict, NotFound, PermissionDenied
+from guestgate.domain.users import MEMBER, User, unstorable
+from guestgate.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import token_tenant
 
@@ -52,6 +52,12 @@ def check_may_change(permissions: frozenset[str] | None, user: User) -> None:
 
 
 async def find_user(uow: UnitOfWork, tenant_id: str, ref: str) -> User:
+    """A user by object id or userPrincipalName (compared folded, as it is unique)."""
+    if unstorable(ref):
+        raise ValidationError(
+            "The user id or userPrincipalName holds a NUL or an unpaired surrogate.",
+            code="Request_BadRequest",
+        )
     user = (
         await uow.users.get(tenant_id, ref.lower())
         if is_guid(ref)
@@ -100,7 +106,13 @@ async def create_member(
     async with uow:
         await token_tenant(uow.tenants, tenant_id)
         if not await uow.users.add_if_absent(user):
-            raise Conflict(f"{address.address} is already in the directory.", code="UserExists")
+            if await uow.users.get_by_email(tenant_id, address.key) is not None:
+                raise Conflict(f"{address.address} is already in the directory.", code="UserExists")
+            raise Conflict(
+                f"The userPrincipalName {address.address} belongs to another user (a guest's"
+                " name is derived from their address); choose another address.",
+                code="UserPrincipalNameInUse",
+            )
         await uow.audit.record(
             tenant_id=tenant_id, action="user.create", target=user.id, created_at=stamp
         )

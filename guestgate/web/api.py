@@ -16,9 +16,9 @@ from guestgate.domain.apps import INVITE, READ_USERS
 from guestgate.domain.invitations import InviteRequest, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.views import InvitationQuery
-from guestgate.errors import GuestgateError, NotFound, ValidationError
+from guestgate.errors import GuestgateError, ValidationError
 from guestgate.logs import request_id_var
-from guestgate.services.directory import Actor
+from guestgate.services.directory import Actor, invitation_not_found
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import count_items, parse_json
 from guestgate.web.errors import status_of
@@ -233,8 +233,9 @@ async def list_invitations(
 
 
 def _invitation_id(value: str) -> str:
+    """An invitation id or the guest's user id: both are GUIDs."""
     if not is_guid(value):
-        raise NotFound(f"There is no invitation {value[:64]}.", code="InvitationNotFound")
+        raise invitation_not_found(value)
     return value.lower()
 
 

@@ -54,6 +54,8 @@ def make_user(tenant_id: str, **overrides: Any) -> User:
         "creation_type": "Invitation",
         "created_at": at(0),
     }
+    if "mail" in overrides and "email_key" not in overrides:
+        fields["email_key"] = overrides["mail"].lower()  # as parse_email keys an ASCII address
     return User(**(fields | overrides))
 
 

@@ -39,9 +39,9 @@ def make_service(uow: UowFactory) -> InvitationService:
     )
 
 
-async def new_actor(uow: UowFactory) -> Actor:
+async def new_actor(uow: UowFactory, domain: str | None = None) -> Actor:
     tenant = await tenants.create_tenant(
-        uow(), name="Contoso", domains=[f"c{uuid.uuid4().hex[:8]}.example"], now=utcnow()
+        uow(), name="Contoso", domains=[domain or f"c{uuid.uuid4().hex[:8]}.example"], now=utcnow()
     )
     return Actor(tenant_id=tenant.id, app_id=None)
 

@@ -10,13 +10,14 @@ sides really interleave there.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from guestgate.adapters.sql.driver import Database
 from guestgate.domain.invitations import ticket_hash
 from guestgate.domain.views import InvitationView
-from guestgate.errors import Conflict, GuestgateError, RedemptionError
+from guestgate.errors import Conflict, RedemptionError, Unavailable
 from tests.security.services import (
     UowFactory,
     accept,
@@ -31,33 +32,59 @@ pytestmark = pytest.mark.anyio
 ROUNDS = 12
 
 
+def check_accept(answer: object, stored: dict[str, Any]) -> None:
+    """What the guest's final accept answered must be what is stored."""
+    if isinstance(answer, str):  # the redirect: accepted
+        assert stored["status"] == "Completed", (answer, stored)
+        assert stored["external_user_state"] == "Accepted", stored
+    else:
+        # Refused (the invalid-link page), or 503 when PostgreSQL ended a deadlock between two
+        # commit groups (docs/reliability.md): either way nothing of it may be stored.
+        assert isinstance(answer, RedemptionError | Unavailable), answer
+        assert stored["external_user_state"] == "PendingAcceptance", (answer, stored)
+
+
+def check_revoke(answer: object, stored: dict[str, Any]) -> None:
+    if isinstance(answer, InvitationView):
+        assert answer.status == "Revoked"
+        assert stored["status"] == "Revoked", (answer, stored)
+    elif isinstance(answer, Conflict):
+        assert answer.code == "InvitationNotPending"
+        assert stored["status"] in answer.message, (answer, stored)
+        assert stored["status"] != "Revoked"
+    else:
+        assert isinstance(answer, Unavailable), answer
+
+
+def check_resend(answer: object, stored: dict[str, Any], mails_before: int) -> None:
+    if isinstance(answer, InvitationView):
+        assert answer.redeem_url is not None
+        # The link it answered (and mailed) is the one stored.
+        assert stored["ticket_hash"] == ticket_hash(ticket_of(answer.redeem_url)), stored
+        assert stored["mails"] == mails_before + 1, stored
+    else:
+        assert isinstance(answer, Conflict | Unavailable), answer
+        assert stored["mails"] == mails_before, (answer, stored)
+        if isinstance(answer, Conflict):
+            assert stored["status"] in answer.message, (answer, stored)
+
+
 async def test_revoke_racing_the_final_accept_answers_what_is_stored(
     uow: UowFactory, db: Database
 ) -> None:
     actor = await new_actor(uow)
     service = make_service(uow)
-    outcomes: set[str] = set()
     for _ in range(ROUNDS):
         view, session = await pending_guest(uow, actor)
         accepted, revoked = await asyncio.gather(
             accept(uow, session), service.revoke(actor, view.id), return_exceptions=True
         )
         stored = await state(db, view.id)
-        if isinstance(accepted, str):
-            outcomes.add("accept won")
-            assert stored["status"] == "Completed", (accepted, revoked, stored)
-            assert stored["external_user_state"] == "Accepted"
-            assert isinstance(revoked, Conflict), (revoked, stored)
-            assert revoked.code == "InvitationNotPending"
-            assert "Completed" in revoked.message
-        else:
-            outcomes.add("revoke won")
-            assert isinstance(accepted, RedemptionError), accepted
-            assert isinstance(revoked, InvitationView), (revoked, stored)
-            assert revoked.status == "Revoked"
-            assert stored["status"] == "Revoked"
-            assert stored["external_user_state"] == "PendingAcceptance"
-    assert outcomes  # which side wins is the databases' business; every answer was checked
+        check_accept(accepted, stored)
+        check_revoke(revoked, stored)
+        assert isinstance(accepted, str) != isinstance(revoked, InvitationView) or (
+            isinstance(accepted, Unavailable) or isinstance(revoked, Unavailable)
+        ), (accepted, revoked)
 
 
 async def test_resend_racing_the_final_accept_mails_only_a_stored_ticket(
@@ -71,24 +98,8 @@ async def test_resend_racing_the_final_accept_mails_only_a_stored_ticket(
             accept(uow, session), service.resend(actor, view.id), return_exceptions=True
         )
         stored = await state(db, view.id)
-        if isinstance(resent, InvitationView):
-            assert resent.redeem_url is not None
-            # The link it answered (and mailed) is the one stored.
-            assert stored["ticket_hash"] == ticket_hash(ticket_of(resent.redeem_url))
-            assert stored["mails"] == 1
-        else:
-            assert isinstance(resent, Conflict), (resent, stored)
-            assert "Completed" in resent.message
-            assert stored["mails"] == 0, stored
-            assert stored["status"] == "Completed"
-        if isinstance(accepted, str):
-            assert stored["status"] == "Completed", (accepted, resent, stored)
-            assert stored["external_user_state"] == "Accepted"
-        else:
-            # A resend that ends the old link's sessions makes the accept fail cleanly.
-            assert isinstance(accepted, RedemptionError), accepted
-            assert stored["status"] == "PendingAcceptance"
-            assert stored["external_user_state"] == "PendingAcceptance"
+        check_accept(accepted, stored)
+        check_resend(resent, stored, mails_before=0)
 
 
 async def test_two_accepts_and_a_revoke_agree_with_the_stored_state(
@@ -98,22 +109,32 @@ async def test_two_accepts_and_a_revoke_agree_with_the_stored_state(
     service = make_service(uow)
     for _ in range(ROUNDS // 2):
         view, session = await pending_guest(uow, actor)
-        answers = await asyncio.gather(
+        first, second, revoked = await asyncio.gather(
             accept(uow, session),
             accept(uow, session),
             service.revoke(actor, view.id),
             return_exceptions=True,
         )
         stored = await state(db, view.id)
-        first, second, revoked = answers
-        assert not any(
-            isinstance(a, BaseException) and not isinstance(a, GuestgateError) for a in answers
-        ), answers
+        check_accept(first, stored)
+        check_accept(second, stored)
+        check_revoke(revoked, stored)
         if stored["status"] == "Completed":
-            assert isinstance(first, str) or isinstance(second, str), answers
-            assert isinstance(revoked, Conflict), answers
-        else:
+            assert isinstance(first, str) or isinstance(second, str), (first, second)
+
+
+async def test_revoke_racing_a_resend_leaves_no_live_link_and_no_stray_mail(
+    uow: UowFactory, db: Database
+) -> None:
+    actor = await new_actor(uow)
+    service = make_service(uow)
+    for _ in range(ROUNDS):
+        view, _ = await pending_guest(uow, actor)
+        resent, revoked = await asyncio.gather(
+            service.resend(actor, view.id), service.revoke(actor, view.id), return_exceptions=True
+        )
+        stored = await state(db, view.id)
+        check_resend(resent, stored, mails_before=0)
+        check_revoke(revoked, stored)
+        if isinstance(revoked, InvitationView):
             assert stored["status"] == "Revoked"
-            assert isinstance(first, RedemptionError), answers
-            assert isinstance(second, RedemptionError), answers
-            assert isinstance(revoked, InvitationView), answers

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0008, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0009, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -131,10 +131,13 @@ CREATE TABLE users (
 	external_user_state_changed_at VARCHAR(27), 
 	creation_type VARCHAR(32), 
 	created_at VARCHAR(27) NOT NULL, 
+	display_name_key TEXT NOT NULL, 
+	mail_key TEXT NOT NULL, 
+	upn_key TEXT NOT NULL, 
 	sponsors TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_users_tenant_email UNIQUE (tenant_id, email_key), 
-	CONSTRAINT uq_users_tenant_upn UNIQUE (tenant_id, user_principal_name), 
+	CONSTRAINT uq_users_tenant_upn_key UNIQUE (tenant_id, upn_key), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
 
@@ -338,4 +341,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0008');
+INSERT INTO alembic_version (version_num) VALUES ('0009');

@@ -98,8 +98,13 @@ users = Table(
     Column("external_user_state_changed_at", TIMESTAMP),
     Column("creation_type", String(32)),
     Column("created_at", TIMESTAMP, nullable=False),
+    # Folded copies for lookups, the same on both databases (migration 0009; domain/users.py
+    # `fold`): SQL never folds case itself.
+    Column("display_name_key", Text, nullable=False),
+    Column("mail_key", Text, nullable=False),
+    Column("upn_key", Text, nullable=False),
     UniqueConstraint("tenant_id", "email_key", name="uq_users_tenant_email"),
-    UniqueConstraint("tenant_id", "user_principal_name", name="uq_users_tenant_upn"),
+    UniqueConstraint("tenant_id", "upn_key", name="uq_users_tenant_upn_key"),
     Index("ix_users_tenant_type_created", "tenant_id", "user_type", "created_at", "id"),
 )
 
