@@ -57,7 +57,7 @@ def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "¹" or "١", which int() refuses
         return float(value)
     try:
         moment = parsedate_to_datetime(value)

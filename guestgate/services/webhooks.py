@@ -324,7 +324,11 @@ async def _deliver_one(
     headers = rules.headers(
         signing, msg_id=delivery.event_id, timestamp=int(moment.timestamp()), body=delivery.body
     )
-    response = await sender.send(delivery.url, delivery.body.encode(), headers)
+    try:
+        response = await sender.send(delivery.url, delivery.body.encode(), headers)
+    except Exception:  # a bug, not a receiver's doing: keep the traceback, count the attempt
+        log.exception("webhook could not be sent", extra={"delivery_id": delivery.id})
+        response = Response(None, 0, error="internal error while sending")
     done = now()
     extra = {
         "delivery_id": delivery.id,

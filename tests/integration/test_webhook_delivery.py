@@ -440,3 +440,19 @@ async def test_the_audit_trail_keeps_an_endpoints_url_without_its_query(
     assert added.details is not None
     assert added.details["url"] == receiver.url
     assert "receiver-secret-123" not in json.dumps([a.details for a in audit])
+
+
+@pytest.mark.parametrize("value", ["¹", "²³", "soon", "Wed, 99 Foo 2026 99:99:99 GMT", "-5"])
+async def test_a_nonsense_retry_after_is_ignored_and_the_delivery_retried(
+    uow: UowFactory, receiver: Receiver, value: str
+) -> None:
+    receiver.script = [Reply(503, headers={"Retry-After": value})]
+    tenant_id, made = await setup(uow, receiver.url)
+    event = await emit(uow, tenant_id)
+    relay = worker(uow)
+    await run_until(relay, lambda: len(receiver.received) == 2)
+    await relay.sender.close()
+    assert receiver.ids() == {event.id: 2}
+    async with uow(write=False) as work:
+        log = await work.webhooks.attempts(made.endpoint.id, limit=5)
+    assert [a.status_code for a in reversed(log)] == [503, 200]
