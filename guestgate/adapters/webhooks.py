@@ -42,7 +42,7 @@ class SystemResolver:
         try:
             async with asyncio.timeout(RESOLVE_SECONDS):
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, UnicodeError):  # UnicodeError: not a valid IDNA name
             return []
         found: list[str] = []
         for info in infos:

@@ -185,6 +185,12 @@ def check_url(url: str, *, allow_private: bool) -> Target:
     problem = "The webhook URL must be an absolute https URL without credentials."
     if len(url) > MAX_URL_LENGTH or any(c.isspace() or ord(c) < 32 for c in url):
         raise ValidationError(problem, code="InvalidWebhookUrl")
+    if not url.isascii():
+        raise ValidationError(
+            "The webhook URL must be ASCII: write an international host name in its xn-- form"
+            " and percent-encode the path.",
+            code="InvalidWebhookUrl",
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
