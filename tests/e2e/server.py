@@ -196,12 +196,17 @@ def _record_error_body(response: httpx.Response) -> None:
         REGISTRY.error_body(response.text)
     elif response.url.path.endswith("/oauth2/v2.0/token"):
         response.read()
-        token = response.json().get("access_token")
-        if isinstance(token, str):
-            REGISTRY.secret(token, "access token")
+        answer = response.json()
+        for name, kind in (
+            ("access_token", "access token"),
+            ("id_token", "access token"),
+            ("refresh_token", "refresh token"),
+        ):
+            if isinstance(answer.get(name), str):
+                REGISTRY.secret(answer[name], kind)
     for cookie in response.headers.get_list("set-cookie"):
         name, _, rest = cookie.partition("=")
-        if name.strip().endswith("gg_session"):
+        if name.strip().endswith(("gg_session", "gg_signin", "gg_signin_challenge")):
             value = rest.split(";", 1)[0]
             if len(value) >= 16:
                 REGISTRY.secret(value, "session id")

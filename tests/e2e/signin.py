@@ -120,12 +120,16 @@ def returned(answer: httpx.Response) -> Authorized:
     if answer.status_code == 303:
         location = answer.headers["location"]
         query = parse_qs(urlsplit(location).query)
-        return Authorized(location, {k: v[0] for k, v in query.items()})
-    assert answer.status_code == 200, answer.text
-    action = re.search(r'<form method="post" action="([^"]+)"', answer.text)
-    assert action is not None, answer.text
-    fields = re.findall(r'name="([a-z_]+)" value="([^"]*)"', answer.text)
-    return Authorized(unescape(action.group(1)), {k: unescape(v) for k, v in fields})
+        found = Authorized(location, {k: v[0] for k, v in query.items()})
+    else:
+        assert answer.status_code == 200, answer.text
+        action = re.search(r'<form method="post" action="([^"]+)"', answer.text)
+        assert action is not None, answer.text
+        fields = re.findall(r'name="([a-z_]+)" value="([^"]*)"', answer.text)
+        found = Authorized(unescape(action.group(1)), {k: unescape(v) for k, v in fields})
+    if "code" in found.params:
+        REGISTRY.secret(found.params["code"], "authorization code")  # stored hashed only
+    return found
 
 
 def accepted_guest(server: Server, sink: SmtpSink) -> tuple[str, str]:

@@ -611,3 +611,61 @@ def test_a_stranger_cannot_flood_an_address_with_codes(
         if e["action"] == "signin.failure" and e.get("target") == user_id
     ]
     assert reasons == ["too_many_codes"]
+
+
+def test_forged_or_broken_sign_in_posts_change_nothing(
+    server: Server, browser: Browser, sink: SmtpSink
+) -> None:
+    email, _ = new_member(server)
+    app = new_app(server, CALLBACK)
+    params = _params(app)
+    params.pop("_verifier")
+    page = browser.authorize(DEMO_TENANT, **params)
+    fields = browser.form_fields(page, "/signin/start")
+    post = browser.http.post
+    # No CSRF token, a wrong one, another site's Origin, not a form, a tampered request.
+    assert post("/signin/start", data={**fields, "csrf": "", "email": email}).status_code == 403
+    assert (
+        post("/signin/start", data={**fields, "csrf": "0" * 64, "email": email}).status_code == 403
+    )
+    other_site = {"Origin": "https://evil.example"}
+    assert (
+        post("/signin/start", data={**fields, "email": email}, headers=other_site).status_code
+        == 403
+    )
+    assert post("/signin/start", json={**fields, "email": email}).status_code == 403
+    tampered = {**fields, "request": fields["request"][:-4] + "AAAA", "email": email}
+    assert post("/signin/start", data=tampered).status_code == 403
+    for bad in ("not-an-address", "a@b", "x" * 300 + "@contoso.example", "a\x00@contoso.example"):
+        answer = post("/signin/start", data={**fields, "email": bad})
+        assert answer.status_code == 400, (bad, answer.text)
+        fields = browser.form_fields(answer, "/signin/start")  # the page comes back, anew
+    assert sink.messages(to=email) == []
+    # Without the challenge cookie the code steps refuse.
+    with server.client(follow_redirects=False) as stranger:
+        assert stranger.get("/signin/code").status_code == 403
+        assert stranger.post("/signin/verify", data={"code": "123456"}).status_code == 403
+        assert stranger.post("/signin/resend", data={}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "client_id=%00&redirect_uri=x",
+        "client_id=a&client_id=b",
+        "scope=" + "a" * 9000,
+        "client_id=" + "%ff" * 10,
+        "redirect_uri=%E2%80%AEhttps://app.example/callback",
+    ],
+)
+def test_hostile_authorize_requests_get_a_page_never_a_500(server: Server, query: str) -> None:
+    with server.client(follow_redirects=False) as client:
+        answer = client.get(f"/{DEMO_TENANT}/oauth2/v2.0/authorize?{query}")
+        posted = client.post(
+            f"/{DEMO_TENANT}/oauth2/v2.0/authorize",
+            content=query.encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert 400 <= answer.status_code < 500, answer.text
+    assert 400 <= posted.status_code < 500, posted.text
+    assert "location" not in answer.headers
