@@ -7,9 +7,11 @@ from datetime import datetime
 
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import parse_email
+from guestgate.domain.invitations import MAX_DISPLAY_NAME
 from guestgate.domain.odata import UserQuery
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import is_guid
+from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import MEMBER, User, unstorable
 from guestgate.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -89,6 +91,10 @@ async def create_member(
 ) -> User:
     """Add a member of the organization (so invitations of that address are refused)."""
     address = parse_email(email, field="email")
+    # The same rule as an invited guest's name: it is shown in pages and emails.
+    display_name = check_text(
+        display_name, field="name", code="InvalidDisplayName", max_length=MAX_DISPLAY_NAME
+    ).strip()
     stamp = iso(now)
     user = User(
         id=rng.uuid(),

@@ -183,3 +183,20 @@ async def test_query_values_a_database_cannot_compare_are_a_400(
     with pytest.raises(GuestgateError) as refused:
         await run()
     assert isinstance(refused.value, ValidationError)
+
+
+@pytest.mark.parametrize("name", ["n" * 257, "a\x00b", "bidi\u202eoverride", "   "])
+async def test_a_member_name_that_cannot_be_stored_or_shown_is_a_400(
+    uow: UowFactory, db: Database, name: str
+) -> None:
+    actor = await new_actor(uow)
+    with pytest.raises(ValidationError) as refused:
+        await users.create_member(
+            uow(),
+            tenant_id=actor.tenant_id,
+            email="m@partner.example",
+            display_name=name,
+            now=utcnow(),
+        )
+    assert refused.value.code == "InvalidDisplayName"
+    assert await rows(db, "SELECT id FROM users") == []
