@@ -62,6 +62,7 @@ class AuthorizeRequest:
     prompt: str | None
     login_hint: str | None
     client_info: bool
+    max_age: int | None = None  # seconds since the user last entered a code (OIDC Core §3.1.2.1)
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -158,8 +159,17 @@ def check_request(
         code_challenge=challenge,
         prompt=prompt,
         login_hint=_single(params, "login_hint"),
+        max_age=_max_age(_single(params, "max_age")),
         client_info=_single(params, "client_info") == "1",
     )
+
+
+def _max_age(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise RedirectError("invalid_request", "max_age must be a number of seconds.")
+    return int(value)
 
 
 def may_sign_in(user: User | None) -> bool:

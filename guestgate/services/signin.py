@@ -22,7 +22,7 @@ from guestgate.domain.oidc import AuthorizeRequest
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.signin import AuthorizationCode, SignInSession
 from guestgate.domain.tenants import Tenant, is_guid
-from guestgate.domain.timestamps import iso
+from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.domain.users import User
 from guestgate.errors import RedemptionError, ValidationError
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -148,6 +148,11 @@ async def sign_in_with_session(
         found = await _session(uow, session_id, request.tenant_id, now)
         if found is None:
             return None
+        if (
+            request.max_age is not None
+            and parse_iso(found[0].auth_time) + timedelta(seconds=request.max_age) < now
+        ):
+            return None  # the user entered a code too long ago for this app: ask again
         issued = await issue_code(
             uow, request, *found, method="session", now=now, request_id=request_id, rng=rng
         )

@@ -415,6 +415,11 @@ def test_prompt_login_asks_again_and_prompt_none_uses_the_session(
     assert browser.authorize(DEMO_TENANT, **params).status_code == 200
     params["prompt"] = "none"
     assert "code" in returned(browser.authorize(DEMO_TENANT, **params)).params
+    # max_age: a session older than the app accepts asks for a new code.
+    del params["prompt"]
+    assert "code" in returned(browser.authorize(DEMO_TENANT, **params, max_age="3600")).params
+    time.sleep(1.1)
+    assert browser.authorize(DEMO_TENANT, **params, max_age="0").status_code == 200
 
 
 def test_a_wrong_code_is_counted_audited_and_locks_after_five(

@@ -50,6 +50,8 @@ def test_a_good_request_is_checked_and_kept_whole() -> None:
     assert checked.redirect_uri == "https://app.example/cb"
     assert checked.response_mode == "form_post"
     assert checked.client_info is True
+    assert checked.max_age is None
+    assert oidc.check_request(_params(max_age="0"), APP, uri, TENANT).max_age == 0
     assert oidc.AuthorizeRequest.decode(checked.encode()) == checked
 
 
@@ -96,6 +98,9 @@ def test_a_duplicated_parameter_is_refused() -> None:
         ({"prompt": "create"}, "invalid_request"),
         ({"nonce": "x" * 600}, "invalid_request"),
         ({"state": "a\x00b"}, "invalid_request"),
+        ({"max_age": "-1"}, "invalid_request"),
+        ({"max_age": "1e3"}, "invalid_request"),
+        ({"max_age": "\u0661"}, "invalid_request"),
     ],
 )
 def test_other_problems_go_back_to_the_app(changes: dict[str, str | None], error: str) -> None:
