@@ -15,9 +15,9 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from guestgate.domain import redemption as rules
-from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING
+from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING, check_redirect_url
 from guestgate.domain.tenants import is_guid
-from guestgate.errors import RedemptionError
+from guestgate.errors import RedemptionError, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, tenants
@@ -76,6 +76,16 @@ async def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) 
         await runtime_of(request).throttles.failed(_page_check(request))
 
 
+def redirect_to(url: str) -> Response[str]:
+    """303 to a stored redirect URL. URLs are stored as ASCII URIs; one an earlier version
+    stored as given is encoded now, or replaced by the welcome page, so no redirect fails."""
+    try:
+        target = url if url.isascii() else check_redirect_url(url)
+    except ValidationError:
+        target = "/welcome"
+    return see_other(target)
+
+
 def _session_id(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(cookie_name(runtime_of(request), SESSION_COOKIE))
 
@@ -102,7 +112,7 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
         await _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
-        return see_other(link.invitation.redirect_url)
+        return redirect_to(link.invitation.redirect_url)
     nonce = secrets.token_urlsafe(24)
     return render(
         "landing.html",
@@ -150,7 +160,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
         await _count_failure(request, exc)
         return error_page(exc)
     if link.invitation.status != PENDING:
-        return see_other(link.invitation.redirect_url)
+        return redirect_to(link.invitation.redirect_url)
     runtime.worker.wake()
     return see_other(
         "/redeem/code",
@@ -311,7 +321,7 @@ async def accept(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         return error_page(exc)
-    return see_other(target)
+    return redirect_to(target)
 
 
 @post("/redeem/decline", include_in_schema=False, status_code=303)

@@ -58,3 +58,19 @@ def test_the_field_is_named_in_the_message() -> None:
     with pytest.raises(ValidationError) as info:
         check_redirect_url("https://example.com/\u200b", field="landingUrl")
     assert "landingUrl" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("stored", "location"),
+    [
+        ("https://example.com/caf\u00e9", "https://example.com/caf%C3%A9"),
+        ("https://example.com/\u202egnp.exe", "/welcome"),  # stored before the rule: refused now
+        ("https://example.com/ok?x=1", "https://example.com/ok?x=1"),
+    ],
+)
+def test_a_url_stored_by_an_earlier_version_still_redirects(stored: str, location: str) -> None:
+    from guestgate.web.pages import redirect_to
+
+    answer = redirect_to(stored)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == location
