@@ -200,3 +200,29 @@ async def test_a_member_name_that_cannot_be_stored_or_shown_is_a_400(
         )
     assert refused.value.code == "InvalidDisplayName"
     assert await rows(db, "SELECT id FROM users") == []
+
+
+async def test_a_reset_racing_a_first_invite_of_its_new_address_leaves_one_guest(
+    uow: UowFactory, db: Database
+) -> None:
+    actor = await new_actor(uow)
+    service = make_service(uow)
+    for _ in range(10):
+        moving = await service.invite(
+            actor, build_invite_request(email=f"r.{uuid.uuid4().hex[:8]}@example.com")
+        )
+        target = f"wanted.{uuid.uuid4().hex[:8]}@example.com"
+        reset, invited = await asyncio.gather(
+            service.invite(actor, build_invite_request(email=target, reset_user_id=moving.user_id)),
+            service.invite(actor, build_invite_request(email=target)),
+            return_exceptions=True,
+        )
+        stored = await rows(db, "SELECT id FROM users WHERE email_key = :key", key=target)
+        assert len(stored) == 1, (reset, invited)
+        assert isinstance(invited, InvitationView), invited
+        assert invited.user_id == stored[0]["id"]
+        if isinstance(reset, InvitationView):
+            assert reset.user_id == moving.user_id == stored[0]["id"]
+        else:
+            assert isinstance(reset, Conflict), reset
+            assert reset.code == "AddressInUse"
