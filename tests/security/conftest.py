@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from tests.e2e.server import Caller, Server
 from tests.e2e.smtp import SmtpSink
+from tests.security.both import DATABASES, count, database_for
 
 TABLES = ("users", "invitations", "outbox", "redeem_sessions")
 
@@ -22,12 +22,15 @@ def sink() -> Iterator[SmtpSink]:
     smtp.stop()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=DATABASES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink
+) -> Iterator[Server]:
+    """The suites that use it (hostile input, token and page attacks) run on both databases."""
     workdir: Path = tmp_path_factory.mktemp("security")
     server = Server(
         workdir=workdir,
-        database_url=f"sqlite:///{workdir}/guestgate.db",
+        database_url=database_for(request, workdir),
         extra_env={
             "GUESTGATE_SMTP_URL": sink.url,
             "GUESTGATE_OUTBOX_RETRY_BASE": "1",
@@ -54,8 +57,7 @@ class Unchanged:
         self.before = self.snapshot()
 
     def snapshot(self) -> tuple[dict[str, int], int]:
-        with sqlite3.connect(self.server.database_url.removeprefix("sqlite:///")) as conn:
-            counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+        counts = {t: count(self.server, f"SELECT COUNT(*) FROM {t}") for t in TABLES}
         return counts, len(self.sink.received)
 
     def check(self, settle: float = 0.0) -> None:
