@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
+from guestgate.domain.throttle import client_key
 from guestgate.errors import OAuthError
 from guestgate.services import oidc_tokens
 from guestgate.services.oidc_clients import Client
@@ -52,39 +53,56 @@ async def user_token(
         lifetime=runtime.settings.tokens.lifetime_seconds,
     )
     client_info = form.get("client_info") == "1"
+    for name in (
+        ("code", "redirect_uri")
+        if form["grant_type"] == "authorization_code"
+        else ("refresh_token",)
+    ):
+        if not form.get(name):
+            raise OAuthError("invalid_request", 900144, f"The request body must contain '{name}'.")
+    address = request.client.host if request.client else ""
+    # The same limits as client credentials: a secret cannot be guessed through these grants.
+    checks = (
+        (runtime.client_failures, (client_key(client.client_id), address)),
+        (runtime.address_failures, (address,)),
+    )
+    wait = await runtime.throttles.retry_after(*checks)
+    if wait is not None:
+        raise OAuthError(
+            "temporarily_unavailable",
+            90055,
+            "Too many failed client authentications from this address; try again later.",
+            retry_after=wait,
+        )
     tokens: UserTokens
-    if form["grant_type"] == "authorization_code":
-        for name in ("code", "redirect_uri"):
-            if not form.get(name):
-                raise OAuthError(
-                    "invalid_request", 900144, f"The request body must contain '{name}'."
-                )
-        tokens = await oidc_tokens.redeem_code(
-            runtime.uow(),
-            tenant_ref=tenant,
-            client=client,
-            code=form["code"],
-            redirect_uri=form["redirect_uri"],
-            code_verifier=form.get("code_verifier"),
-            client_info=client_info,
-            signer=signer,
-            now=runtime.now(),
-        )
-    else:
-        if not form.get("refresh_token"):
-            raise OAuthError(
-                "invalid_request", 900144, "The request body must contain 'refresh_token'."
+    try:
+        if form["grant_type"] == "authorization_code":
+            tokens = await oidc_tokens.redeem_code(
+                runtime.uow(),
+                tenant_ref=tenant,
+                client=client,
+                code=form["code"],
+                redirect_uri=form["redirect_uri"],
+                code_verifier=form.get("code_verifier"),
+                client_info=client_info,
+                signer=signer,
+                now=runtime.now(),
             )
-        tokens = await oidc_tokens.refresh(
-            runtime.uow(),
-            tenant_ref=tenant,
-            client=client,
-            refresh_token=form["refresh_token"],
-            scope=form.get("scope"),
-            client_info=client_info,
-            signer=signer,
-            now=runtime.now(),
-        )
+        else:
+            tokens = await oidc_tokens.refresh(
+                runtime.uow(),
+                tenant_ref=tenant,
+                client=client,
+                refresh_token=form["refresh_token"],
+                scope=form.get("scope"),
+                client_info=client_info,
+                signer=signer,
+                now=runtime.now(),
+            )
+    except OAuthError as exc:
+        if exc.client_failed:
+            await runtime.throttles.failed(*checks)
+        raise
     body: dict[str, Any] = {
         "token_type": "Bearer",
         "scope": tokens.scope,

@@ -674,3 +674,14 @@ def test_hostile_authorize_requests_get_a_page_never_a_500(server: Server, query
     assert 400 <= answer.status_code < 500, answer.text
     assert 400 <= posted.status_code < 500, posted.text
     assert "location" not in answer.headers
+
+
+def test_secret_guessing_through_the_user_grants_is_throttled(server: Server) -> None:
+    app = new_app(server, CALLBACK)
+    wrong = {**app, "AppSecret": "gg_" + "x" * 43}
+    answers = [_refresh(server, wrong, "some-token").status_code for _ in range(10)]
+    assert answers == [401] * 10
+    throttled = _refresh(server, app, "some-token")
+    assert throttled.status_code == 429
+    assert throttled.json()["error"] == "temporarily_unavailable"
+    assert int(throttled.headers["retry-after"]) >= 1
