@@ -18,7 +18,8 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 
 from guestgate.domain import redemption as rules
-from guestgate.errors import RedemptionError
+from guestgate.domain.invitations import check_redirect_url
+from guestgate.errors import RedemptionError, ValidationError
 from guestgate.runtime import Runtime
 from guestgate.services import redemption
 from guestgate.web.auth import runtime_of
@@ -133,6 +134,16 @@ def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[st
     return Response(
         "", status_code=303, headers={**PAGE_HEADERS, "Location": location}, cookies=cookies
     )
+
+
+def redirect_to(url: str) -> Response[str]:
+    """303 to a stored redirect URL. URLs are stored as ASCII URIs; one an earlier version
+    stored as given is encoded now, or replaced by the welcome page, so no redirect fails."""
+    try:
+        target = url if url.isascii() else check_redirect_url(url)
+    except ValidationError:
+        target = "/welcome"
+    return see_other(target)
 
 
 def forbidden() -> Response[str]:

@@ -15,9 +15,9 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from guestgate.domain import redemption as rules
-from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING, check_redirect_url
+from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING
 from guestgate.domain.tenants import is_guid
-from guestgate.errors import RedemptionError, ValidationError
+from guestgate.errors import RedemptionError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, tenants
@@ -36,6 +36,7 @@ from guestgate.web.forms import (
     forbidden,
     message,
     read_form,
+    redirect_to,
     render,
     see_other,
     session_csrf,
@@ -74,16 +75,6 @@ async def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
 async def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) -> None:
     if exc.reason in (redemption.INVALID, redemption.WRONG_CODE):
         await runtime_of(request).throttles.failed(_page_check(request))
-
-
-def redirect_to(url: str) -> Response[str]:
-    """303 to a stored redirect URL. URLs are stored as ASCII URIs; one an earlier version
-    stored as given is encoded now, or replaced by the welcome page, so no redirect fails."""
-    try:
-        target = url if url.isascii() else check_redirect_url(url)
-    except ValidationError:
-        target = "/welcome"
-    return see_other(target)
 
 
 def _session_id(request: Request[Any, Any, Any]) -> str | None:

@@ -69,7 +69,7 @@ def test_the_field_is_named_in_the_message() -> None:
     ],
 )
 def test_a_url_stored_by_an_earlier_version_still_redirects(stored: str, location: str) -> None:
-    from guestgate.web.pages import redirect_to
+    from guestgate.web.forms import redirect_to
 
     answer = redirect_to(stored)
     assert answer.status_code == 303
