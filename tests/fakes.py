@@ -749,6 +749,17 @@ class FakeRedeemSessions:
             session, session_hash=new_hash, verified_at=now, code_hash=None
         )
 
+    async def add_if_current(
+        self, *, session_hash: str, invitation_id: str, ticket_hash: str, now: str, expires_at: str
+    ) -> bool:
+        found = self.s.invitations.get(invitation_id)
+        if found is None or found[1] != ticket_hash or found[0].status != "PendingAcceptance":
+            return False
+        await self.add(
+            session_hash=session_hash, invitation_id=invitation_id, now=now, expires_at=expires_at
+        )
+        return True
+
     async def end_for_invitation(self, invitation_id: str) -> int:
         ended = [k for k, s in self.s.redeem_sessions.items() if s.invitation_id == invitation_id]
         for key in ended:

@@ -128,16 +128,20 @@ async def start(
         link = await _link(uow, tenant_id, user_id, ticket, now)
         if link.invitation.status != invitation_rules.PENDING:
             return link  # already accepted: the page leads on to the redirect
+        # Only while this link is still the invitation's: a resend or revoke racing it would
+        # otherwise leave a session of the old link behind, and it would still accept.
+        if not await uow.redeem_sessions.add_if_current(
+            session_hash=session,
+            invitation_id=link.invitation.id,
+            ticket_hash=invitation_rules.ticket_hash(ticket),
+            now=iso(now),
+            expires_at=iso(now + timedelta(seconds=rules.SESSION_LIFETIME_SECONDS)),
+        ):
+            raise RedemptionError(INVALID, "This invitation link is not valid.")
         if not await _within(uow, rules.SESSIONS_PER_INVITATION, link.invitation.id, now):
             raise RedemptionError(
                 TOO_SOON, "This invitation was opened too often today. Try again tomorrow."
             )
-        await uow.redeem_sessions.add(
-            session_hash=session,
-            invitation_id=link.invitation.id,
-            now=iso(now),
-            expires_at=iso(now + timedelta(seconds=rules.SESSION_LIFETIME_SECONDS)),
-        )
         await _send_code(uow, link, session, code_key=code_key, sealer=sealer, now=now)
         await uow.commit()
     return link

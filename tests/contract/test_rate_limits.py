@@ -95,3 +95,28 @@ async def test_purge_forgets_sessions_that_ended_before_a_time(make_uow: UowFact
     async with make_uow(write=False) as uow:
         assert await uow.redeem_sessions.get("old") is None
         assert await uow.redeem_sessions.get("new") is not None
+
+
+async def test_a_session_starts_only_from_the_current_ticket_of_a_pending_invitation(
+    make_uow: UowFactory,
+) -> None:
+    _, guest = await tenant_with_guest(make_uow)
+    pending, revoked = make_invitation(guest), make_invitation(guest, status="Revoked")
+    await committed(make_uow, (pending, "t-current"), (revoked, "t-revoked"))
+    times = {"now": at(0), "expires_at": at(3600)}
+    async with make_uow() as uow:
+        sessions = uow.redeem_sessions
+        assert await sessions.add_if_current(
+            session_hash="ok", invitation_id=pending.id, ticket_hash="t-current", **times
+        )
+        assert not await sessions.add_if_current(
+            session_hash="old", invitation_id=pending.id, ticket_hash="t-old", **times
+        )
+        assert not await sessions.add_if_current(
+            session_hash="rev", invitation_id=revoked.id, ticket_hash="t-revoked", **times
+        )
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.redeem_sessions.get("ok") is not None
+        assert await uow.redeem_sessions.get("old") is None
+        assert await uow.redeem_sessions.get("rev") is None

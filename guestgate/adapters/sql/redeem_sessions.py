@@ -83,3 +83,25 @@ class SqlRedeemSessions:
         return await self.tx.execute(
             "DELETE FROM redeem_sessions WHERE expires_at < :before", {"before": ended_before}
         )
+
+    async def add_if_current(
+        self, *, session_hash: str, invitation_id: str, ticket_hash: str, now: str, expires_at: str
+    ) -> bool:
+        """Start a session only while `ticket_hash` is the pending invitation's ticket.
+
+        On PostgreSQL the invitation's row is share-locked until commit: a resend or revoke
+        racing this either has changed the row already (then no session starts) or waits for
+        this one to commit and then ends it. SQLite has one writer, so no lock is needed.
+        """
+        lock = " FOR SHARE" if self.tx.dialect == "postgresql" else ""
+        current = await self.tx.fetchone(
+            "SELECT id FROM invitations WHERE id = :id AND ticket_hash = :ticket"  # noqa: S608
+            f" AND status = 'PendingAcceptance'{lock}",
+            {"id": invitation_id, "ticket": ticket_hash},
+        )
+        if current is None:
+            return False
+        await self.add(
+            session_hash=session_hash, invitation_id=invitation_id, now=now, expires_at=expires_at
+        )
+        return True
