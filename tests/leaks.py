@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICKET = re.compile(r"ticket=([A-Za-z0-9_-]{43})")
-_CODE = re.compile(r"code is (\d{6})")
+# A code mail shows its code on a line of its own.
+_CODE = re.compile(r"^[ \t]*(\d{6})[ \t]*$", re.MULTILINE)
 # Runs of the base64url alphabet (plus ~, the secret prefix): how every secret here is spelt.
 _RUN = re.compile(r"[A-Za-z0-9_~-]{16,}")
 # A code standing on its own: not inside a longer run of letters and digits (random hex in
