@@ -19,6 +19,7 @@ from guestgate.domain.timestamps import utcnow
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.retention import RETENTION_INTERVAL, forget_expired
+from guestgate.services.subscriptions import notify_due as notify_subscriptions
 from guestgate.services.webhooks import DeliveryPolicy
 from guestgate.services.webhooks import Sender as WebhookSender
 from guestgate.services.webhooks import deliver_due as deliver_webhooks
@@ -133,7 +134,8 @@ class OutboxWorker:
 
 
 class WebhookWorker:
-    """Polls for new events and due webhook deliveries (services/webhooks.py)."""
+    """Polls for new events: webhook deliveries (services/webhooks.py) and Graph change
+    notifications (services/subscriptions.py)."""
 
     def __init__(
         self,
@@ -157,8 +159,15 @@ class WebhookWorker:
         self._stop.set()
 
     async def run_once(self) -> int:
-        return await deliver_webhooks(
+        sent = await deliver_webhooks(
             self.make_uow, sealer=self.sealer, sender=self.sender, now=self.now, policy=self.policy
+        )
+        return sent + await notify_subscriptions(
+            self.make_uow,
+            sealer=self.sealer,
+            sender=self.sender,
+            now=self.now,
+            attempt_seconds=self.policy.timeout_seconds,
         )
 
     async def run(self) -> None:

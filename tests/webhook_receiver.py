@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class Receiver:
         self.script = list(script or [])
         self.default = default or Reply()
         self.received: list[Received] = []
+        self.validations: list[str] = []
+        # Graph's handshake: (status, content type, body) for a validation token.
+        self.validation: Callable[[str], tuple[int, str, str]] = lambda token: (
+            200,
+            "text/plain; charset=utf-8",
+            token,
+        )
         self.lock = threading.Lock()
         receiver = self
 
@@ -51,6 +60,17 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                if "validationToken" in query:
+                    receiver.validations.append(query["validationToken"][0])
+                    status, kind, text = receiver.validation(query["validationToken"][0])
+                    data = text.encode()
+                    self.send_response(status)
+                    self.send_header("content-type", kind)
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 if len(body) < length:

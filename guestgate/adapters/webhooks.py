@@ -19,6 +19,7 @@ import ssl
 import time
 from collections import OrderedDict
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode
 
 import httpx
 
@@ -102,6 +103,22 @@ class HttpWebhookSender:
         return client
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
+        return await self._send(url, body, headers, self.timeout)
+
+    async def validate(self, url: str, token: str) -> bool:
+        """Graph's handshake: POST ?validationToken=…, answered 200 text/plain with the token
+        itself, within 10 seconds."""
+        joined = f"{url}{'&' if '?' in url else '?'}{urlencode({'validationToken': token})}"
+        response = await self._send(
+            joined, b"", {"content-type": "text/plain; charset=utf-8"}, min(self.timeout, 10.0)
+        )
+        return (
+            response.status_code == 200
+            and (response.content_type or "").split(";")[0].strip().lower() == "text/plain"
+            and response.excerpt == token
+        )
+
+    async def _send(self, url: str, body: bytes, headers: dict[str, str], limit: float) -> Response:
         started = time.monotonic()
 
         def answer(
@@ -133,7 +150,7 @@ class HttpWebhookSender:
             extensions["sni_hostname"] = target.host
         client = self._client(target.host)
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(limit):
                 request = client.build_request(
                     "POST",
                     f"{target.scheme}://{netloc}:{target.port}{target.path}",
@@ -151,7 +168,7 @@ class HttpWebhookSender:
                 finally:
                     await response.aclose()
         except TimeoutError:
-            return answer(error=f"no answer within {self.timeout:g} s")
+            return answer(error=f"no answer within {limit:g} s")
         except httpx.HTTPError as exc:
             # The URL's query may hold the receiver's own secret: never repeat it.
             text = str(exc).replace(target.path, rules.without_query(target.path))
@@ -165,6 +182,7 @@ class HttpWebhookSender:
             error=error,
             retry_after=retry_after(response.headers.get("retry-after")),
             excerpt=bytes(excerpt[: rules.EXCERPT_BYTES]).decode("utf-8", "replace") or None,
+            content_type=response.headers.get("content-type"),
         )
 
     async def close(self) -> None:

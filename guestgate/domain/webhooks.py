@@ -103,6 +103,7 @@ class Response:
     retry_after: float | None = None
     excerpt: str | None = None
     error: str | None = None
+    content_type: str | None = None
 
 
 def new_secret(raw: bytes) -> str:

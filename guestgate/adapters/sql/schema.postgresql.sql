@@ -1,4 +1,4 @@
--- guestgate schema at revision 0009, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0010, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -108,6 +108,26 @@ CREATE TABLE apps (
 CREATE INDEX ix_apps_tenant ON apps (tenant_id);
 
 CREATE UNIQUE INDEX uq_apps_tenant_app_id_uri ON apps (tenant_id, app_id_uri);
+
+CREATE TABLE graph_subscriptions (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	app_id VARCHAR(36), 
+	resource VARCHAR(64) NOT NULL, 
+	change_types VARCHAR(64) NOT NULL, 
+	notification_url VARCHAR(2048) NOT NULL, 
+	lifecycle_url VARCHAR(2048), 
+	client_state TEXT, 
+	expires_at VARCHAR(27) NOT NULL, 
+	cursor BIGINT NOT NULL, 
+	next_attempt_at VARCHAR(27) NOT NULL, 
+	failing_since VARCHAR(27), 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_graph_subscriptions_tenant ON graph_subscriptions (tenant_id, app_id);
 
 CREATE TABLE tenant_domains (
 	domain VARCHAR(253) NOT NULL, 
@@ -341,4 +361,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0009');
+INSERT INTO alembic_version (version_num) VALUES ('0010');

@@ -365,3 +365,24 @@ deployment = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", TIMESTAMP, nullable=False),
 )
+
+# Graph change notifications for users (migration 0010): each subscription keeps the number
+# of the last event it was sent, as a webhook endpoint does.
+graph_subscriptions = Table(
+    "graph_subscriptions",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", GUID),
+    Column("resource", String(64), nullable=False),
+    Column("change_types", String(64), nullable=False),
+    Column("notification_url", String(2048), nullable=False),
+    Column("lifecycle_url", String(2048)),
+    Column("client_state", Text),  # sealed: receivers check it to trust a notification
+    Column("expires_at", TIMESTAMP, nullable=False),
+    Column("cursor", BigInteger, nullable=False),
+    Column("next_attempt_at", TIMESTAMP, nullable=False),
+    Column("failing_since", TIMESTAMP),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Index("ix_graph_subscriptions_tenant", "tenant_id", "app_id"),
+)

@@ -18,6 +18,7 @@ from guestgate.adapters.sql.outbox import SqlOutbox
 from guestgate.adapters.sql.rate_limits import SqlRateLimits
 from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
 from guestgate.adapters.sql.signin import SqlSignIn
+from guestgate.adapters.sql.subscriptions import SqlSubscriptions
 from guestgate.adapters.sql.tenant_cache import TenantCache
 from guestgate.adapters.sql.tenants import SqlTenantRepository
 from guestgate.adapters.sql.users import SqlUserRepository
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     signin: SqlSignIn
     events: SqlEventLog
     webhooks: SqlWebhooks
+    subscriptions: SqlSubscriptions
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
         self.webhooks = SqlWebhooks(tx)
+        self.subscriptions = SqlSubscriptions(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
