@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Self, cast
 
+from guestgate.domain import events as events_rules
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.events import Event
@@ -806,16 +807,29 @@ class FakeEventLog:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
 
-    async def next_sequence(self, tenant_id: str) -> int:
-        self.s.event_sequences[tenant_id] = self.s.event_sequences.get(tenant_id, 0) + 1
-        return self.s.event_sequences[tenant_id]
+    async def number_pending(self, limit: int) -> int:
+        pending = sorted(
+            (e for e in self.s.events if e.sequence is None), key=lambda e: (e.occurred_at, e.id)
+        )[:limit]
+        for event in pending:
+            number = self.s.event_sequences.get(event.tenant_id, 0) + 1
+            self.s.event_sequences[event.tenant_id] = number
+            index = self.s.events.index(event)
+            self.s.events[index] = replace(
+                event, sequence=number, body=events_rules.numbered(event.body, number)
+            )
+        return len(pending)
 
     async def last_sequence(self, tenant_id: str) -> int:
         return self.s.event_sequences.get(tenant_id, 0)
 
     async def add(self, event: Event) -> None:
         if any(
-            e.id == event.id or (e.tenant_id, e.sequence) == (event.tenant_id, event.sequence)
+            e.id == event.id
+            or (
+                event.sequence is not None
+                and (e.tenant_id, e.sequence) == (event.tenant_id, event.sequence)
+            )
             for e in self.s.events
         ):
             raise IntegrityError("event exists")
@@ -827,9 +841,12 @@ class FakeEventLog:
         found = [
             e
             for e in self.s.events
-            if e.tenant_id == tenant_id and e.sequence > after and (not types or e.type in types)
+            if e.tenant_id == tenant_id
+            and e.sequence is not None
+            and e.sequence > after
+            and (not types or e.type in types)
         ]
-        return sorted(found, key=lambda e: e.sequence)[:limit]
+        return sorted(found, key=lambda e: e.sequence or 0)[:limit]
 
     async def get(self, tenant_id: str, event_id: str) -> Event | None:
         return next(
@@ -838,9 +855,11 @@ class FakeEventLog:
 
     async def between(self, tenant_id: str, *, start: str, end: str, limit: int) -> Sequence[Event]:
         found = [
-            e for e in self.s.events if e.tenant_id == tenant_id and start <= e.occurred_at < end
+            e
+            for e in self.s.events
+            if e.tenant_id == tenant_id and e.sequence is not None and start <= e.occurred_at < end
         ]
-        return sorted(found, key=lambda e: e.sequence)[:limit]
+        return sorted(found, key=lambda e: e.sequence or 0)[:limit]
 
 
 class FakeUnitOfWork:

@@ -48,14 +48,20 @@ class Event:
 
     id: str
     tenant_id: str
-    sequence: int
+    sequence: int | None  # None until the event is numbered (see services/events.py)
     type: str
     occurred_at: str
     body: str
 
+    @property
+    def number(self) -> int:
+        """The event's number; the feed, fan-out and notifications read numbered events only."""
+        assert self.sequence is not None, "an event is read only once numbered"
+        return self.sequence
+
 
 def render(
-    *, event_type: str, sequence: int, tenant_id: str, now: datetime, data: dict[str, Any]
+    *, event_type: str, sequence: int | None, tenant_id: str, now: datetime, data: dict[str, Any]
 ) -> str:
     """The event's body, minified once: signatures are computed over these bytes."""
     if event_type not in EVENT_TYPES:
@@ -69,6 +75,13 @@ def render(
     if len(body.encode()) > MAX_BODY_BYTES:
         raise ValueError(f"event {event_type} is larger than {MAX_BODY_BYTES} bytes")
     return body
+
+
+def numbered(body: str, sequence: int) -> str:
+    """The body of an event with its number filled in; every other byte as rendered."""
+    payload = json.loads(body)
+    payload["data"]["sequence"] = sequence
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 
 
 def actor_data(app_id: str | None, request_id: str | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ stored events later, by the worker (services/webhooks.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from guestgate.errors import ValidationError
 from guestgate.services.ports import UnitOfWork
 
 MAX_PAGE = 1000
+NUMBERING_BATCH = 500
 
 
 async def emit(
@@ -31,20 +32,37 @@ async def emit(
     now: datetime,
     rng: Randomness = SYSTEM,
 ) -> Event:
-    """Number the event in its tenant's sequence and store it, in the caller's transaction."""
-    sequence = await uow.events.next_sequence(tenant_id)
+    """Store the event in the caller's transaction; `number_pending` numbers it later.
+
+    Numbering at write time would hold the tenant's counter row until the change commits,
+    and with group commit (adapters/sql/postgres.py) one tenant's writes would then queue
+    behind each other's commit groups. A numbering pass instead gives numbers in the order
+    events become visible, so a feed reader never skips one.
+    """
     event = Event(
         id=rng.uuid(),
         tenant_id=tenant_id,
-        sequence=sequence,
+        sequence=None,
         type=event_type,
         occurred_at=iso(now),
         body=rules.render(
-            event_type=event_type, sequence=sequence, tenant_id=tenant_id, now=now, data=data
+            event_type=event_type, sequence=None, tenant_id=tenant_id, now=now, data=data
         ),
     )
     await uow.events.add(event)
     return event
+
+
+async def number_pending(uow: UnitOfWork, *, batch: int = NUMBERING_BATCH) -> int:
+    """Number every event written so far (its own transaction); returns how many."""
+    total = 0
+    while True:
+        async with uow:
+            numbered = await uow.events.number_pending(batch)
+            await uow.commit()
+        total += numbered
+        if numbered < batch:
+            return total
 
 
 def parse_cursor(value: str | None) -> int:
@@ -60,11 +78,18 @@ def parse_cursor(value: str | None) -> int:
 
 
 async def feed(
-    uow: UnitOfWork, *, tenant_id: str, after: int, types: Sequence[str], limit: int
+    make_uow: Callable[..., UnitOfWork],
+    *,
+    tenant_id: str,
+    after: int,
+    types: Sequence[str],
+    limit: int,
 ) -> Sequence[Event]:
-    """The tenant's events after a cursor, in sequence order, at most `limit`."""
+    """The tenant's events after a cursor, in sequence order, at most `limit`; events
+    written so far are numbered first, so the page is as current as the database."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"top takes 1 to {MAX_PAGE}.", code="InvalidPageSize")
     chosen = rules.check_event_types(types)
-    async with uow:
+    await number_pending(make_uow())
+    async with make_uow(write=False) as uow:
         return await uow.events.after(tenant_id, after=after, types=chosen, limit=limit)

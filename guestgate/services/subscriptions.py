@@ -225,7 +225,7 @@ async def _notify(
                     user_id=data["userId"],
                 )
             )
-    last = found[-1].sequence if found else cursor
+    last = found[-1].number if found else cursor
     moment = now()
     if not items:
         async with make_uow() as uow:

@@ -25,6 +25,7 @@ from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
 from guestgate.domain.webhooks import Attempt, ClaimedDelivery, Endpoint, Response
 from guestgate.errors import NotFound, ValidationError
+from guestgate.services import events
 from guestgate.services.ports import Sealer, UnitOfWork
 
 log = logging.getLogger("guestgate.webhooks")
@@ -284,6 +285,7 @@ async def deliver_due(
     worker takes a delivery that is still in flight.
     """
     moment = now()
+    await events.number_pending(make_uow())
     async with make_uow() as uow:
         await uow.webhooks.fan_out(now=iso(moment), endpoints=50, events=500)
         await uow.commit()

@@ -8,6 +8,7 @@ every guest change of the tenant.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,7 +22,9 @@ from guestgate.domain.events import EVENT_TYPES, Event
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.webhooks import Attempt, Endpoint
 from guestgate.errors import NotFound, ValidationError
+from guestgate.runtime import Runtime
 from guestgate.services import events, webhooks
+from guestgate.services.ports import UnitOfWork
 from guestgate.web.api import ERRORS, authorize_known_query
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -87,6 +90,15 @@ def attempt_answer(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+def numbering_uow(runtime: Runtime) -> Callable[..., UnitOfWork]:
+    """Units of work for the feed: its numbering pass writes outside group commits."""
+
+    def make(*, write: bool = True) -> UnitOfWork:
+        return runtime.uow(write=write, alone=write)
+
+    return make
+
+
 def event_answer(event: Event) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(event.body)
     return {"id": event.id, "sequence": event.sequence, **body}
@@ -129,13 +141,13 @@ async def list_events(
     cursor = events.parse_cursor(after)
     types = [t for t in (type or "").split(",") if t.strip()]
     found = await events.feed(
-        runtime.uow(write=False),
+        numbering_uow(runtime),
         tenant_id=caller_of(request).tenant_id,
         after=cursor,
         types=types,
         limit=top,
     )
-    last = found[-1].sequence if found else cursor
+    last = found[-1].number if found else cursor
     following: dict[str, Any] = {"after": last, "top": top} | ({"type": type} if type else {})
     return {
         "value": [event_answer(e) for e in found],

@@ -27,9 +27,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def bodies(uow: UowFactory, actor: Actor) -> list[dict[str, Any]]:
-    found = await events.feed(
-        uow(write=False), tenant_id=actor.tenant_id, after=0, types=[], limit=1000
-    )
+    found = await events.feed(uow, tenant_id=actor.tenant_id, after=0, types=[], limit=1000)
     return [json.loads(e.body) for e in found]
 
 

@@ -41,9 +41,7 @@ async def emit(uow: UowFactory, tenant_id: str, label: str, *, hold: float = 0.0
 
 
 async def all_events(uow: UowFactory, tenant_id: str) -> list[Event]:
-    return list(
-        await events.feed(uow(write=False), tenant_id=tenant_id, after=0, types=[], limit=1000)
-    )
+    return list(await events.feed(uow, tenant_id=tenant_id, after=0, types=[], limit=1000))
 
 
 async def test_each_tenant_numbers_its_events_from_one(uow: UowFactory) -> None:
@@ -76,11 +74,9 @@ async def test_the_feed_filters_by_type_and_pages_by_cursor(uow: UowFactory) -> 
     tenant_id = await new_tenant(uow)
     for label in ("a", "b", "c", "d"):
         await emit(uow, tenant_id, label)
-    page = await events.feed(uow(write=False), tenant_id=tenant_id, after=1, types=[], limit=2)
+    page = await events.feed(uow, tenant_id=tenant_id, after=1, types=[], limit=2)
     assert [e.sequence for e in page] == [2, 3]
-    none = await events.feed(
-        uow(write=False), tenant_id=tenant_id, after=0, types=["user.deleted"], limit=10
-    )
+    none = await events.feed(uow, tenant_id=tenant_id, after=0, types=["user.deleted"], limit=10)
     assert none == []
 
 
@@ -104,9 +100,7 @@ async def test_the_feed_never_skips_an_event_under_concurrent_writers(uow: UowFa
         cursor = 0
         while True:
             finished = done.is_set()
-            page = await events.feed(
-                uow(write=False), tenant_id=tenant_id, after=cursor, types=[], limit=5
-            )
+            page = await events.feed(uow, tenant_id=tenant_id, after=cursor, types=[], limit=5)
             assert [e.sequence for e in page] == list(range(cursor + 1, cursor + 1 + len(page)))
             seen.extend(page)
             if page:

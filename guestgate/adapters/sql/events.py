@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
-from guestgate.domain.events import Event
+from guestgate.domain.events import Event, numbered
 
 
 def _event(row: Row) -> Event:
     return Event(
         id=row["id"],
         tenant_id=row["tenant_id"],
-        sequence=int(row["sequence"]),
+        sequence=None if row["sequence"] is None else int(row["sequence"]),
         type=row["type"],
         occurred_at=row["occurred_at"],
         body=row["body"],
@@ -24,19 +24,40 @@ class SqlEventLog:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
-    async def next_sequence(self, tenant_id: str) -> int:
-        """The tenant's next event number. The counter row stays locked until this
-        transaction ends, so a tenant's events commit in the order of their numbers (on
-        PostgreSQL; SQLite has one writer anyway) and a reader that saw number n has seen
-        every number below it."""
-        row = await self.tx.fetchone(
-            "INSERT INTO event_sequences (tenant_id, last_sequence) VALUES (:tid, 1)"
-            " ON CONFLICT (tenant_id) DO UPDATE"
-            " SET last_sequence = event_sequences.last_sequence + 1 RETURNING last_sequence",
-            {"tid": tenant_id},
+    async def number_pending(self, limit: int) -> int:
+        """Number events written since the last pass, in the order they are seen; returns how
+        many. Each tenant's counter row is locked until this transaction ends, so numbers
+        commit in order and a reader that saw number n has seen every number below it."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.tx.dialect == "postgresql" else ""
+        rows = await self.tx.fetchall(
+            "SELECT id, tenant_id, body FROM events WHERE sequence IS NULL"  # noqa: S608 (a fixed lock clause)
+            f" ORDER BY occurred_at, id LIMIT :limit{lock}",
+            {"limit": limit},
         )
-        assert row is not None
-        return int(row["last_sequence"])
+        by_tenant: dict[str, list[Row]] = {}
+        for row in rows:
+            by_tenant.setdefault(row["tenant_id"], []).append(row)
+        for tenant_id in sorted(by_tenant):  # one order for every worker: no deadlock
+            pending = by_tenant[tenant_id]
+            counter = await self.tx.fetchone(
+                "INSERT INTO event_sequences (tenant_id, last_sequence) VALUES (:tid, :n)"
+                " ON CONFLICT (tenant_id) DO UPDATE"
+                " SET last_sequence = event_sequences.last_sequence + :n"
+                " RETURNING last_sequence",
+                {"tid": tenant_id, "n": len(pending)},
+            )
+            assert counter is not None
+            first = int(counter["last_sequence"]) - len(pending) + 1
+            for offset, row in enumerate(pending):
+                await self.tx.execute(
+                    "UPDATE events SET sequence = :seq, body = :body WHERE id = :id",
+                    {
+                        "seq": first + offset,
+                        "body": numbered(row["body"], first + offset),
+                        "id": row["id"],
+                    },
+                )
+        return len(rows)
 
     async def last_sequence(self, tenant_id: str) -> int:
         row = await self.tx.fetchone(
@@ -81,7 +102,7 @@ class SqlEventLog:
         """Events that occurred in [start, end), in order."""
         rows = await self.tx.fetchall(
             "SELECT * FROM events WHERE tenant_id = :tid AND occurred_at >= :start"
-            " AND occurred_at < :end ORDER BY sequence LIMIT :limit",
+            " AND occurred_at < :end AND sequence IS NOT NULL ORDER BY sequence LIMIT :limit",
             {"tid": tenant_id, "start": start, "end": end, "limit": limit},
         )
         return [_event(r) for r in rows]

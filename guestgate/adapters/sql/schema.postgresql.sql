@@ -31,13 +31,15 @@ CREATE TABLE event_sequences (
 CREATE TABLE events (
 	id VARCHAR(36) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
-	sequence BIGINT NOT NULL, 
+	sequence BIGINT, 
 	type VARCHAR(64) NOT NULL, 
 	occurred_at VARCHAR(27) NOT NULL, 
 	body TEXT NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_events_tenant_sequence UNIQUE (tenant_id, sequence)
 );
+
+CREATE INDEX ix_events_numbering ON events (sequence, occurred_at, id);
 
 CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
 

@@ -215,12 +215,13 @@ events = Table(
     metadata,
     Column("id", GUID, primary_key=True),
     Column("tenant_id", GUID, nullable=False),
-    Column("sequence", BigInteger, nullable=False),
+    Column("sequence", BigInteger),  # NULL until the numbering pass (services/events.py)
     Column("type", String(64), nullable=False),
     Column("occurred_at", TIMESTAMP, nullable=False),
     Column("body", Text, nullable=False),  # the exact JSON every delivery signs and sends
     UniqueConstraint("tenant_id", "sequence", name="uq_events_tenant_sequence"),
     Index("ix_events_tenant_time", "tenant_id", "occurred_at"),
+    Index("ix_events_numbering", "sequence", "occurred_at", "id"),
 )
 
 webhook_endpoints = Table(

@@ -27,13 +27,14 @@ def upgrade() -> None:
         "events",
         sa.Column("id", GUID, primary_key=True),
         sa.Column("tenant_id", GUID, nullable=False),
-        sa.Column("sequence", sa.BigInteger, nullable=False),
+        sa.Column("sequence", sa.BigInteger),  # NULL until the numbering pass
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("occurred_at", TIMESTAMP, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.UniqueConstraint("tenant_id", "sequence", name="uq_events_tenant_sequence"),
     )
     op.create_index("ix_events_tenant_time", "events", ["tenant_id", "occurred_at"])
+    op.create_index("ix_events_numbering", "events", ["sequence", "occurred_at", "id"])
     op.create_table(
         "webhook_endpoints",
         sa.Column("id", GUID, primary_key=True),
