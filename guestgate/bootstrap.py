@@ -27,6 +27,7 @@ from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
 from guestgate.services.local_directory import LocalDirectory
+from guestgate.services.pacing import Pacer
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import find_tenant
 from guestgate.services.throttles import Throttles
@@ -153,10 +154,19 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
     if runtime.graph is not None:
         from guestgate.services.graph_directory import GraphDirectory
 
+        # Graph counts invitations when they arrive; we count when they leave. A one-second
+        # margin on the 5-second window absorbs the time in between. The pacer counts in
+        # the database, so the limit holds for every process of the deployment together.
+        pacer = Pacer(
+            lambda: runtime.uow(alone=True),
+            name="graph-invitations",
+            limit=runtime.settings.graph.invites_per_window,
+            window=5.0 + 1.0,
+        )
         directory = GraphDirectory(
             runtime.uow,
             client=runtime.graph.client,
-            limiter=runtime.graph.limiter,
+            limiter=pacer,
             app_tokens=runtime.graph.app_tokens,
             now=runtime.now,
         )
@@ -175,23 +185,19 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
 
 
 def _graph_mode(settings: Settings) -> tuple[GraphRuntime, Authenticator]:
-    """Graph mode's client and limiter, and who vouches for callers' tokens."""
+    """Graph mode's client, and who vouches for callers' tokens."""
     # Imported here: local mode never loads httpx, msal or the Graph adapter.
     from guestgate.adapters.graph import (
         AppTokenProvider,
         ForwardingAuthenticator,
         GraphClient,
-        InvitationLimiter,
         JwksKeys,
     )
 
     graph = settings.graph
     client = GraphClient(graph.url, timeout=graph.timeout_seconds, ca_file=graph.ca_file)
-    # Graph counts invitations when they arrive; we count when they leave. A one-second
-    # margin on the 5-second window absorbs the time in between.
-    limiter = InvitationLimiter(graph.invites_per_window, 5.0 + 1.0)
     if not (graph.client_id and graph.client_secret and graph.tenant):
-        return GraphRuntime(client, limiter, app_tokens=None), ForwardingAuthenticator(client)
+        return GraphRuntime(client, app_tokens=None), ForwardingAuthenticator(client)
     # guestgate's own app in the tenant: callers prove themselves with Entra tokens for
     # guestgate's API, validated against the tenant's published keys.
     tenant = graph.tenant.lower()
@@ -210,4 +216,4 @@ def _graph_mode(settings: Settings) -> tuple[GraphRuntime, Authenticator]:
         authority=graph.entra_url,
         ca_file=graph.ca_file,
     )
-    return GraphRuntime(client, limiter, app_tokens), verifier
+    return GraphRuntime(client, app_tokens), verifier

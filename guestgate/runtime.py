@@ -27,7 +27,7 @@ from guestgate.services.webhooks import Resolver
 from guestgate.worker import OutboxWorker
 
 if TYPE_CHECKING:  # the Graph stack (httpx, msal) loads only in graph mode
-    from guestgate.adapters.graph import AppTokenProvider, GraphClient, InvitationLimiter
+    from guestgate.adapters.graph import AppTokenProvider, GraphClient
 
 
 class Authenticator(Protocol):
@@ -40,10 +40,9 @@ class Authenticator(Protocol):
 
 @dataclass
 class GraphRuntime:
-    """Graph mode: the client, the per-tenant limiter, and where Graph tokens come from."""
+    """Graph mode: the client, and where Graph tokens come from."""
 
     client: GraphClient
-    limiter: InvitationLimiter
     app_tokens: AppTokenProvider | None  # None: forward the caller's own token
 
 

@@ -79,6 +79,7 @@ class FakeStore:
     outbox: dict[str, OutboxRow] = field(default_factory=dict)
     redeem_sessions: dict[str, RedeemSession] = field(default_factory=dict)
     rate_limits: dict[str, Count] = field(default_factory=dict)
+    pacers: dict[str, int] = field(default_factory=dict)  # name: when its next turn is free
     audit: list[AuditRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     event_sequences: dict[str, int] = field(default_factory=dict)
@@ -803,6 +804,16 @@ class FakeRateLimits:
         return len(ended)
 
 
+class FakePacing:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def reserve(self, name: str, *, now_ms: int, interval_ms: int) -> int:
+        start = max(self.s.pacers.get(name, now_ms), now_ms)
+        self.s.pacers[name] = start + interval_ms
+        return start
+
+
 class FakeEventLog:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
@@ -879,6 +890,7 @@ class FakeUnitOfWork:
     outbox: FakeOutbox
     redeem_sessions: FakeRedeemSessions
     rate_limits: FakeRateLimits
+    pacing: FakePacing
     events: FakeEventLog
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
@@ -906,6 +918,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(work)
         self.redeem_sessions = FakeRedeemSessions(work)
         self.rate_limits = FakeRateLimits(work)
+        self.pacing = FakePacing(work)
         self.events = FakeEventLog(work)
         return self
 

@@ -1,4 +1,6 @@
-"""Microsoft Graph over HTTP: timeouts, retries that honour Retry-After, a per-tenant limiter.
+"""Microsoft Graph over HTTP: timeouts and retries that honour Retry-After.
+
+Graph's per-tenant invitation limit is kept by a pacer in the database (services/pacing.py).
 
 Error policy:
 - 429, 503 and 504 are retried (Retry-After when given, else exponential backoff with jitter);
@@ -16,7 +18,6 @@ import hashlib
 import random
 import ssl
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,41 +39,6 @@ from guestgate.errors import (
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 MAX_RETRY_AFTER = 30.0
-
-
-class InvitationLimiter:
-    """At most `limit` invitations per `window` seconds per tenant (Graph: 150 per 5 s).
-
-    Callers over the limit wait for a free slot instead of being refused, so bulk work slows
-    down to Graph's pace rather than collecting 429s. Per process: with several processes,
-    split the limit between them (GUESTGATE_GRAPH_INVITES_PER_5S).
-    """
-
-    def __init__(
-        self,
-        limit: int = 150,
-        window: float = 5.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.limit, self.window = limit, window
-        self.clock, self.sleep = clock, sleep
-        self._sent: dict[str, deque[float]] = {}
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, tenant_id: str) -> None:
-        while True:
-            async with self._lock:
-                now = self.clock()
-                sent = self._sent.setdefault(tenant_id, deque())
-                while sent and sent[0] <= now - self.window:
-                    sent.popleft()
-                if len(sent) < self.limit:
-                    sent.append(now)
-                    return
-                wait = sent[0] + self.window - now
-            await self.sleep(max(wait, 0.001))
 
 
 def retry_after(response: httpx.Response) -> float | None:

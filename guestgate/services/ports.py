@@ -160,6 +160,12 @@ class RateLimits(Protocol):
     async def purge(self, *, now_ms: int) -> int: ...
 
 
+class Pacing(Protocol):
+    """Pacers shared by every process: turns spaced evenly, reserved one at a time."""
+
+    async def reserve(self, name: str, *, now_ms: int, interval_ms: int) -> int: ...
+
+
 class SignInStore(Protocol):
     """Sign-in state (adapters/sql/signin.py); every "use once" step is conditional."""
 
@@ -295,6 +301,8 @@ class UnitOfWork(Protocol):
     def redeem_sessions(self) -> RedeemSessions: ...
     @property
     def rate_limits(self) -> RateLimits: ...
+    @property
+    def pacing(self) -> Pacing: ...
     @property
     def signin(self) -> SignInStore: ...
     @property

@@ -387,3 +387,11 @@ graph_subscriptions = Table(
     Column("created_at", TIMESTAMP, nullable=False),
     Index("ix_graph_subscriptions_tenant", "tenant_id", "app_id"),
 )
+
+# Pacers (migration 0011): when each one's next turn is free, epoch ms (services/pacing.py).
+pacers = Table(
+    "pacers",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("free_at", BigInteger, nullable=False),
+)

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0010, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0011, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -60,6 +60,12 @@ CREATE TABLE outbox (
 );
 
 CREATE INDEX ix_outbox_due ON outbox (status, next_attempt_at);
+
+CREATE TABLE pacers (
+	name VARCHAR(80) NOT NULL, 
+	free_at BIGINT NOT NULL, 
+	PRIMARY KEY (name)
+);
 
 CREATE TABLE rate_limits (
 	name VARCHAR(80) NOT NULL, 
@@ -363,4 +369,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0010');
+INSERT INTO alembic_version (version_num) VALUES ('0011');

@@ -15,6 +15,7 @@ from guestgate.adapters.sql.events import SqlEventLog
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
 from guestgate.adapters.sql.outbox import SqlOutbox
+from guestgate.adapters.sql.pacing import SqlPacing
 from guestgate.adapters.sql.rate_limits import SqlRateLimits
 from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
 from guestgate.adapters.sql.signin import SqlSignIn
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
     rate_limits: SqlRateLimits
+    pacing: SqlPacing
     signin: SqlSignIn
     events: SqlEventLog
     webhooks: SqlWebhooks
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
         self.rate_limits = SqlRateLimits(tx)
+        self.pacing = SqlPacing(tx)
         self.signin = SqlSignIn(tx)
         self.events = SqlEventLog(tx)
         self.webhooks = SqlWebhooks(tx)
