@@ -6,6 +6,7 @@ HTTP, and against a fault-injecting stand-in.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import sqlite3
 import threading
@@ -258,6 +259,30 @@ def test_limiter_keeps_under_150_invitations_per_5_seconds(
     worst = max(sum(1 for u in times if t <= u < t + 5.0) for t in times)
     assert worst <= 150
     assert times[-1] - times[0] >= 5.0 - 0.1
+
+
+def test_two_workers_together_keep_under_150_invitations_per_5_seconds(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    broker = Server(
+        workdir=tmp_path,
+        database_url=f"sqlite:///{tmp_path}/guestgate.db",
+        workers=2,
+        extra_env={"GUESTGATE_DIRECTORY": "graph", "GUESTGATE_GRAPH_URL": fake.url},
+    )
+    broker.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            statuses = list(
+                pool.map(lambda i: invite(broker, f"pair{i}@example.com").status_code, range(180))
+            )
+    finally:
+        broker.stop()
+    assert statuses.count(201) == 180
+    times = sorted(t for t, _ in fake.posts)
+    assert len(times) == 180
+    # Each worker alone would have let 150 through per window: together they share one pace.
+    assert max(sum(1 for u in times if t <= u < t + 5.0) for t in times) <= 150
 
 
 # ----------------------------------------------------------------- app credentials
