@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from guestgate.domain.apps import App, redirect_uri_matches
-from guestgate.domain.users import ACCEPTED, GUEST, MEMBER, User
+from guestgate.domain.users import ACCEPTED, GUEST, MEMBER, PENDING, User
 
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 RESPONSE_MODES = ("query", "form_post")
@@ -179,6 +179,11 @@ def may_sign_in(user: User | None) -> bool:
     return user.user_type == MEMBER or (
         user.user_type == GUEST and user.external_user_state == ACCEPTED
     )
+
+
+def must_redeem_first(user: User | None) -> bool:
+    """A guest who has not accepted yet: a sign-in takes them through redemption first."""
+    return user is not None and user.user_type == GUEST and user.external_user_state == PENDING
 
 
 def pkce_matches(challenge: str, verifier: str) -> bool:

@@ -24,6 +24,7 @@ NO_ACCOUNT = "no_account"  # unknown address, a pending, revoked or deleted user
 TOO_SOON = "too_soon"
 TOO_MANY_CODES = "too_many_codes"  # the account got its share of code mails for now
 NO_CHALLENGE = "no_challenge"
+NO_INVITATION = "no_invitation"  # a guest who never accepted, with no invitation open now
 
 
 @dataclass(frozen=True, slots=True)

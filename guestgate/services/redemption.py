@@ -147,6 +147,47 @@ async def start(
     return link
 
 
+async def start_proven(
+    uow: UnitOfWork, *, tenant_id: str, user_id: str, email_key: str, session_id: str, now: datetime
+) -> bool:
+    """A verified redemption session of the guest's newest pending invitation, for an address
+    already proven by a sign-in code; False when nothing is pending. The caller commits."""
+    newest = await uow.invitations.list(
+        tenant_id,
+        now=iso(now),
+        status=invitation_rules.PENDING,
+        email_key=email_key,
+        after=None,
+        limit=1,
+    )
+    if not newest or newest[0].user_id != user_id:
+        return False
+    if not await _within(uow, rules.SESSIONS_PER_INVITATION, newest[0].id, now):
+        raise RedemptionError(
+            TOO_SOON, "This invitation was opened too often today. Try again tomorrow."
+        )
+    # Added under a hash nobody holds, then verified onto the browser's: no code is left.
+    unproven = rules.session_hash(rules.new_session_id())
+    await uow.redeem_sessions.add(
+        session_hash=unproven,
+        invitation_id=newest[0].id,
+        now=iso(now),
+        expires_at=iso(now + timedelta(seconds=rules.SESSION_LIFETIME_SECONDS)),
+    )
+    proven = rules.session_hash(session_id)
+    await uow.redeem_sessions.verify(unproven, new_hash=proven, now=iso(now))
+    return True
+
+
+async def proven_guest(uow: UnitOfWork, *, session_id: str, now: datetime) -> str | None:
+    """The guest whose address a verified redemption session proved, or None."""
+    state = await uow.redeem_sessions.get(rules.session_hash(session_id))
+    if state is None or state.verified_at is None or state.expires_at <= iso(now):
+        return None
+    invitation = await uow.invitations.get_by_id(state.invitation_id)
+    return None if invitation is None else invitation.user_id
+
+
 async def _session(uow: UnitOfWork, session_id: str, now: datetime) -> tuple[RedeemSession, Link]:
     state = await uow.redeem_sessions.get(rules.session_hash(session_id))
     if state is None or state.expires_at <= iso(now):

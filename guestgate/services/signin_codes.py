@@ -1,13 +1,16 @@
 """Sign-in by a one-time code mailed to the account's address, like Entra's email OTP.
 
-Only members and guests who accepted their invitation get a code; any other address sees the
-same pages and receives nothing, so the pages do not tell who has an account. Guesses are
-counted in the database per challenge (five per code, five codes per challenge).
+Members and guests get a code; any other address sees the same pages and receives nothing,
+so the pages do not tell who has an account. A guest who has not accepted yet proves the
+address with the code, goes through the consent page of their newest pending invitation and,
+once they accept, on to the app: the challenge row holds the authorization request meanwhile.
+Guesses are counted in the database per challenge (five per code, five codes per challenge).
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from guestgate.domain import oidc
@@ -21,7 +24,7 @@ from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.domain.users import User
 from guestgate.errors import RedemptionError
-from guestgate.services import outbox
+from guestgate.services import outbox, redemption
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.signin import (
     Issued,
@@ -31,6 +34,17 @@ from guestgate.services.signin import (
     record_attempt,
     seal_request,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Redeeming:
+    """The code was right but the guest has not accepted: the browser goes to consent."""
+
+    session_id: str
+
+
+def _gets_code(user: User | None) -> bool:
+    return oidc.may_sign_in(user) or oidc.must_redeem_first(user)
 
 
 async def _send_code(
@@ -88,7 +102,7 @@ async def start(
         if tenant is None:
             raise RedemptionError(rules.NO_CHALLENGE, "This organization no longer exists.")
         user = await uow.users.get_by_email(tenant.id, address.key)
-        eligible = user if oidc.may_sign_in(user) else None
+        eligible = user if _gets_code(user) else None
         reason = rules.NO_ACCOUNT
         since = iso(now - timedelta(seconds=rules.CODE_MAIL_WINDOW_SECONDS))
         if (
@@ -183,7 +197,7 @@ async def resend(
         user = None
         if challenge.user_id is not None:
             user = await uow.users.get(challenge.tenant_id, challenge.user_id)
-            user = user if oidc.may_sign_in(user) else None
+            user = user if _gets_code(user) else None
         await _send_code(
             uow,
             challenge.challenge_hash,
@@ -210,11 +224,15 @@ async def verify(
     now: datetime,
     request_id: str | None,
     rng: Randomness = SYSTEM,
-) -> Issued:
-    """Check the code; on success a session starts and the app gets an authorization code."""
+) -> Issued | Redeeming:
+    """Check the code; on success a session starts and the app gets an authorization code.
+
+    For a guest who has not accepted, `session_id` becomes a verified redemption session of
+    their newest pending invitation instead, and the challenge waits for the accept."""
     challenge_hash = codes.session_hash(challenge_id)
     reason: str | None = None
     attempts_left = 0
+    redeeming: Redeeming | None = None
     async with uow:
         challenge, found = await _challenge(uow, challenge_id, sealer, now)
         request = found.request
@@ -234,7 +252,23 @@ async def verify(
             user = None
             if right and challenge.user_id is not None:
                 user = await uow.users.get(challenge.tenant_id, challenge.user_id)
-            if user is None or not oidc.may_sign_in(user):
+            if user is not None and oidc.must_redeem_first(user):
+                if await redemption.start_proven(
+                    uow,
+                    tenant_id=user.tenant_id,
+                    user_id=user.id,
+                    email_key=user.email_key,
+                    session_id=session_id,
+                    now=now,
+                ):
+                    # The code is spent; the challenge keeps the request until the accept.
+                    await uow.signin.set_challenge_code(
+                        challenge_hash, code_hash=None, expires_at=iso(now), now=iso(now)
+                    )
+                    redeeming = Redeeming(session_id=session_id)
+                else:
+                    reason = rules.NO_INVITATION
+            elif user is None or not oidc.may_sign_in(user):
                 reason = rules.WRONG_CODE
                 attempts_left = max(rules.CODE_ATTEMPTS - challenge.code_attempts - 1, 0)
             else:
@@ -274,6 +308,62 @@ async def verify(
         raise RedemptionError(reason, "That code is not right.", attempts_left=attempts_left)
     if reason == rules.CODE_EXPIRED:
         raise RedemptionError(reason, "This code has expired. Ask for a new code.")
+    if reason == rules.NO_INVITATION:
+        raise RedemptionError(
+            reason, "Your invitation is no longer open. Ask whoever invited you for a new one."
+        )
     if reason is not None:
         raise RedemptionError(reason, "This code can no longer be used. Ask for a new code.")
+    return issued if redeeming is None else redeeming
+
+
+async def resume(
+    uow: UnitOfWork,
+    *,
+    challenge_id: str,
+    redeem_session_id: str,
+    session_id: str,
+    session_seconds: int,
+    sealer: Sealer,
+    now: datetime,
+    request_id: str | None,
+    rng: Randomness = SYSTEM,
+) -> Issued | None:
+    """After an accept: the sign-in that led there continues, if this browser started one.
+
+    Both rows come from this browser's cookies and must name the same guest, whose address
+    the verified redemption session proved; None when there is nothing to continue."""
+    async with uow:
+        try:
+            challenge, found = await _challenge(uow, challenge_id, sealer, now)
+        except RedemptionError:
+            return None
+        guest = await redemption.proven_guest(uow, session_id=redeem_session_id, now=now)
+        if guest is None or guest != challenge.user_id:
+            return None
+        user = await uow.users.get(challenge.tenant_id, guest)
+        if user is None or not oidc.may_sign_in(user):
+            return None
+        await uow.signin.delete_challenge(challenge.challenge_hash)
+        session = SignInSession(
+            session_hash=codes.session_hash(session_id),
+            sid=rng.uuid(),
+            tenant_id=challenge.tenant_id,
+            user_id=user.id,
+            auth_time=iso(now),
+            expires_at=iso(now + timedelta(seconds=session_seconds)),
+            ended_at=None,
+        )
+        await uow.signin.add_session(session)
+        issued = await issue_code(
+            uow,
+            found.request,
+            session,
+            user,
+            method="email_otp",
+            now=now,
+            request_id=request_id,
+            rng=rng,
+        )
+        await uow.commit()
     return issued

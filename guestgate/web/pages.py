@@ -41,6 +41,7 @@ from guestgate.web.forms import (
     see_other,
     session_csrf,
 )
+from guestgate.web.signin import resume_after_accept
 
 STATIC = Path(__file__).with_name("static")
 
@@ -312,6 +313,8 @@ async def accept(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         return error_page(exc)
+    if (resumed := await resume_after_accept(request, session_id)) is not None:
+        return resumed  # the guest came from an app's sign-in: straight back to it
     return redirect_to(target)
 
 

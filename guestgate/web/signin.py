@@ -17,6 +17,7 @@ from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import signin, signin_codes
 from guestgate.web.auth import runtime_of
+from guestgate.web.forms import SESSION_COOKIE as REDEEM_COOKIE
 from guestgate.web.forms import (
     check_csrf,
     cookie,
@@ -237,6 +238,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     except RedemptionError as exc:
         if exc.reason == rules.NO_CHALLENGE:
             return _ended()
+        if exc.reason == rules.NO_INVITATION:
+            return message(403, "Your invitation is no longer open", exc.message)
         await _count_failure(request)
         pending = await signin_codes.pending(
             runtime.uow(write=False),
@@ -253,6 +256,47 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
                 else "That code is not right, and it can no longer be used. Ask for a new code."
             )
         return _code_page(runtime, challenge_id, pending, text, status=400)
+    if isinstance(issued, signin_codes.Redeeming):
+        # A guest who has not accepted: consent first; the challenge cookie stays, so the
+        # accept comes back here (resume_after_accept) instead of the invitation's redirect.
+        return see_other(
+            "/redeem/consent",
+            cookies=[
+                cookie(runtime, REDEEM_COOKIE, issued.session_id, codes.SESSION_LIFETIME_SECONDS)
+            ],
+        )
+    return code_response(
+        runtime,
+        issued,
+        cookies=[
+            cookie(runtime, SESSION_COOKIE, session_id, lifetime),
+            cookie(runtime, CHALLENGE_COOKIE, "", 0),
+        ],
+    )
+
+
+async def resume_after_accept(
+    request: Request[Any, Any, Any], redeem_session_id: str
+) -> Response[str] | None:
+    """The answer to the app whose sign-in led this browser to accept, or None."""
+    runtime = runtime_of(request)
+    challenge_id = _challenge_id(request)
+    if not challenge_id:
+        return None
+    session_id = codes.new_session_id()
+    lifetime = session_seconds(runtime)
+    issued = await signin_codes.resume(
+        runtime.uow(),
+        challenge_id=challenge_id,
+        redeem_session_id=redeem_session_id,
+        session_id=session_id,
+        session_seconds=lifetime,
+        sealer=runtime.sealer,
+        now=runtime.now(),
+        request_id=request_id_var.get(),
+    )
+    if issued is None:
+        return None
     return code_response(
         runtime,
         issued,
