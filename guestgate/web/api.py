@@ -181,6 +181,14 @@ async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
     body = parse_json(raw, request.headers.get("content-type"), InviteGuestsBody)
     if not 1 <= len(body.invitations) <= MAX_BULK:
         raise ValidationError(f"invitations takes 1 to {MAX_BULK} entries.", code="InvalidBulkSize")
+    # An entry without an address breaks the body's schema, as a wrong type does: the whole
+    # call is refused and nothing is stored. Checks of the values are answered per entry.
+    for index, item in enumerate(body.invitations):
+        if item.invitedUserEmailAddress is None:
+            raise ValidationError(
+                f"invitations[{index}].invitedUserEmailAddress is required.",
+                code="InvalidEmailAddress",
+            )
     requests: list[InviteRequest | GuestgateError] = []
     for item in body.invitations:
         try:

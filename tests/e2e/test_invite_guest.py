@@ -478,6 +478,22 @@ def test_bulk_invites_report_each_entry_and_store_only_the_good_ones(
     assert after["audit_events"] == before["audit_events"] + 2
 
 
+def test_a_bulk_entry_without_an_address_refuses_the_whole_call(
+    caller: Caller, server: Server
+) -> None:
+    before = row_counts(server)
+    response = caller.request(
+        "POST",
+        "/api/InviteGuests",
+        json={"invitations": [{"invitedUserEmailAddress": unique_email()}, {"more": None}]},
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "InvalidEmailAddress"
+    assert error["message"] == "invitations[1].invitedUserEmailAddress is required."
+    assert row_counts(server) == before
+
+
 def test_bulk_size_limits(caller: Caller) -> None:
     empty = caller.request("POST", "/api/InviteGuests", json={"invitations": []})
     assert empty.status_code == 400
