@@ -180,8 +180,7 @@ async def test_bad_subscriptions_are_refused_before_any_handshake(
 ) -> None:
     # Times relative to now are resolved when the test runs, not when it is collected.
     changes = {
-        k: (utcnow() + v).isoformat() if isinstance(v, timedelta) else v
-        for k, v in changes.items()
+        k: (utcnow() + v).isoformat() if isinstance(v, timedelta) else v for k, v in changes.items()
     }
     tenant_id = await new_tenant(uow)
     with pytest.raises(ValidationError):
