@@ -1,7 +1,9 @@
 """The tables, declared once with SQLAlchemy Core; migrations must produce exactly this.
 
 Runtime queries go through the stdlib sqlite3 driver (sqlite.py) or asyncpg (postgres.py);
-these declarations are the reference that the migration test compares against.
+these declarations are the reference that the migration test compares against. The sign-in
+tables are declared in schema_signin.py on the same `metadata`: importing this module gives
+every table, and `metadata` here is the whole schema.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
-
-GUID = String(36)
-TIMESTAMP = String(27)  # see domain/timestamps.py
-# A 64-bit identity that SQLite also treats as its rowid alias.
-ROWID = BigInteger().with_variant(Integer(), "sqlite")
+from guestgate.adapters.sql.schema_base import GUID, ROWID, TIMESTAMP
+from guestgate.adapters.sql.schema_base import metadata as metadata  # the whole schema's
+from guestgate.adapters.sql.schema_signin import (  # re-exported: this module has every table
+    authorization_codes as authorization_codes,
+)
+from guestgate.adapters.sql.schema_signin import refresh_tokens as refresh_tokens
+from guestgate.adapters.sql.schema_signin import sign_in_activity as sign_in_activity
+from guestgate.adapters.sql.schema_signin import signin_challenges as signin_challenges
+from guestgate.adapters.sql.schema_signin import signin_sessions as signin_sessions
 
 tenants = Table(
     "tenants",
@@ -282,80 +286,6 @@ webhook_attempts = Table(
     Column("error", String(200)),
     Column("response_excerpt", String(500)),
     Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),
-)
-
-# Sign-in (OpenID Connect, migration 0006). Every secret here (session ids, codes, refresh
-# tokens) is stored as its SHA-256 only; the values live in the browser or the app.
-signin_challenges = Table(
-    "signin_challenges",
-    metadata,
-    Column("challenge_hash", String(64), primary_key=True),
-    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE")),  # NULL: no account
-    Column("request", Text, nullable=False),  # the pending authorization request, sealed
-    Column("code_hash", String(64)),
-    Column("code_expires_at", TIMESTAMP),
-    Column("code_attempts", Integer, nullable=False, server_default="0"),
-    Column("codes_sent", Integer, nullable=False, server_default="0"),
-    Column("last_code_at", TIMESTAMP),
-    Column("created_at", TIMESTAMP, nullable=False),
-    Column("expires_at", TIMESTAMP, nullable=False),
-)
-
-signin_sessions = Table(
-    "signin_sessions",
-    metadata,
-    Column("session_hash", String(64), primary_key=True),
-    Column("sid", GUID, nullable=False, unique=True),
-    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("auth_time", TIMESTAMP, nullable=False),
-    Column("expires_at", TIMESTAMP, nullable=False),
-    Column("ended_at", TIMESTAMP),
-    Index("ix_signin_sessions_user", "user_id"),
-)
-
-authorization_codes = Table(
-    "authorization_codes",
-    metadata,
-    Column("code_hash", String(64), primary_key=True),
-    Column("app_id", GUID, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("sid", GUID, nullable=False),
-    Column("redirect_uri", String(1024), nullable=False),
-    Column("scope", Text, nullable=False),
-    Column("nonce", String(512)),
-    Column("code_challenge", String(64)),
-    Column("auth_time", TIMESTAMP, nullable=False),
-    Column("expires_at", TIMESTAMP, nullable=False),
-    Column("used_at", TIMESTAMP),
-    Column("family_id", GUID),  # the refresh-token family the code's redemption started
-)
-
-refresh_tokens = Table(
-    "refresh_tokens",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("family_id", GUID, nullable=False),
-    Column("app_id", GUID, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("sid", GUID, nullable=False),
-    Column("scope", Text, nullable=False),
-    Column("auth_time", TIMESTAMP, nullable=False),
-    Column("created_at", TIMESTAMP, nullable=False),
-    Column("expires_at", TIMESTAMP, nullable=False),
-    Column("used_at", TIMESTAMP),  # rotated: presenting it again revokes the family
-    Column("revoked_at", TIMESTAMP),
-    Index("ix_refresh_tokens_family", "family_id"),
-    Index("ix_refresh_tokens_user", "user_id"),
-)
-
-sign_in_activity = Table(
-    "sign_in_activity",
-    metadata,
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("last_sign_in_at", TIMESTAMP),
-    Column("last_successful_sign_in_at", TIMESTAMP),
 )
 
 # The shared settings `serve` records at start, one row per setting (migration 0008).
