@@ -1,4 +1,4 @@
--- guestgate schema at revision 0011, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0012, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -296,6 +296,8 @@ CREATE TABLE signin_challenges (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX ix_signin_challenges_user_created ON signin_challenges (user_id, created_at);
+
 CREATE TABLE signin_sessions (
 	session_hash VARCHAR(64) NOT NULL, 
 	sid VARCHAR(36) NOT NULL, 
@@ -369,4 +371,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0011');
+INSERT INTO alembic_version (version_num) VALUES ('0012');

@@ -26,6 +26,8 @@ signin_challenges = Table(
     Column("last_code_at", TIMESTAMP),
     Column("created_at", TIMESTAMP, nullable=False),
     Column("expires_at", TIMESTAMP, nullable=False),
+    # Challenges of one user since a time (`recent_challenges`), and a user's delete cascade.
+    Index("ix_signin_challenges_user_created", "user_id", "created_at"),  # migration 0012
 )
 
 signin_sessions = Table(
