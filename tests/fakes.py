@@ -18,7 +18,7 @@ import asyncio
 import copy
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Self, cast
 
@@ -42,6 +42,7 @@ from guestgate.domain.odata import (
     text_key,
 )
 from guestgate.domain.redemption import RedeemSession
+from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
 from guestgate.domain.users import User, fold
@@ -83,6 +84,11 @@ class FakeStore:
     audit: list[AuditRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     event_sequences: dict[str, int] = field(default_factory=dict)
+    signin_challenges: dict[str, Challenge] = field(default_factory=dict)
+    signin_sessions: dict[str, SignInSession] = field(default_factory=dict)
+    authorization_codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    sign_in_activity: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -443,6 +449,8 @@ class FakeUserRepository:
         for key, session in list(self.s.redeem_sessions.items()):
             if session.invitation_id in gone:
                 del self.s.redeem_sessions[key]
+        forget_sign_ins(self.s, lambda row: getattr(row, "user_id", None) == user_id)
+        self.s.sign_in_activity.pop(user_id, None)
 
     async def reset_redemption(
         self, user_id: str, *, mail: str, email_key: str, upn: str, now: str
@@ -775,6 +783,198 @@ class FakeRedeemSessions:
         return len(ended)
 
 
+def forget_sign_ins(store: FakeStore, gone: Callable[[Any], bool]) -> None:
+    """Delete the sign-in rows `gone` picks, as the foreign keys' ON DELETE CASCADE does."""
+    for table in (
+        store.signin_challenges,
+        store.signin_sessions,
+        store.authorization_codes,
+        store.refresh_tokens,
+    ):
+        for key in [k for k, row in table.items() if gone(row)]:
+            del table[key]
+
+
+class FakeSignIn:
+    """Sign-in state; like the SQL store, each "use once" step changes at most one row once."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    def _check(
+        self, *, tenant_id: str | None = None, user_id: str | None, app_id: str = ""
+    ) -> None:
+        if tenant_id is not None and tenant_id not in self.s.tenants:
+            raise IntegrityError("no such tenant")
+        if user_id is not None and user_id not in self.s.users:
+            raise IntegrityError("no such user")
+        if app_id and app_id not in self.s.apps:
+            raise IntegrityError("no such app")
+
+    # One-time-code challenges
+
+    async def add_challenge(self, challenge: Challenge) -> None:
+        self._check(tenant_id=challenge.tenant_id, user_id=challenge.user_id)
+        if challenge.challenge_hash in self.s.signin_challenges:
+            raise IntegrityError("challenge exists")
+        self.s.signin_challenges[challenge.challenge_hash] = replace(
+            challenge,
+            code_hash=None,
+            code_expires_at=None,
+            code_attempts=0,
+            codes_sent=0,
+            last_code_at=None,
+        )
+
+    async def get_challenge(self, challenge_hash: str) -> Challenge | None:
+        return self.s.signin_challenges.get(challenge_hash)
+
+    async def set_challenge_code(
+        self, challenge_hash: str, *, code_hash: str | None, expires_at: str, now: str
+    ) -> None:
+        if (found := self.s.signin_challenges.get(challenge_hash)) is not None:
+            self.s.signin_challenges[challenge_hash] = replace(
+                found,
+                code_hash=code_hash,
+                code_expires_at=expires_at,
+                code_attempts=0,
+                codes_sent=found.codes_sent + 1,
+                last_code_at=now,
+            )
+
+    async def count_challenge_attempt(self, challenge_hash: str, limit: int) -> bool:
+        found = self.s.signin_challenges.get(challenge_hash)
+        if found is None or found.code_attempts >= limit:
+            return False
+        self.s.signin_challenges[challenge_hash] = replace(
+            found, code_attempts=found.code_attempts + 1
+        )
+        return True
+
+    async def recent_challenges(self, user_id: str, *, since: str) -> int:
+        return sum(
+            1
+            for c in self.s.signin_challenges.values()
+            if c.user_id == user_id and c.created_at > since
+        )
+
+    async def delete_challenge(self, challenge_hash: str) -> bool:
+        return self.s.signin_challenges.pop(challenge_hash, None) is not None
+
+    # Sessions
+
+    async def add_session(self, session: SignInSession) -> None:
+        self._check(tenant_id=session.tenant_id, user_id=session.user_id)
+        if session.session_hash in self.s.signin_sessions or any(
+            s.sid == session.sid for s in self.s.signin_sessions.values()
+        ):
+            raise IntegrityError("session exists")
+        self.s.signin_sessions[session.session_hash] = replace(session, ended_at=None)
+
+    async def get_session(self, session_hash: str) -> SignInSession | None:
+        return self.s.signin_sessions.get(session_hash)
+
+    async def end_session(self, session_hash: str, now: str) -> bool:
+        found = self.s.signin_sessions.get(session_hash)
+        if found is None or found.ended_at is not None:
+            return False
+        self.s.signin_sessions[session_hash] = replace(found, ended_at=now)
+        return True
+
+    # Authorization codes
+
+    async def add_code(self, code_hash: str, code: AuthorizationCode) -> None:
+        self._check(user_id=code.user_id, app_id=code.app_id)
+        if code_hash in self.s.authorization_codes:
+            raise IntegrityError("code exists")
+        self.s.authorization_codes[code_hash] = replace(code, used_at=None, family_id=None)
+
+    async def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        return self.s.authorization_codes.get(code_hash)
+
+    async def use_code(self, code_hash: str, *, family_id: str, now: str) -> bool:
+        found = self.s.authorization_codes.get(code_hash)
+        if found is None or found.used_at is not None:
+            return False
+        self.s.authorization_codes[code_hash] = replace(found, used_at=now, family_id=family_id)
+        return True
+
+    # Refresh tokens
+
+    async def add_refresh_token(self, token_hash: str, token: RefreshToken) -> None:
+        self._check(user_id=token.user_id, app_id=token.app_id)
+        if token_hash in self.s.refresh_tokens:
+            raise IntegrityError("refresh token exists")
+        self.s.refresh_tokens[token_hash] = replace(token, used_at=None, revoked_at=None)
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self.s.refresh_tokens.get(token_hash)
+
+    async def rotate_refresh_token(self, token_hash: str, now: str) -> bool:
+        found = self.s.refresh_tokens.get(token_hash)
+        if found is None or found.used_at is not None or found.revoked_at is not None:
+            return False
+        self.s.refresh_tokens[token_hash] = replace(found, used_at=now)
+        return True
+
+    async def revoke_family(self, family_id: str, now: str) -> int:
+        live = [
+            k
+            for k, t in self.s.refresh_tokens.items()
+            if t.family_id == family_id and t.revoked_at is None
+        ]
+        for key in live:
+            self.s.refresh_tokens[key] = replace(self.s.refresh_tokens[key], revoked_at=now)
+        return len(live)
+
+    async def family_revoked(self, family_id: str) -> bool:
+        return any(
+            t.family_id == family_id and t.revoked_at is not None
+            for t in self.s.refresh_tokens.values()
+        )
+
+    async def purge(self, *, now: str, before: str) -> int:
+        def old(at: str | None) -> bool:
+            return at is not None and at <= before
+
+        s = self.s
+        gone: list[tuple[dict[str, Any], str]] = [
+            *(
+                (s.signin_challenges, k)
+                for k, c in s.signin_challenges.items()
+                if c.expires_at <= now
+            ),
+            *(
+                (s.signin_sessions, k)
+                for k, x in s.signin_sessions.items()
+                if old(x.expires_at) or old(x.ended_at)
+            ),
+            *(
+                (s.authorization_codes, k)
+                for k, c in s.authorization_codes.items()
+                if old(c.expires_at)
+            ),
+            *(
+                (s.refresh_tokens, k)
+                for k, t in s.refresh_tokens.items()
+                if old(t.expires_at) or old(t.revoked_at)
+            ),
+        ]
+        for table, key in gone:
+            del table[key]
+        return len(gone)
+
+    # Sign-in activity (Graph's signInActivity)
+
+    async def record_activity(self, user_id: str, *, now: str, success: bool) -> None:
+        self._check(user_id=user_id)
+        _, last_success = self.s.sign_in_activity.get(user_id, (None, None))
+        self.s.sign_in_activity[user_id] = (now, now if success else last_success)
+
+    async def activity(self, user_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        return {u: self.s.sign_in_activity[u] for u in user_ids if u in self.s.sign_in_activity}
+
+
 class FakeRateLimits:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
@@ -891,6 +1091,7 @@ class FakeUnitOfWork:
     redeem_sessions: FakeRedeemSessions
     rate_limits: FakeRateLimits
     pacing: FakePacing
+    signin: FakeSignIn
     events: FakeEventLog
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
@@ -919,6 +1120,7 @@ class FakeUnitOfWork:
         self.redeem_sessions = FakeRedeemSessions(work)
         self.rate_limits = FakeRateLimits(work)
         self.pacing = FakePacing(work)
+        self.signin = FakeSignIn(work)
         self.events = FakeEventLog(work)
         return self
 
