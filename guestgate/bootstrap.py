@@ -134,7 +134,12 @@ def webhook_worker(
     )
     policy = DeliveryPolicy(timeout_seconds=hooks.timeout_seconds, retry_scale=hooks.retry_scale)
     return WebhookWorker(
-        make_uow, sealer=sealer, sender=sender, policy=policy, poll_seconds=poll_seconds
+        make_uow,
+        sealer=sealer,
+        sender=sender,
+        policy=policy,
+        poll_seconds=poll_seconds,
+        event_retention_days=hooks.event_retention_days,
     )
 
 

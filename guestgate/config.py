@@ -178,8 +178,12 @@ class WebhookSettings:
     timeout_seconds: float = 15.0
     retry_scale: float = 1.0  # multiplies the retry schedule's delays (tests shorten it)
     ca_file: str | None = None
+    # Events and delivery logs older than this are deleted (services/event_sweeps.py).
+    event_retention_days: int = 90
 
     def __post_init__(self) -> None:
+        if not 1 <= self.event_retention_days <= 3650:
+            raise ConfigError("GUESTGATE_EVENT_RETENTION_DAYS must be 1-3650")
         if not 1 <= self.timeout_seconds <= 30:
             raise ConfigError("GUESTGATE_WEBHOOK_TIMEOUT must be 1-30 seconds")
         if not 0 < self.retry_scale <= 1:

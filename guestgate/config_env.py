@@ -151,6 +151,7 @@ def from_env(
         timeout_seconds=float(_int(env, "GUESTGATE_WEBHOOK_TIMEOUT", 15)),
         retry_scale=_float(env, "GUESTGATE_WEBHOOK_RETRY_SCALE", 1.0),
         ca_file=env.get("GUESTGATE_WEBHOOK_CA_FILE") or None,
+        event_retention_days=_int(env, "GUESTGATE_EVENT_RETENTION_DAYS", 90),
     )
     settings = Settings(
         database=DatabaseSettings(url=env.get("GUESTGATE_DATABASE_URL") or DEFAULT_DATABASE_URL),

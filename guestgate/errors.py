@@ -5,6 +5,7 @@ GuestgateError
 ├── ValidationError             the caller sent bad data (code names the rule)
 ├── NotFound                    an id or name that does not exist (for this caller)
 ├── Conflict                    the request clashes with stored state
+├── Gone                        what was asked for is no longer kept (retention)
 ├── AuthenticationError         bad, missing or expired bearer token
 ├── PermissionDenied            a valid caller lacks the permission or policy allows it not
 ├── UnsupportedMediaType        the body is not in a format the endpoint takes
@@ -54,6 +55,10 @@ class NotFound(GuestgateError):
 
 class Conflict(GuestgateError):
     code = "Conflict"
+
+
+class Gone(GuestgateError):
+    code = "Gone"
 
 
 class AuthenticationError(GuestgateError):

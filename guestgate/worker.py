@@ -16,6 +16,7 @@ from guestgate.adapters.mail.render import Mail, Sender, build
 from guestgate.adapters.mail.transport import Transport
 from guestgate.domain.messages import Payload
 from guestgate.domain.timestamps import utcnow
+from guestgate.services.event_sweeps import forget_old_events, report_expired
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.retention import RETENTION_INTERVAL, forget_expired
@@ -25,6 +26,7 @@ from guestgate.services.webhooks import Sender as WebhookSender
 from guestgate.services.webhooks import deliver_due as deliver_webhooks
 
 log = logging.getLogger("guestgate.worker")
+EXPIRY_INTERVAL = 60.0  # seconds between two expiry sweeps of one worker
 
 
 class OutboxWorker:
@@ -135,7 +137,9 @@ class OutboxWorker:
 
 class WebhookWorker:
     """Polls for new events: webhook deliveries (services/webhooks.py) and Graph change
-    notifications (services/subscriptions.py)."""
+    notifications (services/subscriptions.py). Between them it runs the event sweeps
+    (services/event_sweeps.py): expired invitations about once a minute, event retention
+    about once an hour."""
 
     def __init__(
         self,
@@ -146,11 +150,17 @@ class WebhookWorker:
         policy: DeliveryPolicy,
         poll_seconds: float = 1.0,
         now: Callable[[], datetime] = utcnow,
+        event_retention_days: int = 90,
+        expiry_interval: float = EXPIRY_INTERVAL,
     ) -> None:
         self.make_uow = make_uow
         self.sealer = sealer
         self.sender = sender
         self.policy = policy
+        self.event_retention_days = event_retention_days
+        self.expiry_interval = expiry_interval
+        self._expiry_due = 0.0  # loop times of the next sweeps; 0: at start
+        self._retention_due = 0.0
         self.poll_seconds = poll_seconds
         self.now = now
         self._stop = asyncio.Event()
@@ -170,10 +180,36 @@ class WebhookWorker:
             attempt_seconds=self.policy.timeout_seconds,
         )
 
+    async def sweep(self) -> None:
+        """The event sweeps that are due (each at its own interval); a failure waits for the
+        next turn, as the database may be down for a while."""
+        clock = asyncio.get_running_loop().time()
+        if clock >= self._expiry_due:
+            self._expiry_due = clock + self.expiry_interval
+            try:
+                told = await report_expired(self.make_uow, now=self.now())
+                if told:
+                    log.info("expired invitations told of", extra={"expired": told})
+            except Exception:
+                log.exception("expiry sweep failed")
+        if clock >= self._retention_due:
+            self._retention_due = clock + RETENTION_INTERVAL
+            try:
+                gone = await forget_old_events(
+                    self.make_uow, now=self.now(), retention_days=self.event_retention_days
+                )
+                log.info(
+                    "event retention pass",
+                    extra={"events": gone.events, "deliveryLog": gone.log_rows},
+                )
+            except Exception:
+                log.exception("event retention pass failed")
+
     async def run(self) -> None:
         self._stop.clear()
         try:
             while not self._stop.is_set():
+                await self.sweep()
                 try:
                     sent = await self.run_once()
                 except Exception:  # the database may be down for a while: keep going

@@ -89,6 +89,7 @@ class FakeStore:
     authorization_codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sign_in_activity: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    expiry_reported: dict[str, str] = field(default_factory=dict)  # invitation: expires_at
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -557,6 +558,29 @@ class FakeInvitationRepository:
         self.s.invitations[invitation_id] = (replace(found[0], expires_at=expires_at), ticket_hash)
         return True
 
+    async def expired_unreported(self, *, now: str, limit: int) -> Sequence[Invitation]:
+        found = [
+            i
+            for i, _ in self.s.invitations.values()
+            if i.status == "PendingAcceptance"
+            and i.expires_at is not None
+            and i.expires_at <= now
+            and self.s.expiry_reported.get(i.id) != i.expires_at
+        ]
+        return sorted(found, key=lambda i: (i.expires_at or "", i.id))[:limit]
+
+    async def report_expiry(self, invitation_id: str, *, expires_at: str) -> bool:
+        found = self.s.invitations.get(invitation_id)
+        if (
+            found is None
+            or found[0].status != "PendingAcceptance"
+            or found[0].expires_at != expires_at
+            or self.s.expiry_reported.get(invitation_id) == expires_at
+        ):
+            return False
+        self.s.expiry_reported[invitation_id] = expires_at
+        return True
+
     async def list(
         self,
         tenant_id: str,
@@ -658,11 +682,13 @@ class FakeOutbox:
             if row is not None and row.status == "pending":
                 self.s.outbox[message_id] = replace(row, locked_until=lease_until)
 
-    async def mark_sent(self, message_id: str, now: str) -> None:
-        if (row := self.s.outbox.get(message_id)) is not None:
-            self.s.outbox[message_id] = replace(
-                row, status="sent", sent_at=now, sealed=None, locked_until=None, last_error=None
-            )
+    async def mark_sent(self, message_id: str, now: str) -> bool:
+        if (row := self.s.outbox.get(message_id)) is None or row.status == "sent":
+            return False
+        self.s.outbox[message_id] = replace(
+            row, status="sent", sent_at=now, sealed=None, locked_until=None, last_error=None
+        )
+        return True
 
     async def mark_failed(
         self, message_id: str, *, error: str, next_attempt_at: str, dead: bool
@@ -1071,6 +1097,10 @@ class FakeEventLog:
             if e.tenant_id == tenant_id and e.sequence is not None and start <= e.occurred_at < end
         ]
         return sorted(found, key=lambda e: e.sequence or 0)[:limit]
+
+    async def oldest_sequence(self, tenant_id: str) -> int | None:
+        kept = [e.sequence for e in self.s.events if e.tenant_id == tenant_id and e.sequence]
+        return min(kept, default=None)
 
 
 class FakeUnitOfWork:

@@ -21,19 +21,23 @@ from guestgate.domain.timestamps import iso
 from guestgate.errors import ValidationError
 
 INVITATION_CREATED = "invitation.created"
+INVITATION_SENT = "invitation.sent"
 INVITATION_RESENT = "invitation.resent"
 INVITATION_REDEEMED = "invitation.redeemed"
 INVITATION_DECLINED = "invitation.declined"
 INVITATION_REVOKED = "invitation.revoked"
+INVITATION_EXPIRED = "invitation.expired"
 USER_DELETED = "user.deleted"
 
 # Every type a webhook endpoint may ask for, with what it means (shown by the API and CLI).
 EVENT_TYPES: dict[str, str] = {
     INVITATION_CREATED: "an invitation was made (for a new or an existing guest)",
+    INVITATION_SENT: "the invitation mail was handed to the mail server",
     INVITATION_RESENT: "a pending invitation was mailed again with a new link",
     INVITATION_REDEEMED: "the guest accepted the invitation",
     INVITATION_DECLINED: "the guest declined the invitation; its link stopped working",
     INVITATION_REVOKED: "a pending invitation was revoked; its link stopped working",
+    INVITATION_EXPIRED: "a pending invitation passed its expiry; its link stopped working",
     USER_DELETED: "an invited user was deleted",
 }
 

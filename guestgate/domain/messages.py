@@ -70,6 +70,9 @@ class InvitationMail:
     language: str | None
     body: str | None
     expires: str | None
+    # Which invitation the mail is for, for its `invitation.sent` event (older rows: none).
+    invitation_id: str | None = None
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

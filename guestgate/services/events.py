@@ -16,7 +16,7 @@ from guestgate.domain import events as rules
 from guestgate.domain.events import Event
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
-from guestgate.errors import ValidationError
+from guestgate.errors import Gone, ValidationError
 from guestgate.services.ports import UnitOfWork
 
 MAX_PAGE = 1000
@@ -92,4 +92,20 @@ async def feed(
     chosen = rules.check_event_types(types)
     await number_pending(make_uow())
     async with make_uow(write=False) as uow:
+        await _still_kept(uow, tenant_id, after)
         return await uow.events.after(tenant_id, after=after, types=chosen, limit=limit)
+
+
+async def _still_kept(uow: UnitOfWork, tenant_id: str, after: int) -> None:
+    """A cursor before the oldest event kept would skip the forgotten ones: 410, naming the
+    oldest cursor that is still complete (services/event_sweeps.py forgets old events)."""
+    oldest = await uow.events.oldest_sequence(tenant_id)
+    if oldest is None:
+        oldest = await uow.events.last_sequence(tenant_id) + 1  # all forgotten, or none yet
+    if after + 1 >= oldest:
+        return
+    raise Gone(
+        f"Events after {after} are no longer kept (the retention period passed);"
+        f" the oldest cursor available is {oldest - 1}.",
+        code="CursorExpired",
+    )

@@ -155,6 +155,8 @@ class LocalDirectory:
             language=None if info is None else info.message_language,
             body=None if info is None else info.customized_message_body,
             expires=invitation.expires_at,
+            invitation_id=invitation.id,
+            user_id=user.id,
         )
         await outbox.enqueue(
             uow, sealer=self.sealer, tenant_id=tenant.id, message=mail, now=now, rng=self.rng

@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from guestgate.domain import events as event_rules
 from guestgate.domain import messages as rules
 from guestgate.domain.messages import (
     ClaimedMessage,
+    InvitationMail,
     OutboxMessage,
     Payload,
     decode_payload,
@@ -18,6 +20,7 @@ from guestgate.domain.messages import (
 )
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
+from guestgate.services import events
 from guestgate.services.ports import Sealer, UnitOfWork
 
 log = logging.getLogger("guestgate.outbox")
@@ -124,6 +127,7 @@ async def _deliver_one(
 ) -> None:
     error: str | None = None
     permanent = False
+    payload: Payload | None = None
     try:
         payload = decode_payload(message.kind, sealer.open(message.sealed, f"outbox:{message.id}"))
         await transport.send(build(payload, message.id))
@@ -136,7 +140,10 @@ async def _deliver_one(
     moment = now()
     async with make_uow() as uow:
         if error is None:
-            await uow.outbox.mark_sent(message.id, iso(moment))
+            # Only the worker that marks it sent tells of it: a repeat after a lost lease
+            # sends the mail again but finds it marked, so the event is written once.
+            if await uow.outbox.mark_sent(message.id, iso(moment)):
+                await _tell_sent(uow, message, payload, moment)
             log.info("message sent", extra={"outbox_id": message.id, "kind": message.kind})
         else:
             attempts = message.attempts
@@ -152,6 +159,23 @@ async def _deliver_one(
                 extra={"outbox_id": message.id, "error": error, "attempts": attempts, "dead": dead},
             )
         await uow.commit()
+
+
+async def _tell_sent(
+    uow: UnitOfWork, message: ClaimedMessage, payload: Payload | None, now: datetime
+) -> None:
+    """An invitation mail handed to the mail server is the event `invitation.sent`: its
+    ids only, never the link the mail carries."""
+    if not isinstance(payload, InvitationMail) or payload.invitation_id is None:
+        return  # another kind, or queued by a version that did not say which invitation
+    await events.emit(
+        uow,
+        tenant_id=message.tenant_id,
+        event_type=event_rules.INVITATION_SENT,
+        data={"invitationId": payload.invitation_id, "userId": payload.user_id}
+        | event_rules.actor_data(None, None),
+        now=now,
+    )
 
 
 async def list_messages(

@@ -27,6 +27,7 @@ STATUS: dict[type[errors.GuestgateError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.RequestTimeout: 408,
     errors.UnsupportedMediaType: 415,
     errors.Throttled: 429,

@@ -106,3 +106,28 @@ class SqlEventLog:
             {"tid": tenant_id, "start": start, "end": end, "limit": limit},
         )
         return [_event(r) for r in rows]
+
+    async def oldest_sequence(self, tenant_id: str) -> int | None:
+        """The lowest number still kept for the tenant (none kept: None)."""
+        row = await self.tx.fetchone(
+            "SELECT MIN(sequence) AS oldest FROM events WHERE tenant_id = :tid", {"tid": tenant_id}
+        )
+        return None if row is None or row["oldest"] is None else int(row["oldest"])
+
+    async def purge(self, *, before: str, limit: int) -> int:
+        """Delete up to `limit` numbered events that occurred before `before`, except those
+        still owed to someone: a delivery pending, an enabled endpoint that has not fanned
+        it out yet, or a live Graph subscription that has not been told of it."""
+        return await self.tx.execute(
+            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e"
+            " WHERE e.occurred_at < :before AND e.sequence IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+            "  WHERE d.event_id = e.id AND d.status = 'pending')"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w"
+            "  WHERE w.tenant_id = e.tenant_id AND w.enabled AND w.cursor < e.sequence)"
+            " AND NOT EXISTS (SELECT 1 FROM graph_subscriptions s"
+            "  WHERE s.tenant_id = e.tenant_id AND s.expires_at > :before"
+            "  AND s.cursor < e.sequence)"
+            " ORDER BY e.occurred_at LIMIT :limit)",
+            {"before": before, "limit": limit},
+        )

@@ -153,3 +153,27 @@ class SqlInvitationRepository:
             "SELECT * FROM invitations WHERE ticket_hash = :hash", {"hash": ticket_hash}
         )
         return None if row is None else _invitation(row)
+
+    async def expired_unreported(self, *, now: str, limit: int) -> Sequence[Invitation]:
+        """Pending invitations past their expiry that no `invitation.expired` told of yet
+        (or told of an earlier expiry: a resend gave a new one), oldest expiry first."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.tx.dialect == "postgresql" else ""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM invitations WHERE status = 'PendingAcceptance'"  # noqa: S608 (a fixed lock clause)
+            " AND expires_at <= :now"
+            " AND (expiry_reported IS NULL OR expiry_reported <> expires_at)"
+            f" ORDER BY expires_at, id LIMIT :limit{lock}",
+            {"now": now, "limit": limit},
+        )
+        return [_invitation(r) for r in rows]
+
+    async def report_expiry(self, invitation_id: str, *, expires_at: str) -> bool:
+        """Mark this expiry as told of; True for the one caller that marked it (of sweepers
+        racing, only it writes the event)."""
+        count = await self.tx.execute(
+            "UPDATE invitations SET expiry_reported = expires_at"
+            " WHERE id = :id AND status = 'PendingAcceptance' AND expires_at = :expires_at"
+            " AND (expiry_reported IS NULL OR expiry_reported <> expires_at)",
+            {"id": invitation_id, "expires_at": expires_at},
+        )
+        return count == 1

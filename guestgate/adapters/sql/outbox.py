@@ -84,13 +84,15 @@ class SqlOutbox:
             {**params, "lease_until": lease_until},
         )
 
-    async def mark_sent(self, message_id: str, now: str) -> None:
+    async def mark_sent(self, message_id: str, now: str) -> bool:
+        """True when this call marked it (not when it was marked sent already)."""
         # The payload holds redeem links and codes: it is not kept once delivered.
-        await self.tx.execute(
+        count = await self.tx.execute(
             "UPDATE outbox SET status = 'sent', sent_at = :now, payload = NULL,"
-            " locked_until = NULL, last_error = NULL WHERE id = :id",
+            " locked_until = NULL, last_error = NULL WHERE id = :id AND status <> 'sent'",
             {"id": message_id, "now": now},
         )
+        return count == 1
 
     async def mark_failed(
         self, message_id: str, *, error: str, next_attempt_at: str, dead: bool

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0012, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0013, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -40,6 +40,8 @@ CREATE TABLE events (
 );
 
 CREATE INDEX ix_events_numbering ON events (sequence, occurred_at, id);
+
+CREATE INDEX ix_events_occurred ON events (occurred_at);
 
 CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
 
@@ -95,6 +97,24 @@ CREATE TABLE tenants (
 	created_at VARCHAR(27) NOT NULL, 
 	PRIMARY KEY (id)
 );
+
+CREATE TABLE webhook_endpoints (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	url VARCHAR(2048) NOT NULL, 
+	event_types TEXT NOT NULL, 
+	secret TEXT NOT NULL, 
+	previous_secret TEXT, 
+	previous_until VARCHAR(27), 
+	enabled BOOLEAN DEFAULT '1' NOT NULL, 
+	disabled_reason VARCHAR(200), 
+	cursor BIGINT DEFAULT '0' NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	rotated_at VARCHAR(27), 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
 
 CREATE TABLE apps (
 	id VARCHAR(36) NOT NULL, 
@@ -171,24 +191,24 @@ CREATE TABLE users (
 
 CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
 
-CREATE TABLE webhook_endpoints (
+CREATE TABLE webhook_deliveries (
 	id VARCHAR(36) NOT NULL, 
-	tenant_id VARCHAR(36) NOT NULL, 
-	url VARCHAR(2048) NOT NULL, 
-	event_types TEXT NOT NULL, 
-	secret TEXT NOT NULL, 
-	previous_secret TEXT, 
-	previous_until VARCHAR(27), 
-	enabled BOOLEAN DEFAULT '1' NOT NULL, 
-	disabled_reason VARCHAR(200), 
-	cursor BIGINT DEFAULT '0' NOT NULL, 
+	endpoint_id VARCHAR(36) NOT NULL, 
+	event_id VARCHAR(36) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	next_attempt_at VARCHAR(27) NOT NULL, 
+	locked_until VARCHAR(27), 
+	last_error VARCHAR(200), 
 	created_at VARCHAR(27) NOT NULL, 
-	rotated_at VARCHAR(27), 
+	delivered_at VARCHAR(27), 
 	PRIMARY KEY (id), 
-	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+	CONSTRAINT uq_webhook_deliveries_endpoint_event UNIQUE (endpoint_id, event_id), 
+	FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE, 
+	FOREIGN KEY(event_id) REFERENCES events (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
+CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 
 CREATE TABLE authorization_codes (
 	code_hash VARCHAR(64) NOT NULL, 
@@ -240,11 +260,14 @@ CREATE TABLE invitations (
 	expires_at VARCHAR(27), 
 	completed_at VARCHAR(27), 
 	revoked_at VARCHAR(27), 
+	expiry_reported VARCHAR(27), 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (ticket_hash)
 );
+
+CREATE INDEX ix_invitations_status_expiry ON invitations (status, expires_at);
 
 CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at, id);
 
@@ -314,24 +337,21 @@ CREATE TABLE signin_sessions (
 
 CREATE INDEX ix_signin_sessions_user ON signin_sessions (user_id);
 
-CREATE TABLE webhook_deliveries (
-	id VARCHAR(36) NOT NULL, 
+CREATE TABLE webhook_attempts (
+	id BIGSERIAL NOT NULL, 
+	delivery_id VARCHAR(36) NOT NULL, 
 	endpoint_id VARCHAR(36) NOT NULL, 
 	event_id VARCHAR(36) NOT NULL, 
-	status VARCHAR(16) NOT NULL, 
-	attempts INTEGER DEFAULT '0' NOT NULL, 
-	next_attempt_at VARCHAR(27) NOT NULL, 
-	locked_until VARCHAR(27), 
-	last_error VARCHAR(200), 
-	created_at VARCHAR(27) NOT NULL, 
-	delivered_at VARCHAR(27), 
+	attempted_at VARCHAR(27) NOT NULL, 
+	status_code INTEGER, 
+	latency_ms INTEGER NOT NULL, 
+	error VARCHAR(200), 
+	response_excerpt VARCHAR(500), 
 	PRIMARY KEY (id), 
-	CONSTRAINT uq_webhook_deliveries_endpoint_event UNIQUE (endpoint_id, event_id), 
-	FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE, 
-	FOREIGN KEY(event_id) REFERENCES events (id) ON DELETE CASCADE
+	FOREIGN KEY(delivery_id) REFERENCES webhook_deliveries (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX ix_webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
 
 CREATE TABLE redeem_sessions (
 	session_hash VARCHAR(64) NOT NULL, 
@@ -350,25 +370,9 @@ CREATE TABLE redeem_sessions (
 
 CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
 
-CREATE TABLE webhook_attempts (
-	id BIGSERIAL NOT NULL, 
-	delivery_id VARCHAR(36) NOT NULL, 
-	endpoint_id VARCHAR(36) NOT NULL, 
-	event_id VARCHAR(36) NOT NULL, 
-	attempted_at VARCHAR(27) NOT NULL, 
-	status_code INTEGER, 
-	latency_ms INTEGER NOT NULL, 
-	error VARCHAR(200), 
-	response_excerpt VARCHAR(500), 
-	PRIMARY KEY (id), 
-	FOREIGN KEY(delivery_id) REFERENCES webhook_deliveries (id) ON DELETE CASCADE
-);
-
-CREATE INDEX ix_webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
-
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0012');
+INSERT INTO alembic_version (version_num) VALUES ('0013');

@@ -131,8 +131,10 @@ invitations = Table(
     Column("expires_at", TIMESTAMP),
     Column("completed_at", TIMESTAMP),
     Column("revoked_at", TIMESTAMP),
+    Column("expiry_reported", TIMESTAMP),  # the expires_at its invitation.expired told of (0013)
     Index("ix_invitations_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_invitations_user_status", "user_id", "status"),
+    Index("ix_invitations_status_expiry", "status", "expires_at"),
 )
 
 audit_events = Table(
@@ -226,13 +228,14 @@ events = Table(
     UniqueConstraint("tenant_id", "sequence", name="uq_events_tenant_sequence"),
     Index("ix_events_tenant_time", "tenant_id", "occurred_at"),
     Index("ix_events_numbering", "sequence", "occurred_at", "id"),
+    Index("ix_events_occurred", "occurred_at"),  # retention (0013)
 )
 
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,
     Column("id", GUID, primary_key=True),
-    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", GUID, nullable=False),  # no tenant row in Microsoft 365 mode (0013)
     Column("url", String(2048), nullable=False),
     Column("event_types", Text, nullable=False),  # JSON list; empty: every type
     Column("secret", Text, nullable=False),  # AES-GCM sealed: it must be used to sign

@@ -287,6 +287,23 @@ class SqlWebhooks:
         )
         return {r["status"]: int(r["n"]) for r in rows}
 
+    async def purge_log(self, *, before: str, limit: int) -> int:
+        """Delete up to `limit` delivery-log rows, then finished deliveries, from before
+        `before`; pending deliveries stay. Returns how many rows went."""
+        attempts = await self.tx.execute(
+            "DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts"
+            " WHERE attempted_at < :before ORDER BY id LIMIT :limit)",
+            {"before": before, "limit": limit},
+        )
+        deliveries = await self.tx.execute(
+            "DELETE FROM webhook_deliveries WHERE id IN (SELECT d.id FROM webhook_deliveries d"
+            " WHERE d.status <> 'pending' AND d.created_at < :before"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id)"
+            " LIMIT :limit)",
+            {"before": before, "limit": limit},
+        )
+        return attempts + deliveries
+
 
 def _delivery_id(endpoint_id: str, event_id: str) -> str:
     return str(uuid.uuid5(uuid.UUID(endpoint_id), event_id))
