@@ -69,6 +69,11 @@ def build_runtime(
         async with runtime.uow(write=False) as uow:
             return await find_tenant(uow.tenants, tenant_id, links=False) is not None
 
+    async def app_exists(tenant_id: str, app_id: str) -> bool:
+        async with runtime.uow(write=False) as uow:
+            app = await uow.apps.get(app_id)
+            return app is not None and app.tenant_id == tenant_id
+
     keyring = KeyRing(load_keys)
     verifier: Authenticator = TokenVerifier(
         keyring,
@@ -76,6 +81,7 @@ def build_runtime(
         audiences=frozenset({GRAPH, GUESTGATE_API}),
         leeway=settings.tokens.leeway_seconds,
         tenant_exists=tenant_exists,
+        app_exists=app_exists,
     )
     graph = None
     if connect_graph and settings.graph_mode:

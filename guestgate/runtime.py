@@ -37,6 +37,8 @@ class Authenticator(Protocol):
 
     async def verify(self, token: str) -> Caller: ...
 
+    def forget_app(self, app_id: str) -> None: ...
+
 
 @dataclass
 class GraphRuntime:

@@ -212,9 +212,36 @@ class FakeAppRepository:
                 api_scopes=tuple(api_scopes),
             )
 
-    async def list(self, tenant_id: str) -> Sequence[App]:
-        found = [a for a in self.s.apps.values() if a.tenant_id == tenant_id]
-        return _sorted(found, ("created_at", False), ("id", False))
+    async def list(
+        self, tenant_id: str, *, after: tuple[str, str] | None = None, limit: int | None = None
+    ) -> Sequence[App]:
+        found = [
+            a
+            for a in self.s.apps.values()
+            if a.tenant_id == tenant_id and (after is None or (a.created_at, a.id) > after)
+        ]
+        return _sorted(found, ("created_at", False), ("id", False))[:limit]
+
+    async def get_by_object_id(self, tenant_id: str, object_id: str) -> App | None:
+        return next(
+            (
+                a
+                for a in self.s.apps.values()
+                if a.tenant_id == tenant_id and a.object_id == object_id
+            ),
+            None,
+        )
+
+    async def update(self, app: App) -> None:
+        if app.id in self.s.apps:
+            self.s.apps[app.id] = app
+
+    async def delete(self, app_id: str) -> bool:
+        if self.s.apps.pop(app_id, None) is None:
+            return False
+        for secret_id in [k for k, (s, _) in self.s.secrets.items() if s.app_id == app_id]:
+            del self.s.secrets[secret_id]
+        return True
 
     async def add_secret(self, secret: ClientSecret, secret_hash: str) -> None:
         if (

@@ -120,9 +120,14 @@ class TokenVerifier:
         cache_size: int = 50_000,
         clock: Callable[[], float] = time.time,
         tenant_exists: Callable[[str], Awaitable[bool]] | None = None,
+        app_exists: Callable[[str, str], Awaitable[bool]] | None = None,
+        recheck_seconds: float = 30.0,
     ) -> None:
         self._keyring = keyring
         self._tenant_exists = tenant_exists
+        self._app_exists = app_exists
+        self._recheck_seconds = recheck_seconds
+        self._checked: dict[str, float] = {}  # token: when its tenant and app were last found
         self._public_url = public_url
         self._tenants = tenants
         self._audiences = audiences
@@ -136,16 +141,40 @@ class TokenVerifier:
         cached = self._cache.get(token)
         if cached is not None:
             if cached.expires_at + self._leeway > now and await self._keyring.knows(cached.kid):
+                if self._checked.get(token, 0.0) + self._recheck_seconds > now:
+                    return cached
+                await self._check_exists(token, cached, now)
                 return cached
-            del self._cache[token]
+            self._forget(token)
         caller = await self._verify(token, now)
-        # Checked once per token: a deleted tenant's tokens stop at the next uncached use.
-        if self._tenant_exists is not None and not await self._tenant_exists(caller.tenant_id):
-            raise AuthenticationError("the tenant of this access token does not exist")
+        await self._check_exists(token, caller, now)
         self._cache[token] = caller
         if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            self._forget(next(iter(self._cache)))
         return caller
+
+    async def _check_exists(self, token: str, caller: Caller, now: float) -> None:
+        # Checked at a token's first use and again every `recheck_seconds`: a deleted tenant's
+        # or app's tokens stop within that time in every process (at once in the one that
+        # deleted the app, see `forget_app`).
+        if self._tenant_exists is not None and not await self._tenant_exists(caller.tenant_id):
+            self._forget(token)
+            raise AuthenticationError("the tenant of this access token does not exist")
+        if self._app_exists is not None and not await self._app_exists(
+            caller.tenant_id, caller.app_id
+        ):
+            self._forget(token)
+            raise AuthenticationError("the app of this access token does not exist")
+        self._checked[token] = now
+
+    def _forget(self, token: str) -> None:
+        self._cache.pop(token, None)
+        self._checked.pop(token, None)
+
+    def forget_app(self, app_id: str) -> None:
+        """Drop the cached tokens of a deleted app: its next call is refused."""
+        for token in [t for t, c in self._cache.items() if c.app_id == app_id]:
+            self._forget(token)
 
     async def _verify(self, token: str, now: float) -> Caller:
         if len(token) > MAX_TOKEN_BYTES or not _COMPACT_JWS.fullmatch(token):

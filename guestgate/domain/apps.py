@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from guestgate.domain.randomness import SYSTEM, Randomness
@@ -18,7 +19,10 @@ INVITE = "User.Invite.All"
 READ_USERS = "User.Read.All"
 READ_AUDIT = "AuditLog.Read.All"
 READWRITE_USERS = "User.ReadWrite.All"
-PERMISSIONS = (INVITE, READ_USERS, READ_AUDIT, READWRITE_USERS)
+# Register, change and delete the tenant's apps through /v1.0/applications. It grants no
+# application permission: those stay with the operator's CLI (`app create --permission`).
+READWRITE_APPS = "Application.ReadWrite.All"
+PERMISSIONS = (INVITE, READ_USERS, READ_AUDIT, READWRITE_USERS, READWRITE_APPS)
 
 SECRET_PREFIX = "gg_"  # noqa: S105 (a marker for secret scanners)
 MAX_SECRET_LIFETIME = timedelta(days=2 * 365)
@@ -83,6 +87,29 @@ def parse_lifetime(text: str) -> timedelta:
     lifetime = timedelta(days=int(match.group(1)) * _UNIT_DAYS[match.group(2)])
     if lifetime > MAX_SECRET_LIFETIME:
         raise ValidationError("a client secret lives at most two years", code="InvalidLifetime")
+    return lifetime
+
+
+def lifetime_until(end: str, now: datetime) -> timedelta:
+    """The lifetime of a secret that ends at the ISO-8601 moment `end` (Graph's endDateTime).
+
+    A day more than two years is allowed, so "now plus two calendar years" works in a leap year.
+    """
+    try:
+        moment = datetime.fromisoformat(end)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError(
+            f"endDateTime {end[:40]!r} is not an ISO-8601 date and time with a time zone",
+            code="InvalidLifetime",
+        )
+    lifetime = moment - now
+    if lifetime <= timedelta(0) or lifetime > MAX_SECRET_LIFETIME + timedelta(days=1):
+        raise ValidationError(
+            "endDateTime must be in the future and at most two years away",
+            code="InvalidLifetime",
+        )
     return lifetime
 
 
@@ -212,6 +239,11 @@ def check_app_id_uri(uri: str) -> str:
         # Tokens for these audiences open guestgate's own APIs: no app may claim them.
         raise ValidationError(f"{uri!r} names one of guestgate's own APIs", code="InvalidAppIdUri")
     return uri
+
+
+def scope_id(app_object_id: str, name: str) -> str:
+    """The id of an exposed scope: derived from the app and the scope's name, so it is stable."""
+    return str(uuid.uuid5(uuid.UUID(app_object_id), name))
 
 
 def check_api_scopes(names: Iterable[str]) -> tuple[str, ...]:

@@ -62,6 +62,19 @@ def _make_secret(
     return NewSecret(value=value, secret=secret), hash_secret(hash_key, value)
 
 
+def check_client_kind(*, public_client: bool, permissions: Sequence[str]) -> None:
+    if public_client and permissions:
+        raise ValidationError(
+            "a public client holds no secret, so it cannot have application permissions",
+            code="PublicClientPermissions",
+        )
+
+
+async def check_app_id_uri_free(uow: UnitOfWork, tenant: Tenant, uri: str) -> None:
+    if await uow.apps.get_by_app_id_uri(tenant.id, uri) is not None:
+        raise ValidationError(f"another app of the tenant already uses {uri}", code="AppIdUriTaken")
+
+
 @dataclass(frozen=True, slots=True)
 class SignIn:
     """How an app signs users in: its redirect URIs, and the API it exposes (if any)."""
@@ -80,19 +93,16 @@ def _new_app(
     public_client: bool,
     now: datetime,
     rng: Randomness,
+    require_use: bool = True,
 ) -> App:
     granted = check_permissions(permissions)
     redirect_uris = check_redirect_uris(sign_in.redirect_uris)
-    if not granted and not redirect_uris:
+    if require_use and not granted and not redirect_uris:
         raise ValidationError(
             "grant at least one permission, or give a redirect URI for sign-in",
             code="UnknownPermission",
         )
-    if public_client and granted:
-        raise ValidationError(
-            "a public client holds no secret, so it cannot have application permissions",
-            code="PublicClientPermissions",
-        )
+    check_client_kind(public_client=public_client, permissions=granted)
     app_id = rng.uuid()
     return App(
         id=app_id,
@@ -108,14 +118,15 @@ def _new_app(
     )
 
 
-async def _register(uow: UnitOfWork, app: App, tenant: Tenant, now: datetime) -> None:
-    if app.app_id_uri is not None and await uow.apps.get_by_app_id_uri(tenant.id, app.app_id_uri):
-        raise ValidationError(
-            f"another app of the tenant already uses {app.app_id_uri}", code="AppIdUriTaken"
-        )
+async def _register(
+    uow: UnitOfWork, app: App, tenant: Tenant, now: datetime, *, actor: str | None = None
+) -> None:
+    if app.app_id_uri is not None:
+        await check_app_id_uri_free(uow, tenant, app.app_id_uri)
     await uow.apps.add(app)
     await uow.audit.record(
         tenant_id=tenant.id,
+        app_id=actor,
         action="app.create",
         target=app.id,
         created_at=iso(now),
@@ -194,11 +205,7 @@ async def update_sign_in(
         uris.extend(check_redirect_uri(u) for u in add_redirect_uris if u not in uris)
         new_uri = app.app_id_uri if app_id_uri is None else check_app_id_uri(app_id_uri)
         if new_uri is not None and new_uri != app.app_id_uri:
-            taken = await uow.apps.get_by_app_id_uri(tenant.id, new_uri)
-            if taken is not None:
-                raise ValidationError(
-                    f"another app of the tenant already uses {new_uri}", code="AppIdUriTaken"
-                )
+            await check_app_id_uri_free(uow, tenant, new_uri)
         updated = replace(
             app,
             redirect_uris=check_redirect_uris(uris),
@@ -243,6 +250,7 @@ async def add_secret(
     hash_key: bytes,
     now: datetime,
     rng: Randomness = SYSTEM,
+    actor: str | None = None,
 ) -> NewSecret:
     """Add a client secret to an app (rotation: add the new one, then remove the old)."""
     label = check_app_name(display_name)
@@ -253,6 +261,7 @@ async def add_secret(
         await uow.apps.add_secret(shown.secret, secret_hash)
         await uow.audit.record(
             tenant_id=tenant.id,
+            app_id=actor,
             action="app.secret.add",
             target=app.id,
             created_at=iso(now),
@@ -271,7 +280,13 @@ async def list_secrets(uow: UnitOfWork, *, tenant_ref: str, app_id: str) -> Sequ
 
 
 async def remove_secret(
-    uow: UnitOfWork, *, tenant_ref: str, app_id: str, secret_id: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    app_id: str,
+    secret_id: str,
+    now: datetime,
+    actor: str | None = None,
 ) -> None:
     """Delete a client secret: it stops working for new tokens at once."""
     async with uow:
@@ -281,6 +296,7 @@ async def remove_secret(
             raise NotFound(f"no secret {secret_id!r} on app {app.id}", code="SecretNotFound")
         await uow.audit.record(
             tenant_id=tenant.id,
+            app_id=actor,
             action="app.secret.remove",
             target=app.id,
             created_at=iso(now),

@@ -13,7 +13,18 @@ from litestar.openapi.spec import Components, SecurityScheme
 from guestgate import __version__
 from guestgate.bootstrap import build_runtime, configure_process
 from guestgate.config import Settings
-from guestgate.web import api, events, graph, identity, oidc, ops, pages, signin, subscriptions
+from guestgate.web import (
+    api,
+    applications,
+    events,
+    graph,
+    identity,
+    oidc,
+    ops,
+    pages,
+    signin,
+    subscriptions,
+)
 from guestgate.web.docs import OfflineSwaggerUi
 from guestgate.web.errors import EXCEPTION_HANDLERS
 from guestgate.web.middleware import EdgeMiddleware
@@ -46,6 +57,7 @@ def create_app(settings: Settings) -> Litestar:
             *events.ROUTES,
             *graph.ROUTES,
             *subscriptions.ROUTES,
+            *applications.ROUTES,
             *pages.ROUTES,
             *oidc.ROUTES,
             *signin.ROUTES,

@@ -105,6 +105,11 @@ def parse_json(body: bytes, content_type: str | None, into: type[T]) -> T:
     if not isinstance(parsed, dict):
         raise ValidationError("The request body must be a JSON object.", code="InvalidJson")
     _scan(parsed, 0)
+    return convert(parsed, into)
+
+
+def convert(parsed: dict[str, Any], into: type[T]) -> T:
+    """A parsed body as `into`, strictly typed; a wrong type is a 400 naming the field."""
     try:
         return msgspec.convert(parsed, into, strict=True)
     except msgspec.ValidationError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api, events
+from guestgate.web import api, applications, events
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -126,7 +126,7 @@ def operations(schema: dict[str, Any]) -> list[tuple[tuple[str, str], dict[str, 
 
 
 def _request_bodies(schema: dict[str, Any]) -> None:
-    bodies = {**api.REQUEST_BODIES, **events.REQUEST_BODIES}
+    bodies = {**api.REQUEST_BODIES, **events.REQUEST_BODIES, **applications.REQUEST_BODIES}
     refs, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"
     )

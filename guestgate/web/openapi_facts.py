@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_USERS
+from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_APPS, READWRITE_USERS
 
 Answer = tuple[str, dict[str, Any]]  # (description, example body)
 
@@ -106,6 +106,56 @@ def bad(code: str, message: str) -> Answer:
     return ("Bad data: the error code names the rule", api_error(code, message))
 
 
+NO_APP: Answer = (
+    "No app of the caller's tenant has this object id",
+    api_error(
+        "Request_ResourceNotFound",
+        f"Resource '{EXAMPLE_ID}' does not exist or one of its queried reference-property"
+        " objects are not present.",
+    ),
+)
+_APP = "/v1.0/applications/{application_id}"
+# The applications API's answers besides 401 and 403 (Application.ReadWrite.All).
+_APPS: dict[tuple[str, str], dict[int, Answer]] = {
+    ("/v1.0/applications", "post"): {
+        400: bad(
+            "InvalidRedirectUri",
+            "'http://app.example/cb': redirect URIs use https (http only for localhost,"
+            " 127.0.0.1 or [::1])",
+        ),
+        413: TOO_LARGE,
+        415: NOT_JSON,
+    },
+    ("/v1.0/applications", "get"): {
+        400: bad("Request_BadRequest", "$top must be a number from 1 to 999."),
+    },
+    (_APP, "get"): {404: NO_APP},
+    (_APP, "patch"): {
+        400: bad("InvalidAppIdUri", "identifierUris takes at most one URI."),
+        404: NO_APP,
+        413: TOO_LARGE,
+        415: NOT_JSON,
+    },
+    (_APP, "delete"): {
+        400: bad("CannotDeleteSelf", "An app cannot delete its own registration."),
+        404: NO_APP,
+    },
+    (f"{_APP}/addPassword", "post"): {
+        400: bad("InvalidLifetime", "endDateTime must be in the future and at most two years away"),
+        404: NO_APP,
+        413: TOO_LARGE,
+        415: NOT_JSON,
+    },
+    (f"{_APP}/removePassword", "post"): {
+        400: bad(
+            "InvalidRequestBody",
+            "The request body is invalid: Object missing required field `keyId`.",
+        ),
+        404: NO_APP,
+        413: TOO_LARGE,
+        415: NOT_JSON,
+    },
+}
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
     ("/readyz", "get"): {
         503: (
@@ -217,6 +267,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
         415: NOT_JSON,
     },
     ("/v1.0/organization", "get"): {401: NO_TOKEN},
+    **{key: {401: NO_TOKEN, 403: denied(READWRITE_APPS), **more} for key, more in _APPS.items()},
 }
 
 

@@ -142,3 +142,46 @@ async def test_an_application_id_uri_is_unique_in_a_tenant(make_uow: UowFactory)
     async with make_uow() as uow:
         with pytest.raises(IntegrityError):
             await uow.apps.add(make_app(tenant.id, app_id_uri="api://x"))
+
+
+async def test_apps_page_by_keyset_are_found_by_object_id_updated_and_deleted(
+    make_uow: UowFactory,
+) -> None:
+    tenant, other = make_tenant(), make_tenant()
+    await committed(make_uow, tenant, other)
+    apps = [make_app(tenant.id, created_at=at(n % 2)) for n in range(5)]
+    apps.sort(key=lambda a: (a.created_at, a.id))
+    stranger = make_app(other.id)
+    async with make_uow() as uow:
+        for app in [*apps, stranger]:
+            await uow.apps.add(app)
+        await uow.apps.add_secret(make_secret(apps[0].id), "hash-0")
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        first = await uow.apps.list(tenant.id, limit=2)
+        assert first == apps[:2]
+        last = first[-1]
+        rest = await uow.apps.list(tenant.id, after=(last.created_at, last.id), limit=10)
+        assert rest == apps[2:]
+        assert await uow.apps.get_by_object_id(tenant.id, apps[3].object_id) == apps[3]
+        assert await uow.apps.get_by_object_id(tenant.id, stranger.object_id) is None
+    changed = replace(
+        apps[0],
+        name="Renamed",
+        redirect_uris=("https://a.example/cb", "http://localhost/cb"),
+        public_client=True,
+        app_id_uri="api://renamed",
+        api_scopes=("Notes.Read",),
+    )
+    async with make_uow() as uow:
+        await uow.apps.update(changed)
+        await uow.commit()
+    async with make_uow() as uow:
+        assert await uow.apps.get(apps[0].id) == changed
+        assert await uow.apps.delete(apps[0].id)
+        assert not await uow.apps.delete(apps[0].id)
+        await uow.commit()
+    async with make_uow(write=False) as uow:
+        assert await uow.apps.get(apps[0].id) is None
+        assert await uow.apps.list_secrets(apps[0].id) == []  # the secrets went with it
+        assert await uow.apps.list(tenant.id) == apps[1:]

@@ -20,6 +20,7 @@ from openapi_spec_validator.validation import OpenAPIV2SpecValidator
 from guestgate.web.openapi_facts import ROUTE_ERRORS
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
+from tests.e2e.openapi_applications import application_recipes
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
 
@@ -303,6 +304,7 @@ class Probe:
             ),
             ("/v1.0/organization", "get", 200): lambda: c.request("GET", "/v1.0/organization"),
             ("/v1.0/organization", "get", 401): lambda: self.anonymous("GET", "/v1.0/organization"),
+            **application_recipes(self.server, tenant, self.reader, self.anonymous),
         }
 
     def action_recipes(

@@ -354,3 +354,45 @@ async def test_unknown_kid_reload_is_single_flight_and_throttled(key_a: Any, key
         with pytest.raises(AuthenticationError):
             await verifier.verify(token)
     assert loads == 2
+
+
+@pytest.mark.anyio
+async def test_a_deleted_apps_tokens_stop_at_once_here_and_at_the_next_recheck_elsewhere(
+    keyset: KeySet,
+) -> None:
+    existing: set[str] = set()
+    clock = Clock()
+    clock.now = time.time()
+
+    async def load() -> KeySet:
+        return keyset
+
+    async def app_exists(tenant_id: str, app_id: str) -> bool:
+        return tenant_id == TENANT and app_id in existing
+
+    def verifier() -> TokenVerifier:
+        return TokenVerifier(
+            KeyRing(load),
+            public_url=PUBLIC_URL,
+            audiences=AUDIENCES,
+            app_exists=app_exists,
+            recheck_seconds=30,
+            clock=clock,
+        )
+
+    here, elsewhere = verifier(), verifier()
+    token = sign(keyset, claims())
+    app_id = jwt.decode(token, options={"verify_signature": False})["appid"]
+    with pytest.raises(AuthenticationError):
+        await here.verify(token)  # no such app
+    existing.add(app_id)
+    await here.verify(token)
+    await elsewhere.verify(token)
+    existing.discard(app_id)
+    here.forget_app(app_id)  # the process that deleted the app
+    with pytest.raises(AuthenticationError):
+        await here.verify(token)
+    await elsewhere.verify(token)  # cached, until the recheck
+    clock.now += 31
+    with pytest.raises(AuthenticationError):
+        await elsewhere.verify(token)

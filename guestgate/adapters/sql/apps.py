@@ -90,11 +90,44 @@ class SqlAppRepository:
             },
         )
 
-    async def list(self, tenant_id: str) -> Sequence[App]:
-        rows = await self.tx.fetchall(
-            "SELECT * FROM apps WHERE tenant_id = :tid ORDER BY created_at, id", {"tid": tenant_id}
+    async def list(
+        self, tenant_id: str, *, after: tuple[str, str] | None = None, limit: int | None = None
+    ) -> Sequence[App]:
+        sql = "SELECT * FROM apps WHERE tenant_id = :tid"
+        params: dict[str, object] = {"tid": tenant_id}
+        if after is not None:
+            sql += " AND (created_at > :at OR (created_at = :at AND id > :id))"
+            params |= {"at": after[0], "id": after[1]}
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [_app(r) for r in await self.tx.fetchall(sql, params)]
+
+    async def get_by_object_id(self, tenant_id: str, object_id: str) -> App | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM apps WHERE tenant_id = :tid AND object_id = :oid",
+            {"tid": tenant_id, "oid": object_id},
         )
-        return [_app(r) for r in rows]
+        return None if row is None else _app(row)
+
+    async def update(self, app: App) -> None:
+        await self.tx.execute(
+            "UPDATE apps SET name = :name, redirect_uris = :uris, public_client = :public,"
+            " app_id_uri = :uri, api_scopes = :scopes WHERE id = :id",
+            {
+                "id": app.id,
+                "name": app.name,
+                "uris": " ".join(app.redirect_uris),
+                "public": app.public_client,
+                "uri": app.app_id_uri,
+                "scopes": " ".join(app.api_scopes),
+            },
+        )
+
+    async def delete(self, app_id: str) -> bool:
+        # Its secrets, authorization codes and refresh tokens go with it (ON DELETE CASCADE).
+        return await self.tx.execute("DELETE FROM apps WHERE id = :id", {"id": app_id}) > 0
 
     async def add_secret(self, secret: ClientSecret, secret_hash: str) -> None:
         await self.tx.execute(
