@@ -250,13 +250,26 @@ class Shots:
         """The email's HTML part as a mail client shows it, the tenant's logo served to it."""
         mail = self.context.new_page()
         mail.route(LOGO, lambda route: route.fulfill(body=logo, content_type="image/png"))
-        mail.set_content(html_of(message), wait_until="load")
+        mail.set_content(steady(html_of(message)), wait_until="load")
         self._save(mail, name)
         mail.close()
 
     def _save(self, page: Any, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         self.names.append(name)
+
+
+UUID = "2794ae53-0b5f-4c73-8198-5502fac6d1d8"
+
+
+def steady(html: str) -> str:
+    """The mail with a fixed one-time code and date, so its picture in docs/ changes only
+    when the design does, not on every run."""
+    html = re.sub(r"(?<![#\w])\d{6}(?!\w)", "123456", html)  # not a colour such as #555555
+    html = re.sub(r"\b20\d\d-\d\d-\d\d\b", "2026-12-31", html)
+    html = re.sub(r"http://127\.0\.0\.1:\d+", "https://guestgate.contoso.example", html)
+    html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", UUID, html)
+    return re.sub(r"ticket=[\w-]+", "ticket=Qm9vay1hLXRpY2tldC1oZXJl", html)
 
 
 def logo_png(browser: Any) -> bytes:
