@@ -80,6 +80,12 @@ class Runtime:
     def now(self) -> datetime:
         return utcnow()
 
+    @property
+    def keeps_tenants(self) -> bool:
+        """Whether callers' tenants are rows of guestgate's database (not in Microsoft 365
+        mode: there a caller's tenant is the Entra tenant its token names)."""
+        return not self.settings.graph_mode
+
     async def close(self) -> None:
         """Release what the process holds open: the Graph client, the mail transport, the pool.
 

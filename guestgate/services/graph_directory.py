@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from guestgate.domain import events as event_rules
 from guestgate.domain.invitations import (
     COMPLETED,
     DECLINED,
@@ -26,6 +27,7 @@ from guestgate.domain.invitations import (
 from guestgate.domain.users import ACCEPTED, GUEST
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import Conflict, GuestgateError, UnknownOutcome, UpstreamTimeout
+from guestgate.services import events
 from guestgate.services.directory import (
     Actor,
     Invited,
@@ -97,10 +99,24 @@ class GraphDirectory:
         assert actor.credential is not None, "graph mode without an app needs the caller's token"
         return actor.credential
 
-    async def _record(self, actor: Actor, record: Record, change: Any) -> bool:
+    async def _record(
+        self, actor: Actor, record: Record, change: Any, *, microsoft_mails: bool = False
+    ) -> bool:
+        """Record the change; `microsoft_mails`: Graph accepted it with its invitation
+        mail, which Microsoft sends, so it is `invitation.sent` here (guestgate sees no mail
+        server in this mode)."""
         now = self.now()
         async with self.uow() as uow:
             mailed = await record(uow, actor, change, now)
+            if microsoft_mails:
+                await events.emit(
+                    uow,
+                    tenant_id=actor.tenant_id,
+                    event_type=event_rules.INVITATION_SENT,
+                    data={"invitationId": change.view.id, "userId": change.view.user_id}
+                    | event_rules.actor_data(actor.app_id or None, actor.request_id),
+                    now=now + timedelta(microseconds=1),  # numbered after the change's event
+                )
             await uow.commit()
         return mailed
 
@@ -140,7 +156,7 @@ class GraphDirectory:
             organization=organization,
             organization_domains=domains,
         )
-        mailed = await self._record(actor, record, change)
+        mailed = await self._record(actor, record, change, microsoft_mails=request.send_message)
         return Outcome(view=view, mailed=mailed)
 
     async def _create(self, actor: Actor, token: str, request: InviteRequest) -> dict[str, Any]:
@@ -268,7 +284,7 @@ class GraphDirectory:
             },
         )
         view = _view(guest, redeem_url=str(created.get("inviteRedeemUrl", "")))
-        mailed = await self._record(actor, record, Resent(view=view))
+        mailed = await self._record(actor, record, Resent(view=view), microsoft_mails=True)
         return Outcome(view=view, mailed=mailed)
 
     async def revoke(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:

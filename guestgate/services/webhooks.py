@@ -81,8 +81,11 @@ async def add_endpoint(
     now: datetime,
     rng: Randomness = SYSTEM,
     token_bytes: Callable[[int], bytes] = system_secrets.token_bytes,
+    tenant_kept: bool = True,
 ) -> NewEndpoint:
-    """Register an endpoint; it gets the events that happen from now on."""
+    """Register an endpoint; it gets the events that happen from now on. `tenant_kept`:
+    the tenant must be one of guestgate's own (in Microsoft 365 mode it is Entra's, named
+    by the caller's token)."""
     types = check_event_types(event_types)
     await check_target(url, resolver=resolver, allow_private=allow_private)
     endpoint = Endpoint(
@@ -96,7 +99,7 @@ async def add_endpoint(
     )
     secret = rules.new_secret(token_bytes(rules.SECRET_BYTES))
     async with uow:
-        if await uow.tenants.get(tenant_id, links=False) is None:
+        if tenant_kept and await uow.tenants.get(tenant_id, links=False) is None:
             raise NotFound(f"There is no tenant {tenant_id[:64]}.", code="TenantNotFound")
         cursor = await uow.events.last_sequence(tenant_id)
         sealed = sealer.seal(secret.encode(), _context(endpoint.id))

@@ -182,6 +182,7 @@ async def create_webhook(request: Request[Any, Any, Any]) -> dict[str, Any]:
         resolver=runtime.webhook_resolver,
         allow_private=runtime.settings.webhooks.allow_private_targets,
         now=runtime.now(),
+        tenant_kept=runtime.keeps_tenants,
     )
     return endpoint_answer(made.endpoint) | {"secret": made.secret}
 
