@@ -163,6 +163,10 @@ async def _challenge(
     if tenant is None:
         raise RedemptionError(rules.NO_CHALLENGE, "This organization no longer exists.")
     request, email = open_request(sealer, challenge.request)
+    app = await uow.apps.get(request.client_id)
+    if app is None or app.tenant_id != tenant.id:
+        # Deleted while the user was signing in: no code may be issued to it.
+        raise RedemptionError(rules.NO_CHALLENGE, "This app is no longer registered.")
     return challenge, Pending(request=request, email=email, tenant=tenant)
 
 

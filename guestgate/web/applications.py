@@ -92,8 +92,18 @@ REQUEST_BODIES: dict[tuple[str, str], type] = {
 }
 
 
+def _without_annotations(value: Any) -> Any:
+    """The body without OData annotations (`@odata.type`…), which the Graph SDKs send."""
+    if isinstance(value, dict):
+        return {k: _without_annotations(v) for k, v in value.items() if not k.startswith("@")}
+    if isinstance(value, list):
+        return [_without_annotations(v) for v in value]
+    return value
+
+
 async def _body(request: Request[Any, Any, Any], into: type[Any]) -> Any:
-    parsed = parse_json(await request.body(), request.headers.get("content-type"), dict[str, Any])
+    raw = parse_json(await request.body(), request.headers.get("content-type"), dict[str, Any])
+    parsed: dict[str, Any] = _without_annotations(raw)
     for name, why in NOT_HERE.items():
         if name in parsed and parsed[name] not in (None, []):
             raise ValidationError(f"{name} is not supported here. {why}", code="Request_BadRequest")

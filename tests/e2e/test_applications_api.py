@@ -434,3 +434,24 @@ def test_another_tenants_app_is_not_found(server: Server, admin: Caller) -> None
     assert all(a["id"] != target["id"] for a in other.request("GET", APPS).json()["value"])
     assert admin.request("GET", path).json()["displayName"] == "Ours"
     assert admin.request("GET", f"{APPS}/not-a-guid").status_code == 404
+
+
+def test_an_app_deleted_while_a_user_signs_in_to_it_gets_no_code_and_no_500(
+    server: Server, admin: Caller, sink: SmtpSink
+) -> None:
+    created = create(admin, {"displayName": "Vanishing", "web": {"redirectUris": [CALLBACK]}})
+    email, _ = new_member(server)
+    browser = Browser(server)
+    try:
+        page, _ = authorize(browser, created["appId"], CALLBACK)
+        before = len(sink.messages(to=email))
+        assert browser.start(page, email).status_code == 303
+        code = latest_code(sink, email, before + 1)
+        fields = browser.form_fields(browser.http.get("/signin/code"), "/signin/verify")
+        assert admin.request("DELETE", f"{APPS}/{created['id']}").status_code == 204
+        answer = browser.http.post("/signin/verify", data={**fields, "code": code})
+        assert answer.status_code == 403, answer.text[:300]
+        assert "location" not in answer.headers
+        assert browser.http.get("/signin/code").status_code == 403
+    finally:
+        browser.close()
