@@ -48,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
         "--users-rate", type=float, default=200.0, help="users-1m's fixed-rate requests/s"
     )
     p.add_argument(
+        "--exchange-rate",
+        type=float,
+        default=1000.0,
+        help="code-exchange's fixed requests/s (its codes, rate x duration, are made first)",
+    )
+    p.add_argument(
         "--postgres",
         help="run every case on PostgreSQL: a server URL; each run gets a new database on it"
         f" (invite-pg always does, by default on {LOCAL_POSTGRES})",

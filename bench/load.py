@@ -149,6 +149,7 @@ def run_wrk(
         "max_ms": result["max_us"] / 1000,
         **watched.figures(seconds),
         "status_5xx": result.get("status_5xx"),
+        **result.get("counts", {}),  # what a script counted itself (signin.lua: sign-ins)
     }
 
 
@@ -162,10 +163,12 @@ def run_openloop(
     duration: int,
     sample_every: float = 5.0,
     probe: Callable[[], int] | None = None,
+    forms: str | None = None,
 ) -> dict[str, Any]:
     """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk.
 
-    `probe`, if given, is read at every sample (invite-email: messages delivered so far).
+    `probe`, if given, is read at every sample (invite-email: messages delivered so far);
+    `forms`, a file of form bodies, one per request (code-exchange: single-use codes).
     """
     command = [
         sys.executable,
@@ -179,6 +182,7 @@ def run_openloop(
         "--token",
         token,
         *(["--json", body] if body else []),
+        *(["--forms", forms] if forms else []),
     ]
     workers = server.workers()
     generator = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

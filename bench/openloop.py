@@ -4,7 +4,8 @@ server cannot hide its queue: no coordinated omission).
 
 `python -m bench.openloop URL --rate 500 --duration 30 --token T --json BODY_TEMPLATE` prints
 one JSON line: sent, completed, statuses, and latency percentiles in microseconds. Bodies are
-the template with `{n}` replaced by a running number (unique addresses). Raw asyncio streams
+the template with `{n}` replaced by a running number (unique addresses); with `--forms FILE`
+request n posts line n of the file as a form instead (single-use codes). Raw asyncio streams
 over keep-alive connections (uvloop when installed): about 50 µs of CPU per request.
 """
 
@@ -15,6 +16,7 @@ import asyncio
 import collections
 import json
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 KEEPALIVE_EXPIRY = 20.0  # below the server's 30 s keep-alive timeout, as HTTP clients do
@@ -51,12 +53,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     if args.token:
         headers += f"Authorization: Bearer {args.token}\r\n"
 
+    forms: list[str] = args.form_lines
+
     def request(n: int) -> bytes:
-        if args.json is None:
+        if forms:
+            body, kind = forms[n].encode(), "application/x-www-form-urlencoded"
+        elif args.json is not None:
+            body, kind = args.json.replace("{n}", str(n)).encode(), "application/json"
+        else:
             return f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode()
-        body = args.json.replace("{n}", str(n)).encode()
         return (
-            f"POST {path} HTTP/1.1\r\n{headers}Content-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\n{headers}Content-Type: {kind}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
 
@@ -89,6 +96,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         idle.append(connection)
 
     total = int(args.rate * args.duration)
+    if forms and len(forms) < total:
+        raise SystemExit(f"{args.forms} has {len(forms)} forms; the run needs {total}")
     started = time.perf_counter()
     for n in range(total):
         due = started + n / args.rate
@@ -130,7 +139,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds")
     parser.add_argument("--token", help="bearer token")
     parser.add_argument("--json", help="POST this JSON body; {n} becomes a running number")
+    parser.add_argument("--forms", help="POST line n of this file as request n's form body")
     args = parser.parse_args()
+    args.form_lines = Path(args.forms).read_text().splitlines() if args.forms else []
     try:
         import uvloop
 

@@ -95,6 +95,16 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" backlog {r['backlog_after_warmup']:.0f} after the first fifth,"
                 f" {r['backlog_end']:.0f} at the end"
             )
+        if "signins_per_s" in r:
+            lines.append(
+                f"{'':<{w}}{r['signins_per_s']:.0f} complete sign-ins/s (authorize + token),"
+                f" {r['signin_failures']:.0f} failed"
+            )
+        if "codes_per_s" in r:
+            lines.append(
+                f"{'':<{w}}{r['codes']:.0f} codes made first, {r['codes_per_s']:.0f}/s by"
+                " authorize with the session"
+            )
         if r.get("rss_at_100k_mib"):
             lines.append(f"{'':<{w}}RSS after 100,000 invites: {r['rss_at_100k_mib']} MiB")
         if "rss_end_mib" in r:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bench.cases.code_exchange import code_exchange
 from bench.cases.drain import drain
 from bench.cases.invite import invite
 from bench.cases.invite_500 import invite_500
@@ -13,6 +14,7 @@ from bench.cases.invite_pg import invite_pg
 from bench.cases.memory import memory
 from bench.cases.peer import peer
 from bench.cases.redeem import redeem
+from bench.cases.sign_in import sign_in
 from bench.cases.soak import soak
 from bench.cases.start import start
 from bench.cases.token import token
@@ -29,6 +31,8 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "drain": drain,
     "invite-pg": invite_pg,
     "redeem": redeem,
+    "code-exchange": code_exchange,
+    "sign-in": sign_in,
     "users": users,
     "users-1m": users_1m,
     "memory": memory,

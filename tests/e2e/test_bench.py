@@ -131,3 +131,52 @@ def test_bench_peer_runs_alternating_with_invite(tmp_path: Path) -> None:
     assert document["ratios"]["invite"] == pytest.approx(
         document["medians"]["invite"]["ok_rps"] / peer["ok_rps"]
     )
+
+
+@pytest.mark.skipif(
+    not shutil.which("wrk") and not __import__("os").environ.get("CI"),
+    reason="wrk is not installed",
+)
+def test_bench_sign_in_cases_exchange_codes_and_sign_in(tmp_path: Path) -> None:
+    """code-exchange redeems codes made before its timed part; sign-in completes sign-ins
+    with a live session. Every exchange and sign-in must succeed; their speed is not checked."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "code-exchange,sign-in",
+            "--exchange-rate",
+            "40",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "complete sign-ins/s" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    medians = json.loads(report.read_text())["medians"]
+    exchange = medians["code-exchange"]
+    assert exchange["codes"] == 40
+    assert exchange["requests"] == 40  # each code redeemed once, every one answered
+    assert exchange["non2xx"] == 0
+    assert exchange["errors"] == 0
+    assert exchange["codes_per_s"] > 0
+    sign_in = medians["sign-in"]
+    assert sign_in["signins"] > 0
+    assert sign_in["signin_failures"] == 0
+    assert sign_in["non2xx"] == 0
+    # Each sign-in is two requests; at most one authorization per connection is unfinished.
+    assert sign_in["requests"] // 2 - 4 <= sign_in["signins"] <= sign_in["requests"] // 2
+    assert 0 < sign_in["signins_per_s"] < sign_in["rps"]
