@@ -6,8 +6,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.domain.audit import AuditRecord
+
+_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def _encode(details: dict[str, Any]) -> str:
+    """Details as JSON with sorted keys, as json.dumps(sort_keys=True) gives, faster."""
+    return _encoder.encode(details).decode()
 
 
 def _record(row: Row) -> AuditRecord:
@@ -52,7 +61,7 @@ class SqlAuditLog:
                 "action": action,
                 "target": target,
                 "request_id": request_id,
-                "details": None if details is None else json.dumps(details, sort_keys=True),
+                "details": None if details is None else _encode(details),
                 "created_at": created_at,
             },
         )
