@@ -12,6 +12,7 @@ import msgspec
 from litestar import Litestar
 
 from guestgate.web import api, applications, events
+from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -147,6 +148,9 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         operation = paths.get(f"/api/invitations/{{invitation_id}}/{action}", {}).get("post")
         if operation is not None:
             operation["requestBody"] = EMPTY_BODY
+    for (path, method), body in EVENT_BODIES.items():
+        if (operation := paths.get(path, {}).get(method)) is not None:
+            operation["requestBody"] = body
     token = paths.get("/{tenant}/oauth2/v2.0/token", {}).get("post")
     if token is not None:
         token["requestBody"] = {
@@ -169,7 +173,7 @@ def _responses(path: str, method: str, operation: dict[str, Any]) -> None:
         if shown is not None:
             for media in answer.get("content", {}).values():
                 media["example"] = shown
-    errors = ROUTE_ERRORS.get((path, method))
+    errors = ROUTE_ERRORS.get((path, method)) or EVENT_ERRORS.get((path, method))
     if errors is None:
         # A route this table does not know yet: drop the answers it cannot give without a body.
         unknown = {"409", "413", "415"} if method in BODYLESS else set()

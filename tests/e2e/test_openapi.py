@@ -17,18 +17,22 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV2SpecValidator
 
+from guestgate.web.openapi_events import EVENT_ERRORS
 from guestgate.web.openapi_facts import ROUTE_ERRORS
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.openapi_applications import application_recipes
+from tests.e2e.openapi_events import event_recipes
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 CONNECTOR = ROOT / "clients" / "power-automate"
 GRAPH_READ = {"ConsistencyLevel": "eventual"}
-# The routes whose answers web/openapi_facts.py states (all but the sign-in pages' routes).
-KNOWN = {*ROUTE_ERRORS, ("/healthz", "get")}
+# The routes whose answers web/openapi_facts.py (and openapi_events.py) state (all but the
+# sign-in pages' routes).
+KNOWN = {*ROUTE_ERRORS, *EVENT_ERRORS, ("/healthz", "get")}
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +41,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator
     server = Server(
         workdir=workdir,
         database_url=f"sqlite:///{workdir}/guestgate.db",
-        extra_env={"GUESTGATE_SMTP_URL": sink.url},
+        extra_env={"GUESTGATE_SMTP_URL": sink.url, "GUESTGATE_WEBHOOK_ALLOW_PRIVATE": "true"},
     )
     server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """Answers the webhook and subscription recipes' deliveries and Graph's handshake."""
+    server = Receiver().start()
     yield server
     server.stop()
 
@@ -84,9 +96,10 @@ def test_document_is_valid_openapi_with_every_body_and_odata_option(
 class Probe:
     """Makes each documented answer happen, the way a client would run into it."""
 
-    def __init__(self, server: Server, sink: SmtpSink) -> None:
+    def __init__(self, server: Server, sink: SmtpSink, receiver_url: str = "") -> None:
         self.server = server
         self.sink = sink
+        self.receiver_url = receiver_url
         self.caller = Caller.demo(server)
         tenant = self.caller.tenant
         self.reader = Caller.new_app(server, tenant, "User.Read.All")
@@ -305,6 +318,7 @@ class Probe:
             ("/v1.0/organization", "get", 200): lambda: c.request("GET", "/v1.0/organization"),
             ("/v1.0/organization", "get", 401): lambda: self.anonymous("GET", "/v1.0/organization"),
             **application_recipes(self.server, tenant, self.reader, self.anonymous),
+            **event_recipes(self.server, tenant, self.reader, self.anonymous, self.receiver_url),
         }
 
     def action_recipes(
@@ -340,9 +354,9 @@ class Probe:
 
 
 def test_every_documented_answer_is_what_the_route_answers(
-    server: Server, sink: SmtpSink, document: dict[str, Any]
+    server: Server, sink: SmtpSink, document: dict[str, Any], receiver: Receiver
 ) -> None:
-    probe = Probe(server, sink)
+    probe = Probe(server, sink, receiver.url)
     recipes = probe.recipes()
     documented = {
         (path, method, int(code)): answer
