@@ -7,7 +7,7 @@ with the operator's CLI, so no app can mint one with more rights than it has.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import msgspec
@@ -68,7 +68,8 @@ class ApplicationBody(msgspec.Struct, forbid_unknown_fields=True):
     isFallbackPublicClient: bool | UnsetType = UNSET
     identifierUris: list[str] | UnsetType = UNSET
     api: ApiApplication | UnsetType = UNSET
-    signInAudience: str | UnsetType = UNSET  # AzureADMyOrg only: apps sign in their own tenant
+    # Apps sign in users of their own tenant only.
+    signInAudience: Literal["AzureADMyOrg"] | UnsetType = UNSET
 
 
 class PasswordCredential(msgspec.Struct, forbid_unknown_fields=True):
@@ -118,11 +119,6 @@ def _uris(part: RedirectUris | UnsetType) -> list[str] | None:
 
 
 def _changes(body: ApplicationBody) -> Changes:
-    if not isinstance(body.signInAudience, UnsetType) and body.signInAudience != "AzureADMyOrg":
-        raise ValidationError(
-            "signInAudience is AzureADMyOrg: a guestgate app signs in users of its own tenant.",
-            code="Request_BadRequest",
-        )
     scopes = None
     if not isinstance(body.api, UnsetType) and not isinstance(
         body.api.oauth2PermissionScopes, UnsetType
