@@ -126,7 +126,7 @@ async def register(
     )
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_id)
-        app = apps._new_app(
+        app = apps.build_app(
             tenant,
             changes.name,
             (),
@@ -136,7 +136,7 @@ async def register(
             rng=rng,
             require_use=False,
         )
-        await apps._register(uow, app, tenant, now, actor=actor)
+        await apps.register_app(uow, app, tenant, now, actor=actor)
         await uow.commit()
     return Registration(app, ())
 

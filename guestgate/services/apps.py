@@ -84,7 +84,7 @@ class SignIn:
     api_scopes: Sequence[str] = ()
 
 
-def _new_app(
+def build_app(
     tenant: Tenant,
     name: str,
     permissions: Sequence[str],
@@ -95,6 +95,7 @@ def _new_app(
     rng: Randomness,
     require_use: bool = True,
 ) -> App:
+    """A new app, every field checked; `require_use=False` allows one with nothing yet (API)."""
     granted = check_permissions(permissions)
     redirect_uris = check_redirect_uris(sign_in.redirect_uris)
     if require_use and not granted and not redirect_uris:
@@ -118,9 +119,10 @@ def _new_app(
     )
 
 
-async def _register(
+async def register_app(
     uow: UnitOfWork, app: App, tenant: Tenant, now: datetime, *, actor: str | None = None
 ) -> None:
+    """Store a new app and its audit record (`actor`: the app that registered it, if any)."""
     if app.app_id_uri is not None:
         await check_app_id_uri_free(uow, tenant, app.app_id_uri)
     await uow.apps.add(app)
@@ -154,10 +156,10 @@ async def create_app(
     """Register a confidential app with granted permissions and a first client secret."""
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = _new_app(
+        app = build_app(
             tenant, name, permissions, sign_in or SignIn(), public_client=False, now=now, rng=rng
         )
-        await _register(uow, app, tenant, now)
+        await register_app(uow, app, tenant, now)
         shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key, rng)
         await uow.apps.add_secret(shown.secret, secret_hash)
         await uow.commit()
@@ -176,8 +178,8 @@ async def create_public_app(
     """Register a public client (a native or single-page app): sign-in only, no secret."""
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = _new_app(tenant, name, (), sign_in, public_client=True, now=now, rng=rng)
-        await _register(uow, app, tenant, now)
+        app = build_app(tenant, name, (), sign_in, public_client=True, now=now, rng=rng)
+        await register_app(uow, app, tenant, now)
         await uow.commit()
     return app
 

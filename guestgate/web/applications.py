@@ -243,13 +243,9 @@ async def list_applications(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
     if len(found) > top:
         last = found[top - 1].app
-        following = {"$top": str(top), "$skiptoken": ""}
-        following["$skiptoken"] = encode_cursor(
-            runtime.cursor_key, scope, (last.created_at, last.id)
-        )
-        answer["@odata.nextLink"] = (
-            f"{base}/v1.0/applications?{urlencode(following, quote_via=quote)}"
-        )
+        cursor = encode_cursor(runtime.cursor_key, scope, (last.created_at, last.id))
+        following = urlencode({"$top": str(top), "$skiptoken": cursor}, quote_via=quote)
+        answer["@odata.nextLink"] = f"{base}/v1.0/applications?{following}"
     return answer
 
 

@@ -89,22 +89,25 @@ def application_recipes(
         (APP, "delete", 403): lambda: reader.request("DELETE", one()),
         (APP, "delete", 404): lambda: admin.request("DELETE", unknown()),
     }
-    for action, ok, body, wrong in (
-        ("addPassword", 200, {}, {"passwordCredential": {"endDateTime": "2020-01-01T00:00:00Z"}}),
-        ("removePassword", 204, {"keyId": str(uuid.uuid4())}, {}),
-    ):
+
+    def password_recipes(
+        action: str, body: dict[str, Any], wrong: dict[str, Any]
+    ) -> dict[tuple[str, str, int], Recipe]:
         path, suffix = f"{APP}/{action}", f"/{action}"
-        recipes |= {
-            (path, "post", 400): lambda s=suffix, w=wrong: admin.request("POST", one(s), json=w),
-            (path, "post", 401): lambda s=suffix: anonymous("POST", unknown(s), json={}),
-            (path, "post", 403): lambda s=suffix, b=body: reader.request("POST", one(s), json=b),
-            (path, "post", 404): lambda s=suffix, b=body: admin.request("POST", unknown(s), json=b),
-            (path, "post", 413): lambda s=suffix: admin.request("POST", one(s), **small_big),
-            (path, "post", 415): lambda s=suffix: admin.request("POST", one(s), **text),
+        return {
+            (path, "post", 400): lambda: admin.request("POST", one(suffix), json=wrong),
+            (path, "post", 401): lambda: anonymous("POST", unknown(suffix), json={}),
+            (path, "post", 403): lambda: reader.request("POST", one(suffix), json=body),
+            (path, "post", 404): lambda: admin.request("POST", unknown(suffix), json=body),
+            (path, "post", 413): lambda: admin.request("POST", one(suffix), **small_big),
+            (path, "post", 415): lambda: admin.request("POST", one(suffix), **text),
         }
-        recipes[path, "post", ok] = (
-            (lambda: admin.request("POST", one("/addPassword"), json={}))
-            if action == "addPassword"
-            else removed
-        )
+
+    past = {"passwordCredential": {"endDateTime": "2020-01-01T00:00:00Z"}}
+    recipes |= password_recipes("addPassword", {}, past)
+    recipes |= password_recipes("removePassword", {"keyId": str(uuid.uuid4())}, {})
+    recipes[f"{APP}/addPassword", "post", 200] = lambda: admin.request(
+        "POST", one("/addPassword"), json={}
+    )
+    recipes[f"{APP}/removePassword", "post", 204] = removed
     return recipes

@@ -455,3 +455,33 @@ def test_an_app_deleted_while_a_user_signs_in_to_it_gets_no_code_and_no_500(
         assert browser.http.get("/signin/code").status_code == 403
     finally:
         browser.close()
+
+
+def test_a_client_becomes_public_only_without_secrets_or_permissions(
+    server: Server, admin: Caller
+) -> None:
+    created = create(admin, {"displayName": "Switch", "web": {"redirectUris": [CALLBACK]}})
+    path = f"{APPS}/{created['id']}"
+    made = add_password(admin, created["id"])
+    refused = admin.request("PATCH", path, json={"isFallbackPublicClient": True})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "PublicClientSecret"
+    removed = admin.request("POST", f"{path}/removePassword", json={"keyId": made["keyId"]})
+    assert removed.status_code == 204
+    assert admin.request("PATCH", path, json={"isFallbackPublicClient": True}).status_code == 204
+    now_public = admin.request("GET", path).json()
+    assert now_public["isFallbackPublicClient"] is True
+    assert now_public["publicClient"]["redirectUris"] == [CALLBACK]
+    assert now_public["web"]["redirectUris"] == []
+    # An app the operator granted permissions to stays confidential, and keeps them.
+    granted = server.create_app(DEMO_TENANT, "granted", "User.Read.All")
+    listed = admin.request("GET", f"{APPS}?$top=999").json()["value"]
+    object_id = next(a["id"] for a in listed if a["appId"] == granted["AppID"])
+    answer = admin.request("PATCH", f"{APPS}/{object_id}", json={"isFallbackPublicClient": True})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "PublicClientPermissions"
+    renamed = admin.request("PATCH", f"{APPS}/{object_id}", json={"displayName": "Granted app"})
+    assert renamed.status_code == 204
+    issued = token(server, granted["AppID"], granted["AppSecret"]).json()["access_token"]
+    REGISTRY.secret(granted["AppSecret"], "client secret")
+    assert jwt.decode(issued, options={"verify_signature": False})["roles"] == ["User.Read.All"]
