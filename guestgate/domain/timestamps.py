@@ -7,9 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+_last: tuple[datetime | None, str] = (None, "")
+
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # A use-case stamps its rows, audit record and event with one `now`: format it once. The
+    # memo is one (moment, text) tuple, replaced whole, so a reader never sees half of one.
+    global _last
+    last = _last
+    if last[0] is moment:
+        return last[1]
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _last = (moment, text)
+    return text
 
 
 def parse_iso(text: str) -> datetime:
