@@ -5,8 +5,9 @@ Before every delivery the host is resolved and every address it resolves to is c
 itself, with the name kept for ``Host`` and TLS (SNI and certificate check), so a name that
 resolves differently a moment later (DNS rebinding) cannot redirect it. Redirects are
 never followed, the whole exchange is bounded by one timeout, and at most
-`EXCERPT_BYTES` of the answer are read. Connections are pooled per host name, so a
-connection opened for one name is never reused for another name on the same address.
+`EXCERPT_BYTES` of the answer are read. Connections (adapters/webhook_http.py) are pooled
+per host name and address, so a connection opened for one name is never reused for another
+name on the same address.
 """
 
 from __future__ import annotations
@@ -17,20 +18,17 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections import OrderedDict
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
-import httpx
-
 from guestgate import __version__
+from guestgate.adapters.webhook_http import Pool, ProtocolError
 from guestgate.domain import webhooks as rules
 from guestgate.domain.webhooks import Response
 from guestgate.errors import ValidationError
 from guestgate.services.webhooks import Resolver
 
 RESOLVE_SECONDS = 5.0
-MAX_CLIENTS = 256  # host names with a pooled client at once
 
 
 class SystemResolver:
@@ -81,26 +79,8 @@ class HttpWebhookSender:
         self.allow_private = allow_private
         self.timeout = timeout
         self.resolver: Resolver = resolver or SystemResolver()
-        self._verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=ca_file) if ca_file else True
-        )
-        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
-
-    def _client(self, host: str) -> httpx.AsyncClient:
-        client = self._clients.pop(host, None)
-        if client is None:
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout),
-                follow_redirects=False,
-                verify=self._verify,
-                trust_env=False,  # no proxy from the environment: the guard decides the target
-                limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
-            )
-            while len(self._clients) >= MAX_CLIENTS:
-                _, old = self._clients.popitem(last=False)
-                asyncio.get_running_loop().create_task(old.aclose())
-        self._clients[host] = client
-        return client
+        # The name is checked against the certificate; the connection goes to the address.
+        self._pool = Pool(ssl.create_default_context(cafile=ca_file))
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
         return await self._send(url, body, headers, self.timeout)
@@ -137,55 +117,37 @@ class HttpWebhookSender:
         if not all(rules.address_allowed(a, allow_private=self.allow_private) for a in addresses):
             return answer(error="target not allowed: " + rules.refused(target.host)[:150])
         address = addresses[0]
-        netloc = f"[{address}]" if ":" in address else address
         default_port = 443 if target.scheme == "https" else 80
         host = f"[{target.host}]" if ":" in target.host else target.host
-        send_headers = {
-            **headers,
-            "host": host if target.port == default_port else f"{host}:{target.port}",
-            "user-agent": f"guestgate-webhooks/{__version__}",
-        }
-        extensions = {}
-        if target.scheme == "https" and address != target.host:
-            extensions["sni_hostname"] = target.host
-        client = self._client(target.host)
+        send_headers = [
+            ("host", host if target.port == default_port else f"{host}:{target.port}"),
+            ("user-agent", f"guestgate-webhooks/{__version__}"),
+            *headers.items(),
+        ]
+        key = (target.scheme, target.host, address, target.port)
         try:
             async with asyncio.timeout(limit):
-                request = client.build_request(
-                    "POST",
-                    f"{target.scheme}://{netloc}:{target.port}{target.path}",
-                    content=body,
-                    headers=send_headers,
-                    extensions=extensions,
+                got = await self._pool.post(
+                    key, target.path, send_headers, body, rules.EXCERPT_BYTES
                 )
-                response = await client.send(request, stream=True, follow_redirects=False)
-                try:
-                    excerpt = bytearray()
-                    async for chunk in response.aiter_raw():
-                        excerpt += chunk
-                        if len(excerpt) >= rules.EXCERPT_BYTES:
-                            break
-                finally:
-                    await response.aclose()
         except TimeoutError:
             return answer(error=f"no answer within {limit:g} s")
-        except httpx.HTTPError as exc:
-            # The URL's query may hold the receiver's own secret: never repeat it.
+        except (OSError, EOFError, ValueError, asyncio.LimitOverrunError, ProtocolError) as exc:
+            # (IncompleteReadError is an EOFError, SSLError an OSError.) The URL's
+            # query may hold the receiver's own secret: never repeat it.
             text = str(exc).replace(target.path, rules.without_query(target.path))
             return answer(error=f"{type(exc).__name__}: {text[:120]}")
-        status = response.status_code
+        status = got.status
         error = None
         if 300 <= status < 400:
             error = f"HTTP {status}: redirects are not followed"
         return answer(
             status,
             error=error,
-            retry_after=retry_after(response.headers.get("retry-after")),
-            excerpt=bytes(excerpt[: rules.EXCERPT_BYTES]).decode("utf-8", "replace") or None,
-            content_type=response.headers.get("content-type"),
+            retry_after=retry_after(got.headers.get("retry-after")),
+            excerpt=got.body[: rules.EXCERPT_BYTES].decode("utf-8", "replace") or None,
+            content_type=got.headers.get("content-type"),
         )
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), OrderedDict()
-        for client in clients:
-            await client.aclose()
+        await self._pool.close()
