@@ -26,6 +26,7 @@ from guestgate.domain import events as events_rules
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.events import Event
+from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
 from guestgate.domain.messages import ClaimedMessage, OutboxMessage
@@ -90,6 +91,7 @@ class FakeStore:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sign_in_activity: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     expiry_reported: dict[str, str] = field(default_factory=dict)  # invitation: expires_at
+    invitation_policies: dict[str, InvitationPolicy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -1130,6 +1132,17 @@ class FakeEventLog:
         return min(kept, default=None)
 
 
+class FakeInvitationPolicies:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def get(self, tenant_id: str) -> InvitationPolicy | None:
+        return self.s.invitation_policies.get(tenant_id)
+
+    async def put(self, policy: InvitationPolicy) -> None:
+        self.s.invitation_policies[policy.tenant_id] = policy
+
+
 class FakeUnitOfWork:
     """One transaction over a `FakeStore`: it works on a copy, saved only if committed.
 
@@ -1150,6 +1163,7 @@ class FakeUnitOfWork:
     pacing: FakePacing
     signin: FakeSignIn
     events: FakeEventLog
+    invitation_policies: FakeInvitationPolicies
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
         self.store = store if store is not None else FakeStore()
@@ -1179,6 +1193,7 @@ class FakeUnitOfWork:
         self.pacing = FakePacing(work)
         self.signin = FakeSignIn(work)
         self.events = FakeEventLog(work)
+        self.invitation_policies = FakeInvitationPolicies(work)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

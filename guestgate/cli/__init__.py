@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import deployment, directory, guests, mail, serve, webhooks
+from guestgate.cli import deployment, directory, guests, mail, policy, serve, webhooks
 from guestgate.deployment import describe_database
 from guestgate.errors import ConfigError, GuestgateError, NotFound
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     guests.register(sub)
     mail.register(sub)
     webhooks.register(sub)
+    policy.register(sub)
     return parser
 
 

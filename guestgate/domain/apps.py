@@ -22,7 +22,18 @@ READWRITE_USERS = "User.ReadWrite.All"
 # Register, change and delete the tenant's apps through /v1.0/applications. It grants no
 # application permission: those stay with the operator's CLI (`app create --permission`).
 READWRITE_APPS = "Application.ReadWrite.All"
-PERMISSIONS = (INVITE, READ_USERS, READ_AUDIT, READWRITE_USERS, READWRITE_APPS)
+# The tenant's invitation policy (domain list and allowInvitesFrom): read, and change.
+READ_POLICY = "Policy.Read.All"
+WRITE_POLICY = "Policy.ReadWrite.Authorization"
+PERMISSIONS = (
+    INVITE,
+    READ_USERS,
+    READ_AUDIT,
+    READWRITE_USERS,
+    READWRITE_APPS,
+    READ_POLICY,
+    WRITE_POLICY,
+)
 
 SECRET_PREFIX = "gg_"  # noqa: S105 (a marker for secret scanners)
 MAX_SECRET_LIFETIME = timedelta(days=2 * 365)
@@ -134,6 +145,7 @@ def hash_secret(key: bytes, secret: str) -> str:
 # A broader permission includes narrower ones, as in Microsoft Graph.
 _IMPLIED: dict[str, frozenset[str]] = {
     READWRITE_USERS: frozenset({INVITE, READ_USERS}),
+    WRITE_POLICY: frozenset({READ_POLICY}),
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import NotFound
@@ -117,4 +118,8 @@ class Directory(Protocol):
 
     async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
         """Delete an invited user by id or userPrincipalName; every link of theirs stops."""
+        ...
+
+    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
+        """Whether the address is a member of the tenant (not a guest): who may invite."""
         ...

@@ -23,21 +23,28 @@ from datetime import datetime
 from typing import Any
 
 from guestgate.domain import events as event_types
+from guestgate.domain import invitation_policy as policy_rules
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.messages import RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
 from guestgate.domain.users import MEMBER
-from guestgate.errors import ValidationError
+from guestgate.errors import PermissionDenied, ValidationError
 from guestgate.services import events, outbox
 from guestgate.services.directory import (
     Actor,
     Change,
+    Directory,
     Invited,
     Resent,
     Revoked,
     UserDeleted,
+)
+from guestgate.services.invitation_policies import (
+    DOMAIN_NOT_ALLOWED,
+    INVITER_NOT_ALLOWED,
+    get_policy,
 )
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.requesters import requester_belongs
@@ -61,9 +68,36 @@ class Governance:
         self.uow = uow
         self.now = now
 
-    async def check_invite(self, actor: Actor, request: InviteRequest) -> None:
+    async def check_invite(
+        self, actor: Actor, request: InviteRequest, directory: Directory | None = None
+    ) -> None:
         """The invitation gate. The request's own fields were validated when it was built
-        (domain/invitations.py); rules about who may invite whom raise here."""
+        (domain/invitations.py); rules about who may invite whom raise here, before the
+        directory is called: a refused invitation stores and sends nothing.
+
+        The tenant's invitation policy (docs/governance.md): the guest's domain against the
+        allow or block list, then `allowInvitesFrom` against the person in `requestedBy`,
+        whom `directory` looks up (an app calling alone is judged by its permission)."""
+        if self.uow is not None:
+            async with self.uow(write=False) as uow:
+                policy = await get_policy(uow, actor.tenant_id)
+            refusal = policy.domains.refusal(request.email.domain)
+            if refusal is not None:
+                raise PermissionDenied(refusal, code=DOMAIN_NOT_ALLOWED)
+            setting = policy.allow_invites_from
+            requester = request.requested_by
+            member = False
+            if (
+                requester is not None
+                and setting == policy_rules.ADMINS_GUEST_INVITERS_AND_ALL_MEMBERS
+                and directory is not None
+            ):
+                member = await directory.is_member(actor, requester)
+            refusal = policy_rules.inviter_refusal(
+                setting, requester=None if requester is None else requester.address, member=member
+            )
+            if refusal is not None:
+                raise PermissionDenied(refusal, code=INVITER_NOT_ALLOWED)
         if (
             request.user_type == MEMBER
             and actor.permissions is not None

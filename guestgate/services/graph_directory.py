@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from guestgate.domain import events as event_rules
+from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import (
     COMPLETED,
     DECLINED,
@@ -24,7 +25,7 @@ from guestgate.domain.invitations import (
     REVOKED,
     InviteRequest,
 )
-from guestgate.domain.users import ACCEPTED, GUEST
+from guestgate.domain.users import ACCEPTED, GUEST, MEMBER
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import Conflict, GuestgateError, UnknownOutcome, UpstreamTimeout
 from guestgate.services import events
@@ -306,6 +307,18 @@ class GraphDirectory:
         await self.client.call("DELETE", f"/v1.0/users/{ref}", token=token)
         change = UserDeleted(user_id=str(guest.get("id")), email=str(guest.get("mail") or ""))
         await self._record(actor, record, change)
+
+    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
+        """Whether Entra holds a member (not a guest) with this mail address."""
+        quoted = address.ascii_address.replace("'", "''")
+        answer = await self.client.call(
+            "GET",
+            "/v1.0/users",
+            token=await self._token(actor),
+            params={"$filter": f"mail eq '{quoted}'", "$select": "id,userType"},
+        )
+        found = (answer or {}).get("value") or []
+        return any(isinstance(u, dict) and u.get("userType") == MEMBER for u in found)
 
 
 def _view(

@@ -34,7 +34,7 @@ class InvitationService:
         return await self._invite(actor, request, self.governance.record)
 
     async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
-        await self.governance.check_invite(actor, request)
+        await self.governance.check_invite(actor, request, self.directory)
         outcome = await self.directory.invite(actor, request, record=record)
         if outcome.mailed:
             self.wake()

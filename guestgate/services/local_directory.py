@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from guestgate.domain import invitations as rules
-from guestgate.domain.emails import domain_matches, parse_email
+from guestgate.domain.emails import EmailAddress, domain_matches, parse_email
 from guestgate.domain.invitations import Invitation, InviteRequest
 from guestgate.domain.messages import InvitationMail
 from guestgate.domain.paging import decode_cursor, encode_cursor
@@ -38,6 +38,7 @@ from guestgate.services.directory import (
 )
 from guestgate.services.local_guests import guest_for, reset_redemption
 from guestgate.services.ports import Sealer, UnitOfWork
+from guestgate.services.requesters import requester_belongs
 from guestgate.services.tenants import token_tenant
 from guestgate.services.users import check_may_change, find_user
 
@@ -295,3 +296,9 @@ class LocalDirectory:
             await uow.users.delete(user.id)
             await record(uow, actor, UserDeleted(user_id=user.id, email=user.email_key), now)
             await uow.commit()
+
+    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
+        """A member of the tenant, or an address on one of its domains (services/requesters.py)."""
+        async with self.uow(write=False) as uow:
+            tenant = await uow.tenants.get(actor.tenant_id, links=False)
+            return tenant is not None and await requester_belongs(uow, tenant, address)

@@ -8,6 +8,7 @@ from typing import Any, Protocol, Self
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.events import Event
+from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.keys import SigningKey
 from guestgate.domain.messages import ClaimedMessage, OutboxMessage
@@ -290,6 +291,13 @@ class Subscriptions(Protocol):
     async def failed(self, subscription_id: str, *, since: str, next_attempt_at: str) -> None: ...
 
 
+class InvitationPolicies(Protocol):
+    """Each tenant's invitation policy; no policy stored: Entra's defaults."""
+
+    async def get(self, tenant_id: str) -> InvitationPolicy | None: ...
+    async def put(self, policy: InvitationPolicy) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One use-case's transaction: rolled back unless `commit()` was called."""
 
@@ -321,6 +329,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> Webhooks: ...
     @property
     def subscriptions(self) -> Subscriptions: ...
+    @property
+    def invitation_policies(self) -> InvitationPolicies: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

@@ -22,6 +22,7 @@ from guestgate.web import (
     oidc,
     ops,
     pages,
+    policies,
     signin,
     subscriptions,
 )
@@ -58,12 +59,14 @@ def create_app(settings: Settings) -> Litestar:
             *graph.ROUTES,
             *subscriptions.ROUTES,
             *applications.ROUTES,
+            *policies.ROUTES,
+            *policies.GRAPH_ROUTES,
             *pages.ROUTES,
             *oidc.ROUTES,
             *signin.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
-        else [*ops.ROUTES, *api.ROUTES, *events.ROUTES],
+        else [*ops.ROUTES, *api.ROUTES, *events.ROUTES, *policies.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],

@@ -61,6 +61,13 @@ ERROR_PAGES: dict[str, tuple[int, str, str, str]] = {
         "Open the link in your invitation email again to continue.",
     ),
     redemption.TOO_SOON: (429, "Please wait", "", ""),
+    redemption.DOMAIN_BLOCKED: (
+        403,
+        "This invitation can no longer be accepted",
+        "",
+        "Ask the person who invited you: the organization's invitation policy decides which"
+        " domains it accepts guests from.",
+    ),
 }
 
 

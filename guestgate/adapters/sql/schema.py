@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from guestgate.adapters.sql.schema_base import GUID, ROWID, TIMESTAMP
 from guestgate.adapters.sql.schema_base import metadata as metadata  # the whole schema's
+from guestgate.adapters.sql.schema_policy import invitation_policies as invitation_policies
 from guestgate.adapters.sql.schema_signin import (  # re-exported: this module has every table
     authorization_codes as authorization_codes,
 )

@@ -12,6 +12,7 @@ from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
 from guestgate.adapters.sql.driver import Database, Transaction
 from guestgate.adapters.sql.events import SqlEventLog
+from guestgate.adapters.sql.invitation_policies import SqlInvitationPolicies
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
 from guestgate.adapters.sql.outbox import SqlOutbox
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     events: SqlEventLog
     webhooks: SqlWebhooks
     subscriptions: SqlSubscriptions
+    invitation_policies: SqlInvitationPolicies
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(tx)
         self.webhooks = SqlWebhooks(tx)
         self.subscriptions = SqlSubscriptions(tx)
+        self.invitation_policies = SqlInvitationPolicies(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,70 @@
+"""Each tenant's invitation policy: read it, change it, and judge an invitation by it.
+
+The rules themselves are pure (domain/invitation_policy.py); `Governance.check_invite` asks
+`refusal` before any directory sees an invitation, and the redemption pages ask
+`domain_refusal` again before a pending invitation is accepted (Entra checks the list at
+both moments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from guestgate.domain.invitation_policy import DomainPolicy, InvitationPolicy
+from guestgate.domain.timestamps import iso
+from guestgate.services.ports import UnitOfWork
+
+# The stable codes of a refused invitation (403), in the error body's `code`.
+DOMAIN_NOT_ALLOWED = "DomainNotAllowed"
+INVITER_NOT_ALLOWED = "InviterNotAllowed"
+
+
+async def get_policy(uow: UnitOfWork, tenant_id: str) -> InvitationPolicy:
+    """The tenant's policy; Entra's defaults when none was set."""
+    found = await uow.invitation_policies.get(tenant_id)
+    return found if found is not None else InvitationPolicy(tenant_id=tenant_id)
+
+
+async def read_policy(uow: UnitOfWork, tenant_id: str) -> InvitationPolicy:
+    """`get_policy` in a transaction of its own."""
+    async with uow:
+        return await get_policy(uow, tenant_id)
+
+
+async def set_policy(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    now: datetime,
+    domains: DomainPolicy | None = None,
+    allow_invites_from: str | None = None,
+    app_id: str | None = None,
+    request_id: str | None = None,
+) -> InvitationPolicy:
+    """Change the domain list, `allowInvitesFrom` or both (None: unchanged), audited."""
+    async with uow:
+        current = await get_policy(uow, tenant_id)
+        policy = replace(
+            current,
+            domains=current.domains if domains is None else domains,
+            allow_invites_from=current.allow_invites_from
+            if allow_invites_from is None
+            else allow_invites_from,
+            updated_at=iso(now),
+        )
+        await uow.invitation_policies.put(policy)
+        await uow.audit.record(
+            tenant_id=tenant_id,
+            app_id=app_id,
+            action="policy.invitations.update",
+            target=tenant_id,
+            request_id=request_id,
+            created_at=iso(now),
+            details={
+                "definition": policy.domains.definition(),
+                "allowInvitesFrom": policy.allow_invites_from,
+            },
+        )
+        await uow.commit()
+    return policy
