@@ -10,6 +10,7 @@ A new event type is one line in `EVENT_TYPES`; governance (services/governance.p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -82,10 +83,25 @@ def render(
 
 
 def numbered(body: str, sequence: int) -> str:
-    """The body of an event with its number filled in; every other byte as rendered."""
+    """The body of an event with its number filled in; every other byte as rendered.
+
+    `render` writes ``"data":{"tenantId":"…","sequence":null`` first, so the number goes
+    right there, without parsing the whole body again (a body in another shape is parsed)."""
+    start = body.find(_DATA_START)
+    if start >= 0:
+        after = start + len(_DATA_START)
+        with contextlib.suppress(ValueError):
+            tenant, end = _STRING.raw_decode(body, after)
+            if isinstance(tenant, str) and body.startswith(_NO_NUMBER, end):
+                return f'{body[:end]},"sequence":{sequence}{body[end + len(_NO_NUMBER) :]}'
     payload = json.loads(body)
     payload["data"]["sequence"] = sequence
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+
+
+_DATA_START = '"data":{"tenantId":'
+_NO_NUMBER = ',"sequence":null'
+_STRING = json.JSONDecoder()
 
 
 def actor_data(app_id: str | None, request_id: str | None) -> dict[str, Any]:

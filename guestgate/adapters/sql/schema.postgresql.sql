@@ -41,8 +41,6 @@ CREATE TABLE events (
 
 CREATE INDEX ix_events_numbering ON events (sequence, occurred_at, id);
 
-CREATE INDEX ix_events_occurred ON events (occurred_at);
-
 CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
 
 CREATE TABLE invitation_policies (

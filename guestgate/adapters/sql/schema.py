@@ -229,7 +229,6 @@ events = Table(
     UniqueConstraint("tenant_id", "sequence", name="uq_events_tenant_sequence"),
     Index("ix_events_tenant_time", "tenant_id", "occurred_at"),
     Index("ix_events_numbering", "sequence", "occurred_at", "id"),
-    Index("ix_events_occurred", "occurred_at"),  # retention (0013)
 )
 
 webhook_endpoints = Table(

@@ -1,6 +1,5 @@
 """What the worker's event sweeps need: the expiry an invitation's `invitation.expired`
-event told of, an index to find pending invitations past their expiry, and one to find
-events older than the retention period. And webhook endpoints no longer point at a tenant
+event told of, and an index to find pending invitations past their expiry. And webhook endpoints no longer point at a tenant
 row: in Microsoft 365 mode their tenant lives in Entra, not in guestgate's database.
 
 Revision ID: 0013
@@ -22,7 +21,6 @@ SQLITE_NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name
 def upgrade() -> None:
     op.add_column("invitations", sa.Column("expiry_reported", sa.String(27)))
     op.create_index("ix_invitations_status_expiry", "invitations", ["status", "expires_at"])
-    op.create_index("ix_events_occurred", "events", ["occurred_at"])
     if op.get_context().dialect.name == "sqlite":  # the table is rebuilt without it
         with op.batch_alter_table("webhook_endpoints", naming_convention=SQLITE_NAMES) as batch:
             batch.drop_constraint("fk_webhook_endpoints_tenant_id_tenants", type_="foreignkey")
@@ -41,6 +39,5 @@ def downgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
-    op.drop_index("ix_events_occurred", table_name="events")
     op.drop_index("ix_invitations_status_expiry", table_name="invitations")
     op.drop_column("invitations", "expiry_reported")
