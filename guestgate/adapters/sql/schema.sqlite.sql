@@ -1,4 +1,4 @@
--- guestgate schema at revision 0013, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0014, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -42,6 +42,14 @@ CREATE TABLE events (
 CREATE INDEX ix_events_numbering ON events (sequence, occurred_at, id);
 
 CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
+
+CREATE TABLE invitation_policies (
+	tenant_id VARCHAR(36) NOT NULL, 
+	definition TEXT NOT NULL, 
+	allow_invites_from VARCHAR(64) NOT NULL, 
+	updated_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (tenant_id)
+);
 
 CREATE TABLE outbox (
 	id VARCHAR(36) NOT NULL, 
@@ -373,4 +381,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0013');
+INSERT INTO alembic_version (version_num) VALUES ('0014');
