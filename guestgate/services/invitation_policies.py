@@ -11,19 +11,36 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from guestgate.domain.emails import parse_email
 from guestgate.domain.invitation_policy import DomainPolicy, InvitationPolicy
+from guestgate.domain.invitations import Invitation
 from guestgate.domain.timestamps import iso
+from guestgate.errors import RedemptionError
 from guestgate.services.ports import UnitOfWork
 
 # The stable codes of a refused invitation (403), in the error body's `code`.
 DOMAIN_NOT_ALLOWED = "DomainNotAllowed"
 INVITER_NOT_ALLOWED = "InviterNotAllowed"
+DOMAIN_BLOCKED = "domain_blocked"  # the RedemptionError reason of the redemption pages
 
 
 async def get_policy(uow: UnitOfWork, tenant_id: str) -> InvitationPolicy:
     """The tenant's policy; Entra's defaults when none was set."""
     found = await uow.invitation_policies.get(tenant_id)
     return found if found is not None else InvitationPolicy(tenant_id=tenant_id)
+
+
+async def check_redeemable(uow: UnitOfWork, invitation: Invitation, org: str) -> None:
+    """Entra checks the domain list again when a pending invitation is redeemed: a domain
+    blocked since the invitation was made cannot accept it (by link or by signing in)."""
+    policy = await get_policy(uow, invitation.tenant_id)
+    domain = parse_email(invitation.email).domain
+    if policy.domains.refusal(domain) is not None:
+        raise RedemptionError(
+            DOMAIN_BLOCKED,
+            f"{org} no longer accepts guests from {domain}: its invitation policy blocks the"
+            " domain, so this invitation cannot be accepted.",
+        )
 
 
 async def read_policy(uow: UnitOfWork, tenant_id: str) -> InvitationPolicy:

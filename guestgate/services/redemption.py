@@ -15,7 +15,6 @@ from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
 from guestgate.domain import throttle as throttle_rules
-from guestgate.domain.emails import parse_email
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.messages import NOTICE_DECLINED, OneTimeCodeMail, RequesterNotification
 from guestgate.domain.redemption import RedeemSession
@@ -24,7 +23,8 @@ from guestgate.domain.throttle import Limit
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import RedemptionError
 from guestgate.services import events, outbox
-from guestgate.services.invitation_policies import get_policy
+from guestgate.services.invitation_policies import DOMAIN_BLOCKED as DOMAIN_BLOCKED
+from guestgate.services.invitation_policies import check_redeemable
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.requesters import stored_requester_belongs
 
@@ -35,7 +35,6 @@ CODE_EXPIRED = "code_expired"
 CODE_LOCKED = "code_locked"
 TOO_SOON = "too_soon"
 NO_SESSION = "no_session"
-DOMAIN_BLOCKED = "domain_blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +59,7 @@ async def _link(uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now:
     tenant = await uow.tenants.get(tenant_id)
     assert tenant is not None
     if invitation.status == invitation_rules.PENDING:
-        # Entra checks the domain list again when a pending invitation is redeemed: a
-        # domain blocked since the invitation was made cannot accept it.
-        policy = await get_policy(uow, tenant_id)
-        domain = invitation.email.rsplit("@", 1)[-1]
-        if policy.domains.refusal(parse_email(invitation.email).domain) is not None:
-            raise RedemptionError(
-                DOMAIN_BLOCKED,
-                f"{tenant.name} no longer accepts guests from {domain}: its invitation policy"
-                " blocks the domain, so this invitation cannot be accepted.",
-            )
+        await check_redeemable(uow, invitation, tenant.name)
     return Link(invitation=invitation, tenant=tenant)
 
 
@@ -176,6 +166,8 @@ async def start_proven(
     )
     if not newest or newest[0].user_id != user_id:
         return False
+    tenant = await uow.tenants.get(tenant_id, links=False)
+    await check_redeemable(uow, newest[0], "" if tenant is None else tenant.name)
     if not await _within(uow, rules.SESSIONS_PER_INVITATION, newest[0].id, now):
         raise RedemptionError(
             TOO_SOON, "This invitation was opened too often today. Try again tomorrow."
