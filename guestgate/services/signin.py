@@ -20,11 +20,11 @@ from guestgate.domain.apps import App
 from guestgate.domain.emails import parse_email
 from guestgate.domain.oidc import AuthorizeRequest
 from guestgate.domain.randomness import SYSTEM, Randomness
-from guestgate.domain.signin import AuthorizationCode, SignInSession
+from guestgate.domain.signin import NO_CHALLENGE, AuthorizationCode, SignInSession
 from guestgate.domain.tenants import Tenant, is_guid
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.domain.users import User
-from guestgate.errors import RedemptionError, ValidationError
+from guestgate.errors import IntegrityError, RedemptionError, ValidationError
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.tenants import find_tenant
 
@@ -106,20 +106,11 @@ async def issue_code(
     rng: Randomness,
 ) -> Issued:
     code = rng.token(32)
-    await uow.signin.add_code(
-        oidc.token_hash(code),
-        AuthorizationCode(
-            app_id=request.client_id,
-            user_id=user.id,
-            sid=session.sid,
-            redirect_uri=request.redirect_uri,
-            scope=request.scope,
-            nonce=request.nonce,
-            code_challenge=request.code_challenge,
-            auth_time=session.auth_time,
-            expires_at=iso(now + timedelta(seconds=oidc.CODE_LIFETIME_SECONDS)),
-        ),
-    )
+    try:
+        await add_code(uow, code, request, session, user, now)
+    except IntegrityError:
+        # The app (or the user) was deleted since it was checked: no code for it.
+        raise RedemptionError(NO_CHALLENGE, "This app is no longer registered.") from None
     await uow.signin.record_activity(user.id, now=iso(now), success=True)
     await uow.audit.record(
         tenant_id=request.tenant_id,
@@ -236,3 +227,27 @@ async def sign_in_activity(
     """Each user's last sign-in and last successful sign-in (Graph's signInActivity)."""
     async with uow:
         return await uow.signin.activity(user_ids)
+
+
+async def add_code(
+    uow: UnitOfWork,
+    code: str,
+    request: AuthorizeRequest,
+    session: SignInSession,
+    user: User,
+    now: datetime,
+) -> None:
+    await uow.signin.add_code(
+        oidc.token_hash(code),
+        AuthorizationCode(
+            app_id=request.client_id,
+            user_id=user.id,
+            sid=session.sid,
+            redirect_uri=request.redirect_uri,
+            scope=request.scope,
+            nonce=request.nonce,
+            code_challenge=request.code_challenge,
+            auth_time=session.auth_time,
+            expires_at=iso(now + timedelta(seconds=oidc.CODE_LIFETIME_SECONDS)),
+        ),
+    )

@@ -21,7 +21,7 @@ from guestgate.domain import oidc
 from guestgate.domain import signin as rules
 from guestgate.domain.apps import redirect_uri_matches
 from guestgate.domain.oidc import AuthorizeRequest, PageError, RedirectError
-from guestgate.errors import AuthenticationError, OAuthError
+from guestgate.errors import AuthenticationError, OAuthError, RedemptionError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import oidc_clients, signin
@@ -180,13 +180,16 @@ async def authorize(request: Request[Any, Any, Any], tenant: str) -> Response[st
         )
     session_id = request.cookies.get(cookie_name(runtime, SESSION_COOKIE))
     if session_id and checked.prompt != "login":
-        issued = await signin.sign_in_with_session(
-            runtime.uow(),
-            request=checked,
-            session_id=session_id,
-            now=runtime.now(),
-            request_id=request_id_var.get(),
-        )
+        try:
+            issued = await signin.sign_in_with_session(
+                runtime.uow(),
+                request=checked,
+                session_id=session_id,
+                now=runtime.now(),
+                request_id=request_id_var.get(),
+            )
+        except RedemptionError as exc:  # the app was deleted a moment ago
+            return error_page(exc.message, status=403)
         if issued is not None:
             return code_response(runtime, issued)
     if checked.prompt == "none":
