@@ -121,6 +121,7 @@ class Guestgate:
         smtp_url: str | None = None,
         inprocess_worker: bool = True,
         quiet_logs: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
@@ -141,6 +142,7 @@ class Guestgate:
             self.env["GUESTGATE_SMTP_URL"] = smtp_url
         if not inprocess_worker:
             self.env["GUESTGATE_INPROCESS_WORKER"] = "false"
+        self.env.update(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.ready_seconds = 0.0
 
@@ -227,7 +229,12 @@ class CaseRun:
 
     @contextlib.contextmanager
     def guestgate(
-        self, *, postgres: bool = False, smtp_url: str | None = None, inprocess_worker: bool = True
+        self,
+        *,
+        postgres: bool = False,
+        smtp_url: str | None = None,
+        inprocess_worker: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> Iterator[Guestgate]:
         """The service started and ready on a new database: SQLite in the work folder, or
         PostgreSQL when the case asks for it or `--postgres` is given."""
@@ -240,6 +247,7 @@ class CaseRun:
                 smtp_url=smtp_url,
                 inprocess_worker=inprocess_worker,
                 quiet_logs=self.quiet_logs,
+                extra_env=extra_env,
             )
             try:
                 server.start()

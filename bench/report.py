@@ -78,6 +78,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" ({r['delivered']:.0f} messages; worker CPU {r['worker_cpu']:.2f})"
             )
             continue
+        if "deliveries_per_s" in r:
+            lines.append(
+                f"{name:<{w}}{r['deliveries_per_s']:>9.0f} webhook deliveries/s by one worker"
+                f" ({r['delivered']:.0f} delivered; worker CPU {r['worker_cpu']:.2f})"
+            )
+            continue
         if "rps" not in r:
             lines.append(f"{name:<{w}}ready in {r['ready_s']:.2f} s")
             continue
@@ -94,6 +100,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f"{'':<{w}}{r['emails_delivered']:.0f} emails delivered during the run; outbox"
                 f" backlog {r['backlog_after_warmup']:.0f} after the first fifth,"
                 f" {r['backlog_end']:.0f} at the end"
+            )
+        if "event_cpu_overhead_pct" in r:
+            lines.append(
+                f"{'':<{w}}server CPU per invite {r['cpu_ms_per_invite']:.2f} ms with its event,"
+                f" {r['cpu_ms_per_invite_without_events']:.2f} ms without:"
+                f" the event adds {r['event_cpu_overhead_pct']:+.1f} %"
             )
         if "signins_per_s" in r:
             lines.append(

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.cases.code_exchange import code_exchange
+from bench.cases.deliveries import deliveries
 from bench.cases.drain import drain
 from bench.cases.invite import invite
 from bench.cases.invite_500 import invite_500
 from bench.cases.invite_email import invite_email
+from bench.cases.invite_events import invite_events
 from bench.cases.invite_pg import invite_pg
 from bench.cases.memory import memory
 from bench.cases.peer import peer
@@ -29,6 +31,8 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "invite-500": invite_500,
     "invite-email": invite_email,
     "drain": drain,
+    "deliveries": deliveries,
+    "invite-events": invite_events,
     "invite-pg": invite_pg,
     "redeem": redeem,
     "code-exchange": code_exchange,

@@ -180,3 +180,48 @@ def test_bench_sign_in_cases_exchange_codes_and_sign_in(tmp_path: Path) -> None:
     # Each sign-in is two requests; at most one authorization per connection is unfinished.
     assert sign_in["requests"] // 2 - 4 <= sign_in["signins"] <= sign_in["requests"] // 2
     assert 0 < sign_in["signins_per_s"] < sign_in["rps"]
+
+
+@pytest.mark.skipif(
+    not shutil.which("wrk") and not __import__("os").environ.get("CI"),
+    reason="wrk is not installed",
+)
+def test_bench_event_cases_deliver_webhooks_and_compare_the_invite_cpu(tmp_path: Path) -> None:
+    """deliveries: one worker delivers every queued event to the local receiver;
+    invite-events: the server without event writing really wrote none. Speed is not checked."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "deliveries,invite-events",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "webhook deliveries/s by one worker" in result.stdout
+    assert "the event adds" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    medians = json.loads(report.read_text())["medians"]
+    hooks = medians["deliveries"]
+    assert hooks["delivered"] >= hooks["queued"] > 0
+    assert hooks["deliveries_per_s"] > 0
+    events = medians["invite-events"]
+    assert events["ok_rps"] > 0
+    assert events["ok_rps_without_events"] > 0
+    assert events["events_stored"] >= events["requests"] - events["non2xx"] > 0
+    assert events["events_stored_without"] == 0
+    assert events["cpu_ms_per_invite"] > 0
+    assert events["cpu_ms_per_invite_without_events"] > 0
