@@ -1,6 +1,7 @@
 """What the worker's event sweeps need: the expiry an invitation's `invitation.expired`
-event told of, and an index to find pending invitations past their expiry. And webhook endpoints no longer point at a tenant
-row: in Microsoft 365 mode their tenant lives in Entra, not in guestgate's database.
+event told of, and an index to find pending invitations past their expiry. And webhook
+endpoints no longer point at a tenant row: in Microsoft 365 mode their tenant lives in
+Entra, not in guestgate's database.
 
 Revision ID: 0013
 """
