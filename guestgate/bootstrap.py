@@ -74,7 +74,7 @@ def build_runtime(
             app = await uow.apps.get(app_id)
             return app is not None and app.tenant_id == tenant_id
 
-    keyring = KeyRing(load_keys)
+    keyring = KeyRing(load_keys, refresh_seconds=settings.tokens.key_refresh_seconds)
     verifier: Authenticator = TokenVerifier(
         keyring,
         public_url=settings.http.public_url,

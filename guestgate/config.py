@@ -76,12 +76,16 @@ class TokenSettings:
     leeway_seconds: int = 300
     # A browser's sign-in session: until it ends, apps sign the user in without a new code.
     session_seconds: int = 86400
+    # How soon every process sees a key rotation done elsewhere (`guestgate keys rotate`).
+    key_refresh_seconds: int = 30
 
     def __post_init__(self) -> None:
         if not 60 <= self.lifetime_seconds <= 86400:
             raise ConfigError("token lifetime must be between 60 and 86400 seconds")
         if not 300 <= self.session_seconds <= 30 * 86400:
             raise ConfigError("GUESTGATE_SESSION_LIFETIME must be 300-2592000 seconds")
+        if not 1 <= self.key_refresh_seconds <= 3600:
+            raise ConfigError("GUESTGATE_KEY_REFRESH_SECONDS must be 1-3600 seconds")
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,7 @@ def from_env(
     invites_per_window = _int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150)
     token_failures = _int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10)
     session_lifetime = _int(env, "GUESTGATE_SESSION_LIFETIME", 86400)
+    key_refresh = _int(env, "GUESTGATE_KEY_REFRESH_SECONDS", 30)
     page_failures = _int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30)
     header_timeout = float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10))
     body_timeout = float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20))
@@ -182,7 +183,7 @@ def from_env(
             timeout_seconds=graph_timeout,
             invites_per_window=invites_per_window,
         ),
-        tokens=TokenSettings(session_seconds=session_lifetime),
+        tokens=TokenSettings(session_seconds=session_lifetime, key_refresh_seconds=key_refresh),
         limits=LimitSettings(
             token_failures_per_minute=token_failures,
             page_failures_per_10_minutes=page_failures,

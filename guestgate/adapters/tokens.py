@@ -26,7 +26,7 @@ from guestgate.domain.signing import KeySet
 from guestgate.errors import AuthenticationError
 
 MAX_TOKEN_BYTES = 16 * 1024
-KEY_REFRESH_SECONDS = 30.0
+KEY_REFRESH_SECONDS = 30.0  # the default of GUESTGATE_KEY_REFRESH_SECONDS
 UNKNOWN_KID_REFRESH_SECONDS = 5.0
 
 
@@ -40,19 +40,26 @@ KeyLoader = Callable[[], Awaitable[KeySet]]
 class KeyRing:
     """The process's view of the key set, refreshed from the database.
 
-    Refreshes happen every 30 s (a rotation done by another process is picked up) and, at most
-    once per 5 s and single-flight, when a token names a kid we do not know.
+    Refreshes happen every `refresh_seconds` (a rotation done by another process is picked
+    up) and, at most once per 5 s and single-flight, when a token names a kid we do not know.
     """
 
-    def __init__(self, loader: KeyLoader, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        loader: KeyLoader,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        refresh_seconds: float = KEY_REFRESH_SECONDS,
+    ) -> None:
         self._loader = loader
+        self._refresh_seconds = refresh_seconds
         self._clock = clock
         self._keys: KeySet | None = None
         self._loaded_at = -1e9
         self._refreshing: asyncio.Task[KeySet] | None = None
 
     async def current(self) -> KeySet:
-        if self._keys is None or self._clock() - self._loaded_at > KEY_REFRESH_SECONDS:
+        if self._keys is None or self._clock() - self._loaded_at > self._refresh_seconds:
             return await self.refresh()
         return self._keys
 

@@ -37,6 +37,7 @@ def server(
             "GUESTGATE_HEADER_TIMEOUT": "2",
             "GUESTGATE_BODY_TIMEOUT": "2",
             "GUESTGATE_LOG_LEVEL": "DEBUG",
+            "GUESTGATE_KEY_REFRESH_SECONDS": "2",  # a key rotation reaches the server at once
         },
     )
     server.start()

@@ -231,3 +231,13 @@ def test_a_derived_public_url_warns_only_when_listening_everywhere(tmp_path: Pat
     everywhere = public_url_warning(from_env(env(tmp_path), host="0.0.0.0").http, tls=False)
     assert everywhere is not None
     assert "set GUESTGATE_PUBLIC_URL" in everywhere
+
+
+def test_key_refresh_interval_is_bounded(tmp_path: Path) -> None:
+    assert from_env(env(tmp_path)).tokens.key_refresh_seconds == 30
+    assert (
+        from_env(env(tmp_path, GUESTGATE_KEY_REFRESH_SECONDS="2")).tokens.key_refresh_seconds == 2
+    )
+    for bad in ("0", "3601", "-1"):
+        with pytest.raises(ConfigError, match="GUESTGATE_KEY_REFRESH_SECONDS"):
+            from_env(env(tmp_path, GUESTGATE_KEY_REFRESH_SECONDS=bad))
