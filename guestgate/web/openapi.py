@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api, applications, events
+from guestgate.web import api, applications, events, policies
 from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
 
@@ -42,6 +42,17 @@ BODY_EXAMPLES: dict[tuple[str, str], Any] = {
         "invitedUserEmailAddress": "some.name@somedomain.org",
         "inviteRedirectUrl": "https://myapp.contoso.example",
         "sendInvitationMessage": True,
+    },
+}
+BLOCK_LIST = (
+    '{"B2BManagementPolicy":{"InvitationsAllowedAndBlockedDomainsPolicy":'
+    '{"BlockedDomains":["gmail.com","*.example.org"]}}}'
+)
+BODY_EXAMPLES |= {
+    ("/api/policies/invitations", "patch"): {"definition": [BLOCK_LIST]},
+    **{
+        (path, "patch"): {"allowInvitesFrom": "adminsGuestInvitersAndAllMembers"}
+        for path in ("/api/policies/authorizationPolicy", "/v1.0/policies/authorizationPolicy")
     },
 }
 INVITE_ANSWER = {
@@ -127,7 +138,12 @@ def operations(schema: dict[str, Any]) -> list[tuple[tuple[str, str], dict[str, 
 
 
 def _request_bodies(schema: dict[str, Any]) -> None:
-    bodies = {**api.REQUEST_BODIES, **events.REQUEST_BODIES, **applications.REQUEST_BODIES}
+    bodies = {
+        **api.REQUEST_BODIES,
+        **events.REQUEST_BODIES,
+        **applications.REQUEST_BODIES,
+        **policies.REQUEST_BODIES,
+    }
     refs, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"
     )

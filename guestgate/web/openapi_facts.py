@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_APPS, READWRITE_USERS
+from guestgate.domain.apps import (
+    INVITE,
+    READ_POLICY,
+    READ_USERS,
+    READWRITE_APPS,
+    READWRITE_USERS,
+    WRITE_POLICY,
+)
 
 Answer = tuple[str, dict[str, Any]]  # (description, example body)
 
@@ -156,6 +163,27 @@ _APPS: dict[tuple[str, str], dict[int, Answer]] = {
         415: NOT_JSON,
     },
 }
+# The invitation policy's answers (web/policies.py); each route answers 401 as well.
+_BAD_POLICY = bad(
+    "InvalidInvitationPolicy",
+    "definition[0].B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy"
+    ".BlockedDomains[0]: 'nodot' is not a domain name (such as contoso.com or *.contoso.com"
+    " for its subdomains).",
+)
+_BAD_INVITERS = bad(
+    "InvalidInvitationPolicy",
+    "allowInvitesFrom must be one of none, adminsAndGuestInviters,"
+    " adminsGuestInvitersAndAllMembers, everyone; got 'anyone'.",
+)
+_POLICY_GET = {403: denied(READ_POLICY)}
+_POLICY_PATCH = {403: denied(WRITE_POLICY), 413: TOO_LARGE, 415: NOT_JSON}
+_AUTHORIZATION = ("/api/policies/authorizationPolicy", "/v1.0/policies/authorizationPolicy")
+_POLICIES: dict[tuple[str, str], dict[int, Answer]] = {
+    ("/api/policies/invitations", "get"): _POLICY_GET,
+    ("/api/policies/invitations", "patch"): {400: _BAD_POLICY, **_POLICY_PATCH},
+    **{(path, "get"): _POLICY_GET for path in _AUTHORIZATION},
+    **{(path, "patch"): {400: _BAD_INVITERS, **_POLICY_PATCH} for path in _AUTHORIZATION},
+}
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
     ("/readyz", "get"): {
         503: (
@@ -268,6 +296,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
     },
     ("/v1.0/organization", "get"): {401: NO_TOKEN},
     **{key: {401: NO_TOKEN, 403: denied(READWRITE_APPS), **more} for key, more in _APPS.items()},
+    **{key: {401: NO_TOKEN, **more} for key, more in _POLICIES.items()},
 }
 
 

@@ -23,6 +23,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.openapi_applications import application_recipes
 from tests.e2e.openapi_events import event_recipes
+from tests.e2e.openapi_policies import policy_recipes
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
 from tests.webhook_receiver import Receiver
@@ -319,6 +320,7 @@ class Probe:
             ("/v1.0/organization", "get", 401): lambda: self.anonymous("GET", "/v1.0/organization"),
             **application_recipes(self.server, tenant, self.reader, self.anonymous),
             **event_recipes(self.server, tenant, self.reader, self.anonymous, self.receiver_url),
+            **policy_recipes(self.server, tenant, self.reader, self.anonymous),
         }
 
     def action_recipes(
