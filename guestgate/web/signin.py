@@ -15,7 +15,7 @@ from guestgate.domain import signin as rules
 from guestgate.errors import RedemptionError, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
-from guestgate.services import signin, signin_codes
+from guestgate.services import redemption, signin, signin_codes
 from guestgate.web.auth import runtime_of
 from guestgate.web.forms import SESSION_COOKIE as REDEEM_COOKIE
 from guestgate.web.forms import (
@@ -240,6 +240,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
             return _ended()
         if exc.reason == rules.NO_INVITATION:
             return message(403, "Your invitation is no longer open", exc.message)
+        if exc.reason == redemption.DOMAIN_BLOCKED:  # a right code: no failure to count
+            return message(403, "This invitation can no longer be accepted", exc.message)
         await _count_failure(request)
         pending = await signin_codes.pending(
             runtime.uow(write=False),
