@@ -25,6 +25,7 @@ from typing import Any, Self, cast
 from guestgate.domain import events as events_rules
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
+from guestgate.domain.console import ConsoleSession, GuestFilter, GuestRow
 from guestgate.domain.events import Event
 from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import Invitation
@@ -43,6 +44,7 @@ from guestgate.domain.odata import (
     text_key,
 )
 from guestgate.domain.redemption import RedeemSession
+from guestgate.domain.roles import RoleAssignment
 from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
@@ -92,6 +94,8 @@ class FakeStore:
     sign_in_activity: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     expiry_reported: dict[str, str] = field(default_factory=dict)  # invitation: expires_at
     invitation_policies: dict[str, InvitationPolicy] = field(default_factory=dict)
+    roles: dict[tuple[str, str, str], RoleAssignment] = field(default_factory=dict)
+    console_sessions: dict[str, ConsoleSession] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -473,6 +477,10 @@ class FakeUserRepository:
         """The user, their invitations and those invitations' redemption sessions."""
         self.s.users.pop(user_id, None)
         self.s.sponsors.pop(user_id, None)
+        self.s.roles = {k: a for k, a in self.s.roles.items() if k[1] != user_id}
+        self.s.console_sessions = {
+            k: c for k, c in self.s.console_sessions.items() if c.user_id != user_id
+        }
         gone = {i for i, (inv, _) in self.s.invitations.items() if inv.user_id == user_id}
         for invitation_id in gone:
             del self.s.invitations[invitation_id]
@@ -1143,6 +1151,136 @@ class FakeInvitationPolicies:
         self.s.invitation_policies[policy.tenant_id] = policy
 
 
+class FakeRoles:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def assign(self, assignment: RoleAssignment) -> bool:
+        key = (assignment.tenant_id, assignment.user_id, assignment.role)
+        if key in self.s.roles:
+            return False
+        if assignment.user_id not in self.s.users or assignment.tenant_id not in self.s.tenants:
+            raise IntegrityError("role_assignments: no such user or tenant")
+        self.s.roles[key] = assignment
+        return True
+
+    async def remove(self, tenant_id: str, user_id: str, role: str) -> bool:
+        return self.s.roles.pop((tenant_id, user_id, role), None) is not None
+
+    async def of_user(self, tenant_id: str, user_id: str) -> Sequence[str]:
+        return sorted(r for (t, u, r) in self.s.roles if t == tenant_id and u == user_id)
+
+    async def list(self, tenant_id: str) -> Sequence[RoleAssignment]:
+        found = [a for a in self.s.roles.values() if a.tenant_id == tenant_id]
+        return sorted(found, key=lambda a: (a.assigned_at, a.user_id, a.role))
+
+
+class FakeConsoleSessions:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, session: ConsoleSession) -> None:
+        if session.session_hash in self.s.console_sessions:
+            raise IntegrityError("console_sessions: duplicate")
+        self.s.console_sessions[session.session_hash] = session
+
+    async def get(self, session_hash: str) -> ConsoleSession | None:
+        return self.s.console_sessions.get(session_hash)
+
+    async def end(self, session_hash: str, now: str) -> bool:
+        found = self.s.console_sessions.get(session_hash)
+        if found is None or found.ended_at is not None:
+            return False
+        self.s.console_sessions[session_hash] = replace(found, ended_at=now)
+        return True
+
+
+class FakeGuestList:
+    """The SQL guest list in Python: the same states, filters, order and keyset."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    def _rows(self, tenant_id: str, where: GuestFilter, now: str) -> list[GuestRow]:
+        latest: dict[str, Invitation] = {}
+        for invitation, _ in self.s.invitations.values():
+            held = latest.get(invitation.user_id)
+            if held is None or (invitation.created_at, invitation.id) > (held.created_at, held.id):
+                latest[invitation.user_id] = invitation
+        rows = []
+        for user in self.s.users.values():
+            if user.tenant_id != tenant_id or user.user_type != "Guest":
+                continue
+            inv = latest.get(user.id)
+            if inv is None:
+                state = "Accepted" if user.external_user_state == "Accepted" else "Pending"
+            elif inv.status == "Completed":
+                state = "Accepted"
+            elif inv.status == "PendingAcceptance":
+                expired = inv.expires_at is not None and inv.expires_at <= now
+                state = "Expired" if expired else "Pending"
+            else:
+                state = inv.status
+            sort = {"invited": user.created_at, "name": fold(user.display_name)}.get(
+                where.sort, fold(user.mail)
+            )
+            sponsors = tuple(self.s.sponsors.get(user.id, []))
+            requester = inv.requested_by if inv else None
+            rows.append(
+                GuestRow(
+                    user_id=user.id,
+                    display_name=user.display_name,
+                    email=user.mail,
+                    state=state,
+                    invited_at=inv.created_at if inv else user.created_at,
+                    requester=requester,
+                    last_sign_in=self.s.sign_in_activity.get(user.id, (None, None))[0],
+                    invitation_id=inv.id if inv else None,
+                    sort_value=sort,
+                    sponsors=sponsors,
+                )
+            )
+
+        def keep(row: GuestRow) -> bool:
+            text = fold(where.text) if where.text else None
+            return (
+                (where.state is None or row.state == where.state)
+                and (where.domain is None or fold(row.email).endswith("@" + fold(where.domain)))
+                and (where.requester is None or row.requester == where.requester)
+                and (where.user_id is None or row.user_id == where.user_id)
+                and (text is None or text in fold(row.display_name) or text in fold(row.email))
+                and (
+                    where.within is None
+                    or row.requester == where.within[0]
+                    or where.within[1] in row.sponsors
+                )
+            )
+
+        return [r for r in rows if keep(r)]
+
+    async def page(self, tenant_id: str, where: GuestFilter, *, now: str) -> Sequence[GuestRow]:
+        rows = sorted(
+            self._rows(tenant_id, where, now),
+            key=lambda r: (r.sort_value, r.user_id),
+            reverse=where.descending,
+        )
+        if where.after is not None:
+            after = where.after
+            rows = [
+                r
+                for r in rows
+                if (
+                    (r.sort_value, r.user_id) < after
+                    if where.descending
+                    else (r.sort_value, r.user_id) > after
+                )
+            ]
+        return rows[: where.top + 1]
+
+    async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
+        return len(self._rows(tenant_id, where, now))
+
+
 class FakeUnitOfWork:
     """One transaction over a `FakeStore`: it works on a copy, saved only if committed.
 
@@ -1164,6 +1302,9 @@ class FakeUnitOfWork:
     signin: FakeSignIn
     events: FakeEventLog
     invitation_policies: FakeInvitationPolicies
+    roles: FakeRoles
+    console_sessions: FakeConsoleSessions
+    guest_list: FakeGuestList
 
     def __init__(self, store: FakeStore | None = None, *, write: bool = True) -> None:
         self.store = store if store is not None else FakeStore()
@@ -1194,6 +1335,9 @@ class FakeUnitOfWork:
         self.signin = FakeSignIn(work)
         self.events = FakeEventLog(work)
         self.invitation_policies = FakeInvitationPolicies(work)
+        self.roles = FakeRoles(work)
+        self.console_sessions = FakeConsoleSessions(work)
+        self.guest_list = FakeGuestList(work)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

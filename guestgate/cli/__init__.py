@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import deployment, directory, guests, mail, policy, serve, webhooks
+from guestgate.cli import deployment, directory, guests, mail, policy, roles, serve, webhooks
 from guestgate.deployment import describe_database
 from guestgate.errors import ConfigError, GuestgateError, NotFound
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     mail.register(sub)
     webhooks.register(sub)
     policy.register(sub)
+    roles.register(sub)
     return parser
 
 

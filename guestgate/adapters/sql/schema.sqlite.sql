@@ -1,4 +1,4 @@
--- guestgate schema at revision 0014, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0015, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -249,6 +249,20 @@ CREATE TABLE client_secrets (
 
 CREATE INDEX ix_client_secrets_app ON client_secrets (app_id);
 
+CREATE TABLE console_sessions (
+	session_hash VARCHAR(64) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	ended_at VARCHAR(27), 
+	PRIMARY KEY (session_hash), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_console_sessions_user ON console_sessions (user_id);
+
 CREATE TABLE invitations (
 	id VARCHAR(36) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -299,6 +313,18 @@ CREATE TABLE refresh_tokens (
 CREATE INDEX ix_refresh_tokens_family ON refresh_tokens (family_id);
 
 CREATE INDEX ix_refresh_tokens_user ON refresh_tokens (user_id);
+
+CREATE TABLE role_assignments (
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	role VARCHAR(32) NOT NULL, 
+	assigned_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (tenant_id, user_id, role), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_role_assignments_user ON role_assignments (user_id);
 
 CREATE TABLE sign_in_activity (
 	user_id VARCHAR(36) NOT NULL, 
@@ -381,4 +407,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0014');
+INSERT INTO alembic_version (version_num) VALUES ('0015');

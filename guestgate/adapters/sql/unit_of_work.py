@@ -12,6 +12,7 @@ from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
 from guestgate.adapters.sql.driver import Database, Transaction
 from guestgate.adapters.sql.events import SqlEventLog
+from guestgate.adapters.sql.guest_list import SqlGuestList
 from guestgate.adapters.sql.invitation_policies import SqlInvitationPolicies
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
@@ -19,6 +20,7 @@ from guestgate.adapters.sql.outbox import SqlOutbox
 from guestgate.adapters.sql.pacing import SqlPacing
 from guestgate.adapters.sql.rate_limits import SqlRateLimits
 from guestgate.adapters.sql.redeem_sessions import SqlRedeemSessions
+from guestgate.adapters.sql.roles import SqlConsoleSessions, SqlRoles
 from guestgate.adapters.sql.signin import SqlSignIn
 from guestgate.adapters.sql.subscriptions import SqlSubscriptions
 from guestgate.adapters.sql.tenant_cache import TenantCache
@@ -43,6 +45,9 @@ class SqlUnitOfWork:
     webhooks: SqlWebhooks
     subscriptions: SqlSubscriptions
     invitation_policies: SqlInvitationPolicies
+    roles: SqlRoles
+    console_sessions: SqlConsoleSessions
+    guest_list: SqlGuestList
 
     def __init__(
         self,
@@ -77,6 +82,9 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhooks(tx)
         self.subscriptions = SqlSubscriptions(tx)
         self.invitation_policies = SqlInvitationPolicies(tx)
+        self.roles = SqlRoles(tx)
+        self.console_sessions = SqlConsoleSessions(tx)
+        self.guest_list = SqlGuestList(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

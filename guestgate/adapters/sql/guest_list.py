@@ -1,0 +1,107 @@
+"""The console's guest list: each guest with its latest invitation and last sign-in.
+
+Keyset-paged on (sort column, user id), as users.py `query` pages. The state is the latest
+invitation's, as a person reads it; the filters combine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.adapters.sql.odata import escape_like
+from guestgate.domain.console import GuestFilter, GuestRow
+from guestgate.domain.users import fold
+
+_SORT = {"invited": "u.created_at", "name": "u.display_name_key", "email": "u.mail_key"}
+_STATE = (
+    "CASE WHEN i.status = 'Completed' OR (i.id IS NULL AND u.external_user_state = 'Accepted')"
+    " THEN 'Accepted'"
+    " WHEN i.status = 'PendingAcceptance' AND i.expires_at IS NOT NULL AND i.expires_at <= :now"
+    " THEN 'Expired'"
+    " WHEN i.id IS NULL OR i.status = 'PendingAcceptance' THEN 'Pending'"
+    " ELSE i.status END"
+)
+_FROM = (
+    " FROM users u LEFT JOIN invitations i ON i.id = (SELECT l.id FROM invitations l"
+    " WHERE l.user_id = u.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"
+    " LEFT JOIN sign_in_activity a ON a.user_id = u.id"
+)
+
+
+def _conditions(tenant_id: str, where: GuestFilter, now: str) -> tuple[str, dict[str, Any]]:
+    clauses = ["u.tenant_id = :tid", "u.user_type = 'Guest'"]
+    params: dict[str, Any] = {"tid": tenant_id, "now": now}
+    if where.state is not None:
+        clauses.append(f"{_STATE} = :state")
+        params["state"] = where.state
+    if where.domain is not None:
+        clauses.append("u.mail_key LIKE :domain ESCAPE '\\'")
+        params["domain"] = "%@" + escape_like(fold(where.domain))
+    if where.requester is not None:
+        clauses.append("i.requested_by = :requester")
+        params["requester"] = where.requester
+    if where.text is not None:
+        clauses.append(
+            "(u.display_name_key LIKE :text ESCAPE '\\' OR u.mail_key LIKE :text ESCAPE '\\')"
+        )
+        params["text"] = "%" + escape_like(fold(where.text)) + "%"
+    if where.user_id is not None:
+        clauses.append("u.id = :uid")
+        params["uid"] = where.user_id
+    if where.within is not None:
+        clauses.append("(i.requested_by = :me OR u.sponsors LIKE :sponsor ESCAPE '\\')")
+        params["me"] = where.within[0]
+        params["sponsor"] = '%"' + escape_like(where.within[1]) + '"%'
+    return " WHERE " + " AND ".join(clauses), params
+
+
+def _row(row: Row, sort: str) -> GuestRow:
+    sponsors = json.loads(row["sponsors"]) if row["sponsors"] else []
+    return GuestRow(
+        user_id=row["id"],
+        display_name=row["display_name"],
+        email=row["mail"],
+        state=row["state"],
+        invited_at=row["invited_at"] or row["created_at"],
+        requester=row["requested_by"],
+        last_sign_in=row["last_sign_in_at"],
+        invitation_id=row["invitation_id"],
+        sort_value=row[sort],
+        sponsors=tuple(sponsors),
+    )
+
+
+class SqlGuestList:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def page(self, tenant_id: str, where: GuestFilter, *, now: str) -> Sequence[GuestRow]:
+        """One page (`top` + 1 rows: one more tells there is a next page)."""
+        sql, params = _conditions(tenant_id, where, now)
+        sort = _SORT[where.sort]
+        direction, cmp = ("DESC", "<") if where.descending else ("ASC", ">")
+        if where.after is not None:
+            sql += (
+                f" AND ({sort} {cmp} :after_sort"
+                f" OR ({sort} = :after_sort AND u.id {cmp} :after_id))"
+            )
+            params["after_sort"], params["after_id"] = where.after
+        params["limit"] = where.top + 1
+        rows = await self.tx.fetchall(
+            "SELECT u.id, u.display_name, u.mail, u.created_at, u.sponsors,"
+            f" {sort} AS sort_value, {_STATE} AS state, i.id AS invitation_id,"
+            " i.requested_by, i.created_at AS invited_at, a.last_sign_in_at"
+            + _FROM
+            + sql
+            + f" ORDER BY {sort} {direction}, u.id {direction} LIMIT :limit",
+            params,
+        )
+        return [_row(r, "sort_value") for r in rows]
+
+    async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
+        sql, params = _conditions(tenant_id, where, now)
+        row = await self.tx.fetchone("SELECT COUNT(*) AS n" + _FROM + sql, params)
+        return int(row["n"]) if row else 0
