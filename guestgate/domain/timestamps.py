@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-_last: tuple[datetime | None, str] = (None, "")
-
 
 def iso(moment: datetime) -> str:
-    # A use-case stamps its rows, audit record and event with one `now`: format it once. The
-    # memo is one (moment, text) tuple, replaced whole, so a reader never sees half of one.
-    global _last
-    last = _last
-    if last[0] is moment:
-        return last[1]
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    _last = (moment, text)
-    return text
+    # Every row, audit record and event is stamped: %-formatting the fields takes a third
+    # of strftime's time.
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        m.year,
+        m.month,
+        m.day,
+        m.hour,
+        m.minute,
+        m.second,
+        m.microsecond,
+    )
 
 
 def parse_iso(text: str) -> datetime:
