@@ -195,6 +195,25 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """`GET /metrics` (docs/operations.md): off unless a token is set, then only with it."""
+
+    token: str | None = field(default=None, repr=False)  # a bearer token: never logged
+
+    def __post_init__(self) -> None:
+        if self.token is not None and (
+            len(self.token) < 16 or any(c.isspace() or not c.isprintable() for c in self.token)
+        ):
+            raise ConfigError(
+                "GUESTGATE_METRICS_TOKEN must be at least 16 printable characters without spaces"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Typed configuration of one process, grouped by concern."""
 
@@ -209,6 +228,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # The file the secret key was read from; None when GUESTGATE_SECRET_KEY holds it.
     secret_key_file: str | None = None
     # The shared settings (config_env.SHARED_VARIABLES) this process was given by a flag or a
@@ -272,6 +292,7 @@ _GROUPS: tuple[tuple[str, type[Any], str], ...] = (
     ("mail", MailSettings, ""),
     ("graph", GraphSettings, "graph_"),
     ("webhooks", WebhookSettings, "webhook_"),
+    ("metrics", MetricsSettings, "metrics_"),
 )
 OVERRIDES = {
     prefix + f.name: (group, f.name) for group, kind, prefix in _GROUPS for f in fields(kind)

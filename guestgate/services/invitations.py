@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from guestgate import metrics
 from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
@@ -36,6 +37,7 @@ class InvitationService:
     async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
         await self.governance.check_invite(actor, request, self.directory)
         outcome = await self.directory.invite(actor, request, record=record)
+        metrics.invitation_created()
         if outcome.mailed:
             self.wake()
         return outcome.view

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from guestgate import metrics
 from guestgate.domain import events as event_rules
 from guestgate.domain import messages as rules
 from guestgate.domain.messages import (
@@ -145,6 +146,7 @@ async def _deliver_one(
             if await uow.outbox.mark_sent(message.id, iso(moment)):
                 await _tell_sent(uow, message, payload, moment)
             log.info("message sent", extra={"outbox_id": message.id, "kind": message.kind})
+            outcome = "delivered"
         else:
             attempts = message.attempts
             dead = permanent or attempts >= rules.MAX_ATTEMPTS
@@ -158,7 +160,9 @@ async def _deliver_one(
                 "message not sent",
                 extra={"outbox_id": message.id, "error": error, "attempts": attempts, "dead": dead},
             )
+            outcome = "dead" if dead else "failed"
         await uow.commit()
+    metrics.delivery("mail", outcome)
 
 
 async def _tell_sent(

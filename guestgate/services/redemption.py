@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from guestgate import metrics
 from guestgate.domain import events as event_rules
 from guestgate.domain import invitations as invitation_rules
 from guestgate.domain import redemption as rules
@@ -326,6 +327,7 @@ async def accept(uow: UnitOfWork, *, session_id: str, now: datetime, request_id:
             now=now,
         )
         await uow.commit()
+    metrics.invitation_redeemed()
     return invitation.redirect_url
 
 

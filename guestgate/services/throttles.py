@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from guestgate import metrics
 from guestgate.domain import throttle as rules
 from guestgate.domain.throttle import Limit
 from guestgate.services.ports import UnitOfWork
@@ -34,13 +35,13 @@ class Throttles:
     async def retry_after(self, *checks: Check) -> int | None:
         """Seconds to wait before trying again (the longest of `checks`), or None."""
         now = self._now()
-        waits = []
+        waits: list[tuple[int, str]] = []
         async with self.uow(write=False) as uow:
             for limit, parts in checks:
                 count = await uow.rate_limits.get(limit.key(*parts), now_ms=now)
                 if (wait := rules.retry_after(count, limit, now)) is not None:
-                    waits.append(wait)
-        return max(waits, default=None)
+                    waits.append((wait, limit.name))
+        return _refused(waits)
 
     async def failed(self, *checks: Check) -> None:
         """Count one failure against each of `checks`."""
@@ -62,9 +63,9 @@ class Throttles:
                     limit.key(*parts), now_ms=now, window_ms=limit.window_seconds * 1000
                 )
                 if rules.over(count, limit):
-                    waits.append(max(1, -(-(count.window_ends - now) // 1000)))
+                    waits.append((max(1, -(-(count.window_ends - now) // 1000)), limit.name))
             await uow.commit()
-        return max(waits, default=None)
+        return _refused(waits)
 
     async def refund(self, *checks: Check) -> None:
         """Take back an attempt `take` counted: it was no failure."""
@@ -73,3 +74,12 @@ class Throttles:
             for limit, parts in checks:
                 await uow.rate_limits.refund(limit.key(*parts), now_ms=now)
             await uow.commit()
+
+
+def _refused(waits: list[tuple[int, str]]) -> int | None:
+    """The longest wait, or None; a refusal is counted once, under the limit that set it."""
+    if not waits:
+        return None
+    wait, name = max(waits)
+    metrics.throttled(name)
+    return wait

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from guestgate import metrics
 from guestgate.domain import webhooks as rules
 from guestgate.domain.events import check_event_types
 from guestgate.domain.randomness import SYSTEM, Randomness
@@ -346,6 +347,7 @@ async def _deliver_one(
         if rules.is_success(response.status_code):
             await uow.webhooks.mark_delivered(delivery.id, iso(done))
             log.info("webhook delivered", extra=extra)
+            outcome = "delivered"
         else:
             error = response.error or f"HTTP {response.status_code}"
             retry_at = rules.next_attempt(
@@ -366,7 +368,9 @@ async def _deliver_one(
             log.warning(
                 "webhook not delivered", extra={**extra, "error": error, "dead": retry_at is None}
             )
+            outcome = "failed" if retry_at is not None else "dead"
         await uow.commit()
+    metrics.delivery("webhook", outcome)
 
 
 async def _disable(uow: UnitOfWork, delivery: ClaimedDelivery, reason: str, now: datetime) -> None:

@@ -49,10 +49,12 @@ def create_app(settings: Settings) -> Litestar:
                 await asyncio.wait_for(task, timeout=10)
         await runtime.close()
 
+    # /metrics exists only once its token is set (GUESTGATE_METRICS_TOKEN): off by default.
+    operations = [*ops.ROUTES, *(ops.METRICS_ROUTES if settings.metrics.enabled else [])]
     app = Litestar(
         # In Microsoft 365 mode Microsoft runs sign-in, the Graph API and redemption.
         route_handlers=[
-            *ops.ROUTES,
+            *operations,
             *identity.ROUTES,
             *api.ROUTES,
             *events.ROUTES,
@@ -66,7 +68,7 @@ def create_app(settings: Settings) -> Litestar:
             *signin.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
-        else [*ops.ROUTES, *api.ROUTES, *events.ROUTES, *policies.ROUTES],
+        else [*operations, *api.ROUTES, *events.ROUTES, *policies.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> Litestar:
         app.asgi_handler,
         hsts=settings.http.https,
         body_timeout=settings.http.body_timeout_seconds,
+        metrics=settings.metrics.enabled,
     )
     return app
 

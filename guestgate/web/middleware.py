@@ -1,4 +1,4 @@
-"""The edge of every request: request id, security headers, one access-log line."""
+"""The edge of every request: request id, security headers, one access-log line, its metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from guestgate import metrics
 from guestgate.errors import RequestTimeout
 from guestgate.logs import log_access, request_id_var
 
@@ -36,9 +37,16 @@ class EdgeMiddleware:
     """Plain ASGI, so it costs a few microseconds and sees every response, errors included."""
 
     def __init__(
-        self, app: ASGIApp, *, hsts: bool, body_timeout: float = 20.0, docs_path: str = "/docs"
+        self,
+        app: ASGIApp,
+        *,
+        hsts: bool,
+        body_timeout: float = 20.0,
+        docs_path: str = "/docs",
+        metrics: bool = False,
     ) -> None:
         self.app = app
+        self.metrics = metrics  # count requests for /metrics (only when it is served)
         self.body_timeout = body_timeout
         self.headers = [*BASE_HEADERS, HSTS] if hsts else list(BASE_HEADERS)
         self.docs_path = docs_path
@@ -97,10 +105,15 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive_in_time, send_with_headers)
         finally:
+            seconds = time.perf_counter() - started
+            method: str = scope["method"]  # type: ignore[typeddict-item]
             log_access(
-                scope.get("method"),
+                method,
                 path,  # never the query string: redeem links carry tickets there
                 status,
-                round((time.perf_counter() - started) * 1000, 2),
+                round(seconds * 1000, 2),
             )
+            if self.metrics:
+                # The template the router matched (set in `scope` by Litestar), never the path.
+                metrics.record_request(method, scope.get("path_template"), status, seconds)
             request_id_var.reset(token)

@@ -12,6 +12,10 @@ while starting (a bad certificate, say) stops the service instead of restarting 
 
 Each worker is handed the Settings object of `serve` itself (pickled by multiprocessing's
 spawn) and builds its app from it: what a flag changed reaches every worker.
+
+With metrics on, the supervisor makes an empty directory for the run where every worker
+keeps its counts (guestgate/metrics.py), so each worker's `/metrics` reports them all; the
+directory is removed when the service stops.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import multiprocessing
 import multiprocessing.process
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -32,6 +37,7 @@ from types import FrameType
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from guestgate import metrics
 from guestgate.config import Settings
 from guestgate.web.app import serving_app
 from guestgate.web.protocol import DeadlineHttpToolsProtocol
@@ -108,6 +114,7 @@ class Supervisor:
         self.restart_at = [0.0] * workers
         self.should_exit = threading.Event()
         self.failed = False
+        self.metrics_dir: str | None = None
 
     def _start(self, slot: int) -> None:
         process = _spawn.Process(
@@ -122,15 +129,19 @@ class Supervisor:
     def run(self) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
-        for slot in range(len(self.sockets)):
-            self._start(slot)
+        if self.settings.metrics.enabled:
+            self.metrics_dir = metrics.share_between_workers()
         try:
+            for slot in range(len(self.sockets)):
+                self._start(slot)
             while not self.should_exit.wait(0.2):
                 self._replace_dead()
         finally:
             self._stop_all()
             for sock in self.sockets:
                 sock.close()
+            if self.metrics_dir is not None:
+                shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return 1 if self.failed else 0
 
     def _replace_dead(self) -> None:

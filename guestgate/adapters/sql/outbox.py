@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from guestgate.adapters.sql.backlog import queue_state
 from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.backlog import QueueState
 from guestgate.domain.messages import ClaimedMessage, OutboxMessage
 
 
@@ -116,6 +118,9 @@ class SqlOutbox:
             params["status"] = status
         rows = await self.tx.fetchall(sql + " ORDER BY created_at DESC, id LIMIT :limit", params)
         return [_message(r) for r in rows]
+
+    async def backlog(self) -> QueueState:
+        return await queue_state(self.tx, "outbox")
 
     async def purge(self, *, before: str) -> int:
         """Forget sent and dead messages older than `before` (sent, or queued if never sent)."""

@@ -8,11 +8,13 @@ of what it cost through psycopg's async connections (docs/performance.md).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, cast
 
 import asyncpg
 
+from guestgate import metrics
 from guestgate.adapters.sql.driver import Params, Row, Transaction
 from guestgate.adapters.sql.postgres_connection import (
     RETRYABLE,
@@ -62,6 +64,9 @@ class PostgresDatabase:
         self._pool: asyncpg.Pool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._turns = asyncio.Semaphore(pool_size)
+        # How long a transaction waited to start: a pooled connection, a group to join.
+        self._write_wait = metrics.database_wait("postgresql", "write")
+        self._read_wait = metrics.database_wait("postgresql", "read")
         self._groups: list[_Group] = []  # the groups requests may still join
         self._tasks: set[asyncio.Future[None]] = set()  # groups starting or committing
         self.commits = 0  # group commits by this process
@@ -104,6 +109,12 @@ class PostgresDatabase:
         return PostgresTransaction(pool, conn, turns)
 
     async def begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
+        started = time.perf_counter()
+        tx = await self._begin(write=write, alone=alone)
+        (self._write_wait if write else self._read_wait).observe(time.perf_counter() - started)
+        return tx
+
+    async def _begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
         if not write:
             # Reads run each statement on its own: under READ COMMITTED a transaction would
             # give them nothing (every statement takes a new snapshot) and cost two round trips.

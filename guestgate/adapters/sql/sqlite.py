@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from guestgate import metrics
 from guestgate.adapters.sql.driver import Params, Row, Transaction
 from guestgate.errors import IntegrityError, Unavailable
 
@@ -41,6 +42,9 @@ class SqliteDatabase:
         self._conns: dict[str, sqlite3.Connection] = {}
         self._pid = 0
         self._locks: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Lock] = {}
+        # How long a transaction waited to start: for a write, SQLite's write lock.
+        self._write_wait = metrics.database_wait("sqlite", "write")
+        self._read_wait = metrics.database_wait("sqlite", "read")
         self._group: _Group | None = None
         self.commits = 0  # groups committed by this process (write transactions share them)
 
@@ -73,6 +77,12 @@ class SqliteDatabase:
         return lock
 
     async def begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
+        started = time.perf_counter()
+        tx = await self._begin(write=write, alone=alone)
+        (self._write_wait if write else self._read_wait).observe(time.perf_counter() - started)
+        return tx
+
+    async def _begin(self, *, write: bool = True, alone: bool = False) -> Transaction:
         # One writer at a time: a group cannot wait on another, so `alone` needs nothing here.
         if not write:
             return await self._begin_read()

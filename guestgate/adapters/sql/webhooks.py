@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from guestgate.adapters.sql.backlog import queue_state
 from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.backlog import QueueState
 from guestgate.domain.webhooks import (
     Attempt,
     ClaimedDelivery,
@@ -254,6 +256,9 @@ class SqlWebhooks:
                 "next_at": next_attempt_at,
             },
         )
+
+    async def backlog(self) -> QueueState:
+        return await queue_state(self.tx, "webhook_deliveries")
 
     async def attempts(
         self, endpoint_id: str, *, limit: int, event_id: str | None = None
