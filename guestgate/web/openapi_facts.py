@@ -51,6 +51,17 @@ def oauth_error(error: str, aadsts: int, text: str) -> dict[str, Any]:
     }
 
 
+def gated(permission: str) -> Answer:
+    """403 of a route that makes an invitation: the permission, or the tenant's policy."""
+    description, example = denied(permission)
+    return (
+        f"{description}, or the tenant's invitation policy refuses the guest's domain"
+        " (DomainNotAllowed) or the person in requestedBy (InviterNotAllowed); nothing is"
+        " stored or sent",
+        example,
+    )
+
+
 def denied(permission: str) -> Answer:
     return (
         f"The app lacks the permission {permission}",
@@ -227,7 +238,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
             " an @-sign.",
         ),
         401: NO_TOKEN,
-        403: denied(INVITE),
+        403: gated(INVITE),
         413: TOO_LARGE,
         415: NOT_JSON,
     },
@@ -290,7 +301,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
     ("/v1.0/invitations", "post"): {
         400: bad("InvalidRedirectUrl", "inviteRedirectUrl is required."),
         401: NO_TOKEN,
-        403: denied(INVITE),
+        403: gated(INVITE),
         413: TOO_LARGE,
         415: NOT_JSON,
     },
