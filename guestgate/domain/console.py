@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from guestgate.domain.users import unstorable
 from guestgate.errors import ValidationError
 
 SESSION_SECONDS = 8 * 3600
@@ -63,8 +64,10 @@ def check_filter(
 ) -> GuestFilter:
     """A guest-list filter from the page's query; a bad value is named."""
     for name, value in (("domain", domain), ("requester", requester), ("text", text)):
-        if len(value) > MAX_TEXT or "\x00" in value:
-            raise ValidationError(f"The {name} filter is longer than {MAX_TEXT} characters.")
+        if len(value) > MAX_TEXT or unstorable(value):
+            raise ValidationError(
+                f"The {name} filter must be text of at most {MAX_TEXT} characters."
+            )
     if state and state not in STATES:
         raise ValidationError(f"There is no state {state[:32]!r}; use one of {', '.join(STATES)}.")
     if sort and sort not in SORTS:

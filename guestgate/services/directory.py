@@ -38,6 +38,7 @@ class Actor:
     tenant_name: str | None = None
     permissions: frozenset[str] | None = None
     credential: str | None = field(default=None, repr=False)
+    user: str | None = None  # the signed-in person (the admin console), named in the audit
 
 
 def invitation_not_found(ref: str) -> NotFound:

@@ -132,6 +132,8 @@ class Governance:
                 action, target, requester = "user.delete", user_id, None
                 details = {"email": email}
         details["directory"] = self.directory
+        if actor.user is not None and requester is not None:
+            details["requestedBy"] = requester  # the actor column names the signed-in person
         notice = None
         if isinstance(change, Invited) and change.request.requested_by is not None:
             if not await self.may_notify(
@@ -144,7 +146,7 @@ class Governance:
         await uow.audit.record(
             tenant_id=actor.tenant_id,
             app_id=actor.app_id or None,
-            actor=requester,
+            actor=actor.user or requester,
             action=action,
             target=target,
             request_id=actor.request_id,

@@ -16,6 +16,8 @@ from guestgate.config import Settings
 from guestgate.web import (
     api,
     applications,
+    console,
+    console_pages,
     events,
     graph,
     identity,
@@ -66,6 +68,8 @@ def create_app(settings: Settings) -> Litestar:
             *pages.ROUTES,
             *oidc.ROUTES,
             *signin.ROUTES,
+            *console.ROUTES,
+            *console_pages.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
         else [*operations, *api.ROUTES, *events.ROUTES, *policies.ROUTES],

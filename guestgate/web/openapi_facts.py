@@ -196,6 +196,13 @@ _POLICIES: dict[tuple[str, str], dict[int, Answer]] = {
     **{(path, "patch"): {400: _BAD_INVITERS, **_POLICY_PATCH} for path in _AUTHORIZATION},
 }
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
+    # Served only when GUESTGATE_METRICS_TOKEN is set (then it is in this document).
+    ("/metrics", "get"): {
+        401: (
+            "Missing or wrong metrics token",
+            api_error("InvalidAuthenticationToken", "The metrics token is not the one configured."),
+        )
+    },
     ("/readyz", "get"): {
         503: (
             "The database does not answer (Retry-After: 5)",

@@ -44,7 +44,7 @@ async def openapi_document(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(msgspec.json.encode(document(request.app)), media_type="application/json")
 
 
-@get("/metrics", tags=["operations"])
+@get("/metrics", tags=["operations"], media_type=prometheus.MEDIA_TYPE)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus metrics of every worker process and the delivery queues (bearer: the
     metrics token, GUESTGATE_METRICS_TOKEN)."""

@@ -4,6 +4,7 @@ server, and the Power Automate connector made from it is valid OpenAPI 2.0 and i
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ GRAPH_READ = {"ConsistencyLevel": "eventual"}
 # The routes whose answers web/openapi_facts.py (and openapi_events.py) state (all but the
 # sign-in pages' routes).
 KNOWN = {*ROUTE_ERRORS, *EVENT_ERRORS, ("/healthz", "get")}
+METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator
     server = Server(
         workdir=workdir,
         database_url=f"sqlite:///{workdir}/guestgate.db",
-        extra_env={"GUESTGATE_SMTP_URL": sink.url, "GUESTGATE_WEBHOOK_ALLOW_PRIVATE": "true"},
+        extra_env={
+            "GUESTGATE_SMTP_URL": sink.url,
+            "GUESTGATE_WEBHOOK_ALLOW_PRIVATE": "true",
+            "GUESTGATE_METRICS_TOKEN": METRICS_TOKEN,
+        },
     )
     server.start()
     yield server
@@ -168,6 +174,12 @@ class Probe:
         return {
             ("/healthz", "get", 200): lambda: self.anonymous("GET", "/healthz"),
             ("/readyz", "get", 200): lambda: self.anonymous("GET", "/readyz"),
+            ("/metrics", "get", 200): lambda: self.anonymous(
+                "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            ),
+            ("/metrics", "get", 401): lambda: self.anonymous(
+                "GET", "/metrics", headers={"Authorization": "Bearer not-the-metrics-token"}
+            ),
             # 503: test_readyz_answers_503_when_the_database_is_gone, on PostgreSQL
             ("/{tenant}/v2.0/.well-known/openid-configuration", "get", 200): lambda: self.anonymous(
                 "GET", f"/{tenant}/v2.0/.well-known/openid-configuration"
