@@ -22,6 +22,7 @@ from guestgate.config import MailSettings, Settings
 from guestgate.domain.signing import KeySet
 from guestgate.domain.throttle import Limit
 from guestgate.runtime import Authenticator, GraphRuntime, Runtime
+from guestgate.services.bulk import BulkRunner
 from guestgate.services.directory import Directory
 from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
@@ -33,7 +34,7 @@ from guestgate.services.tenants import find_tenant
 from guestgate.services.throttles import Throttles
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
 from guestgate.services.webhooks import DeliveryPolicy
-from guestgate.worker import OutboxWorker, WebhookWorker
+from guestgate.worker import BulkWorker, OutboxWorker, WebhookWorker
 
 DEFAULT_POOL_SIZE = 4
 
@@ -114,6 +115,11 @@ def build_runtime(
         graph=graph,
     )
     runtime.invitations = _invitation_service(runtime)
+    # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
+    # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not).
+    if not settings.graph_mode or graph is not None:
+        runner = BulkRunner(runtime.uow, runtime.invitations, sealer, runtime.now)
+        runtime.worker.bulk = BulkWorker(runner, poll_seconds=poll_seconds)
     runtime.throttles = Throttles(lambda write=True: runtime.uow(write=write, alone=True))
     return runtime
 

@@ -1,7 +1,8 @@
 """The outbox relays: in-process inside `guestgate serve`, or as `guestgate worker` processes.
 
 `OutboxWorker` sends mail; the `WebhookWorker` it runs beside it delivers webhooks, in a
-loop of its own so a slow receiver never holds up mail (or the other way round).
+loop of its own so a slow receiver never holds up mail (or the other way round); the
+`BulkWorker` beside them runs bulk-invite jobs, also in a loop of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from guestgate.adapters.mail.render import Mail, Sender, build
 from guestgate.adapters.mail.transport import Transport
 from guestgate.domain.messages import Payload
 from guestgate.domain.timestamps import utcnow
+from guestgate.services.bulk import BulkRunner
 from guestgate.services.event_sweeps import forget_old_events, report_expired
 from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -47,6 +49,7 @@ class OutboxWorker:
         webhooks: WebhookWorker | None = None,
     ) -> None:
         self.webhooks = webhooks
+        self.bulk: BulkWorker | None = None  # set by bootstrap where jobs may run
         self.retry_base = retry_base
         self.retention_days = retention_days
         self._retention_due = 0.0  # loop time of the next retention pass; 0: at start
@@ -68,6 +71,8 @@ class OutboxWorker:
         self._wake.set()
         if self.webhooks is not None:
             self.webhooks.stop()
+        if self.bulk is not None:
+            self.bulk.stop()
 
     def _build(self, payload: Payload, outbox_id: str) -> Mail:
         return build(payload, outbox_id=outbox_id, sender=self.sender, now=self.now())
@@ -115,6 +120,7 @@ class OutboxWorker:
     async def run(self) -> None:
         relay = self.webhooks
         webhooks = None if relay is None else asyncio.create_task(relay.run())
+        jobs = None if self.bulk is None else asyncio.create_task(self.bulk.run())
         try:
             while not self._stop.is_set():
                 await self._retention()
@@ -132,6 +138,9 @@ class OutboxWorker:
             if relay is not None and webhooks is not None:
                 relay.stop()
                 await webhooks
+            if self.bulk is not None and jobs is not None:
+                self.bulk.stop()
+                await jobs
             await self.transport.close()
 
 
@@ -221,3 +230,35 @@ class WebhookWorker:
                     await asyncio.wait_for(self._stop.wait(), timeout=self.poll_seconds)
         finally:
             await self.sender.close()
+
+
+class BulkWorker:
+    """Runs bulk-invite jobs (services/bulk.py) one at a time; `wake()` after a job is
+    queued in this process. Stopping gives a running job back between two batches."""
+
+    def __init__(self, runner: BulkRunner, *, poll_seconds: float = 1.0) -> None:
+        self.runner = runner
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        self._stop.clear()
+        while not self._stop.is_set():
+            try:
+                ran = await self.runner.run_once(stop=self._stop)
+            except Exception:  # the database may be down for a while: keep going
+                log.exception("bulk pass failed")
+                ran = False
+            if ran:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)

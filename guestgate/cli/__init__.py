@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import deployment, directory, guests, mail, policy, roles, serve, webhooks
+from guestgate.cli import bulk, deployment, directory, guests, mail, policy, roles, serve, webhooks
 from guestgate.deployment import describe_database
 from guestgate.errors import ConfigError, GuestgateError, NotFound
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub)
     directory.register(sub)
     guests.register(sub)
+    bulk.register(sub)
     mail.register(sub)
     webhooks.register(sub)
     policy.register(sub)

@@ -193,33 +193,46 @@ class Governance:
         """After a bulk call: one mail to each requester who may be told, listing the guests
         (`(requester, guest address)` pairs) invited at their request. True when mail was
         queued. The invitations are already stored; this is a transaction of its own."""
+        if not invited:
+            return False
+        assert self.uow is not None, "bulk calls need Governance(uow=...)"
+        async with self.uow() as uow:
+            queued = await self.summarize_in(uow, actor, invited)
+            await uow.commit()
+        return queued
+
+    async def summarize_in(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        invited: Sequence[tuple[EmailAddress, str]],
+    ) -> bool:
+        """`summarize` inside the caller's transaction (a bulk job's, which records with it
+        that its requesters were told, so they are told once)."""
         by_requester: dict[str, tuple[EmailAddress, list[str]]] = {}
         for requester, guest in invited:
             by_requester.setdefault(requester.key, (requester, []))[1].append(guest)
         if not by_requester:
             return False
-        assert self.uow is not None, "bulk calls need Governance(uow=...)"
         queued = False
-        async with self.uow() as uow:
-            tenant = await uow.tenants.get(actor.tenant_id)  # read fresh: its logo is shown
-            for requester, guests in by_requester.values():
-                if tenant is None or not await self.may_notify(uow, actor, requester):
-                    continue
-                summary = RequesterSummary(
-                    to=requester.address,
-                    org=tenant.name,
-                    guests=tuple(guests),
-                    logo_url=tenant.logo_url,
-                )
-                await outbox.enqueue(
-                    uow,
-                    sealer=self.sealer,
-                    tenant_id=actor.tenant_id,
-                    message=summary,
-                    now=self.now(),
-                )
-                queued = True
-            await uow.commit()
+        tenant = await uow.tenants.get(actor.tenant_id)  # read fresh: its logo is shown
+        for requester, guests in by_requester.values():
+            if tenant is None or not await self.may_notify(uow, actor, requester):
+                continue
+            summary = RequesterSummary(
+                to=requester.address,
+                org=tenant.name,
+                guests=tuple(guests),
+                logo_url=tenant.logo_url,
+            )
+            await outbox.enqueue(
+                uow,
+                sealer=self.sealer,
+                tenant_id=actor.tenant_id,
+                message=summary,
+                now=self.now(),
+            )
+            queued = True
         return queued
 
     async def _notify_requester(

@@ -9,15 +9,20 @@ when mail was queued.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from guestgate import metrics
 from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import GuestgateError
-from guestgate.services.directory import Actor, Directory, Record
+from guestgate.services.directory import Actor, Change, Directory, Invited, Record
 from guestgate.services.governance import Governance
+from guestgate.services.ports import UnitOfWork
+
+# What a bulk job writes in an invitation's own transaction: the job's row, marked done.
+Also = Callable[[UnitOfWork, InvitationView, datetime], Awaitable[None]]
 
 log = logging.getLogger("guestgate.invitations")
 
@@ -41,6 +46,21 @@ class InvitationService:
         if outcome.mailed:
             self.wake()
         return outcome.view
+
+    async def invite_in_job(
+        self, actor: Actor, request: InviteRequest, *, also: Also
+    ) -> InvitationView:
+        """One invitation of a bulk job (services/bulk.py): `also` runs inside the
+        invitation's transaction, and may raise to undo it; the requester is told later,
+        in the job's one summary."""
+
+        async def record(uow: UnitOfWork, who: Actor, change: Change, now: datetime) -> bool:
+            mailed = await self.governance.record_bulk(uow, who, change, now)
+            if isinstance(change, Invited):
+                await also(uow, change.view, now)
+            return mailed
+
+        return await self._invite(actor, request, record)
 
     async def invite_many(
         self, actor: Actor, requests: Sequence[InviteRequest | GuestgateError]

@@ -29,6 +29,7 @@ from guestgate.domain.webhooks import (
     Response,
     SealedSecrets,
 )
+from guestgate.services.bulk_ports import BulkJobs
 
 
 class TenantRepository(Protocol):
@@ -367,6 +368,8 @@ class UnitOfWork(Protocol):
     @property
     def guest_list(self) -> GuestList: ...
 
+    @property
+    def bulk_jobs(self) -> BulkJobs: ...
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...
     async def commit(self) -> None: ...

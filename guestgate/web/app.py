@@ -16,6 +16,7 @@ from guestgate.config import Settings
 from guestgate.web import (
     api,
     applications,
+    bulk,
     console,
     console_pages,
     events,
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
             *operations,
             *identity.ROUTES,
             *api.ROUTES,
+            *bulk.ROUTES,
             *events.ROUTES,
             *graph.ROUTES,
             *subscriptions.ROUTES,
@@ -72,7 +74,7 @@ def create_app(settings: Settings) -> Litestar:
             *console_pages.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
-        else [*operations, *api.ROUTES, *events.ROUTES, *policies.ROUTES],
+        else [*operations, *api.ROUTES, *bulk.ROUTES, *events.ROUTES, *policies.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],

@@ -23,6 +23,8 @@ from sqlalchemy import (
 
 from guestgate.adapters.sql.schema_base import GUID, ROWID, TIMESTAMP
 from guestgate.adapters.sql.schema_base import metadata as metadata  # the whole schema's
+from guestgate.adapters.sql.schema_bulk import bulk_job_rows as bulk_job_rows
+from guestgate.adapters.sql.schema_bulk import bulk_jobs as bulk_jobs
 from guestgate.adapters.sql.schema_console import console_sessions as console_sessions
 from guestgate.adapters.sql.schema_console import role_assignments as role_assignments
 from guestgate.adapters.sql.schema_policy import invitation_policies as invitation_policies

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0015, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0016, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -14,6 +14,26 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX ix_audit_tenant_id ON audit_events (tenant_id, id);
+
+CREATE TABLE bulk_jobs (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	app_id VARCHAR(36), 
+	status VARCHAR(16) NOT NULL, 
+	entra BOOLEAN NOT NULL, 
+	headings TEXT NOT NULL, 
+	total INTEGER NOT NULL, 
+	lease_until VARCHAR(27), 
+	created_at VARCHAR(27) NOT NULL, 
+	updated_at VARCHAR(27) NOT NULL, 
+	finished_at VARCHAR(27), 
+	summary_at VARCHAR(27), 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_bulk_jobs_status_created ON bulk_jobs (status, created_at);
+
+CREATE INDEX ix_bulk_jobs_tenant_created ON bulk_jobs (tenant_id, created_at);
 
 CREATE TABLE deployment (
 	name VARCHAR(64) NOT NULL, 
@@ -142,6 +162,24 @@ CREATE TABLE apps (
 CREATE INDEX ix_apps_tenant ON apps (tenant_id);
 
 CREATE UNIQUE INDEX uq_apps_tenant_app_id_uri ON apps (tenant_id, app_id_uri);
+
+CREATE TABLE bulk_job_rows (
+	job_id VARCHAR(36) NOT NULL, 
+	position INTEGER NOT NULL, 
+	file_row INTEGER NOT NULL, 
+	input TEXT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	invitation_id VARCHAR(36), 
+	user_id VARCHAR(36), 
+	redeem_url TEXT, 
+	error_code VARCHAR(64), 
+	error_message VARCHAR(500), 
+	updated_at VARCHAR(27), 
+	PRIMARY KEY (job_id, position), 
+	FOREIGN KEY(job_id) REFERENCES bulk_jobs (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_bulk_job_rows_status ON bulk_job_rows (job_id, status, position);
 
 CREATE TABLE graph_subscriptions (
 	id VARCHAR(36) NOT NULL, 
@@ -407,4 +445,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0015');
+INSERT INTO alembic_version (version_num) VALUES ('0016');

@@ -10,6 +10,7 @@ from typing import Self
 
 from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
+from guestgate.adapters.sql.bulk_jobs import SqlBulkJobs
 from guestgate.adapters.sql.driver import Database, Transaction
 from guestgate.adapters.sql.events import SqlEventLog
 from guestgate.adapters.sql.guest_list import SqlGuestList
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     roles: SqlRoles
     console_sessions: SqlConsoleSessions
     guest_list: SqlGuestList
+    bulk_jobs: SqlBulkJobs
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
         self.roles = SqlRoles(tx)
         self.console_sessions = SqlConsoleSessions(tx)
         self.guest_list = SqlGuestList(tx)
+        self.bulk_jobs = SqlBulkJobs(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -1,0 +1,223 @@
+"""Bulk-invite jobs and their rows (schema_bulk.py): written when a file is accepted,
+leased to one worker at a time, each row's outcome written in its invitation's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guestgate.adapters.sql.driver import Row, Transaction
+from guestgate.domain.bulk_jobs import BulkJob, JobRow, NewRow
+
+_CHUNK = 200  # rows per INSERT: 9 parameters each, far below either database's limit
+_ROW_COLUMNS = "job_id, position, file_row, input, status, error_code, error_message"
+# A row's outcome is written only while the row is still to do and its job still runs: a
+# second worker that reaches the row, or a cancel that came first, makes the write miss,
+# and the caller then rolls back the invitation made for it.
+_WHILE_RUNNING = (
+    " WHERE job_id = :job_id AND position = :position AND status = 'pending'"
+    " AND EXISTS (SELECT 1 FROM bulk_jobs WHERE id = :job_id AND status = 'running')"
+)
+
+
+def _job(row: Row, counts: dict[str, int] | None = None) -> BulkJob:
+    return BulkJob(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        app_id=row["app_id"],
+        status=row["status"],
+        entra=bool(row["entra"]),
+        headings=tuple(json.loads(row["headings"])),
+        total=row["total"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        counts=counts or {},
+    )
+
+
+def _row(row: Row) -> JobRow:
+    return JobRow(
+        position=row["position"],
+        file_row=row["file_row"],
+        sealed_input=row["input"],
+        status=row["status"],
+        invitation_id=row["invitation_id"],
+        user_id=row["user_id"],
+        sealed_redeem_url=row["redeem_url"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+    )
+
+
+class SqlBulkJobs:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, job: BulkJob, rows: Sequence[NewRow]) -> None:
+        await self.tx.execute(
+            "INSERT INTO bulk_jobs (id, tenant_id, app_id, status, entra, headings, total,"
+            " created_at, updated_at) VALUES (:id, :tenant_id, :app_id, :status, :entra,"
+            " :headings, :total, :created_at, :created_at)",
+            {
+                "id": job.id,
+                "tenant_id": job.tenant_id,
+                "app_id": job.app_id,
+                "status": job.status,
+                "entra": job.entra,
+                "headings": json.dumps(list(job.headings)),
+                "total": job.total,
+                "created_at": job.created_at,
+            },
+        )
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            params: dict[str, Any] = {"job_id": job.id}
+            values = []
+            for i, r in enumerate(chunk):
+                values.append(f"(:job_id, :p{i}, :f{i}, :i{i}, :s{i}, :c{i}, :m{i})")
+                params |= {
+                    f"p{i}": r.position,
+                    f"f{i}": r.file_row,
+                    f"i{i}": r.sealed_input,
+                    f"s{i}": r.status,
+                    f"c{i}": r.error_code,
+                    f"m{i}": None if r.error_message is None else r.error_message[:500],
+                }
+            await self.tx.execute(
+                f"INSERT INTO bulk_job_rows ({_ROW_COLUMNS}) VALUES {', '.join(values)}",  # noqa: S608
+                params,
+            )
+
+    async def get(self, tenant_id: str, job_id: str) -> BulkJob | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM bulk_jobs WHERE id = :id AND tenant_id = :tenant_id",
+            {"id": job_id, "tenant_id": tenant_id},
+        )
+        if row is None:
+            return None
+        counted = await self.tx.fetchall(
+            "SELECT status, COUNT(*) AS n FROM bulk_job_rows WHERE job_id = :id GROUP BY status",
+            {"id": job_id},
+        )
+        return _job(row, {r["status"]: int(r["n"]) for r in counted})
+
+    async def claim(
+        self, *, now: str, lease_until: str, job_id: str | None = None
+    ) -> BulkJob | None:
+        """Lease the oldest job to do (or `job_id`) to this worker: queued, or running under
+        a lease that ran out (its worker died)."""
+        due = (
+            "SELECT id FROM bulk_jobs WHERE status IN ('queued', 'running')"  # noqa: S608
+            " AND (lease_until IS NULL OR lease_until <= :now)"
+            + ("" if job_id is None else " AND id = :job_id")
+            + " ORDER BY created_at, id LIMIT 1"
+        )
+        if self.tx.dialect == "postgresql":
+            due += " FOR UPDATE SKIP LOCKED"  # two workers never take one job
+        row = await self.tx.fetchone(
+            "UPDATE bulk_jobs SET status = 'running', lease_until = :lease_until,"  # noqa: S608
+            f" updated_at = :now WHERE id IN ({due}) RETURNING *",
+            {"now": now, "lease_until": lease_until}
+            | ({} if job_id is None else {"job_id": job_id}),
+        )
+        return None if row is None else _job(row)
+
+    async def renew(self, job_id: str, *, lease_until: str, now: str) -> bool:
+        """Extend the lease while the job runs; False once it was cancelled."""
+        count = await self.tx.execute(
+            "UPDATE bulk_jobs SET lease_until = :lease_until, updated_at = :now"
+            " WHERE id = :id AND status = 'running'",
+            {"id": job_id, "lease_until": lease_until, "now": now},
+        )
+        return count == 1
+
+    async def pending(self, job_id: str, *, limit: int) -> Sequence[JobRow]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM bulk_job_rows WHERE job_id = :id AND status = 'pending'"
+            " ORDER BY position LIMIT :limit",
+            {"id": job_id, "limit": limit},
+        )
+        return [_row(r) for r in rows]
+
+    async def complete_row(
+        self,
+        job_id: str,
+        position: int,
+        *,
+        invitation_id: str,
+        user_id: str,
+        sealed_redeem_url: str | None,
+        now: str,
+    ) -> bool:
+        count = await self.tx.execute(
+            "UPDATE bulk_job_rows SET status = 'done', invitation_id = :invitation_id,"  # noqa: S608
+            " user_id = :user_id, redeem_url = :url, updated_at = :now" + _WHILE_RUNNING,
+            {
+                "job_id": job_id,
+                "position": position,
+                "invitation_id": invitation_id,
+                "user_id": user_id,
+                "url": sealed_redeem_url,
+                "now": now,
+            },
+        )
+        return count == 1
+
+    async def fail_row(
+        self, job_id: str, position: int, *, code: str, message: str, now: str
+    ) -> bool:
+        count = await self.tx.execute(
+            "UPDATE bulk_job_rows SET status = 'failed', error_code = :code,"  # noqa: S608
+            " error_message = :message, updated_at = :now" + _WHILE_RUNNING,
+            {
+                "job_id": job_id,
+                "position": position,
+                "code": code[:64],
+                "message": message[:500],
+                "now": now,
+            },
+        )
+        return count == 1
+
+    async def cancel(self, tenant_id: str, job_id: str, *, now: str) -> bool:
+        count = await self.tx.execute(
+            "UPDATE bulk_jobs SET status = 'cancelled', lease_until = NULL, updated_at = :now,"
+            " finished_at = :now WHERE id = :id AND tenant_id = :tenant_id"
+            " AND status IN ('queued', 'running')",
+            {"id": job_id, "tenant_id": tenant_id, "now": now},
+        )
+        return count == 1
+
+    async def release(self, job_id: str) -> None:
+        """Give the job back (a worker stopping): another may take it at once."""
+        await self.tx.execute(
+            "UPDATE bulk_jobs SET lease_until = NULL WHERE id = :id AND status = 'running'",
+            {"id": job_id},
+        )
+
+    async def finish(self, job_id: str, *, status: str, now: str) -> bool:
+        count = await self.tx.execute(
+            "UPDATE bulk_jobs SET status = :status, lease_until = NULL, updated_at = :now,"
+            " finished_at = :now WHERE id = :id AND status = 'running'",
+            {"id": job_id, "status": status, "now": now},
+        )
+        return count == 1
+
+    async def rows(self, job_id: str, *, after: int, limit: int) -> Sequence[JobRow]:
+        """The job's rows in file order, from position `after` + 1."""
+        rows = await self.tx.fetchall(
+            "SELECT * FROM bulk_job_rows WHERE job_id = :id AND position > :after"
+            " ORDER BY position LIMIT :limit",
+            {"id": job_id, "after": after, "limit": limit},
+        )
+        return [_row(r) for r in rows]
+
+    async def mark_summarized(self, job_id: str, *, now: str) -> bool:
+        """True once per job: the caller then queues the requesters' summary with it."""
+        count = await self.tx.execute(
+            "UPDATE bulk_jobs SET summary_at = :now WHERE id = :id AND summary_at IS NULL",
+            {"id": job_id, "now": now},
+        )
+        return count == 1
