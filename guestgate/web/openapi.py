@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api, applications, events, policies
+from guestgate.web import api, applications, events, openapi_bulk, policies
+from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
 
@@ -167,6 +168,7 @@ def _request_bodies(schema: dict[str, Any]) -> None:
     for (path, method), body in EVENT_BODIES.items():
         if (operation := paths.get(path, {}).get(method)) is not None:
             operation["requestBody"] = body
+    openapi_bulk.document(paths)
     token = paths.get("/{tenant}/oauth2/v2.0/token", {}).get("post")
     if token is not None:
         token["requestBody"] = {
@@ -189,7 +191,11 @@ def _responses(path: str, method: str, operation: dict[str, Any]) -> None:
         if shown is not None:
             for media in answer.get("content", {}).values():
                 media["example"] = shown
-    errors = ROUTE_ERRORS.get((path, method)) or EVENT_ERRORS.get((path, method))
+    errors = (
+        ROUTE_ERRORS.get((path, method))
+        or EVENT_ERRORS.get((path, method))
+        or BULK_ERRORS.get((path, method))
+    )
     if errors is None:
         # A route this table does not know yet: drop the answers it cannot give without a body.
         unknown = {"409", "413", "415"} if method in BODYLESS else set()

@@ -18,11 +18,13 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV2SpecValidator
 
+from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_ERRORS
 from guestgate.web.openapi_facts import ROUTE_ERRORS
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.openapi_applications import application_recipes
+from tests.e2e.openapi_bulk import bulk_recipes
 from tests.e2e.openapi_events import event_recipes
 from tests.e2e.openapi_policies import policy_recipes
 from tests.e2e.server import ROOT, Caller, Server
@@ -34,7 +36,7 @@ CONNECTOR = ROOT / "clients" / "power-automate"
 GRAPH_READ = {"ConsistencyLevel": "eventual"}
 # The routes whose answers web/openapi_facts.py (and openapi_events.py) state (all but the
 # sign-in pages' routes).
-KNOWN = {*ROUTE_ERRORS, *EVENT_ERRORS, ("/healthz", "get")}
+KNOWN = {*ROUTE_ERRORS, *EVENT_ERRORS, *BULK_ERRORS, ("/healthz", "get")}
 METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
@@ -333,6 +335,7 @@ class Probe:
             **application_recipes(self.server, tenant, self.reader, self.anonymous),
             **event_recipes(self.server, tenant, self.reader, self.anonymous, self.receiver_url),
             **policy_recipes(self.server, tenant, self.reader, self.anonymous),
+            **bulk_recipes(self.server, tenant, self.reader, self.anonymous),
         }
 
     def action_recipes(
