@@ -29,6 +29,7 @@ from guestgate.web.errors import status_of
 from guestgate.web.forms import message, render, see_other
 
 PAGE_SIZE = 50
+STATE_LABELS = {"PendingAcceptance": "Pending", "Completed": "Accepted"}
 TITLES = {400: "That request is not valid", 403: "Not allowed", 404: "Not found"}
 
 
@@ -49,6 +50,8 @@ def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> R
         access=signed.person.access,
         csrf=signed.csrf,
         when=when,
+        labels=STATE_LABELS,
+        section="invite" if template.startswith("console_invite") else "guests",
         **context,
     )
 
