@@ -116,8 +116,9 @@ def build_runtime(
     )
     runtime.invitations = _invitation_service(runtime)
     # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
-    # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not).
-    if not settings.graph_mode or graph is not None:
+    # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not), and
+    # only with guestgate's own app registration: a job has no caller's token to forward.
+    if not settings.graph_mode or (graph is not None and graph.app_tokens is not None):
         runner = BulkRunner(runtime.uow, runtime.invitations, sealer, runtime.now)
         runtime.worker.bulk = BulkWorker(runner, poll_seconds=poll_seconds)
     runtime.throttles = Throttles(lambda write=True: runtime.uow(write=write, alone=True))

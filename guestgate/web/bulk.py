@@ -21,7 +21,7 @@ from guestgate.domain.apps import INVITE
 from guestgate.domain.bulk_csv import MAX_BYTES
 from guestgate.domain.bulk_jobs import BulkJob
 from guestgate.domain.tenants import is_guid
-from guestgate.errors import UnsupportedMediaType, ValidationError
+from guestgate.errors import Conflict, UnsupportedMediaType, ValidationError
 from guestgate.services import bulk
 from guestgate.web.api import PROTECTED, actor_of
 from guestgate.web.auth import caller_of, runtime_of
@@ -147,6 +147,12 @@ async def upload_bulk(request: Request[Any, Any, Any]) -> Response[Any]:
         )
         return Response(answer, status_code=200)
     runtime = runtime_of(request)
+    if runtime.worker.bulk is None:
+        raise Conflict(
+            "Bulk jobs need guestgate's own app registration in the Microsoft 365 tenant"
+            " (GUESTGATE_GRAPH_CLIENT_ID): a job runs later, without the caller's token.",
+            code="BulkJobsUnavailable",
+        )
     job = await bulk.create_job(
         runtime.uow,
         sealer=runtime.sealer,
