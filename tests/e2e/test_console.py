@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.console_browser import listed, member, shown_count, sign_in
 from tests.e2e.server import Caller, Server
-from tests.e2e.signin import DEMO_TENANT
+from tests.e2e.signin import DEMO_TENANT, accepted_guest
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_pages_and_mails import redeem_link, serious_violations, to_consent
@@ -316,4 +316,50 @@ def test_hostile_console_input_is_a_clear_4xx_never_a_500(
         headers={"Origin": "https://evil.example"},
     )
     assert foreign.status == 403
+    context.close()
+
+
+def test_role_commands_name_each_problem_and_change_nothing(server: Server, sink: SmtpSink) -> None:
+    admin = _address("roles")
+    member(server, admin, "Rory Roles")
+    guest, _ = accepted_guest(server, sink)
+
+    def role(*args: str) -> Any:
+        return server.cli("role", *args, "--tenant", DEMO_TENANT, check=False)
+
+    refused = {
+        "UnknownRole": role("assign", "--user", admin, "--role", "Owner"),
+        "UserNotFound": role("assign", "--user", _address("ghost"), "--role", "Reader"),
+        "GuestCannotHoldRole": role("assign", "--user", guest, "--role", "Reader"),
+        "RoleNotHeld": role("remove", "--user", admin, "--role", "Reader"),
+        "InvalidUser": role("assign", "--user", "not-an-address", "--role", "Reader"),
+    }
+    for code, answer in refused.items():
+        assert answer.returncode == 1, (code, answer.stdout)
+        assert code in answer.stderr, (code, answer.stderr)
+    assert "Owner" in refused["UnknownRole"].stderr
+    assert "Global administrator" in refused["UnknownRole"].stderr
+    listed_roles = json.loads(role("list", "--json").stdout)
+    assert admin not in [r["user"] for r in listed_roles]
+    assigned = json.loads(
+        role("assign", "--user", admin, "--role", "guest inviter", "--json").stdout
+    )
+    assert (assigned["role"], assigned["changed"]) == ("Guest inviter", True)
+    again = json.loads(role("assign", "--user", admin, "--role", "GuestInviter", "--json").stdout)
+    assert again["changed"] is False
+    rows = [r for r in json.loads(role("list", "--json").stdout) if r["user"] == admin]
+    assert [r["role"] for r in rows] == ["Guest inviter"]
+    assert role("remove", "--user", admin, "--role", "Guest inviter").returncode == 0
+    assert admin not in [r["user"] for r in json.loads(role("list", "--json").stdout)]
+
+
+def test_a_guest_signing_in_to_the_console_gets_a_403_page(
+    server: Server, sink: SmtpSink, chromium: Any
+) -> None:
+    guest, _ = accepted_guest(server, sink)
+    context = chromium.new_context()
+    page = context.new_page()
+    answer = sign_in(page, server, sink, guest)
+    assert answer.status == 403
+    assert f"{guest} is a guest" in page.inner_text("main")
     context.close()
