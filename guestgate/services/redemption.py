@@ -81,7 +81,10 @@ async def _within(uow: UnitOfWork, limit: Limit, invitation_id: str, now: dateti
         now_ms=int(now.timestamp() * 1000),
         window_ms=limit.window_seconds * 1000,
     )
-    return not throttle_rules.over(count, limit)
+    if throttle_rules.over(count, limit):
+        metrics.throttled(limit.name)
+        return False
+    return True
 
 
 async def _send_code(
