@@ -107,6 +107,13 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" {r['cpu_ms_per_invite_without_events']:.2f} ms without:"
                 f" the event adds {r['event_cpu_overhead_pct']:+.1f} %"
             )
+        if "metrics_cpu_overhead_pct" in r:
+            lines.append(
+                f"{'':<{w}}server CPU per invite {r['cpu_ms_per_invite']:.3f} ms with metrics,"
+                f" {r['cpu_ms_per_invite_without_metrics']:.3f} ms without:"
+                f" metrics add {r['metrics_cpu_overhead_pct']:+.1f} %"
+                f" ({r['scrapes_ok']:.0f} of {r['scrapes']:.0f} scrapes answered)"
+            )
         if "signins_per_s" in r:
             lines.append(
                 f"{'':<{w}}{r['signins_per_s']:.0f} complete sign-ins/s (authorize + token),"

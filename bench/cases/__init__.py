@@ -12,6 +12,7 @@ from bench.cases.invite import invite
 from bench.cases.invite_500 import invite_500
 from bench.cases.invite_email import invite_email
 from bench.cases.invite_events import invite_events
+from bench.cases.invite_metrics import invite_metrics
 from bench.cases.invite_pg import invite_pg
 from bench.cases.memory import memory
 from bench.cases.peer import peer
@@ -33,6 +34,7 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "drain": drain,
     "deliveries": deliveries,
     "invite-events": invite_events,
+    "invite-metrics": invite_metrics,
     "invite-pg": invite_pg,
     "redeem": redeem,
     "code-exchange": code_exchange,

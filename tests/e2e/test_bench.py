@@ -225,3 +225,45 @@ def test_bench_event_cases_deliver_webhooks_and_compare_the_invite_cpu(tmp_path:
     assert events["events_stored_without"] == 0
     assert events["cpu_ms_per_invite"] > 0
     assert events["cpu_ms_per_invite_without_events"] > 0
+
+
+@pytest.mark.skipif(
+    not shutil.which("wrk") and not __import__("os").environ.get("CI"),
+    reason="wrk is not installed",
+)
+def test_bench_metrics_case_compares_the_invite_cpu_with_metrics_on_and_off(
+    tmp_path: Path,
+) -> None:
+    """invite-metrics: four short runs (off, on, on, off), both CPU costs reported; speed is
+    not checked."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "invite-metrics",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "metrics add" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    measured = json.loads(report.read_text())["medians"]["invite-metrics"]
+    assert measured["ok_rps"] > 0
+    assert len(measured["cpu_ms_per_invite_runs"]["on"]) == 2
+    assert len(measured["cpu_ms_per_invite_runs"]["off"]) == 2
+    assert measured["cpu_ms_per_invite"] > 0
+    assert measured["cpu_ms_per_invite_without_metrics"] > 0
+    assert measured["scrapes_ok"] == measured["scrapes"]
