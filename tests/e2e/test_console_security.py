@@ -128,3 +128,28 @@ def test_markup_in_names_filters_and_paths_is_shown_as_text(
     assert "onerror" in page.inner_text("main")  # shown as text in the 404 page
     assert dialogs == []
     context.close()
+
+
+def test_at_375_px_wide_the_pages_fit_and_pass_axe(
+    server: Server, sink: SmtpSink, chromium: Any
+) -> None:
+    from tests.e2e.test_pages_and_mails import serious_violations
+
+    admin = f"narrow.{uuid.uuid4().hex[:8]}@contoso.example"
+    member(server, admin, "Nia Narrow", "Global administrator")
+    answer = Caller.demo(server).invite(
+        {"invitedUserEmailAddress": f"wide.{uuid.uuid4().hex[:6]}@fabrikam.example"}
+    )
+    assert answer.status_code == 201, answer.text
+    context = chromium.new_context(ignore_https_errors=True, viewport={"width": 375, "height": 700})
+    page = context.new_page()
+    sign_in(page, server, sink, admin)
+    base = f"{server.base_url}/admin/{DEMO_TENANT}"
+    violations: list[str] = []
+    for path in ("guests", f"guests/{answer.json()['invitedUser']['id']}", "invite"):
+        page.goto(f"{base}/{path}")
+        violations += serious_violations(page)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)  # wide tables scroll inside their own region
+    assert violations == []
+    context.close()
