@@ -33,7 +33,7 @@ from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import find_tenant
 from guestgate.services.throttles import Throttles
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
-from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.services.webhook_delivery import DeliveryPolicy
 from guestgate.worker import BulkWorker, OutboxWorker, WebhookWorker
 
 DEFAULT_POOL_SIZE = 4

@@ -23,9 +23,9 @@ from guestgate.services.outbox import deliver_due
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.retention import RETENTION_INTERVAL, forget_expired
 from guestgate.services.subscriptions import notify_due as notify_subscriptions
-from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.services.webhook_delivery import DeliveryPolicy
+from guestgate.services.webhook_delivery import deliver_due as deliver_webhooks
 from guestgate.services.webhooks import Sender as WebhookSender
-from guestgate.services.webhooks import deliver_due as deliver_webhooks
 
 log = logging.getLogger("guestgate.worker")
 EXPIRY_INTERVAL = 60.0  # seconds between two expiry sweeps of one worker
@@ -145,7 +145,7 @@ class OutboxWorker:
 
 
 class WebhookWorker:
-    """Polls for new events: webhook deliveries (services/webhooks.py) and Graph change
+    """Polls for new events: webhook deliveries (services/webhook_delivery.py) and Graph change
     notifications (services/subscriptions.py). Between them it runs the event sweeps
     (services/event_sweeps.py): expired invitations about once a minute, event retention
     about once an hour."""

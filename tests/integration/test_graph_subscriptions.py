@@ -22,7 +22,7 @@ from guestgate.domain import events as event_rules
 from guestgate.domain.timestamps import utcnow
 from guestgate.errors import ValidationError
 from guestgate.services import events, subscriptions, tenants
-from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.services.webhook_delivery import DeliveryPolicy
 from guestgate.worker import WebhookWorker
 from tests.webhook_receiver import Receiver, Reply
 

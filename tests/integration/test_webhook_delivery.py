@@ -27,7 +27,7 @@ from guestgate.domain.events import Event
 from guestgate.domain.timestamps import parse_iso, utcnow
 from guestgate.errors import ValidationError
 from guestgate.services import events, tenants, webhooks
-from guestgate.services.webhooks import DeliveryPolicy
+from guestgate.services.webhook_delivery import DeliveryPolicy
 from guestgate.worker import WebhookWorker
 from tests.e2e.server import free_port
 from tests.webhook_receiver import Receiver, Reply
