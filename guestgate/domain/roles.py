@@ -52,6 +52,15 @@ class Access:
     def is_sponsor(self) -> bool:
         return SPONSOR in self.roles
 
+    def may_change(self, *, sponsored: bool, requested: bool) -> bool:
+        """Whether this person may resend or revoke this guest's invitation: administrators
+        any guest's, Guest inviters and Sponsors only their own (a Reader's role adds none)."""
+        if self.roles & {GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR}:
+            return True
+        return (requested and bool(self.roles & {GUEST_INVITER, SPONSOR})) or (
+            sponsored and self.is_sponsor
+        )
+
     def may_see(self, *, sponsored: bool, requested: bool) -> bool:
         """Whether this person may open a guest they sponsor (`sponsored`) or requested."""
         if self.sees_all:

@@ -66,6 +66,18 @@ async def list_guests(
     return GuestPage(rows, count, None if last is None else (last.sort_value, last.user_id))
 
 
+def _relation(person: Person, row: GuestRow) -> tuple[bool, bool]:
+    """(sponsored, requested): how the person stands to the guest."""
+    requested = row.requester is not None and fold(row.requester) == fold(person.email)
+    return person.user.id in row.sponsors, requested
+
+
+def may_change(person: Person, row: GuestRow) -> bool:
+    """Whether the person may resend or revoke this guest's invitation."""
+    sponsored, requested = _relation(person, row)
+    return person.access.may_change(sponsored=sponsored, requested=requested)
+
+
 async def _visible(uow: UnitOfWork, person: Person, user_id: str, now: datetime) -> GuestRow:
     if not is_guid(user_id):
         raise NotFound("There is no such guest in this organization.", code="GuestNotFound")
@@ -75,8 +87,7 @@ async def _visible(uow: UnitOfWork, person: Person, user_id: str, now: datetime)
     if not found:
         raise NotFound("There is no such guest in this organization.", code="GuestNotFound")
     row = found[0]
-    sponsored = person.user.id in row.sponsors
-    requested = row.requester is not None and fold(row.requester) == fold(person.email)
+    sponsored, requested = _relation(person, row)
     if not person.access.may_see(sponsored=sponsored, requested=requested):
         raise PermissionDenied(
             "Your role does not let you see this guest: you neither sponsor nor requested it.",
@@ -136,6 +147,8 @@ async def change(
         raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
     async with uow:
         row = await _visible(uow, person, user_id, now)
+    if not may_change(person, row):
+        raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
     if row.invitation_id is None:
         raise NotFound("This guest has no invitation to change.", code="NoInvitation")
     if action == "resend":

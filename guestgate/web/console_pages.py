@@ -149,6 +149,7 @@ async def guest_profile(
         "console_guest.html",
         title=f"{found.user.display_name or found.user.mail} - {signed.tenant.name}",
         guest=found,
+        changeable=guests.may_change(signed.person, found.row),
         now=runtime.now(),
         confirm=confirm if confirm in ("resend", "revoke") else "",
         done=request.query_params.get("done", ""),

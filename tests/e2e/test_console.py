@@ -363,3 +363,34 @@ def test_a_guest_signing_in_to_the_console_gets_a_403_page(
     assert answer.status == 403
     assert f"{guest} is a guest" in page.inner_text("main")
     context.close()
+
+
+def test_a_reader_who_sponsors_sees_every_guest_but_changes_only_its_own(
+    server: Server, sink: SmtpSink, chromium: Any
+) -> None:
+    both = _address("readsponsor")
+    member(server, both, "Rae Both", "Reader")
+    server.cli("role", "assign", "--tenant", DEMO_TENANT, "--user", both, "--role", "Sponsor")
+    caller = Caller.demo(server)
+    ids = {}
+    for requester in (both, None):
+        body = {"invitedUserEmailAddress": _address("rs", "fabrikam.example")}
+        answer = caller.invite(body | ({"requestedBy": requester} if requester else {}))
+        assert answer.status_code == 201, answer.text
+        ids[requester] = answer.json()["invitedUser"]["id"]
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_in(page, server, sink, both)
+    page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/guests/{ids[None]}")
+    assert page.get_by_role("button", name="Revoke invitation").count() == 0
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    refused = page.request.post(
+        f"{server.base_url}/admin/{DEMO_TENANT}/guests/{ids[None]}/revoke",
+        form={"csrf": csrf, "confirmed": "yes"},
+    )
+    assert refused.status == 403
+    page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/guests/{ids[both]}")
+    page.get_by_role("button", name="Revoke invitation").click()
+    page.get_by_role("button", name="Yes, revoke").click()
+    assert "The invitation was revoked" in page.inner_text("main")
+    context.close()

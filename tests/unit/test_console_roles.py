@@ -49,8 +49,27 @@ def test_a_sponsor_sees_what_it_sponsors_or_requested_and_does_not_invite() -> N
     assert not access.may_see(sponsored=False, requested=False)
 
 
-def test_a_reader_who_is_also_a_sponsor_may_manage_its_guests() -> None:
-    assert Access(frozenset({READER, SPONSOR})).may_manage
+def test_a_reader_who_is_also_a_sponsor_sees_all_but_changes_only_its_own_guests() -> None:
+    access = Access(frozenset({READER, SPONSOR}))
+    assert access.may_see(sponsored=False, requested=False)
+    assert access.may_change(sponsored=True, requested=False)
+    assert not access.may_change(sponsored=False, requested=False)
+
+
+@pytest.mark.parametrize(
+    ("roles", "own", "other"),
+    [
+        ({GLOBAL_ADMINISTRATOR}, True, True),
+        ({USER_ADMINISTRATOR}, True, True),
+        ({GUEST_INVITER}, True, False),
+        ({SPONSOR}, True, False),
+        ({READER}, False, False),
+    ],
+)
+def test_who_may_change_a_guest(roles: set[str], own: bool, other: bool) -> None:
+    access = Access(frozenset(roles))
+    assert access.may_change(sponsored=False, requested=True) is own
+    assert access.may_change(sponsored=False, requested=False) is other
 
 
 def test_no_role_allows_nothing() -> None:
