@@ -84,6 +84,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" ({r['delivered']:.0f} delivered; worker CPU {r['worker_cpu']:.2f})"
             )
             continue
+        if "rows_per_s" in r:
+            lines.append(
+                f"{name:<{w}}{r['rows_per_s']:>9.0f} rows/s of a {r['rows']:.0f}-row bulk job,"
+                f" upload to results file ({r['total_s']:.1f} s; {r['failed']:.0f} failed)"
+            )
+            continue
         if "rps" not in r:
             lines.append(f"{name:<{w}}ready in {r['ready_s']:.2f} s")
             continue

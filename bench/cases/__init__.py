@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bench.cases.bulk import bulk, bulk_pg
 from bench.cases.code_exchange import code_exchange
 from bench.cases.deliveries import deliveries
 from bench.cases.drain import drain
@@ -41,13 +42,16 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "sign-in": sign_in,
     "users": users,
     "users-1m": users_1m,
+    "bulk": bulk,
+    "bulk-pg": bulk_pg,
     "memory": memory,
     "soak": soak,
     "peer": peer,
 }
 # Every row of the targets in docs/performance.md; `users` and `soak` are extras. The peer
 # runs alternately with `invite` (added if not asked for), so their ratio is of one session.
-DEFAULT_CASES = tuple(name for name in CASES if name not in ("users", "soak"))
+# bulk and bulk-pg (a 100,000-row job each, docs/bulk.md) are asked for by name.
+DEFAULT_CASES = tuple(name for name in CASES if name not in ("users", "soak", "bulk", "bulk-pg"))
 PAIRED = {"peer": "invite"}
 NO_QUIET_VARIANT = ("peer",)  # not guestgate: its logging is not ours to turn down
 SINGLE_RUN = ("memory", "soak")  # ten minutes each: one run, its samples show the trend

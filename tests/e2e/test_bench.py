@@ -267,3 +267,36 @@ def test_bench_metrics_case_compares_the_invite_cpu_with_metrics_on_and_off(
     assert measured["cpu_ms_per_invite"] > 0
     assert measured["cpu_ms_per_invite_without_metrics"] > 0
     assert measured["scrapes_ok"] == measured["scrapes"]
+
+
+@pytest.mark.postgres
+def test_bench_bulk_cases_run_a_job_from_upload_to_results(tmp_path: Path) -> None:
+    """bulk and bulk-pg with a small file: every row invited, a rate reported; speed is not
+    checked."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "bulk,bulk-pg",
+            "--bulk-rows",
+            "300",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rows/s of a 300-row bulk job" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    medians = json.loads(report.read_text())["medians"]
+    for case in ("bulk", "bulk-pg"):
+        assert medians[case]["succeeded"] == 300
+        assert medians[case]["failed"] == 0
+        assert medians[case]["rows_per_s"] > 0
