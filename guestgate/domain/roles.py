@@ -49,6 +49,16 @@ class Access:
         return bool(self.roles - {READER})
 
     @property
+    def may_see_events(self) -> bool:
+        """The Webhooks and Activity pages: administrators, and readers (read only)."""
+        return bool(self.roles & {GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, READER})
+
+    @property
+    def may_manage_webhooks(self) -> bool:
+        """Webhook endpoints receive every guest change: administrators only."""
+        return bool(self.roles & {GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR})
+
+    @property
     def is_sponsor(self) -> bool:
         return SPONSOR in self.roles
 

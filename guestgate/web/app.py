@@ -18,6 +18,7 @@ from guestgate.web import (
     applications,
     bulk,
     console,
+    console_events,
     console_pages,
     events,
     graph,
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             *signin.ROUTES,
             *console.ROUTES,
             *console_pages.ROUTES,
+            *console_events.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
         else [*operations, *api.ROUTES, *bulk.ROUTES, *events.ROUTES, *policies.ROUTES],

@@ -130,7 +130,7 @@ async def sign_in_first(request: Request[Any, Any, Any], tenant_ref: str) -> Sig
 
 
 async def checked_form(
-    request: Request[Any, Any, Any], tenant_ref: str
+    request: Request[Any, Any, Any], tenant_ref: str, max_fields: int = 10
 ) -> tuple[Signed, dict[str, str]] | Response[str]:
     """A console form post: the person and the form, CSRF and origin checked."""
     signed = await sign_in_first(request, tenant_ref)
@@ -138,7 +138,7 @@ async def checked_form(
         return signed
     runtime = runtime_of(request)
     try:
-        form = await read_form(request)
+        form = await read_form(request, max_fields)
     except RedemptionError:  # another site's origin, or not the page's form
         form = {}
     if not check_csrf(runtime, f"console:{signed.person.session_hash}", form):

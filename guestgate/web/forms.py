@@ -159,7 +159,7 @@ def forbidden() -> Response[str]:
     )
 
 
-async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def read_form(request: Request[Any, Any, Any], max_fields: int = 10) -> dict[str, str]:
     runtime = runtime_of(request)
     # Browsers send "Origin: null" from no-referrer pages; the CSRF token is the real check,
     # this one only refuses posts that name another site.
@@ -170,7 +170,7 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     if content_type != "application/x-www-form-urlencoded":
         raise RedemptionError("forbidden", "This form was not sent by the page.")
     try:
-        return dict(parse_qsl((await request.body()).decode("utf-8"), max_num_fields=10))
+        return dict(parse_qsl((await request.body()).decode("utf-8"), max_num_fields=max_fields))
     except (UnicodeDecodeError, ValueError):
         raise RedemptionError("forbidden", "This form was not sent by the page.") from None
 
