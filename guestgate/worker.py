@@ -91,6 +91,7 @@ class OutboxWorker:
                 "sessions": forgotten.sessions,
                 "counters": forgotten.counters,
                 "signin": forgotten.signin,
+                "bulkJobs": forgotten.bulk_jobs,
                 "files": files,
             },
         )

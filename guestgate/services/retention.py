@@ -3,7 +3,8 @@
 The outbox worker runs `forget_expired` about once an hour (`RETENTION_INTERVAL`): sent and
 dead outbox rows and redemption sessions that ended more than `retention_days` ago go, and
 so do rate-limit counters whose window has ended, sign-in challenges once expired, and
-sign-in sessions, codes and refresh tokens that ended or expired that long ago. The mail
+sign-in sessions, codes and refresh tokens that ended or expired that long ago, and bulk
+jobs (their rows' inputs and redeem links) that finished that long ago. The mail
 folder's files are the transport's (adapters/mail/transport.py, `purge`).
 """
 
@@ -25,6 +26,7 @@ class Forgotten:
     sessions: int
     counters: int
     signin: int = 0
+    bulk_jobs: int = 0
 
 
 async def forget_expired(
@@ -37,5 +39,8 @@ async def forget_expired(
         sessions = await uow.redeem_sessions.purge(ended_before=cutoff)
         counters = await uow.rate_limits.purge(now_ms=int(now.timestamp() * 1000))
         signin = await uow.signin.purge(now=iso(now), before=cutoff)
+        bulk_jobs = await uow.bulk_jobs.purge(finished_before=cutoff)
         await uow.commit()
-    return Forgotten(outbox=outbox, sessions=sessions, counters=counters, signin=signin)
+    return Forgotten(
+        outbox=outbox, sessions=sessions, counters=counters, signin=signin, bulk_jobs=bulk_jobs
+    )

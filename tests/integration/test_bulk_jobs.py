@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from guestgate.runtime import Runtime
 from guestgate.services import bulk, tenants
 from guestgate.services.bulk import BulkRunner
 from guestgate.services.directory import Actor
+from guestgate.services.retention import forget_expired
 
 pytestmark = pytest.mark.anyio
 HEADINGS = (
@@ -254,3 +256,20 @@ async def test_another_tenants_job_is_not_found(runtime: Runtime, tenant: Tenant
         with pytest.raises(NotFound) as caught:
             await call
         assert caught.value.code == "BulkJobNotFound"
+
+
+async def test_retention_forgets_finished_jobs_and_keeps_the_others(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    old = await submit(runtime, tenant, b"email\nold@fabrikam.example\n")
+    assert await runner_of(runtime).run_once()
+    running = await submit(runtime, tenant, b"email\nlater@fabrikam.example\n")
+    assert (await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=old)).status == "done"
+    forgotten = await forget_expired(
+        runtime.uow, now=utcnow() + timedelta(days=31), retention_days=30
+    )
+    assert forgotten.bulk_jobs == 1
+    with pytest.raises(NotFound):
+        await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=old)
+    assert await scalar(runtime, "SELECT COUNT(*) FROM bulk_job_rows WHERE job_id = :j", j=old) == 0
+    assert (await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=running)).total == 1

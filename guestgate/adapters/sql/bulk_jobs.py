@@ -221,3 +221,12 @@ class SqlBulkJobs:
             {"id": job_id, "now": now},
         )
         return count == 1
+
+    async def purge(self, *, finished_before: str) -> int:
+        """Forget jobs that finished before the cutoff, their rows (inputs, links) first."""
+        old = "SELECT id FROM bulk_jobs WHERE finished_at IS NOT NULL AND finished_at < :cutoff"
+        params = {"cutoff": finished_before}
+        await self.tx.execute(f"DELETE FROM bulk_job_rows WHERE job_id IN ({old})", params)  # noqa: S608
+        return await self.tx.execute(
+            "DELETE FROM bulk_jobs WHERE finished_at IS NOT NULL AND finished_at < :cutoff", params
+        )
