@@ -83,9 +83,14 @@ class ProgressLine:
 
 def _read(path: str) -> bytes:
     file = Path(path)
-    if file.stat().st_size > MAX_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_BYTES} bytes.", code="CsvTooLarge")
-    return file.read_bytes()
+    try:
+        if file.stat().st_size > MAX_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_BYTES} bytes.", code="CsvTooLarge")
+        return file.read_bytes()
+    except OSError as exc:
+        raise ValidationError(
+            f"{path} cannot be read: {exc.strerror}.", code="CsvUnreadable"
+        ) from None
 
 
 def _write(path: str, text: str) -> None:
