@@ -198,21 +198,27 @@ def _send(value: str | None) -> bool:
 def request_of(columns: Columns, cells: Sequence[str]) -> InviteRequest:
     """The invitation one row asks for, validated as the API validates a request."""
     email = _cell(columns, cells, EMAIL)
-    parse_email(email or "", field=EMAIL)
     redirect = _cell(columns, cells, REDIRECT)
     if redirect is None and columns.entra:
         raise ValidationError(f"{REDIRECT} is required.", code="InvalidRedirectUrl")
-    if redirect is not None:
-        check_redirect_url(redirect, field=REDIRECT)
-    return build_invite_request(
-        email=email,
-        redirect_url=redirect,
-        send_message=_send(_cell(columns, cells, SEND)),
-        display_name=_cell(columns, cells, NAME),
-        requested_by=_cell(columns, cells, REQUESTER),
-        message_body=_cell(columns, cells, MESSAGE),
-        message_language=_cell(columns, cells, LANGUAGE),
-    )
+    try:
+        return build_invite_request(
+            email=email,
+            redirect_url=redirect,
+            send_message=_send(_cell(columns, cells, SEND)),
+            display_name=_cell(columns, cells, NAME),
+            requested_by=_cell(columns, cells, REQUESTER),
+            message_body=_cell(columns, cells, MESSAGE),
+            message_language=_cell(columns, cells, LANGUAGE),
+        )
+    except ValidationError as exc:
+        # Validated once; only a refused address or URL is checked again, for a message
+        # that names the file's column rather than the API's field.
+        if exc.code == "InvalidEmailAddress":
+            parse_email(email or "", field=EMAIL)
+        elif exc.code == "InvalidRedirectUrl" and redirect is not None:
+            check_redirect_url(redirect, field=REDIRECT)
+        raise
 
 
 def row_error(number: int, exc: GuestgateError) -> GuestgateError:
