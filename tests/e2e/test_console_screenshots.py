@@ -178,4 +178,7 @@ def test_screenshots_of_the_admin_console(
         shots.take(name)
         context.close()
     assert shots.violations == []
-    assert sorted(p.stem for p in SHOTS.glob("*.png")) == sorted(shots.names)
+    # The Webhooks and Activity pictures are test_console_events_screenshots.py's.
+    theirs = ("console-webhook", "console-activity")
+    mine = [p.stem for p in SHOTS.glob("*.png") if not p.stem.startswith(theirs)]
+    assert sorted(mine) == sorted(shots.names)
