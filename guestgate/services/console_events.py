@@ -33,7 +33,7 @@ READ_ONLY = "Your role lets you see webhooks, not change them."
 @dataclass(frozen=True, slots=True)
 class EndpointRow:
     endpoint: Endpoint
-    deliveries: dict[str, int]  # by status: pending, delivered, failed
+    deliveries: dict[str, int]  # by status: pending, delivered, dead (given up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +209,7 @@ async def activity(
     require_view(person)
     tenant_id = person.user.tenant_id
     found = await events.feed(make_uow, tenant_id=tenant_id, after=after, types=types, limit=limit)
-    rows = [_row(e) for e in found]
+    rows = [row_of(e) for e in found]
     people: dict[str, str] = {}
     if any(r.request_id for r in rows):
         async with make_uow(write=False) as uow:
@@ -222,7 +222,8 @@ async def activity(
     ]
 
 
-def _row(event: Event) -> ActivityRow:
+def row_of(event: Event) -> ActivityRow:
+    """An event as the activity view shows it (no person yet: `activity` finds it)."""
     data = json.loads(event.body).get("data", {})
     actor = data.pop("actor", None) or {}
     for key in ("tenantId", "sequence"):

@@ -157,7 +157,7 @@ def _pictures(server: Server, sink: SmtpSink, chromium: Any, receiver: Receiver)
 
     def logged() -> bool:
         page.goto(detail)
-        return page.locator("td.excerpt").count() == 4
+        return bool(page.locator("td.excerpt").count() == 4)
 
     _wait_for(logged)
     page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/webhooks")
