@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from guestgate.domain.timestamps import iso
 from guestgate.errors import ValidationError
 
@@ -65,6 +67,9 @@ class Event:
         return self.sequence
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def render(
     *, event_type: str, sequence: int | None, tenant_id: str, now: datetime, data: dict[str, Any]
 ) -> str:
@@ -76,10 +81,12 @@ def render(
         "timestamp": iso(now),
         "data": {"tenantId": tenant_id, "sequence": sequence, **data},
     }
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
-    if len(body.encode()) > MAX_BODY_BYTES:
+    # Compact and UTF-8 as written, what json.dumps(separators=(",", ":"),
+    # ensure_ascii=False) gives, in a fraction of its time: one is rendered per change.
+    encoded = _encode(payload)
+    if len(encoded) > MAX_BODY_BYTES:
         raise ValueError(f"event {event_type} is larger than {MAX_BODY_BYTES} bytes")
-    return body
+    return encoded.decode()
 
 
 def numbered(body: str, sequence: int) -> str:
