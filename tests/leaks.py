@@ -29,6 +29,9 @@ class Registry:
     secrets: set[str] = field(default_factory=set)
     codes: set[str] = field(default_factory=set)
     kinds: dict[str, str] = field(default_factory=dict)
+    # Secrets that are not one run of _RUN's alphabet (webhook secrets are standard base64,
+    # with + / =): looked for as they are, in every text.
+    spelt_apart: set[str] = field(default_factory=set)
     logs: list[Path] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     error_bodies: list[str] = field(default_factory=list)
@@ -41,6 +44,8 @@ class Registry:
                 value = value.rsplit(".", 1)[-1]  # the signature makes a token usable
             self.secrets.add(value)
             self.kinds[value] = kind
+            if not _RUN.fullmatch(value):
+                self.spelt_apart.add(value)
 
     def code(self, value: str) -> None:
         with self.lock:
@@ -79,6 +84,7 @@ class Registry:
         found = [
             f"{self.kinds[run]} {run[:6]}…" for run in _RUN.findall(text) if run in self.secrets
         ]
+        found += [f"{self.kinds[s]} {s[:6]}…" for s in self.spelt_apart if s in text]
         found += [f"one-time code {c}" for c in _SIX_DIGITS.findall(text) if c in self.codes]
         return found
 
