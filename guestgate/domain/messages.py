@@ -12,7 +12,8 @@ INVITATION = "invitation"
 REQUESTER_NOTIFICATION = "requester_notification"
 ONE_TIME_CODE = "one_time_code"
 REQUESTER_SUMMARY = "requester_summary"
-KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY)
+WEBHOOK_DISABLED = "webhook_disabled"
+KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY, WEBHOOK_DISABLED)
 
 # What a requester notification tells.
 NOTICE_INVITED = "invited"
@@ -112,10 +113,35 @@ class OneTimeCodeMail:
     logo_url: str | None = None
 
 
-Payload = InvitationMail | RequesterNotification | OneTimeCodeMail | RequesterSummary
+@dataclass(frozen=True, slots=True)
+class WebhookDisabledNotice:
+    """Tells a tenant administrator that guestgate stopped sending to a webhook endpoint."""
+
+    kind: ClassVar[str] = WEBHOOK_DISABLED
+    to: str
+    org: str
+    url: str  # without its query: it may hold a token
+    reason: str
+    language: str | None = None
+    logo_url: str | None = None
+
+
+Payload = (
+    InvitationMail
+    | RequesterNotification
+    | OneTimeCodeMail
+    | RequesterSummary
+    | WebhookDisabledNotice
+)
 PAYLOADS: dict[str, type[Payload]] = {
     cls.kind: cls
-    for cls in (InvitationMail, RequesterNotification, OneTimeCodeMail, RequesterSummary)
+    for cls in (
+        InvitationMail,
+        RequesterNotification,
+        OneTimeCodeMail,
+        RequesterSummary,
+        WebhookDisabledNotice,
+    )
 }
 
 

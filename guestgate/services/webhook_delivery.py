@@ -19,13 +19,16 @@ from datetime import datetime, timedelta
 
 from guestgate import metrics
 from guestgate.domain import webhooks as rules
+from guestgate.domain.messages import WebhookDisabledNotice
+from guestgate.domain.roles import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR
 from guestgate.domain.timestamps import iso
 from guestgate.domain.webhooks import ClaimedDelivery, Response
-from guestgate.services import events
+from guestgate.services import events, outbox
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.webhooks import Sender, secret_context
 
 log = logging.getLogger("guestgate.webhooks")
+ADMIN_ROLES = (GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +121,10 @@ async def _deliver_one(
             )
             if rules.is_gone(response.status_code):
                 retry_at = None
-                await _disable(uow, delivery, "the receiver answered 410 Gone", done)
+                await _disable(uow, delivery, "the receiver answered 410 Gone", done, sealer)
             elif retry_at is None:
                 await _disable(
-                    uow, delivery, "deliveries failed for the whole retry schedule", done
+                    uow, delivery, "deliveries failed for the whole retry schedule", done, sealer
                 )
             await uow.webhooks.mark_failed(
                 delivery.id,
@@ -136,13 +139,30 @@ async def _deliver_one(
     metrics.delivery("webhook", outcome)
 
 
-async def _disable(uow: UnitOfWork, delivery: ClaimedDelivery, reason: str, now: datetime) -> None:
-    """Stop an endpoint and tell the tenant's admins, through the audit trail."""
-    await uow.webhooks.set_enabled(delivery.endpoint_id, enabled=False, reason=reason)
+async def _disable(
+    uow: UnitOfWork, delivery: ClaimedDelivery, reason: str, now: datetime, sealer: Sealer
+) -> None:
+    """Stop an endpoint, record it in the audit trail and mail the tenant's administrators
+    (Global and User administrators), once: deliveries failing together disable it once."""
+    if not await uow.webhooks.disable_if_enabled(delivery.endpoint_id, reason=reason):
+        return
+    url = rules.without_query(delivery.url)
     await uow.audit.record(
         tenant_id=delivery.tenant_id,
         action="webhook.disabled",
         target=delivery.endpoint_id,
         created_at=iso(now),
-        details={"reason": reason, "url": rules.without_query(delivery.url)},
+        details={"reason": reason, "url": url},
     )
+    tenant = await uow.tenants.get(delivery.tenant_id)
+    if tenant is None:  # Microsoft 365 mode: the admins are Entra's, not known here
+        return
+    admins = sorted({a.user_id for a in await uow.roles.list(tenant.id) if a.role in ADMIN_ROLES})
+    for user_id in admins:
+        user = await uow.users.get(tenant.id, user_id)
+        if user is None or not user.mail:
+            continue
+        notice = WebhookDisabledNotice(
+            to=user.mail, org=tenant.name, url=url, reason=reason, logo_url=tenant.logo_url
+        )
+        await outbox.enqueue(uow, sealer=sealer, tenant_id=tenant.id, message=notice, now=now)

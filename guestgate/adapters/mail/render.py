@@ -30,6 +30,7 @@ from guestgate.domain.messages import (
     Payload,
     RequesterNotification,
     RequesterSummary,
+    WebhookDisabledNotice,
     message_id,
 )
 
@@ -71,6 +72,13 @@ STRINGS: dict[str, dict[str, str]] = {
             " for guests to be invited to {org}."
         ),
         "sent_by": "Sent by guestgate on behalf of {org} from {domain}.",
+        "hook_subject": "{org}: a webhook endpoint was turned off",
+        "hook_body": "guestgate stopped sending {org}'s events to {url}: {reason}.",
+        "hook_hint": (
+            "Fix the receiver, enable the endpoint again (the console's Webhooks page, or"
+            " guestgate webhook enable), then replay the events it missed."
+        ),
+        "admin_reason": "You received this email as an administrator of {org} in guestgate.",
     },
     "de": {
         "invite_subject": "{org} hat Sie eingeladen, auf Anwendungen der Organisation zuzugreifen",
@@ -111,6 +119,14 @@ STRINGS: dict[str, dict[str, str]] = {
             " Einladungen von Gästen in {org} veranlasst hat."
         ),
         "sent_by": "Gesendet von guestgate im Auftrag von {org} über {domain}.",
+        "hook_subject": "{org}: ein Webhook-Endpunkt wurde abgeschaltet",
+        "hook_body": "guestgate sendet die Ereignisse von {org} nicht mehr an {url}: {reason}.",
+        "hook_hint": (
+            "Beheben Sie den Fehler beim Empfänger, schalten Sie den Endpunkt wieder ein (Seite"
+            " Webhooks der Konsole oder guestgate webhook enable) und senden Sie die verpassten"
+            " Ereignisse erneut."
+        ),
+        "admin_reason": "Sie erhalten diese E-Mail als Administrator von {org} in guestgate.",
     },
 }
 
@@ -223,6 +239,16 @@ def build(
             }
             subject_line = strings["summary_subject"].format(org=org, count=count)
             template = "summary"
+        case WebhookDisabledNotice():
+            context = {
+                "text": strings["hook_body"].format(
+                    org=org, url=payload.url, reason=payload.reason
+                ),
+                "hint": strings["hook_hint"],
+                "reason": strings["admin_reason"].format(org=org),
+            }
+            subject_line = strings["hook_subject"].format(org=org)
+            template = "notification"
         case OneTimeCodeMail():
             context = {
                 "text": strings["code_body"].format(code=payload.code),

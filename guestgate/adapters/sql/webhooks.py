@@ -109,6 +109,15 @@ class SqlWebhooks:
             params["cursor"] = cursor
         await self.tx.execute(sql + " WHERE id = :id", params)
 
+    async def disable_if_enabled(self, endpoint_id: str, *, reason: str) -> bool:
+        """Turn an endpoint off unless it is off already; True if this call did it."""
+        changed = await self.tx.execute(
+            "UPDATE webhook_endpoints SET enabled = :off, disabled_reason = :reason"
+            " WHERE id = :id AND enabled = :on",
+            {"id": endpoint_id, "off": False, "on": True, "reason": reason},
+        )
+        return changed == 1
+
     async def fan_out(self, *, now: str, endpoints: int, events: int) -> int:
         """Turn new events into deliveries for the endpoints that want them; returns how many.
 
