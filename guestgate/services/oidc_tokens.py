@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from guestgate.domain import oidc
 from guestgate.domain.apps import App
@@ -53,6 +54,29 @@ def invalid_grant(aadsts: int, description: str) -> OAuthError:
     return OAuthError("invalid_grant", aadsts, description)
 
 
+@dataclass(frozen=True, slots=True)
+class _Unsigned:
+    """Tokens decided inside the transaction and signed after it: RSA signing takes most
+    of a token request's CPU, and no write transaction should wait on it."""
+
+    access: dict[str, Any]
+    id_token: dict[str, Any] | None
+    expires_in: int
+    scope: str
+    refresh_token: str | None
+    client_info: str | None
+
+    def signed(self, keys: KeySet) -> UserTokens:
+        return UserTokens(
+            access_token=sign(keys, self.access),
+            expires_in=self.expires_in,
+            scope=self.scope,
+            id_token=None if self.id_token is None else sign(keys, self.id_token),
+            refresh_token=self.refresh_token,
+            client_info=self.client_info,
+        )
+
+
 async def _mint(
     uow: UnitOfWork,
     *,
@@ -67,7 +91,7 @@ async def _mint(
     signer: Signer,
     now: datetime,
     rng: Randomness,
-) -> UserTokens:
+) -> _Unsigned:
     oidc_scopes, resource_scopes = oidc.split_scopes(scope)
     issuer = f"{signer.public_url}/{user.tenant_id}/v2.0"
     stamp = int(now.timestamp())
@@ -100,22 +124,19 @@ async def _mint(
     )
     id_token = None
     if "openid" in oidc_scopes:
-        id_token = sign(
-            signer.keys,
-            oidc.id_token_claims(
-                issuer=issuer,
-                app_id=app.id,
-                user=user,
-                subject=subject(app),
-                scopes=oidc_scopes,
-                nonce=nonce,
-                auth_time=int(parse_iso(auth_time).timestamp()),
-                sid=sid,
-                guest_idp=f"{signer.public_url}/guest-otp",
-                now=stamp,
-                lifetime=signer.lifetime,
-                uti=rng.token(16),
-            ),
+        id_token = oidc.id_token_claims(
+            issuer=issuer,
+            app_id=app.id,
+            user=user,
+            subject=subject(app),
+            scopes=oidc_scopes,
+            nonce=nonce,
+            auth_time=int(parse_iso(auth_time).timestamp()),
+            sid=sid,
+            guest_idp=f"{signer.public_url}/guest-otp",
+            now=stamp,
+            lifetime=signer.lifetime,
+            uti=rng.token(16),
         )
     refresh = None
     if "offline_access" in oidc_scopes:
@@ -133,11 +154,11 @@ async def _mint(
                 expires_at=iso(now + timedelta(seconds=oidc.REFRESH_LIFETIME_SECONDS)),
             ),
         )
-    return UserTokens(
-        access_token=sign(signer.keys, access),
+    return _Unsigned(
+        access=access,
+        id_token=id_token,
         expires_in=signer.lifetime,
         scope=scope,
-        id_token=id_token,
         refresh_token=refresh,
         client_info=oidc.client_info(user.id, user.tenant_id) if client_info else None,
     )
@@ -216,7 +237,7 @@ async def redeem_code(
                 await uow.commit()
     if refused is not None:
         raise refused
-    return tokens
+    return tokens.signed(signer.keys)
 
 
 def _narrowed(granted: str, requested: str | None) -> str:
@@ -287,4 +308,4 @@ async def refresh(
                 await uow.commit()
     if refused is not None:
         raise refused
-    return tokens
+    return tokens.signed(signer.keys)
