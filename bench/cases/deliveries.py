@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from typing import Any
 
-import psutil
-
+from bench.cases.drain import run_worker
 from bench.harness import CaseRun, Guestgate
 from bench.load import run_wrk
 from bench.webhook_sink import WebhookSink
@@ -67,33 +64,10 @@ def deliveries(run: CaseRun) -> dict[str, Any]:
             **run.closed_loop,
         )
         total = int(queued["requests"] - queued["non2xx"])
-        started = time.monotonic()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "guestgate", "worker", "--poll", "0.2"],
-            env=server.env,
-            cwd=server.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        process = psutil.Process(worker.pid)
-        cpu = cpu_at_first = 0.0
-        first: tuple[float, int] | None = None  # time and count at the first delivery
-        try:
-            while sink.count < total and time.monotonic() - started < 600:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    cpu = sum(process.cpu_times()[:2])
-                if first is None and sink.count > 0:
-                    first, cpu_at_first = (time.monotonic(), sink.count), cpu
-                time.sleep(0.02)
-            ended = time.monotonic()
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-        assert first is not None, "the worker delivered nothing"
-        seconds = max(ended - first[0], 1e-6)  # the worker's start-up is not delivery time
+        delivered, per_second, worker_cpu = run_worker(server, sink, total)
         return {
             "queued": total,
-            "delivered": sink.count,
-            "deliveries_per_s": (sink.count - first[1]) / seconds,
-            "worker_cpu": (cpu - cpu_at_first) / seconds,
+            "delivered": delivered,
+            "deliveries_per_s": per_second,
+            "worker_cpu": worker_cpu,
         }

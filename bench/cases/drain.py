@@ -6,11 +6,11 @@ import contextlib
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
-from bench.harness import CaseRun, SmtpSink
+from bench.harness import CaseRun, Guestgate, SmtpSink
 from bench.load import run_wrk
 
 
@@ -29,33 +29,45 @@ def drain(run: CaseRun) -> dict[str, Any]:
             **run.closed_loop,
         )
         total = int(queued["requests"] - queued["non2xx"])
-        started = time.monotonic()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "guestgate", "worker", "--poll", "0.2"],
-            env=server.env,
-            cwd=server.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        process = psutil.Process(worker.pid)
-        cpu = cpu_at_first = 0.0
-        first: tuple[float, int] | None = None  # time and count at the first delivery
-        try:
-            while sink.count < total and time.monotonic() - started < 600:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    cpu = sum(process.cpu_times()[:2])
-                if first is None and sink.count > 0:
-                    first, cpu_at_first = (time.monotonic(), sink.count), cpu
-                time.sleep(0.02)
-            ended = time.monotonic()
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-        assert first is not None, "the worker delivered nothing"
-        seconds = max(ended - first[0], 1e-6)  # the worker's start-up is not delivery time
+        delivered, per_second, worker_cpu = run_worker(server, sink, total)
         return {
             "queued": total,
-            "delivered": sink.count,
-            "emails_per_s": (sink.count - first[1]) / seconds,
-            "worker_cpu": (cpu - cpu_at_first) / seconds,
+            "delivered": delivered,
+            "emails_per_s": per_second,
+            "worker_cpu": worker_cpu,
         }
+
+
+class Counting(Protocol):
+    @property
+    def count(self) -> int: ...
+
+
+def run_worker(server: Guestgate, sink: Counting, total: int) -> tuple[int, float, float]:
+    """Start one `guestgate worker` and wait until `sink` has `total` items (or 10 min):
+    (items received, items per second and worker CPU, both from its first delivery on)."""
+    started = time.monotonic()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "guestgate", "worker", "--poll", "0.2"],
+        env=server.env,
+        cwd=server.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    process = psutil.Process(worker.pid)
+    cpu = cpu_at_first = 0.0
+    first: tuple[float, int] | None = None  # time and count at the first delivery
+    try:
+        while sink.count < total and time.monotonic() - started < 600:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                cpu = sum(process.cpu_times()[:2])
+            if first is None and sink.count > 0:
+                first, cpu_at_first = (time.monotonic(), sink.count), cpu
+            time.sleep(0.02)
+        ended = time.monotonic()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert first is not None, "the worker delivered nothing"
+    seconds = max(ended - first[0], 1e-6)  # the worker's start-up is not delivery time
+    return sink.count, (sink.count - first[1]) / seconds, (cpu - cpu_at_first) / seconds
