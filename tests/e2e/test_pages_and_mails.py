@@ -364,11 +364,11 @@ def test_screenshots_of_every_page_and_email(
     page.goto(expired_link)
     assert page.inner_text("h1") == "This invitation has expired"
     shots.page_shot("page-expired-link")
-    page.evaluate(  # a form another site might post: no CSRF token
-        """() => { const f = document.createElement("form"); f.method = "post";
-        f.action = "/redeem/decline"; document.body.append(f); f.submit(); }"""
-    )
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the submit navigates; wait for that page, not this one
+        page.evaluate(  # a form another site might post: no CSRF token
+            """() => { const f = document.createElement("form"); f.method = "post";
+            f.action = "/redeem/decline"; document.body.append(f); f.submit(); }"""
+        )
     assert page.inner_text("h1") == "This request was refused"
     shots.page_shot("page-refused")
     for _ in range(10):  # bad links until the address is told to wait
