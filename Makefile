@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
-PYTEST_ARGS ?=
+# Two processes: most tests wait on a server subprocess, so two share the two cores well.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: bench run test lint typecheck pytest setup clean system-deps newman
 

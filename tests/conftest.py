@@ -17,6 +17,7 @@ from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.driver import Database
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.config import DatabaseSettings, Settings
+from tests.leaks import REGISTRY, scan
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GUESTGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,23 +46,43 @@ def drop_postgres_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Every PostgreSQL database the session made: dropped at its end, after the leak scan.
+CREATED_DATABASES: list[str] = []
+
+
 @pytest.fixture(scope="session")
-def postgres_url_factory() -> Iterator[Callable[[], str]]:
+def postgres_url_factory() -> Callable[[], str]:
     if not postgres_available():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
         pytest.skip("PostgreSQL is not reachable")
-    created: list[str] = []
 
     def factory() -> str:
         url = create_postgres_database()
-        created.append(url)
+        CREATED_DATABASES.append(url)
         return url
 
-    yield factory
-    # Several at once: a suite creates hundreds, and each drop waits on the file system.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(drop_postgres_database, created))
+    return factory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leak_scan_at_the_end() -> Iterator[None]:
+    """Set up first, so torn down last: once every test of this process has finished, no
+    secret the suite handled may be in any log, error body or database it left (a leak is an
+    error at the teardown of the last test); then the PostgreSQL databases are dropped."""
+    yield
+    try:
+        leaks = scan(REGISTRY)
+        print(
+            f"\nleak scan: {len(REGISTRY.logs)} logs, {len(REGISTRY.error_bodies)} error bodies"
+            f" and {len(REGISTRY.databases)} databases searched for {len(REGISTRY.secrets)}"
+            f" secrets and {len(REGISTRY.codes)} codes"
+        )
+        assert leaks == [], "secrets found where they must never be:\n" + "\n".join(leaks)
+    finally:
+        # Several at once: a suite creates hundreds, and each drop waits on the file system.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(drop_postgres_database, CREATED_DATABASES))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -98,9 +119,3 @@ def uow(db: Database) -> Callable[..., SqlUnitOfWork]:
         return SqlUnitOfWork(db, write=write)
 
     return make
-
-
-@pytest.hookimpl(trylast=True)  # after any plugin that reorders tests
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The leak scan runs last: it searches what every other test left behind."""
-    items.sort(key=lambda item: item.get_closest_marker("leak_scan") is not None)

@@ -2,7 +2,9 @@
 
 Every test harness registers what it sees: client secrets, access tokens, redeem tickets,
 one-time codes and session ids as they pass by, plus each server's log file and database and
-every error body a server sent. `test_leak_scan` (run last) searches all of it.
+every error body a server sent. At the end of the session (of each worker, when the suite runs
+on several), `scan` searches all of it; a leak fails the session. `test_leak_scan` runs a
+scenario through every path that handles a secret and scans what it has seen so far.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
 
 _TICKET = re.compile(r"ticket=([A-Za-z0-9_-]{43})")
 # A code mail shows its code on a line of its own.
@@ -87,6 +92,51 @@ class Registry:
         found += [f"{self.kinds[s]} {s[:6]}…" for s in self.spelt_apart if s in text]
         found += [f"one-time code {c}" for c in _SIX_DIGITS.findall(text) if c in self.codes]
         return found
+
+
+def scan(
+    registry: Registry, logs: list[Path] | None = None, databases: list[str] | None = None
+) -> list[str]:
+    """Every registered secret or code found in a log line, an error body or a column: of
+    every registered log and database, or of those given."""
+    registry.harvest_emails()
+    leaks: list[str] = []
+    for path in dict.fromkeys(registry.logs if logs is None else logs):
+        if path.exists():
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                leaks += [f"{path.name}:{number}: {hit}" for hit in registry.find(line)]
+    for body in registry.error_bodies:
+        leaks += [f"error body: {hit}" for hit in registry.find(body)]
+    for url in dict.fromkeys(registry.databases if databases is None else databases):
+        leaks += [f"database {url.rsplit('/', 1)[-1]}: {hit}" for hit in registry.find(dump(url))]
+    return leaks
+
+
+def dump(database_url: str) -> str:
+    """Every value of every table, as text."""
+    out: list[str] = []
+    if database_url.startswith("sqlite:"):
+        path = database_url.removeprefix("sqlite:///")
+        if not Path(path).exists():
+            return ""
+        with sqlite3.connect(path) as conn:
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            for table in tables:
+                out += [repr(row) for row in conn.execute(f'SELECT * FROM "{table}"')]
+        return "\n".join(out)
+    try:
+        with psycopg.connect(database_url, connect_timeout=3) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ]
+            for table in tables:
+                out += [repr(row) for row in conn.execute(f'SELECT * FROM "{table}"')]  # type: ignore[arg-type]
+    except psycopg.OperationalError:
+        return ""  # a database of a test that already cleaned up
+    return "\n".join(out)
 
 
 def _body_text(data: bytes) -> str:

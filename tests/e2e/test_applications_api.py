@@ -255,6 +255,7 @@ def test_add_password_gives_a_working_secret_and_remove_password_ends_it(
         "next week",
         (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S"),  # no time zone
     ],
+    ids=["past", "beyond-two-years", "not-a-date", "no-time-zone"],
 )
 def test_add_password_refuses_end_dates_past_or_beyond_two_years(admin: Caller, end: str) -> None:
     created = create(admin, {"displayName": "Dated"})

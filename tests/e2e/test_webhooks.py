@@ -23,6 +23,7 @@ from tests.leaks import REGISTRY
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
+UNKNOWN = "5c0ffee5-0000-4000-8000-00000000beef"  # no endpoint has this id
 ADMIN = ("User.Invite.All", "User.ReadWrite.All", "AuditLog.Read.All")
 
 
@@ -177,9 +178,9 @@ def test_bad_webhook_requests_are_4xx_and_store_nothing(
         ("GET", "/api/events?type=nope", {}, 400),
         ("GET", "/api/events?cursor=1", {}, 400),
         ("GET", "/api/webhooks/not-a-guid", {}, 404),
-        ("GET", f"/api/webhooks/{uuid.uuid4()}", {}, 404),
-        ("PATCH", f"/api/webhooks/{uuid.uuid4()}", {"json": {"enabled": True}}, 404),
-        ("POST", f"/api/webhooks/{uuid.uuid4()}/replay", {"json": {"eventId": "x"}}, 404),
+        ("GET", f"/api/webhooks/{UNKNOWN}", {}, 404),
+        ("PATCH", f"/api/webhooks/{UNKNOWN}", {"json": {"enabled": True}}, 404),
+        ("POST", f"/api/webhooks/{UNKNOWN}/replay", {"json": {"eventId": "x"}}, 404),
         (
             "POST",
             "/api/webhooks",

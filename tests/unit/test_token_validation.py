@@ -28,7 +28,7 @@ from guestgate.domain.signing import (
 from guestgate.errors import AuthenticationError
 
 PUBLIC_URL = "https://id.test"
-TENANT = str(uuid.uuid4())
+TENANT = "3b1cf3a6-8bc5-475c-9b88-c5d9264c8aa0"
 AUDIENCES = frozenset({"https://graph.microsoft.com", "api://guestgate"})
 
 
@@ -241,7 +241,7 @@ async def test_crit_headers_are_rejected(
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"iss": f"{PUBLIC_URL}/{uuid.uuid4()}/v2.0"},
+        {"iss": f"{PUBLIC_URL}/0f1e2d3c-4b5a-4978-8877-665544332211/v2.0"},
         {"iss": f"{PUBLIC_URL}/"},
         {"iss": f"{PUBLIC_URL}/{TENANT}/v2.0/"},
         {"iss": f"{PUBLIC_URL.upper()}/{TENANT}/v2.0"},
@@ -253,7 +253,7 @@ async def test_crit_headers_are_rejected(
         {"aud": ["https://graph.microsoft.com"]},
         {"aud": ["other", "https://graph.microsoft.com"]},
         {"aud": ...},
-        {"tid": str(uuid.uuid4())},
+        {"tid": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"},
         {"tid": ...},
         {"tid": 5},
         {"exp": ...},
