@@ -26,6 +26,7 @@ class BulkJob:
     updated_at: str
     finished_at: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # rows by state, when read
+    started_by: str | None = None  # the console user's address; None from an app or the CLI
 
 
 @dataclass(frozen=True, slots=True)

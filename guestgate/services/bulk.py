@@ -19,14 +19,15 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from guestgate.domain import bulk_csv
 from guestgate.domain import bulk_jobs as states
 from guestgate.domain.bulk_csv import BulkFile, Columns, ResultRow
 from guestgate.domain.bulk_jobs import BulkJob, JobRow, NewRow
-from guestgate.domain.emails import EmailAddress
+from guestgate.domain.emails import EmailAddress, parse_email
+from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
 from guestgate.domain.views import InvitationView
@@ -59,6 +60,15 @@ def _link_context(job_id: str, position: int) -> str:
     return f"guestgate bulk link v1:{job_id}:{position}"
 
 
+def request_of(job: BulkJob, columns: Columns, cells: Sequence[str]) -> InviteRequest:
+    """A row's invitation; in a job started in the console, a row that names no requester
+    is requested by the person who started it (as the console's own invite form does)."""
+    request = bulk_csv.request_of(columns, cells)
+    if request.requested_by is None and job.started_by:
+        request = replace(request, requested_by=parse_email(job.started_by, field="requestedBy"))
+    return request
+
+
 def check(data: bytes) -> BulkFile:
     """Parse and validate a file; refuses one with no row to invite."""
     parsed = bulk_csv.parse(data)
@@ -76,7 +86,8 @@ async def create_job(
     now: datetime,
     rng: Randomness = SYSTEM,
 ) -> BulkJob:
-    """Store the file's rows as a queued job; rows that failed validation are failed."""
+    """Store the file's rows as a queued job; rows that failed validation are failed. A job
+    started in the console (`actor.user`) names that person; the start is audited."""
     job_id = rng.uuid()
     rows: list[NewRow] = []
     for position, row in enumerate(parsed.rows):
@@ -107,9 +118,20 @@ async def create_job(
         total=len(rows),
         created_at=stamp,
         updated_at=stamp,
+        started_by=actor.user,
     )
     async with make_uow() as uow:
         await uow.bulk_jobs.add(job, rows)
+        await uow.audit.record(
+            tenant_id=actor.tenant_id,
+            app_id=actor.app_id or None,
+            actor=actor.user,
+            action="bulk.create",
+            target=job_id,
+            request_id=actor.request_id,
+            created_at=stamp,
+            details={"rows": len(rows), "entra": parsed.columns.entra},
+        )
         await uow.commit()
     return job
 
@@ -122,12 +144,38 @@ async def get_job(make_uow: MakeUow, *, tenant_id: str, job_id: str) -> BulkJob:
     return job
 
 
-async def cancel_job(make_uow: MakeUow, *, tenant_id: str, job_id: str, now: datetime) -> BulkJob:
-    """Stop a job at its next row; a finished job stays as it is."""
+async def list_jobs(
+    make_uow: MakeUow, *, tenant_id: str, started_by: str | None = None, limit: int = 50
+) -> Sequence[BulkJob]:
+    """The tenant's newest jobs (only those `started_by` started, when given)."""
+    async with make_uow(write=False) as uow:
+        return await uow.bulk_jobs.list(tenant_id, started_by=started_by, limit=limit)
+
+
+async def cancel_job(
+    make_uow: MakeUow,
+    *,
+    tenant_id: str,
+    job_id: str,
+    now: datetime,
+    actor: Actor | None = None,
+) -> BulkJob:
+    """Stop a job at its next row; a finished job stays as it is. With `actor`, a cancel
+    that stopped the job is audited."""
     async with make_uow() as uow:
         if await uow.bulk_jobs.get(tenant_id, job_id) is None:
             raise job_not_found(job_id)
-        await uow.bulk_jobs.cancel(tenant_id, job_id, now=iso(now))
+        stopped = await uow.bulk_jobs.cancel(tenant_id, job_id, now=iso(now))
+        if stopped and actor is not None:
+            await uow.audit.record(
+                tenant_id=tenant_id,
+                app_id=actor.app_id or None,
+                actor=actor.user,
+                action="bulk.cancel",
+                target=job_id,
+                request_id=actor.request_id,
+                created_at=iso(now),
+            )
         await uow.commit()
     return await get_job(make_uow, tenant_id=tenant_id, job_id=job_id)
 
@@ -204,7 +252,12 @@ class BulkRunner:
     ) -> None:
         """Invite the claimed job's rows still to do, in order, until none is left."""
         columns = bulk_csv.columns_of(job.headings, entra=job.entra)
-        actor = Actor(tenant_id=job.tenant_id, app_id=job.app_id, request_id=f"bulk-{job.id}")
+        actor = Actor(
+            tenant_id=job.tenant_id,
+            app_id=job.app_id,
+            request_id=f"bulk-{job.id}",
+            user=job.started_by,  # the audit trail names the console user who started it
+        )
         while True:
             async with self.make_uow() as uow:
                 running = await uow.bulk_jobs.renew(
@@ -245,7 +298,7 @@ class BulkRunner:
                     return
                 try:
                     cells = _cells(self.sealer, job.id, row)
-                    request = bulk_csv.request_of(columns, cells)
+                    request = request_of(job, columns, cells)
                 except GuestgateError as exc:
                     failures.append((row.position, bulk_csv.row_error(row.file_row, exc)))
                     return
@@ -307,7 +360,7 @@ class BulkRunner:
             for row in page:
                 if row.status != states.ROW_DONE:
                     continue
-                request = bulk_csv.request_of(columns, _cells(self.sealer, job.id, row))
+                request = request_of(job, columns, _cells(self.sealer, job.id, row))
                 if request.requested_by is not None:
                     invited.append((request.requested_by, request.email.address))
             if len(page) < PAGE:

@@ -34,6 +34,7 @@ def _job(row: Row, counts: dict[str, int] | None = None) -> BulkJob:
         updated_at=row["updated_at"],
         finished_at=row["finished_at"],
         counts=counts or {},
+        started_by=row["started_by"],
     )
 
 
@@ -57,13 +58,14 @@ class SqlBulkJobs:
 
     async def add(self, job: BulkJob, rows: Sequence[NewRow]) -> None:
         await self.tx.execute(
-            "INSERT INTO bulk_jobs (id, tenant_id, app_id, status, entra, headings, total,"
-            " created_at, updated_at) VALUES (:id, :tenant_id, :app_id, :status, :entra,"
-            " :headings, :total, :created_at, :created_at)",
+            "INSERT INTO bulk_jobs (id, tenant_id, app_id, started_by, status, entra, headings,"
+            " total, created_at, updated_at) VALUES (:id, :tenant_id, :app_id, :started_by,"
+            " :status, :entra, :headings, :total, :created_at, :created_at)",
             {
                 "id": job.id,
                 "tenant_id": job.tenant_id,
                 "app_id": job.app_id,
+                "started_by": job.started_by,
                 "status": job.status,
                 "entra": job.entra,
                 "headings": json.dumps(list(job.headings)),
@@ -102,6 +104,34 @@ class SqlBulkJobs:
             {"id": job_id},
         )
         return _job(row, {r["status"]: int(r["n"]) for r in counted})
+
+    async def list(
+        self, tenant_id: str, *, started_by: str | None = None, limit: int
+    ) -> Sequence[BulkJob]:
+        """The tenant's newest jobs first (only `started_by`'s when given), with counts."""
+        where = "tenant_id = :tenant_id" + (
+            "" if started_by is None else " AND LOWER(started_by) = LOWER(:started_by)"
+        )
+        params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit}
+        if started_by is not None:
+            params["started_by"] = started_by
+        jobs = await self.tx.fetchall(
+            f"SELECT * FROM bulk_jobs WHERE {where}"  # noqa: S608
+            " ORDER BY created_at DESC, id DESC LIMIT :limit",
+            params,
+        )
+        if not jobs:
+            return []
+        ids = {f"j{i}": r["id"] for i, r in enumerate(jobs)}
+        counted = await self.tx.fetchall(
+            "SELECT job_id, status, COUNT(*) AS n FROM bulk_job_rows"  # noqa: S608
+            f" WHERE job_id IN ({', '.join(':' + k for k in ids)}) GROUP BY job_id, status",
+            ids,
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for r in counted:
+            counts.setdefault(r["job_id"], {})[r["status"]] = int(r["n"])
+        return [_job(r, counts.get(r["id"])) for r in jobs]
 
     async def claim(
         self, *, now: str, lease_until: str, job_id: str | None = None

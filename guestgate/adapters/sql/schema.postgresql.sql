@@ -1,4 +1,4 @@
--- guestgate schema at revision 0016, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0017, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -19,6 +19,7 @@ CREATE TABLE bulk_jobs (
 	id VARCHAR(36) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
 	app_id VARCHAR(36), 
+	started_by VARCHAR(320), 
 	status VARCHAR(16) NOT NULL, 
 	entra BOOLEAN NOT NULL, 
 	headings TEXT NOT NULL, 
@@ -445,4 +446,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0016');
+INSERT INTO alembic_version (version_num) VALUES ('0017');

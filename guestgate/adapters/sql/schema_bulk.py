@@ -18,6 +18,7 @@ bulk_jobs = Table(
     Column("id", GUID, primary_key=True),
     Column("tenant_id", GUID, nullable=False),
     Column("app_id", GUID),
+    Column("started_by", String(320)),  # the console user's address (migration 0017)
     Column("status", String(16), nullable=False),
     Column("entra", Boolean, nullable=False),  # the file was Entra's template
     Column("headings", Text, nullable=False),  # JSON list of the file's headings
