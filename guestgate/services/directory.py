@@ -5,7 +5,11 @@
 Microsoft Graph. Neither decides policy: `InvitationService` (services/invitations.py) calls
 the gate in services/governance.py first, and each directory hands every change it makes to
 the `Record` callback it is given, inside the directory's own write transaction, so audit,
-requester notifications and events are written once, the same way, in both modes.
+requester notifications and events are written once, the same way, in both modes. The gate
+is run by the directory too, through `Gate`, because where it reads differs by mode: local
+mode reads the policy in the invitation's own write transaction (no transaction of its own);
+Microsoft 365 mode reads it in a short read and asks Graph about the requester afterwards,
+before its own network call, so no transaction waits on the network.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from guestgate.domain.emails import EmailAddress
+from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import NotFound
@@ -85,6 +90,24 @@ Change = Invited | Resent | Revoked | UserDeleted
 Record = Callable[[UnitOfWork, Actor, Change, datetime], Awaitable[bool]]
 
 
+# Whether an address is a member of the tenant (not a guest): asked of the directory.
+IsMember = Callable[[EmailAddress], Awaitable[bool]]
+
+
+class Gate(Protocol):
+    """The invitation gate (services/governance.py), in its two steps."""
+
+    async def policy(self, uow: UnitOfWork, actor: Actor) -> InvitationPolicy:
+        """The tenant's invitation policy, read in `uow`."""
+        ...
+
+    async def check(
+        self, actor: Actor, request: InviteRequest, policy: InvitationPolicy, is_member: IsMember
+    ) -> None:
+        """Raises to refuse the invitation; `is_member` is asked only when a rule needs it."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """A change's answer, and whether mail was queued by it."""
@@ -101,8 +124,11 @@ class Directory(Protocol):
     # redemption pages and the Graph-compatible surface itself (local mode).
     is_identity_provider: bool
 
-    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
-        """Invite one address; a fresh redeem link on every call."""
+    async def invite(
+        self, actor: Actor, request: InviteRequest, *, gate: Gate, record: Record
+    ) -> Outcome:
+        """Invite one address; a fresh redeem link on every call. `gate` is run first, and
+        a refusal stores and sends nothing."""
         ...
 
     async def get(self, actor: Actor, invitation_id: str) -> InvitationView: ...
@@ -119,8 +145,4 @@ class Directory(Protocol):
 
     async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
         """Delete an invited user by id or userPrincipalName; every link of theirs stops."""
-        ...
-
-    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
-        """Whether the address is a member of the tenant (not a guest): who may invite."""
         ...

@@ -1,12 +1,13 @@
 """Governance: the rules every invitation follows, in local and in Microsoft 365 mode alike.
 
-This is the one place for a rule about invitations. `check_invite` is the gate every
-invitation passes before a directory sees it (the GT365 API, bulk, the Graph-compatible
-surface and the CLI all come through `InvitationService`): a rule that refuses an invitation
-raises here, and nothing is stored or sent. `record` is what guestgate keeps of every change
-a directory made (the audit trail, the requester's notification, and the events to come); it
-runs inside the directory's write transaction, so the change and its records are stored
-together or not at all.
+This is the one place for a rule about invitations. `policy` and `check` are the gate every
+invitation passes (the GT365 API, bulk, the Graph-compatible surface, the console and the CLI
+all come through `InvitationService`, which hands the gate to the directory; see
+services/directory.py for where each mode runs it): a rule that refuses an invitation raises
+there, before anything is written, and nothing is stored or sent. `record` is what guestgate
+keeps of every change a directory made (the audit trail, the requester's notification, and
+the events); it runs inside the directory's write transaction, so the change and its records
+are stored together or not at all.
 
 Who is mailed: `requestedBy` is any address a caller names, so guestgate mails it only when it
 belongs to the organization: a member of the tenant, or an address on one of the tenant's own
@@ -26,6 +27,7 @@ from guestgate.domain import events as event_types
 from guestgate.domain import invitation_policy as policy_rules
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import EmailAddress, domain_matches
+from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.messages import RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
@@ -35,8 +37,8 @@ from guestgate.services import events, outbox
 from guestgate.services.directory import (
     Actor,
     Change,
-    Directory,
     Invited,
+    IsMember,
     Resent,
     Revoked,
     UserDeleted,
@@ -68,36 +70,33 @@ class Governance:
         self.uow = uow
         self.now = now
 
-    async def check_invite(
-        self, actor: Actor, request: InviteRequest, directory: Directory | None = None
-    ) -> None:
-        """The invitation gate. The request's own fields were validated when it was built
-        (domain/invitations.py); rules about who may invite whom raise here, before the
-        directory is called: a refused invitation stores and sends nothing.
+    # The invitation gate (directory.Gate): every invitation passes it before anything is
+    # stored. The request's own fields were validated when it was built
+    # (domain/invitations.py); rules about who may invite whom raise here.
 
-        The tenant's invitation policy (docs/governance.md): the guest's domain against the
-        allow or block list, then `allowInvitesFrom` against the person in `requestedBy`,
-        whom `directory` looks up (an app calling alone is judged by its permission)."""
-        if self.uow is not None:
-            async with self.uow(write=False) as uow:
-                policy = await get_policy(uow, actor.tenant_id)
-            refusal = policy.domains.refusal(request.email.domain)
-            if refusal is not None:
-                raise PermissionDenied(refusal, code=DOMAIN_NOT_ALLOWED)
-            setting = policy.allow_invites_from
-            requester = request.requested_by
-            member = False
-            if (
-                requester is not None
-                and setting == policy_rules.ADMINS_GUEST_INVITERS_AND_ALL_MEMBERS
-                and directory is not None
-            ):
-                member = await directory.is_member(actor, requester)
-            refusal = policy_rules.inviter_refusal(
-                setting, requester=None if requester is None else requester.address, member=member
-            )
-            if refusal is not None:
-                raise PermissionDenied(refusal, code=INVITER_NOT_ALLOWED)
+    async def policy(self, uow: UnitOfWork, actor: Actor) -> InvitationPolicy:
+        return await get_policy(uow, actor.tenant_id)
+
+    async def check(
+        self, actor: Actor, request: InviteRequest, policy: InvitationPolicy, is_member: IsMember
+    ) -> None:
+        """The tenant's invitation policy (docs/governance.md): the guest's domain against the
+        allow or block list, then `allowInvitesFrom` against the person in `requestedBy`
+        (an app calling alone is judged by its permission); then the app's permission to
+        invite members."""
+        refusal = policy.domains.refusal(request.email.domain)
+        if refusal is not None:
+            raise PermissionDenied(refusal, code=DOMAIN_NOT_ALLOWED)
+        setting = policy.allow_invites_from
+        requester = request.requested_by
+        member = False
+        if requester is not None and setting == policy_rules.ADMINS_GUEST_INVITERS_AND_ALL_MEMBERS:
+            member = await is_member(requester)
+        refusal = policy_rules.inviter_refusal(
+            setting, requester=None if requester is None else requester.address, member=member
+        )
+        if refusal is not None:
+            raise PermissionDenied(refusal, code=INVITER_NOT_ALLOWED)
         if (
             request.user_type == MEMBER
             and actor.permissions is not None

@@ -31,6 +31,7 @@ from guestgate.errors import Conflict, GuestgateError, UnknownOutcome, UpstreamT
 from guestgate.services import events
 from guestgate.services.directory import (
     Actor,
+    Gate,
     Invited,
     Outcome,
     Record,
@@ -121,7 +122,18 @@ class GraphDirectory:
             await uow.commit()
         return mailed
 
-    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
+    async def invite(
+        self, actor: Actor, request: InviteRequest, *, gate: Gate, record: Record
+    ) -> Outcome:
+        # The policy in a short read of its own; the requester is looked up in Entra after it,
+        # so no transaction waits on the network.
+        async with self.uow(write=False) as uow:
+            policy = await gate.policy(uow, actor)
+
+        async def is_member(address: EmailAddress) -> bool:
+            return await self._is_member(actor, address)
+
+        await gate.check(actor, request, policy, is_member)
         created = await self._create(actor, await self._token(actor), request)
         user = created.get("invitedUser") or {}
         user_id = str(user.get("id", ""))
@@ -308,7 +320,7 @@ class GraphDirectory:
         change = UserDeleted(user_id=str(guest.get("id")), email=str(guest.get("mail") or ""))
         await self._record(actor, record, change)
 
-    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
+    async def _is_member(self, actor: Actor, address: EmailAddress) -> bool:
         """Whether Entra holds a member (not a guest) with this mail address."""
         quoted = address.ascii_address.replace("'", "''")
         answer = await self.client.call(

@@ -1,9 +1,9 @@
 """Each tenant's invitation policy: read it, change it, and judge an invitation by it.
 
-The rules themselves are pure (domain/invitation_policy.py); `Governance.check_invite` asks
-`refusal` before any directory sees an invitation, and the redemption pages ask
-`domain_refusal` again before a pending invitation is accepted (Entra checks the list at
-both moments).
+The rules themselves are pure (domain/invitation_policy.py); the invitation gate
+(`Governance.check`) asks them before anything of an invitation is written, and the
+redemption pages ask `check_redeemable` again before a pending invitation is accepted (Entra
+checks the list at both moments).
 """
 
 from __future__ import annotations

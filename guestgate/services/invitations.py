@@ -1,9 +1,9 @@
 """The invitation use-cases every entry point calls: the API routes, the CLI, bulk.
 
-`InvitationService` is the same in both modes: it passes every request through the gate in
-services/governance.py, hands it to the tenant's directory (local or Microsoft 365), lets
-governance record each change inside the directory's transaction, and wakes the mail worker
-when mail was queued.
+`InvitationService` is the same in both modes: it hands every request to the tenant's
+directory (local or Microsoft 365) with governance's gate, which the directory runs before it
+writes anything (services/directory.py), lets governance record each change inside the
+directory's transaction, and wakes the mail worker when mail was queued.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ class InvitationService:
         return await self._invite(actor, request, self.governance.record)
 
     async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
-        await self.governance.check_invite(actor, request, self.directory)
-        outcome = await self.directory.invite(actor, request, record=record)
+        outcome = await self.directory.invite(actor, request, gate=self.governance, record=record)
         metrics.invitation_created()
         if outcome.mailed:
             self.wake()

@@ -28,6 +28,7 @@ from guestgate.errors import (
 from guestgate.services import outbox
 from guestgate.services.directory import (
     Actor,
+    Gate,
     Invited,
     Outcome,
     Record,
@@ -75,7 +76,9 @@ class LocalDirectory:
         self.now = now
         self.rng = rng
 
-    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
+    async def invite(
+        self, actor: Actor, request: InviteRequest, *, gate: Gate, record: Record
+    ) -> Outcome:
         """One guest per address, a fresh ticket on every call."""
         now = self.now()
         stamp = iso(now)
@@ -85,6 +88,12 @@ class LocalDirectory:
             # the email) are read fresh; an invite that needs neither may use the tenant cache.
             links = request.redirect_url is None or request.send_message
             tenant = await token_tenant(uow.tenants, actor.tenant_id, links=links)
+
+            async def is_member(address: EmailAddress) -> bool:
+                return await requester_belongs(uow, tenant, address)
+
+            # In this transaction: a policy changed a moment ago applies, and no read of its own.
+            await gate.check(actor, request, await gate.policy(uow, actor), is_member)
             if domain_matches(request.email.domain, tenant.domains):
                 raise ValidationError(
                     f"{request.email.address} is on one of the organization's own domains;"
@@ -296,9 +305,3 @@ class LocalDirectory:
             await uow.users.delete(user.id)
             await record(uow, actor, UserDeleted(user_id=user.id, email=user.email_key), now)
             await uow.commit()
-
-    async def is_member(self, actor: Actor, address: EmailAddress) -> bool:
-        """A member of the tenant, or an address on one of its domains (services/requesters.py)."""
-        async with self.uow(write=False) as uow:
-            tenant = await uow.tenants.get(actor.tenant_id, links=False)
-            return tenant is not None and await requester_belongs(uow, tenant, address)

@@ -9,7 +9,7 @@ import pytest
 
 from guestgate.domain.invitations import InviteRequest
 from guestgate.errors import GuestgateError
-from guestgate.services.directory import Actor, Outcome, Record
+from guestgate.services.directory import Actor, Gate, Outcome, Record
 from guestgate.web.body import count_items
 from tests.unit.test_invitation_service import ACTOR, local_service, request, with_tenant
 
@@ -25,10 +25,12 @@ class FailsOnce:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def invite(self, actor: Actor, request: InviteRequest, *, record: Record) -> Outcome:
+    async def invite(
+        self, actor: Actor, request: InviteRequest, *, gate: Gate, record: Record
+    ) -> Outcome:
         if request.email.address == self.address:
             raise RuntimeError("the storage broke on this one")
-        outcome: Outcome = await self.inner.invite(actor, request, record=record)
+        outcome: Outcome = await self.inner.invite(actor, request, gate=gate, record=record)
         return outcome
 
 
