@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
@@ -30,6 +30,9 @@ from guestgate.domain.webhooks import (
     SealedSecrets,
 )
 from guestgate.services.bulk_ports import BulkJobs
+
+if TYPE_CHECKING:  # the report queries' port lives beside its use-cases
+    from guestgate.services.reports import ReportStore
 
 
 class TenantRepository(Protocol):
@@ -371,6 +374,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bulk_jobs(self) -> BulkJobs: ...
+
+    @property
+    def reports(self) -> ReportStore: ...
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...
     async def commit(self) -> None: ...
