@@ -38,6 +38,8 @@ PROPERTIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "createdDateTime": ("time", ()),
 }
 ORDERABLE = ("displayName", "createdDateTime")
+NULLABLE_TIME = "nullable time"  # a time that may also be compared with null (eq, ne)
+TIMES = ("time", NULLABLE_TIME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,11 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, tokens: list[tuple[str, str]], properties: dict[str, tuple[str, tuple[str, ...]]]
+    ) -> None:
         self.tokens = tokens
+        self.properties = properties
         self.position = 0
         self.nodes = 0
 
@@ -180,7 +185,7 @@ class _Parser:
             self.expect(",")
             prefix = self.string(self.take(), prop)
             self.expect(")")
-            if PROPERTIES[prop][0] == "time" or prefix is None:
+            if self.properties[prop][0] in (*TIMES, "bool") or prefix is None:
                 raise unsupported(f"startswith is not supported on {prop}.")
             return StartsWith(prop, prefix)
         prop = self.prop((kind, text))
@@ -203,13 +208,18 @@ class _Parser:
                 return In(prop, tuple(values))
         if op not in ("eq", "ne", "gt", "ge", "lt", "le") or op_kind != "word":
             raise unsupported(f"Unsupported or invalid operator '{op}' on {prop}.")
-        if op not in ("eq", "ne") and PROPERTIES[prop][0] != "time":
+        if op not in ("eq", "ne") and self.properties[prop][0] not in TIMES:
             raise unsupported(f"Operator '{op}' is not supported on {prop}.")
-        return Compare(prop, op, self.value(self.take(), prop))
+        token = self.take()
+        if token == ("word", "null") and self.properties[prop][0] == NULLABLE_TIME:
+            if op not in ("eq", "ne"):
+                raise unsupported(f"Only eq and ne compare {prop} with null.")
+            return Compare(prop, op, None)
+        return Compare(prop, op, self.value(token, prop))
 
     def prop(self, token: tuple[str, str]) -> str:
         kind, text = token
-        if kind != "word" or text not in PROPERTIES:
+        if kind != "word" or text not in self.properties:
             raise unsupported(f"Unsupported property '{text}' in the filter.")
         return text
 
@@ -225,8 +235,12 @@ class _Parser:
         return value
 
     def value(self, token: tuple[str, str], prop: str) -> str | None:
-        kind_of_prop, choices = PROPERTIES[prop]
-        if kind_of_prop == "time":
+        kind_of_prop, choices = self.properties[prop]
+        if kind_of_prop == "bool":
+            if token[0] != "word" or token[1] not in ("true", "false", "null"):
+                raise unsupported(f"{prop} takes true or false.")
+            return None if token[1] == "null" else token[1]
+        if kind_of_prop in TIMES:
             if token[0] != "time":
                 raise unsupported(f"{prop} takes a date and time such as 2026-01-31T00:00:00Z.")
             return _canonical_time(token[1])
@@ -255,13 +269,18 @@ def _canonical_time(text: str) -> str:
     return moment.replace(microsecond=micro).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_filter(text: str) -> Node:
+def parse_filter(
+    text: str, properties: dict[str, tuple[str, tuple[str, ...]]] = PROPERTIES
+) -> Node:
+    """`properties` names what may be filtered on, each with its kind: enum, text, time,
+    nullable time or bool (values ``'true'``/``'false'``); Graph's user properties unless told
+    otherwise."""
     if len(text) > MAX_FILTER:
         raise unsupported(f"The filter is longer than {MAX_FILTER} characters.")
     tokens = _tokens(text)
     if not tokens:
         raise unsupported("The filter is empty.")
-    parser = _Parser(tokens)
+    parser = _Parser(tokens, properties)
     node = parser.expr()
     if parser.peek() is not None:
         raise unsupported(f"Invalid filter clause: unexpected '{parser.peek()[1]}'.")  # type: ignore[index]

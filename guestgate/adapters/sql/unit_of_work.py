@@ -17,6 +17,7 @@ from guestgate.adapters.sql.guest_list import SqlGuestList
 from guestgate.adapters.sql.invitation_policies import SqlInvitationPolicies
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
+from guestgate.adapters.sql.odata_feed import SqlODataFeed
 from guestgate.adapters.sql.outbox import SqlOutbox
 from guestgate.adapters.sql.pacing import SqlPacing
 from guestgate.adapters.sql.rate_limits import SqlRateLimits
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     console_sessions: SqlConsoleSessions
     guest_list: SqlGuestList
     bulk_jobs: SqlBulkJobs
+    odata_feed: SqlODataFeed
     reports: SqlReports
 
     def __init__(
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.console_sessions = SqlConsoleSessions(tx)
         self.guest_list = SqlGuestList(tx)
         self.bulk_jobs = SqlBulkJobs(tx)
+        self.odata_feed = SqlODataFeed(tx)
         self.reports = SqlReports(tx)
         return self
 
