@@ -1,4 +1,4 @@
--- guestgate schema at revision 0017, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0018, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -234,6 +234,8 @@ CREATE TABLE users (
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
 
+CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
+
 CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
 
 CREATE TABLE webhook_deliveries (
@@ -446,4 +448,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0017');
+INSERT INTO alembic_version (version_num) VALUES ('0018');
