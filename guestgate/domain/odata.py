@@ -1,5 +1,8 @@
 """The OData subset `GET /v1.0/users` understands, parsed into a small syntax tree.
 
+The Power BI feed (domain/odata_feed.py) parses its `$filter` with the same parser over its
+own property table.
+
 A hand-written tokenizer and recursive-descent parser: no eval, no SQL; values stay values.
 Anything outside the subset is a `ValidationError` with code ``Request_UnsupportedQuery``
 naming the part that is not supported.
