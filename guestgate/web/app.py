@@ -20,6 +20,7 @@ from guestgate.web import (
     console,
     console_events,
     console_pages,
+    console_reports,
     events,
     graph,
     identity,
@@ -28,6 +29,7 @@ from guestgate.web import (
     ops,
     pages,
     policies,
+    reports,
     signin,
     subscriptions,
 )
@@ -64,6 +66,7 @@ def create_app(settings: Settings) -> Litestar:
             *api.ROUTES,
             *bulk.ROUTES,
             *events.ROUTES,
+            *reports.ROUTES,
             *graph.ROUTES,
             *subscriptions.ROUTES,
             *applications.ROUTES,
@@ -76,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             *console.ROUTES,
             *console_pages.ROUTES,
             *console_events.ROUTES,
+            *console_reports.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
         else [*operations, *api.ROUTES, *bulk.ROUTES, *events.ROUTES, *policies.ROUTES],

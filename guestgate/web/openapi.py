@@ -11,10 +11,11 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api, applications, events, openapi_bulk, policies
+from guestgate.web import api, applications, events, openapi_bulk, openapi_reports, policies
 from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
+from guestgate.web.openapi_reports import REPORT_ERRORS
 
 METHODS = ("get", "post", "put", "patch", "delete")
 BODYLESS = ("get", "delete")
@@ -169,6 +170,7 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         if (operation := paths.get(path, {}).get(method)) is not None:
             operation["requestBody"] = body
     openapi_bulk.document(paths)
+    openapi_reports.document(paths)
     token = paths.get("/{tenant}/oauth2/v2.0/token", {}).get("post")
     if token is not None:
         token["requestBody"] = {
@@ -195,6 +197,7 @@ def _responses(path: str, method: str, operation: dict[str, Any]) -> None:
         ROUTE_ERRORS.get((path, method))
         or EVENT_ERRORS.get((path, method))
         or BULK_ERRORS.get((path, method))
+        or REPORT_ERRORS.get((path, method))
     )
     if errors is None:
         # A route this table does not know yet: drop the answers it cannot give without a body.
