@@ -18,6 +18,7 @@ from guestgate.web import (
     applications,
     bulk,
     console,
+    console_bulk,
     console_events,
     console_pages,
     console_reports,
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             *console.ROUTES,
             *console_pages.ROUTES,
             *console_events.ROUTES,
+            *console_bulk.ROUTES,
             *console_reports.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider

@@ -179,6 +179,6 @@ def test_screenshots_of_the_admin_console(
         context.close()
     assert shots.violations == []
     # The Webhooks and Activity pictures are test_console_events_screenshots.py's.
-    theirs = ("console-webhook", "console-activity")
+    theirs = ("console-webhook", "console-activity", "console-bulk")
     mine = [p.stem for p in SHOTS.glob("*.png") if not p.stem.startswith(theirs)]
     assert sorted(mine) == sorted(shots.names)

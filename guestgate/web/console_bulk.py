@@ -1,0 +1,364 @@
+"""The admin console's Bulk pages: upload a CSV file, follow its job, download the results.
+
+The upload is a multipart form with the console's CSRF token, bounded as the API's upload
+is; "check only" lists the bad rows and stores nothing. A job's page shows its counts and
+works without JavaScript (its Refresh link); a small same-origin script, allowed by that
+page's CSP alone, polls the counts and reloads the page when the job ends. The results file
+is the API's, row for row. services/console_bulk.py decides who may see and do what.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+
+from guestgate.domain import bulk_jobs as states
+from guestgate.domain.bulk_csv import MAX_BYTES, MAX_ROWS
+from guestgate.domain.bulk_jobs import BulkJob
+from guestgate.domain.tenants import is_guid
+from guestgate.errors import GuestgateError
+from guestgate.logs import request_id_var
+from guestgate.services import bulk
+from guestgate.services import console_bulk as jobs
+from guestgate.services.console_guests import actor_of
+from guestgate.web.auth import runtime_of
+from guestgate.web.console import Signed, checked_form, sign_in_first
+from guestgate.web.console_pages import TITLES, when
+from guestgate.web.errors import status_of
+from guestgate.web.forms import PAGE_HEADERS, check_csrf, message, render, see_other
+
+STATIC = Path(__file__).with_name("static")
+BODY_BYTES = MAX_BYTES + 64 * 1024  # the file, and the multipart envelope around it
+LIST_SIZE = 50
+STATE_LABELS = {
+    states.QUEUED: "Queued",
+    states.RUNNING: "Running",
+    states.DONE: "Done",
+    states.CANCELLED: "Cancelled",
+    states.FAILED: "Failed",
+}
+STATE_CLASSES = {
+    states.QUEUED: "state-pending",
+    states.RUNNING: "state-pending",
+    states.DONE: "state-accepted",
+    states.CANCELLED: "state-revoked",
+    states.FAILED: "state-revoked",
+}
+# The job page alone runs a script: this origin's own file, which reads the counts here.
+JOB_CSP = PAGE_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+
+
+def started_by(job: BulkJob) -> str:
+    """Who started a job, as its pages name them."""
+    if job.started_by:
+        return job.started_by
+    return f"App {job.app_id}" if job.app_id else "Command line"
+
+
+def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
+    return render(
+        template,
+        status,
+        org=signed.tenant.name,
+        wide=True,
+        tenant=signed.tenant.id,
+        me=signed.person.email,
+        roles=sorted(signed.person.access.roles),
+        access=signed.person.access,
+        csrf=signed.csrf,
+        when=when,
+        section="bulk",
+        labels=STATE_LABELS,
+        classes=STATE_CLASSES,
+        started_by=started_by,
+        progress_of=jobs.Progress.of,
+        max_mib=MAX_BYTES // (1024 * 1024),
+        max_rows=MAX_ROWS,
+        **context,
+    )
+
+
+def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
+    status = status_of(exc)
+    return message(
+        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
+    )
+
+
+def _job_id(value: str) -> str:
+    if not is_guid(value):
+        raise bulk.job_not_found(value)
+    return value.lower()
+
+
+async def _signed(request: Request[Any, Any, Any], tenant: str) -> Signed | Response[str]:
+    signed = await sign_in_first(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    try:
+        jobs.require_view(signed.person)
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    return signed
+
+
+async def _list(signed: Signed, request: Request[Any, Any, Any], **context: Any) -> Response[str]:
+    runtime = runtime_of(request)
+    try:
+        rows = await jobs.list_jobs(runtime.uow, person=signed.person, limit=LIST_SIZE)
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    status = context.pop("status", 200)
+    return _page(
+        signed,
+        "console_bulk.html",
+        status,
+        title=f"Bulk invite - {signed.tenant.name}",
+        rows=rows,
+        **{"check_only": False, **context},
+    )
+
+
+@get("/admin/{tenant:str}/bulk", include_in_schema=False)
+async def bulk_list(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
+    """The tenant's recent bulk jobs, and the form to upload a file."""
+    signed = await _signed(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    return await _list(signed, request)
+
+
+async def _upload(
+    request: Request[Any, Any, Any], signed: Signed
+) -> tuple[dict[str, str], bytes | None] | Response[str]:
+    """The upload form's fields and file, or the page refusing it (CSRF, origin, size)."""
+    runtime = runtime_of(request)
+    refused = message(
+        403, "This request was refused", "The form was not sent by this console's page."
+    )
+    origin = request.headers.get("origin")
+    public = runtime.settings.http.public_url.split("/", 3)
+    if origin not in (None, "null") and origin != "/".join(public[:3]):
+        return refused
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media != "multipart/form-data":
+        return refused
+    try:
+        form = await request.form()
+    except RequestEntityTooLarge:
+        return message(
+            413,
+            "The file is too large",
+            f"A file may hold up to {MAX_BYTES // (1024 * 1024)} MiB.",
+            org=signed.tenant.name,
+        )
+    except ClientException:
+        return refused
+    fields = {k: v for k in ("csrf", "check") if isinstance(v := form.get(k), str)}
+    if not check_csrf(runtime, f"console:{signed.person.session_hash}", fields):
+        return refused
+    upload = form.get("file")
+    data = None
+    if isinstance(upload, UploadFile):
+        data = await upload.read(MAX_BYTES + 1)
+        await upload.close()
+    return fields, data or None
+
+
+@post(
+    "/admin/{tenant:str}/bulk",
+    include_in_schema=False,
+    request_max_body_size=BODY_BYTES,
+    status_code=303,
+)
+async def bulk_upload(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
+    """Check a file, or store it as a job in the signed-in person's name and open its page."""
+    signed = await sign_in_first(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    try:
+        jobs.require_start(signed.person)
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    got = await _upload(request, signed)
+    if isinstance(got, Response):
+        return got
+    fields, data = got
+    check_only = fields.get("check") == "yes"
+    if data is None:
+        return await _list(
+            signed,
+            request,
+            status=400,
+            error="Choose a CSV file to upload.",
+            check_only=check_only,
+        )
+    runtime = runtime_of(request)
+    try:
+        parsed = await jobs.read_file(signed.person, data)
+        if check_only:
+            return await _list(signed, request, checked=jobs.check(parsed), check_only=True)
+        if runtime.worker.bulk is None:
+            return await _list(
+                signed,
+                request,
+                status=409,
+                error="Bulk jobs need guestgate's own app registration in the Microsoft 365"
+                " tenant (GUESTGATE_GRAPH_CLIENT_ID).",
+            )
+        job = await jobs.start(
+            runtime.uow,
+            person=signed.person,
+            actor=actor_of(
+                signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
+            ),
+            parsed=parsed,
+            sealer=runtime.sealer,
+            now=runtime.now(),
+        )
+    except GuestgateError as exc:
+        if status_of(exc) == 403:
+            return _refusal(signed, exc)
+        return await _list(
+            signed, request, status=status_of(exc), error=exc.message, check_only=check_only
+        )
+    runtime.worker.bulk.wake()
+    return see_other(f"/admin/{signed.tenant.id}/bulk/{job.id}")
+
+
+async def _job(signed: Signed, request: Request[Any, Any, Any], job_id: str) -> BulkJob:
+    return await jobs.get_job(runtime_of(request).uow, person=signed.person, job_id=_job_id(job_id))
+
+
+@get("/admin/{tenant:str}/bulk/{job_id:str}", include_in_schema=False)
+async def bulk_job(request: Request[Any, Any, Any], tenant: str, job_id: str) -> Response[str]:
+    """A job: its state and counts while it runs, cancel, and its results file once done."""
+    signed = await _signed(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    try:
+        job = await _job(signed, request, job_id)
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    page = _page(
+        signed,
+        "console_bulk_job.html",
+        title=f"Bulk job - {signed.tenant.name}",
+        job=job,
+        progress=jobs.Progress.of(job),
+        cancelled=request.query_params.get("done") == "cancelled",
+    )
+    page.headers["Content-Security-Policy"] = JOB_CSP
+    return page
+
+
+@get("/admin/{tenant:str}/bulk/{job_id:str}/progress", include_in_schema=False)
+async def bulk_progress(request: Request[Any, Any, Any], tenant: str, job_id: str) -> Response[Any]:
+    """A job's counts as JSON, for the job page's script."""
+    signed = await _signed(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    try:
+        job = await _job(signed, request, job_id)
+    except GuestgateError as exc:
+        status = status_of(exc)
+        return Response({"error": exc.code}, status_code=status, headers=PAGE_HEADERS)
+    p = jobs.Progress.of(job)
+    return Response(
+        {
+            "status": p.status,
+            "label": STATE_LABELS.get(p.status, p.status),
+            "total": p.total,
+            "done": p.done,
+            "failed": p.failed,
+            "skipped": p.skipped,
+            "remaining": p.remaining,
+            "finished": p.finished,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@get("/admin/{tenant:str}/bulk/{job_id:str}/results", include_in_schema=False)
+async def bulk_results(request: Request[Any, Any, Any], tenant: str, job_id: str) -> Response[Any]:
+    """The job's results file: the file's rows with their outcome, as the API serves it."""
+    signed = await _signed(request, tenant)
+    if isinstance(signed, Response):
+        return signed
+    runtime = runtime_of(request)
+    try:
+        text = await jobs.results(
+            runtime.uow, person=signed.person, sealer=runtime.sealer, job_id=_job_id(job_id)
+        )
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="bulk-{job_id.lower()}-results.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@post("/admin/{tenant:str}/bulk/{job_id:str}/cancel", include_in_schema=False, status_code=303)
+async def bulk_cancel(request: Request[Any, Any, Any], tenant: str, job_id: str) -> Response[str]:
+    """Stop a job at its next row; rows already invited stay invited."""
+    checked = await checked_form(request, tenant)
+    if isinstance(checked, Response):
+        return checked
+    signed, _ = checked
+    runtime = runtime_of(request)
+    try:
+        job = await jobs.cancel(
+            runtime.uow,
+            person=signed.person,
+            actor=actor_of(
+                signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
+            ),
+            job_id=_job_id(job_id),
+            now=runtime.now(),
+        )
+    except GuestgateError as exc:
+        return _refusal(signed, exc)
+    return see_other(f"/admin/{signed.tenant.id}/bulk/{job.id}?done=cancelled")
+
+
+@get("/static/console_bulk.js", include_in_schema=False)
+async def script() -> Response[bytes]:
+    return Response(
+        (STATIC / "console_bulk.js").read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@get("/static/bulk-invite-template.csv", include_in_schema=False)
+async def template() -> Response[bytes]:
+    """Entra's bulk-invite template: the version line, the headings and the example row."""
+    return Response(
+        (STATIC / "bulk-invite-template.csv").read_bytes(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="BulkInviteTemplate.csv"',
+            "Cache-Control": "public, max-age=3600",
+        },
+    )
+
+
+ROUTES = [
+    bulk_list,
+    bulk_upload,
+    bulk_job,
+    bulk_progress,
+    bulk_results,
+    bulk_cancel,
+    script,
+    template,
+]
