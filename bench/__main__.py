@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cases",
         default=",".join(DEFAULT_CASES),
-        help=f"comma list of {', '.join(CASES)} (users, soak, bulk and bulk-pg are not in the"
-        " default list)",
+        help=f"comma list of {', '.join(CASES)} (users, soak, bulk, bulk-pg and reports are not in"
+        " the default list)",
     )
     p.add_argument(
         "--soak-seconds", type=int, default=600, help="length of the memory and soak cases"
@@ -43,6 +43,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
     p.add_argument(
         "--bulk-rows", type=int, default=100_000, help="rows of the bulk and bulk-pg cases' file"
+    )
+    p.add_argument(
+        "--report-invitations",
+        type=int,
+        default=1_000_000,
+        help="invitations seeded for the reports case",
+    )
+    p.add_argument(
+        "--report-calls", type=int, default=100, help="calls of each report the reports case times"
     )
     p.add_argument("--rate", type=float, default=500.0, help="requests/s of invite-500 and memory")
     p.add_argument(

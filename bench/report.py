@@ -90,6 +90,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" upload to results file ({r['total_s']:.1f} s; {r['failed']:.0f} failed)"
             )
             continue
+        if "worst_p99_ms" in r:
+            lines.append(
+                f"{name:<{w}}report queries over {r['invitations']:.0f} invitations: worst p99"
+                f" {r['worst_p99_ms']:.1f} ms (target {r['target_p99_ms']:.0f} ms)"
+            )
+            for key in [k.removesuffix("_p50_ms") for k in r if k.endswith("_p50_ms")]:
+                lines.append(
+                    f"{'':<{w}}  {key}: p50 {r[key + '_p50_ms']:.1f} ms,"
+                    f" p99 {r[key + '_p99_ms']:.1f} ms"
+                )
+            continue
         if "rps" not in r:
             lines.append(f"{name:<{w}}ready in {r['ready_s']:.2f} s")
             continue

@@ -18,6 +18,7 @@ from bench.cases.invite_pg import invite_pg
 from bench.cases.memory import memory
 from bench.cases.peer import peer
 from bench.cases.redeem import redeem
+from bench.cases.reports import reports
 from bench.cases.sign_in import sign_in
 from bench.cases.soak import soak
 from bench.cases.start import start
@@ -44,14 +45,17 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "users-1m": users_1m,
     "bulk": bulk,
     "bulk-pg": bulk_pg,
+    "reports": reports,
     "memory": memory,
     "soak": soak,
     "peer": peer,
 }
 # Every row of the targets in docs/performance.md; `users` and `soak` are extras. The peer
 # runs alternately with `invite` (added if not asked for), so their ratio is of one session.
-# bulk and bulk-pg (a 100,000-row job each, docs/bulk.md) are asked for by name.
-DEFAULT_CASES = tuple(name for name in CASES if name not in ("users", "soak", "bulk", "bulk-pg"))
+# bulk and bulk-pg (a 100,000-row job each, docs/bulk.md) and reports (a million invitations,
+# docs/reports.md) are asked for by name.
+ASKED_FOR = ("users", "soak", "bulk", "bulk-pg", "reports")
+DEFAULT_CASES = tuple(name for name in CASES if name not in ASKED_FOR)
 PAIRED = {"peer": "invite"}
 NO_QUIET_VARIANT = ("peer",)  # not guestgate: its logging is not ours to turn down
 SINGLE_RUN = ("memory", "soak")  # ten minutes each: one run, its samples show the trend
