@@ -141,6 +141,25 @@ invitations = Table(
     Index("ix_invitations_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_invitations_user_status", "user_id", "status"),
     Index("ix_invitations_status_expiry", "status", "expires_at"),
+    # The reports' window scans read only this index, and their pending list this one (0019).
+    Index(
+        "ix_invitations_reports",
+        "tenant_id",
+        "created_at",
+        "status",
+        "expires_at",
+        "completed_at",
+        "requested_by",
+        "email",
+    ),
+    Index(
+        "ix_invitations_tenant_status_created",
+        "tenant_id",
+        "status",
+        "created_at",
+        "id",
+        "expires_at",
+    ),
 )
 
 audit_events = Table(

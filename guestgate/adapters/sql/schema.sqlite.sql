@@ -1,4 +1,4 @@
--- guestgate schema at revision 0018, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0019, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -328,9 +328,13 @@ CREATE TABLE invitations (
 	UNIQUE (ticket_hash)
 );
 
+CREATE INDEX ix_invitations_reports ON invitations (tenant_id, created_at, status, expires_at, completed_at, requested_by, email);
+
 CREATE INDEX ix_invitations_status_expiry ON invitations (status, expires_at);
 
 CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at, id);
+
+CREATE INDEX ix_invitations_tenant_status_created ON invitations (tenant_id, status, created_at, id, expires_at);
 
 CREATE INDEX ix_invitations_user_status ON invitations (user_id, status);
 
@@ -448,4 +452,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0018');
+INSERT INTO alembic_version (version_num) VALUES ('0019');
