@@ -1,4 +1,4 @@
--- guestgate schema at revision 0019, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0020, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -176,6 +176,7 @@ CREATE TABLE bulk_job_rows (
 	error_code VARCHAR(64), 
 	error_message VARCHAR(500), 
 	updated_at VARCHAR(27), 
+	lease_until VARCHAR(27), 
 	PRIMARY KEY (job_id, position), 
 	FOREIGN KEY(job_id) REFERENCES bulk_jobs (id) ON DELETE CASCADE
 );
@@ -452,4 +453,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0019');
+INSERT INTO alembic_version (version_num) VALUES ('0020');

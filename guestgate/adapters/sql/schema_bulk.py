@@ -11,7 +11,8 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Tabl
 from guestgate.adapters.sql.schema_base import GUID, TIMESTAMP, metadata
 
 # Migration 0016. No foreign key to tenants: in Microsoft 365 mode the tenant lives in
-# Entra. A worker holds a job while `lease_until` is ahead; a crashed worker's lease runs out.
+# Entra. Every worker may work on a running job: each takes its rows a batch at a time (the
+# rows' `lease_until`); the job's own `lease_until` is no longer used (kept for old rows).
 bulk_jobs = Table(
     "bulk_jobs",
     metadata,
@@ -48,5 +49,7 @@ bulk_job_rows = Table(
     Column("error_code", String(64)),
     Column("error_message", String(500)),
     Column("updated_at", TIMESTAMP),
+    # Migration 0020: a pending row is held by the worker that took it until then.
+    Column("lease_until", TIMESTAMP),
     Index("ix_bulk_job_rows_status", "job_id", "status", "position"),
 )
