@@ -115,6 +115,7 @@ users = Table(
     UniqueConstraint("tenant_id", "email_key", name="uq_users_tenant_email"),
     UniqueConstraint("tenant_id", "upn_key", name="uq_users_tenant_upn_key"),
     Index("ix_users_tenant_type_created", "tenant_id", "user_type", "created_at", "id"),
+    Index("ix_users_tenant_type_id", "tenant_id", "user_type", "id"),  # the sign-in report (0021)
     Index("ix_users_tenant_created", "tenant_id", "created_at", "id"),  # the OData feed (0018)
 )
 

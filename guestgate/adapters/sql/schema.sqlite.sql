@@ -1,4 +1,4 @@
--- guestgate schema at revision 0020, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0021, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -239,6 +239,8 @@ CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
 
 CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
 
+CREATE INDEX ix_users_tenant_type_id ON users (tenant_id, user_type, id);
+
 CREATE TABLE webhook_deliveries (
 	id VARCHAR(36) NOT NULL, 
 	endpoint_id VARCHAR(36) NOT NULL, 
@@ -380,6 +382,8 @@ CREATE TABLE sign_in_activity (
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 );
 
+CREATE INDEX ix_sign_in_activity_last ON sign_in_activity (user_id, last_sign_in_at);
+
 CREATE TABLE signin_challenges (
 	challenge_hash VARCHAR(64) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -453,4 +457,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0020');
+INSERT INTO alembic_version (version_num) VALUES ('0021');

@@ -84,4 +84,5 @@ sign_in_activity = Table(
     Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("last_sign_in_at", TIMESTAMP),
     Column("last_successful_sign_in_at", TIMESTAMP),
+    Index("ix_sign_in_activity_last", "user_id", "last_sign_in_at"),  # the sign-in report (0021)
 )
