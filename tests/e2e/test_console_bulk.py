@@ -300,6 +300,10 @@ def test_check_only_lists_the_bad_row_and_stores_and_sends_nothing(
     assert answer.status == 403
     answer = page.request.post(upload, form={"csrf": csrf or ""})
     assert answer.status == 403
+    huge = {"name": "g.csv", "mimeType": "text/csv", "buffer": b"x" * (33 * 1024 * 1024)}
+    answer = page.request.post(upload, multipart={"csrf": csrf or "", "file": huge})
+    assert answer.status == 413
+    assert "up to 32 MiB" in answer.text()
     assert _count(server, "SELECT COUNT(*) FROM bulk_jobs") == jobs
     for path in ("bulk/not-a-guid", f"bulk/{uuid.uuid4()}", f"bulk/{uuid.uuid4()}/results"):
         assert page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/{path}").status == 404
