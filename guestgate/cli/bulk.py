@@ -115,12 +115,14 @@ def check_json(parsed: BulkFile) -> dict[str, Any]:
 
 
 async def _follow(runtime: Runtime, job: BulkJob, progress: ProgressLine) -> BulkJob:
-    """Run the job here when this process may (local mode), else watch `serve` run it."""
+    """Work on the job here when this process may (local mode), beside any `serve` that
+    works on it too, else watch `serve` run it. Rows a dead process held are taken once its
+    lease runs out."""
     worker = runtime.worker.bulk
-    claimed = None if worker is None else await worker.runner.claim(job.id)
-    if worker is not None and claimed is not None:
-        await worker.runner.run(claimed, progress=progress)
     while True:
+        claimed = None if worker is None else await worker.runner.claim(job.id)
+        if worker is not None and claimed is not None:
+            await worker.runner.run(claimed, progress=progress)
         current = await bulk.get_job(runtime.uow, tenant_id=job.tenant_id, job_id=job.id)
         progress(current)
         if current.status in states.FINISHED:

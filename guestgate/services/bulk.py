@@ -233,14 +233,13 @@ class BulkRunner:
 
     async def claim(self, job_id: str | None = None) -> BulkJob | None:
         async with self.make_uow() as uow:
-            job = await uow.bulk_jobs.claim(
-                now=iso(self.now()), lease_until=self._lease_until(), job_id=job_id
-            )
+            job = await uow.bulk_jobs.claim(now=iso(self.now()), job_id=job_id)
             await uow.commit()
         return job
 
     async def run_once(self, *, stop: asyncio.Event | None = None) -> bool:
-        """Run one due job to its end (or to `stop`); False when none was due."""
+        """Work on one job with rows to do (or to finish) until none is left for this
+        worker (or `stop`); False when there was none."""
         job = await self.claim()
         if job is None:
             return False
@@ -250,7 +249,11 @@ class BulkRunner:
     async def run(
         self, job: BulkJob, *, stop: asyncio.Event | None = None, progress: Progress | None = None
     ) -> None:
-        """Invite the claimed job's rows still to do, in order, until none is left."""
+        """Invite the job's rows a batch at a time, in order, until none is left to take.
+
+        Every worker that claimed the job does this at once, each on the rows it took; the
+        one that finds no row left to do at all finishes the job and tells its requesters.
+        """
         columns = bulk_csv.columns_of(job.headings, entra=job.entra)
         actor = Actor(
             tenant_id=job.tenant_id,
@@ -260,15 +263,17 @@ class BulkRunner:
         )
         while True:
             async with self.make_uow() as uow:
-                running = await uow.bulk_jobs.renew(
-                    job.id, lease_until=self._lease_until(), now=iso(self.now())
+                rows = await uow.bulk_jobs.take(
+                    job.id, limit=self.batch, now=iso(self.now()), lease_until=self._lease_until()
                 )
-                rows = await uow.bulk_jobs.pending(job.id, limit=self.batch) if running else []
                 await uow.commit()
-            if not running:
-                break  # cancelled (or finished by a worker that took it over)
+            if rows is None:
+                break  # cancelled (or finished by another worker)
             if not rows:
-                await self._finish(job, actor)
+                # None free: done if none is left to do; else other workers hold the rest.
+                async with self.make_uow() as uow:
+                    await uow.bulk_jobs.finish_if_complete(job.id, now=iso(self.now()))
+                    await uow.commit()
                 break
             try:
                 await self._invite(job, actor, columns, rows)
@@ -276,9 +281,6 @@ class BulkRunner:
                 if progress is not None:
                     progress(await get_job(self.make_uow, tenant_id=job.tenant_id, job_id=job.id))
             if stop is not None and stop.is_set():
-                async with self.make_uow() as uow:
-                    await uow.bulk_jobs.release(job.id)
-                    await uow.commit()
                 return
         current = await get_job(self.make_uow, tenant_id=job.tenant_id, job_id=job.id)
         if current.status in (states.DONE, states.CANCELLED):
@@ -342,11 +344,6 @@ class BulkRunner:
                         job.id, position, code=exc.code, message=exc.message, now=iso(self.now())
                     )
                 await uow.commit()
-
-    async def _finish(self, job: BulkJob, actor: Actor) -> None:
-        async with self.make_uow() as uow:
-            await uow.bulk_jobs.finish(job.id, status=states.DONE, now=iso(self.now()))
-            await uow.commit()
 
     async def _summarize(self, job: BulkJob, actor: Actor) -> None:
         """One mail to each requester of the job's invited guests, once per job: the mark

@@ -273,7 +273,7 @@ def test_a_cli_killed_mid_job_resumes_with_no_guest_invited_twice(
     done = count(url, "SELECT COUNT(*) FROM bulk_job_rows WHERE status = 'done'")
     assert invited == done < total  # what committed, committed with its row's mark
     job_id = _job_id(url)
-    _expire_lease(url)  # the dead process's lease runs out
+    _expire_leases(url)  # the dead process's leases run out
     resumed = offline.cli("bulk", "resume", job_id, "--tenant", "contoso.example", "--json")
     assert json.loads(resumed.stdout)["succeeded"] == total
     assert count(url, "SELECT COUNT(*) FROM invitations") == total
@@ -299,8 +299,8 @@ def _job_id(url: str) -> str:
         return str(row[0])
 
 
-def _expire_lease(url: str) -> None:
-    sql = "UPDATE bulk_jobs SET lease_until = '2000-01-01T00:00:00.000000Z'"
+def _expire_leases(url: str) -> None:
+    sql = "UPDATE bulk_job_rows SET lease_until = '2000-01-01T00:00:00.000000Z'"
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             db.execute(sql)

@@ -17,7 +17,7 @@ from guestgate.config import Settings
 from guestgate.domain import bulk_csv
 from guestgate.domain.messages import REQUESTER_SUMMARY
 from guestgate.domain.tenants import Tenant
-from guestgate.domain.timestamps import utcnow
+from guestgate.domain.timestamps import iso, utcnow
 from guestgate.errors import NotFound
 from guestgate.runtime import Runtime
 from guestgate.services import bulk, tenants
@@ -150,7 +150,7 @@ async def test_ten_thousand_rows_with_three_bad_ones_give_9997_guests_and_3_reas
     assert all("Row " in rows[i + 1][5] for i in bad)
 
 
-async def test_two_workers_on_one_job_never_invite_a_row_twice(
+async def test_two_workers_on_one_job_share_its_rows_and_never_invite_one_twice(
     runtime: Runtime, tenant: Tenant
 ) -> None:
     data = "email,inviteRedirectURL\n" + "".join(
@@ -158,17 +158,25 @@ async def test_two_workers_on_one_job_never_invite_a_row_twice(
     )
     job_id = await submit(runtime, tenant, data.encode())
     first, second = runner_of(runtime, batch=20), runner_of(runtime, batch=20)
-    one = await first.claim()
+    one, two = await first.claim(), await second.claim()
     assert one is not None
-    assert await second.claim() is None
-    async with runtime.uow() as uow:  # its lease runs out, as when its worker hangs
-        await uow.bulk_jobs.tx.execute(  # type: ignore[attr-defined]
-            "UPDATE bulk_jobs SET lease_until = '2000-01-01T00:00:00.000000Z'"
-        )
-        await uow.commit()
-    two = await second.claim()
     assert two is not None
-    await asyncio.gather(first.run(one), second.run(two))
+    seen: dict[str, set[int]] = {"first": set(), "second": set()}
+
+    def watch(name: str) -> Any:
+        def progress(job: Any) -> None:
+            seen[name].add(job.counts.get("done", 0))
+
+        return progress
+
+    await asyncio.gather(
+        first.run(one, progress=watch("first")), second.run(two, progress=watch("second"))
+    )
+    assert seen["first"]
+    assert seen["second"]
+    job = await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=job_id)
+    assert job.status == "done"
+    assert job.counts == {"done": 300}
     assert (
         await scalar(runtime, "SELECT COUNT(*) FROM invitations WHERE tenant_id = :t", t=tenant.id)
         == 300
@@ -180,6 +188,42 @@ async def test_two_workers_on_one_job_never_invite_a_row_twice(
             j=job_id,
         )
         == 300
+    )
+
+
+async def test_rows_a_dead_worker_held_are_taken_once_its_lease_runs_out(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    data = "email\n" + "".join(f"d{i}@fabrikam.example\n" for i in range(60))
+    job_id = await submit(runtime, tenant, data.encode())
+    runner = runner_of(runtime, batch=25)
+    assert await runner.claim() is not None
+    async with runtime.uow() as uow:  # a worker takes a batch, then dies before inviting it
+        held = await uow.bulk_jobs.take(
+            job_id, limit=25, now=iso(utcnow()), lease_until=iso(utcnow() + timedelta(minutes=5))
+        )
+        await uow.commit()
+    assert held is not None
+    assert [r.position for r in held] == list(range(25))
+    other = runner_of(runtime, batch=25)
+    claimed = await other.claim()
+    assert claimed is not None
+    await other.run(claimed)  # the free rows only
+    job = await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=job_id)
+    assert (job.status, job.counts) == ("running", {"done": 35, "pending": 25})
+    assert await other.claim() is None  # nothing free until the lease runs out
+    async with runtime.uow() as uow:
+        await uow.bulk_jobs.tx.execute(  # type: ignore[attr-defined]
+            "UPDATE bulk_job_rows SET lease_until = '2000-01-01T00:00:00.000000Z'"
+            " WHERE status = 'pending'"
+        )
+        await uow.commit()
+    assert await other.run_once()
+    job = await bulk.get_job(runtime.uow, tenant_id=tenant.id, job_id=job_id)
+    assert (job.status, job.counts) == ("done", {"done": 60})
+    assert (
+        await scalar(runtime, "SELECT COUNT(*) FROM invitations WHERE tenant_id = :t", t=tenant.id)
+        == 60
     )
 
 

@@ -133,43 +133,56 @@ class SqlBulkJobs:
             counts.setdefault(r["job_id"], {})[r["status"]] = int(r["n"])
         return [_job(r, counts.get(r["id"])) for r in jobs]
 
-    async def claim(
-        self, *, now: str, lease_until: str, job_id: str | None = None
-    ) -> BulkJob | None:
-        """Lease the oldest job to do (or `job_id`) to this worker: queued, or running under
-        a lease that ran out (its worker died)."""
+    async def claim(self, *, now: str, job_id: str | None = None) -> BulkJob | None:
+        """The oldest job with work for this worker (or `job_id`), marked running: a queued
+        job, a running one with rows no worker holds (new, or held by a worker that died:
+        their lease ran out), or a running one with no row left to do, to be finished.
+        Several workers may hold one job: each takes its own rows (`take`)."""
+        free_rows = (
+            "EXISTS (SELECT 1 FROM bulk_job_rows r WHERE r.job_id = bulk_jobs.id"
+            " AND r.status = 'pending' AND (r.lease_until IS NULL OR r.lease_until <= :now))"
+        )
+        no_rows = (
+            "NOT EXISTS (SELECT 1 FROM bulk_job_rows r WHERE r.job_id = bulk_jobs.id"
+            " AND r.status = 'pending')"
+        )
         due = (
-            "SELECT id FROM bulk_jobs WHERE status IN ('queued', 'running')"  # noqa: S608
-            " AND (lease_until IS NULL OR lease_until <= :now)"
+            "SELECT id FROM bulk_jobs WHERE (status = 'queued'"  # noqa: S608
+            f" OR (status = 'running' AND ({free_rows} OR {no_rows})))"
             + ("" if job_id is None else " AND id = :job_id")
             + " ORDER BY created_at, id LIMIT 1"
         )
-        if self.tx.dialect == "postgresql":
-            due += " FOR UPDATE SKIP LOCKED"  # two workers never take one job
         row = await self.tx.fetchone(
-            "UPDATE bulk_jobs SET status = 'running', lease_until = :lease_until,"  # noqa: S608
-            f" updated_at = :now WHERE id IN ({due}) RETURNING *",
-            {"now": now, "lease_until": lease_until}
-            | ({} if job_id is None else {"job_id": job_id}),
+            "UPDATE bulk_jobs SET status = 'running', updated_at = :now"  # noqa: S608
+            f" WHERE id IN ({due}) AND status IN ('queued', 'running') RETURNING *",
+            {"now": now} | ({} if job_id is None else {"job_id": job_id}),
         )
         return None if row is None else _job(row)
 
-    async def renew(self, job_id: str, *, lease_until: str, now: str) -> bool:
-        """Extend the lease while the job runs; False once it was cancelled."""
-        count = await self.tx.execute(
-            "UPDATE bulk_jobs SET lease_until = :lease_until, updated_at = :now"
-            " WHERE id = :id AND status = 'running'",
-            {"id": job_id, "lease_until": lease_until, "now": now},
+    async def take(
+        self, job_id: str, *, limit: int, now: str, lease_until: str
+    ) -> Sequence[JobRow] | None:
+        """Hold up to `limit` of the running job's rows that no worker holds, first ones
+        first, until `lease_until`; None once the job no longer runs (cancelled, finished)."""
+        job = await self.tx.fetchone("SELECT status FROM bulk_jobs WHERE id = :id", {"id": job_id})
+        if job is None or job["status"] != "running":
+            return None
+        free = (
+            " job_id = :id AND status = 'pending' AND (lease_until IS NULL OR lease_until <= :now)"
         )
-        return count == 1
-
-    async def pending(self, job_id: str, *, limit: int) -> Sequence[JobRow]:
+        # Chosen once, in a CTE: PostgreSQL may run a LIMIT subquery inside IN more than once
+        # and so take more rows than asked (materialized, it runs once, locking what it took).
+        chosen, lock = "chosen AS", ""
+        if self.tx.dialect == "postgresql":
+            chosen, lock = "chosen AS MATERIALIZED", " FOR UPDATE SKIP LOCKED"
         rows = await self.tx.fetchall(
-            "SELECT * FROM bulk_job_rows WHERE job_id = :id AND status = 'pending'"
-            " ORDER BY position LIMIT :limit",
-            {"id": job_id, "limit": limit},
+            f"WITH {chosen} (SELECT position FROM bulk_job_rows WHERE{free}"  # noqa: S608
+            f" ORDER BY position LIMIT :limit{lock})"
+            " UPDATE bulk_job_rows SET lease_until = :until"
+            f" WHERE{free} AND position IN (SELECT position FROM chosen) RETURNING *",
+            {"id": job_id, "now": now, "until": lease_until, "limit": limit},
         )
-        return [_row(r) for r in rows]
+        return sorted((_row(r) for r in rows), key=lambda r: r.position)
 
     async def complete_row(
         self,
@@ -220,18 +233,21 @@ class SqlBulkJobs:
         )
         return count == 1
 
-    async def release(self, job_id: str) -> None:
-        """Give the job back (a worker stopping): another may take it at once."""
-        await self.tx.execute(
-            "UPDATE bulk_jobs SET lease_until = NULL WHERE id = :id AND status = 'running'",
-            {"id": job_id},
-        )
-
     async def finish(self, job_id: str, *, status: str, now: str) -> bool:
         count = await self.tx.execute(
             "UPDATE bulk_jobs SET status = :status, lease_until = NULL, updated_at = :now,"
             " finished_at = :now WHERE id = :id AND status = 'running'",
             {"id": job_id, "status": status, "now": now},
+        )
+        return count == 1
+
+    async def finish_if_complete(self, job_id: str, *, now: str) -> bool:
+        """Done, once no row is left to do; False while one is (or the job stopped)."""
+        count = await self.tx.execute(
+            "UPDATE bulk_jobs SET status = 'done', lease_until = NULL, updated_at = :now,"
+            " finished_at = :now WHERE id = :id AND status = 'running' AND NOT EXISTS"
+            " (SELECT 1 FROM bulk_job_rows WHERE job_id = :id AND status = 'pending')",
+            {"id": job_id, "now": now},
         )
         return count == 1
 
