@@ -8,6 +8,8 @@ from guestgate.domain.users import unstorable
 from guestgate.errors import ValidationError
 
 SESSION_SECONDS = 8 * 3600
+# Deleting guests and adding secrets need a sign-in (a code entered) this recent.
+RECENT_SIGN_IN_SECONDS = 600
 # The states of the guest list, from the guest's latest invitation.
 STATES = ("Pending", "Accepted", "Declined", "Revoked", "Expired")
 SORTS = ("invited", "name", "email")
@@ -22,6 +24,7 @@ class ConsoleSession:
     created_at: str
     expires_at: str
     ended_at: str | None = None
+    signed_in_at: str | None = None  # when a code was last entered (auth_time); else created_at
 
 
 @dataclass(frozen=True, slots=True)

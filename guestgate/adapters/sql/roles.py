@@ -68,13 +68,15 @@ class SqlConsoleSessions:
     async def add(self, session: ConsoleSession) -> None:
         await self.tx.execute(
             "INSERT INTO console_sessions (session_hash, tenant_id, user_id, created_at,"
-            " expires_at) VALUES (:hash, :tid, :uid, :created, :expires)",
+            " expires_at, signed_in_at) VALUES (:hash, :tid, :uid, :created, :expires,"
+            " :signed_in)",
             {
                 "hash": session.session_hash,
                 "tid": session.tenant_id,
                 "uid": session.user_id,
                 "created": session.created_at,
                 "expires": session.expires_at,
+                "signed_in": session.signed_in_at,
             },
         )
 
@@ -91,6 +93,7 @@ class SqlConsoleSessions:
             created_at=row["created_at"],
             expires_at=row["expires_at"],
             ended_at=row["ended_at"],
+            signed_in_at=row["signed_in_at"],
         )
 
     async def end(self, session_hash: str, now: str) -> bool:

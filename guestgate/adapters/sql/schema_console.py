@@ -33,5 +33,6 @@ console_sessions = Table(
     Column("created_at", TIMESTAMP, nullable=False),
     Column("expires_at", TIMESTAMP, nullable=False),
     Column("ended_at", TIMESTAMP),
+    Column("signed_in_at", TIMESTAMP),  # the ID token's auth_time (migration 0022)
     Index("ix_console_sessions_user", "user_id"),
 )
