@@ -142,7 +142,16 @@ def redeem_url(public_url: str, tenant_id: str, user_id: str, ticket: str) -> st
 def check_redirect_url(value: str, *, field: str = "inviteRedirectUrl") -> str:
     """An absolute https URL (http only for localhost), never fetched, returned as the ASCII
     URI that is stored: a Unicode host becomes its A-label, other non-ASCII characters are
-    percent-encoded (UTF-8), so every header, page and email can carry it later."""
+    percent-encoded (UTF-8), so every header, page and email can carry it later.
+
+    Remembered for the URLs seen last (a refusal is not: it raises each time): an app sends
+    the same few redirect URLs again and again, and a bulk file often one for every row,
+    each checked when the file arrives and again when its row is invited."""
+    return _checked_redirect_url(value, field)
+
+
+@lru_cache(maxsize=1024)
+def _checked_redirect_url(value: str, field: str) -> str:
     code = "InvalidRedirectUrl"
     if not value or len(value) > MAX_URL:
         raise ValidationError(f"{field} must be 1-{MAX_URL} characters.", code=code)
