@@ -236,3 +236,43 @@ def test_openapi_states_the_report_routes_and_their_answers(
             code = provoked[status].json()["error"]["code"]
             assert code == example["error"]["code"] or status == 400, (path, status, code)
         assert provoked[400].json()["error"]["code"] == "InvalidReportParameter"
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_reports_never_fail_and_answer_as_documented(
+    server: Server, seeded: dict[str, Any], mode: str
+) -> None:
+    """schemathesis on the report routes with a token that may read them: generated values
+    for every parameter, valid and invalid, are answered as /openapi.json says, never 5xx."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+    caller: Caller = seeded["caller"]
+    schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+    schema.config.generation.update(allow_extra_parameters=True)
+    found = [r.ok() for r in schema.include(path_regex=r"^/api/reports/").get_all_operations()]
+    assert len(found) == len(ROUTES)
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    for operation in found:
+
+        @given(case=operation.as_strategy(generation_mode=generation))
+        @settings(
+            max_examples=25,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: Any) -> None:
+            case.call_and_validate(
+                base_url=server.base_url,
+                headers=caller.headers,
+                excluded_checks=[positive_data_acceptance],
+            )
+
+        try:
+            check()
+        except Unsatisfiable:
+            assert generation is GenerationMode.NEGATIVE
