@@ -510,6 +510,11 @@ class FakeUserRepository:
         self._check_unique(changed)
         self.s.users[user_id] = changed
 
+    async def set_display_name(self, user_id: str, display_name: str) -> None:
+        user = self.s.users.get(user_id)
+        if user is not None:
+            self.s.users[user_id] = replace(user, display_name=display_name)
+
     async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
         if user_id in self.s.users:
             self.s.sponsors[user_id] = list(sponsor_ids)

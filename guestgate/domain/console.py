@@ -14,6 +14,7 @@ RECENT_SIGN_IN_SECONDS = 600
 STATES = ("Pending", "Accepted", "Declined", "Revoked", "Expired")
 SORTS = ("invited", "name", "email")
 MAX_TEXT = 128
+MAX_PENDING_DAYS = 3650
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class GuestFilter:
     top: int = 50
     within: tuple[str, str] | None = None  # (requester address, sponsor user id)
     user_id: str | None = None  # one guest (its profile)
+    pending_days: int | None = None  # Pending, invited at least this many days ago
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,14 @@ class GuestRow:
 
 
 def check_filter(
-    *, state: str, domain: str, requester: str, text: str, sort: str, order: str
+    *,
+    state: str,
+    domain: str,
+    requester: str,
+    text: str,
+    sort: str,
+    order: str,
+    pending_days: str = "",
 ) -> GuestFilter:
     """A guest-list filter from the page's query; a bad value is named."""
     for name, value in (("domain", domain), ("requester", requester), ("text", text)):
@@ -77,6 +86,18 @@ def check_filter(
         raise ValidationError(f"Guests cannot be sorted by {sort[:32]!r}.")
     if order not in ("", "asc", "desc"):
         raise ValidationError("The order is asc or desc.")
+    days = None
+    if pending_days.strip():
+        text_days = pending_days.strip()
+        if not (text_days.isascii() and text_days.isdigit() and len(text_days) <= 4):
+            raise ValidationError(
+                f"Pending longer than is a whole number of days, 0 to {MAX_PENDING_DAYS}."
+            )
+        days = int(text_days)
+        if days > MAX_PENDING_DAYS:
+            raise ValidationError(
+                f"Pending longer than is a whole number of days, 0 to {MAX_PENDING_DAYS}."
+            )
     return GuestFilter(
         state=state or None,
         domain=domain.strip().lower().lstrip("@") or None,
@@ -84,4 +105,5 @@ def check_filter(
         text=text.strip() or None,
         sort=sort or "invited",
         descending=order != "asc",
+        pending_days=days,
     )

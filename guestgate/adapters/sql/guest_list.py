@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.odata import escape_like
 from guestgate.domain.console import GuestFilter, GuestRow
+from guestgate.domain.timestamps import iso
 from guestgate.domain.users import fold
 
 _SORT = {"invited": "u.created_at", "name": "u.display_name_key", "email": "u.mail_key"}
@@ -48,6 +50,11 @@ def _conditions(tenant_id: str, where: GuestFilter, now: str) -> tuple[str, dict
             "(u.display_name_key LIKE :text ESCAPE '\\' OR u.mail_key LIKE :text ESCAPE '\\')"
         )
         params["text"] = "%" + escape_like(fold(where.text)) + "%"
+    if where.pending_days is not None:
+        # Pending (not expired, revoked or accepted) since at least that many days.
+        cutoff = datetime.fromisoformat(now) - timedelta(days=where.pending_days)
+        clauses.append(f"{_STATE} = 'Pending' AND COALESCE(i.created_at, u.created_at) <= :before")
+        params["before"] = iso(cutoff)
     if where.user_id is not None:
         clauses.append("u.id = :uid")
         params["uid"] = where.user_id

@@ -154,6 +154,12 @@ class SqlUserRepository:
             },
         )
 
+    async def set_display_name(self, user_id: str, display_name: str) -> None:
+        await self.tx.execute(
+            "UPDATE users SET display_name = :name, display_name_key = :key WHERE id = :id",
+            {"id": user_id, "name": display_name, "key": fold(display_name)},
+        )
+
     async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
         await self.tx.execute(
             "UPDATE users SET sponsors = :sponsors WHERE id = :id",
