@@ -119,3 +119,24 @@ def uow(db: Database) -> Callable[..., SqlUnitOfWork]:
         return SqlUnitOfWork(db, write=write)
 
     return make
+
+
+# The modules with the longest tests (a minute or more each: kill loops, the bench harness,
+# scale-out, fault injection, fuzzing) go first, so that with two workers neither is left
+# running one of them alone at the end.
+LONGEST_FIRST = (
+    "tests/security/test_crash.py",
+    "tests/e2e/test_bench.py",
+    "tests/security/test_scale_out.py",
+    "tests/security/test_webhook_crash.py",
+    "tests/security/test_faults.py",
+    "tests/e2e/test_schema_fuzz.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
