@@ -233,12 +233,12 @@ async def report_summary(request: Request[Any, Any, Any]) -> Response[Any]:
     """Invitations created in the window by state, the acceptance rate and the time to
     accept (p50, p90) of those accepted; `from`/`to` default to the last 90 days."""
     runtime = runtime_of(request)
-    as_csv = wants_csv(request)
+    as_csv, now = wants_csv(request), runtime.now()
     found = await reports.summary(
         runtime.uow(write=False),
         tenant_id=caller_of(request).tenant_id,
-        window=window_of(lambda n: _text(request, n), runtime.now()),
-        now=runtime.now(),
+        window=window_of(lambda n: _text(request, n), now),
+        now=now,
     )
     if as_csv:
         return csv_response(summary_table(found), "summary")
