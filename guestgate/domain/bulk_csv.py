@@ -221,6 +221,12 @@ def request_of(columns: Columns, cells: Sequence[str]) -> InviteRequest:
         raise
 
 
+def requester_and_guest(columns: Columns, cells: Sequence[str]) -> tuple[str | None, str]:
+    """A row's requestedBy and guest address as the file gives them, without checking the
+    rest again: for a row that was invited already (its job's summary)."""
+    return _cell(columns, cells, REQUESTER), _cell(columns, cells, EMAIL) or ""
+
+
 def row_error(number: int, exc: GuestgateError) -> GuestgateError:
     """A row's validation error, naming the row and the column."""
     column = COLUMN_OF_CODE.get(exc.code)

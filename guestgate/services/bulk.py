@@ -350,6 +350,7 @@ class BulkRunner:
         and the mail commit together."""
         columns = bulk_csv.columns_of(job.headings, entra=job.entra)
         invited: list[tuple[EmailAddress, str]] = []
+        requesters: dict[str, EmailAddress] = {}
         after = -1
         while True:
             async with self.make_uow(write=False) as uow:
@@ -357,9 +358,15 @@ class BulkRunner:
             for row in page:
                 if row.status != states.ROW_DONE:
                     continue
-                request = request_of(job, columns, _cells(self.sealer, job.id, row))
-                if request.requested_by is not None:
-                    invited.append((request.requested_by, request.email.address))
+                # Only the two cells the summary needs: the row was checked when invited.
+                named, guest = bulk_csv.requester_and_guest(
+                    columns, _cells(self.sealer, job.id, row)
+                )
+                requester = named or job.started_by
+                if requester:
+                    if requester not in requesters:  # a file names few, on many rows
+                        requesters[requester] = parse_email(requester, field="requestedBy")
+                    invited.append((requesters[requester], parse_email(guest).address))
             if len(page) < PAGE:
                 break
             after = page[-1].position
