@@ -48,10 +48,15 @@ class Person:
     user: User
     access: Access
     session_hash: str
+    signed_in_at: str = ""  # when the person last entered a sign-in code (ISO 8601)
 
     @property
     def email(self) -> str:
         return self.user.mail
+
+    def signed_in_since(self, moment: datetime) -> bool:
+        """Whether the person's last sign-in is at or after this moment."""
+        return bool(self.signed_in_at) and self.signed_in_at >= iso(moment)
 
 
 def _derived(key: bytes, purpose: str, tenant_id: str) -> bytes:
@@ -127,9 +132,16 @@ class Refused:
 
 
 async def open_session(
-    uow: UnitOfWork, *, tenant_id: str, user_id: str, session_id: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    user_id: str,
+    session_id: str,
+    now: datetime,
+    signed_in_at: datetime | None = None,
 ) -> Person | Refused:
-    """After the code exchange: a console session for a member holding a role."""
+    """After the code exchange: a console session for a member holding a role.
+    `signed_in_at` is when the person entered a code (the ID token's auth_time)."""
     async with uow:
         user = await uow.users.get(tenant_id, user_id)
         if user is None:
@@ -140,6 +152,7 @@ async def open_session(
         if not roles:
             return Refused("no-role", user.mail)
         hashed = session_hash(session_id)
+        signed = iso(min(signed_in_at or now, now))
         await uow.console_sessions.add(
             ConsoleSession(
                 session_hash=hashed,
@@ -147,6 +160,7 @@ async def open_session(
                 user_id=user_id,
                 created_at=iso(now),
                 expires_at=iso(now + timedelta(seconds=rules.SESSION_SECONDS)),
+                signed_in_at=signed,
             )
         )
         await uow.audit.record(
@@ -158,7 +172,7 @@ async def open_session(
             details={"roles": sorted(roles)},
         )
         await uow.commit()
-    return Person(user, Access(roles), hashed)
+    return Person(user, Access(roles), hashed, signed)
 
 
 async def signed_in(
@@ -181,7 +195,7 @@ async def signed_in(
         roles = frozenset(await uow.roles.of_user(tenant_id, user.id))
     if not roles:
         return Refused("no-role", user.mail)
-    return Person(user, Access(roles), hashed)
+    return Person(user, Access(roles), hashed, session.signed_in_at or session.created_at)
 
 
 async def sign_out(uow: UnitOfWork, *, session_id: str, now: datetime) -> None:

@@ -15,10 +15,12 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 
 from guestgate.adapters.user_tokens import decode_own_token
 from guestgate.domain import console as rules
@@ -126,7 +128,7 @@ async def sign_in_first(request: Request[Any, Any, Any], tenant_ref: str) -> Sig
             "Your console session has ended",
             "Sign in again, then repeat what you were doing.",
         )
-    return await _start(request, runtime, tenant)
+    return await start_sign_in(request, runtime, tenant)
 
 
 async def checked_form(
@@ -148,9 +150,26 @@ async def checked_form(
     return signed, form
 
 
-async def _start(
+async def start_sign_in(
     request: Request[Any, Any, Any], runtime: Runtime, tenant: Tenant
 ) -> Response[str]:
+    """Send the browser to the tenant's sign-in, and back to this page after it."""
+    location, login = await sign_in_link(request, runtime, tenant)
+    return see_other(location, cookies=[login])
+
+
+async def sign_in_link(
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    tenant: Tenant,
+    *,
+    target: str | None = None,
+    fresh: bool = False,
+) -> tuple[str, Cookie]:
+    """The tenant's authorize URL and the sealed login cookie that goes with it; the
+    callback sends the browser to `target` (this page by default). `fresh`: the person must
+    enter a code again (prompt=login, max_age), and the callback accepts only an ID token
+    whose auth_time is within the recent-sign-in window."""
     client = await console.ensure_client(
         runtime.uow(),
         tenant_ref=tenant.id,
@@ -162,8 +181,11 @@ async def _start(
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     verifier = secrets.token_urlsafe(48)  # RFC 7636: 43 to 128 characters
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if target is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     login = {"t": tenant.id, "s": state, "n": nonce, "v": verifier, "next": target}
+    if fresh:
+        login["fresh"] = "1"
     sealed = runtime.sealer.seal(json.dumps(login).encode(), _SEAL)
     params = {
         "client_id": client.app_id,
@@ -176,9 +198,11 @@ async def _start(
         "code_challenge_method": "S256",
         "response_mode": "query",
     }
-    return see_other(
+    if fresh:
+        params.update(prompt="login", max_age=str(rules.RECENT_SIGN_IN_SECONDS))
+    return (
         f"/{tenant.id}/oauth2/v2.0/authorize?{urlencode(params)}",
-        cookies=[cookie(runtime, LOGIN_COOKIE, sealed, LOGIN_SECONDS)],
+        cookie(runtime, LOGIN_COOKIE, sealed, LOGIN_SECONDS),
     )
 
 
@@ -245,6 +269,18 @@ async def callback(request: Request[Any, Any, Any]) -> Response[str]:
         or not secrets.compare_digest(str(claims.get("nonce", "")), login["n"])
     ):
         return _ended("The ID token was not issued for this sign-in.")
+    auth_time = claims.get("auth_time")
+    signed_in_at = (
+        datetime.fromtimestamp(auth_time, UTC)
+        if isinstance(auth_time, int) and not isinstance(auth_time, bool) and auth_time > 0
+        else None
+    )
+    oldest = runtime.now() - timedelta(seconds=rules.RECENT_SIGN_IN_SECONDS)
+    if login.get("fresh") == "1" and (signed_in_at is None or signed_in_at < oldest):
+        return _ended("This action needs a sign-in with a code entered just now; open it again.")
+    replaced = request.cookies.get(cookie_name(runtime, CONSOLE_COOKIE), "")
+    if replaced:  # the browser's previous console session ends with this sign-in
+        await console.sign_out(runtime.uow(), session_id=replaced, now=runtime.now())
     session_id = new_session_id()
     opened = await console.open_session(
         runtime.uow(),
@@ -252,6 +288,7 @@ async def callback(request: Request[Any, Any, Any]) -> Response[str]:
         user_id=str(claims.get("oid", "")),
         session_id=session_id,
         now=runtime.now(),
+        signed_in_at=signed_in_at,
     )
     if isinstance(opened, Refused):
         tenant = await tenants.get_tenant(runtime.uow(write=False), tenant_id)
