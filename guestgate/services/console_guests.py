@@ -6,17 +6,24 @@ InvitationService use-cases as the API, with the person as the audit trail's act
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.console import GuestFilter, GuestRow
-from guestgate.domain.invitations import Invitation, InviteRequest
+from guestgate.domain.invitations import (
+    MAX_DISPLAY_NAME,
+    Invitation,
+    InviteRequest,
+    build_invite_request,
+)
 from guestgate.domain.tenants import is_guid
+from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import User, fold
 from guestgate.domain.views import InvitationView
-from guestgate.errors import NotFound, PermissionDenied
+from guestgate.errors import GuestgateError, NotFound, PermissionDenied, ValidationError
 from guestgate.services.console import Person
 from guestgate.services.directory import Actor
 from guestgate.services.invitations import InvitationService
@@ -24,6 +31,9 @@ from guestgate.services.ports import UnitOfWork
 
 AUDIT_WINDOW = 2000  # the tenant's latest audit rows searched for one guest's entries
 READ_ONLY = "Your role lets you see guests, not change them."
+MAX_SELECTION = 100  # guests in one bulk action
+ACTIONS = ("resend", "revoke", "delete", "reset", "rename")
+BULK_ACTIONS = ("resend", "revoke", "delete")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,19 @@ async def invite(
     return await service.invite(actor, request)
 
 
+async def changeable(uow: UnitOfWork, person: Person, user_id: str, now: datetime) -> GuestRow:
+    """The guest's row, if the person may see and change it; raises 403 or 404 otherwise."""
+    if not person.access.may_manage:
+        raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
+    async with uow:
+        row = await _visible(uow, person, user_id, now)
+    if not may_change(person, row):
+        raise PermissionDenied(
+            "Your role lets you see this guest, not change it.", code="ReadOnlyRole"
+        )
+    return row
+
+
 async def change(
     uow: UnitOfWork,
     service: InvitationService,
@@ -141,16 +164,164 @@ async def change(
     user_id: str,
     action: str,
     now: datetime,
-) -> InvitationView:
-    """Resend or revoke the guest's latest invitation."""
-    if not person.access.may_manage:
-        raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
-    async with uow:
-        row = await _visible(uow, person, user_id, now)
-    if not may_change(person, row):
-        raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
+) -> InvitationView | None:
+    """Resend or revoke the guest's latest invitation, or delete the guest, through the
+    API's use-cases (InvitationService); None for a delete."""
+    if action not in BULK_ACTIONS:
+        raise ValidationError(f"There is no action {action[:32]!r}.", code="UnknownAction")
+    row = await changeable(uow, person, user_id, now)
+    if action == "delete":
+        await service.delete_user(actor, row.user_id)
+        return None
     if row.invitation_id is None:
         raise NotFound("This guest has no invitation to change.", code="NoInvitation")
     if action == "resend":
         return await service.resend(actor, row.invitation_id)
     return await service.revoke(actor, row.invitation_id)
+
+
+async def reset_redemption(
+    uow_of: Callable[[], UnitOfWork],
+    service: InvitationService,
+    *,
+    person: Person,
+    actor: Actor,
+    user_id: str,
+    now: datetime,
+) -> InvitationView:
+    """Graph's resetRedemption: a new invitation, mailed, for the same user object (its id,
+    groups and history stay); the guest redeems again and every earlier link stops working.
+    The invitation keeps the latest one's redirect URL and requester."""
+    row = await changeable(uow_of(), person, user_id, now)
+    async with uow_of() as uow:
+        user = await uow.users.get(person.user.tenant_id, row.user_id)
+        latest = None
+        if row.invitation_id is not None:
+            latest = await uow.invitations.get(person.user.tenant_id, row.invitation_id)
+    if user is None:
+        raise NotFound("There is no such guest in this organization.", code="GuestNotFound")
+    request = build_invite_request(
+        email=user.mail,
+        redirect_url=None if latest is None else latest.redirect_url,
+        send_message=True,
+        requested_by=row.requester,
+        reset_user_id=user.id,
+    )
+    return await service.invite(actor, request)
+
+
+def check_display_name(text: str) -> str:
+    return check_text(
+        text,
+        field="The display name",
+        code="InvalidDisplayName",
+        max_length=MAX_DISPLAY_NAME,
+    ).strip()
+
+
+async def rename(
+    uow: UnitOfWork,
+    read: UnitOfWork,
+    *,
+    person: Person,
+    user_id: str,
+    display_name: str,
+    now: datetime,
+) -> str:
+    """Set the guest's display name (local mode: guestgate keeps the directory), audited as
+    user.update with the person as actor; the name as stored."""
+    name = check_display_name(display_name)
+    row = await changeable(read, person, user_id, now)
+    async with uow:
+        await uow.users.lock(row.user_id)
+        user = await uow.users.get(person.user.tenant_id, row.user_id)
+        if user is None:
+            raise NotFound("There is no such guest in this organization.", code="GuestNotFound")
+        await uow.users.set_display_name(user.id, name)
+        await uow.audit.record(
+            tenant_id=person.user.tenant_id,
+            actor=person.email,
+            action="user.update",
+            target=user.id,
+            created_at=iso(now),
+            details={"displayName": {"from": user.display_name, "to": name}},
+        )
+        await uow.commit()
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One selected guest's result in a bulk action."""
+
+    user_id: str
+    label: str  # name and address, as the confirmation listed them
+    ok: bool
+    text: str
+
+
+def check_selection(ids: list[str]) -> list[str]:
+    """The selected guest ids, each once, in order; a bad or overlong selection is named."""
+    if not ids:
+        raise ValidationError("Select at least one guest.", code="EmptySelection")
+    if len(ids) > MAX_SELECTION:
+        raise ValidationError(
+            f"Select at most {MAX_SELECTION} guests at a time; {len(ids)} were selected.",
+            code="SelectionTooLarge",
+        )
+    seen: dict[str, None] = {}
+    for user_id in ids:
+        if not is_guid(user_id):
+            raise ValidationError("The selection names a guest that does not exist.")
+        seen[user_id.lower()] = None
+    return list(seen)
+
+
+async def selected(
+    uow: UnitOfWork, *, person: Person, ids: list[str], now: datetime
+) -> list[tuple[str, GuestRow | None, str]]:
+    """For the confirmation: each selected guest's row, or None with why it is left out."""
+    found: list[tuple[str, GuestRow | None, str]] = []
+    for user_id in ids:
+        try:
+            row = await changeable(uow, person, user_id, now)
+        except GuestgateError as exc:
+            found.append((user_id, None, exc.message))
+            continue
+        found.append((user_id, row, ""))
+    return found
+
+
+async def bulk(
+    uow_of: Callable[[], UnitOfWork],
+    service: InvitationService,
+    *,
+    person: Person,
+    actor: Actor,
+    action: str,
+    ids: list[str],
+    now: datetime,
+) -> list[Outcome]:
+    """The action on each selected guest in turn, each in its own transaction through the
+    API's use-cases; one guest's failure is its own outcome and the others go on."""
+    outcomes = []
+    done = {"resend": "A new invitation was sent.", "revoke": "The invitation was revoked."}
+    for user_id in check_selection(ids):
+        label = user_id
+        try:
+            row = await changeable(uow_of(), person, user_id, now)
+            label = f"{row.display_name} <{row.email}>" if row.display_name else row.email
+            await change(
+                uow_of(),
+                service,
+                person=person,
+                actor=actor,
+                user_id=user_id,
+                action=action,
+                now=now,
+            )
+        except GuestgateError as exc:
+            outcomes.append(Outcome(user_id, label, False, exc.message))
+            continue
+        outcomes.append(Outcome(user_id, label, True, done.get(action, "The guest was deleted.")))
+    return outcomes

@@ -88,7 +88,9 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
     if isinstance(signed, Response):
         return signed
     runtime = runtime_of(request)
-    q = {k: request.query_params.get(k, "") for k in ("state", "domain", "requester", "q")}
+    q = {
+        k: request.query_params.get(k, "") for k in ("state", "domain", "requester", "q", "pending")
+    }
     sort, order = request.query_params.get("sort", ""), request.query_params.get("order", "")
     try:
         where = rules.check_filter(
@@ -98,6 +100,7 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
             text=q["q"],
             sort=sort,
             order=order,
+            pending_days=q["pending"],
         )
         after = _after(request.query_params.get("after", ""))
         found = await guests.list_guests(
@@ -125,6 +128,9 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
         sorts=rules.SORTS,
         next_link=next_link,
         first_link=f"?{urlencode(kept)}" if after is not None else None,
+        selectable={r.user_id for r in found.rows if guests.may_change(signed.person, r)},
+        max_selection=guests.MAX_SELECTION,
+        deleted=request.query_params.get("deleted", "")[:320],
     )
 
 
@@ -144,6 +150,7 @@ async def guest_profile(
     except GuestgateError as exc:
         return _refusal(signed, exc)
     confirm = request.query_params.get("confirm", "")
+    local = runtime.invitations.directory.is_identity_provider
     return _page(
         signed,
         "console_guest.html",
@@ -151,8 +158,9 @@ async def guest_profile(
         guest=found,
         changeable=guests.may_change(signed.person, found.row),
         now=runtime.now(),
-        confirm=confirm if confirm in ("resend", "revoke") else "",
+        confirm=confirm if confirm in guests.ACTIONS else "",
         done=request.query_params.get("done", ""),
+        renamable=local,
     )
 
 

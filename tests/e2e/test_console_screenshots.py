@@ -180,6 +180,14 @@ def test_screenshots_of_the_admin_console(
     assert shots.violations == []
     # The Webhooks and Activity pictures are test_console_events_screenshots.py's; the Bulk
     # invite and Reports pictures are their own tests'.
-    theirs = ("console-webhook", "console-activity", "console-bulk", "console-reports")
+    theirs = (
+        "console-webhook",
+        "console-activity",
+        "console-bulk",
+        "console-reports",
+        "console-guest-actions",
+        "console-audit",  # test_console_audit_screenshots.py's, with console-tenant
+        "console-tenant",
+    )
     mine = [p.stem for p in SHOTS.glob("*.png") if not p.stem.startswith(theirs)]
     assert sorted(mine) == sorted(shots.names)
