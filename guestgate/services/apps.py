@@ -194,8 +194,10 @@ async def update_sign_in(
     app_id_uri: str | None = None,
     api_scopes: Sequence[str] | None = None,
     now: datetime,
+    person: str | None = None,
 ) -> App:
-    """Add or remove an app's redirect URIs; set its application ID URI and scopes."""
+    """Add or remove an app's redirect URIs; set its application ID URI and scopes
+    (`person`: the console user who did it, the audit record's actor)."""
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
         app = await _app(uow, tenant, app_id)
@@ -222,6 +224,7 @@ async def update_sign_in(
         )
         await uow.audit.record(
             tenant_id=tenant.id,
+            actor=person,
             action="app.update",
             target=app.id,
             created_at=iso(now),
@@ -253,8 +256,10 @@ async def add_secret(
     now: datetime,
     rng: Randomness = SYSTEM,
     actor: str | None = None,
+    person: str | None = None,
 ) -> NewSecret:
-    """Add a client secret to an app (rotation: add the new one, then remove the old)."""
+    """Add a client secret to an app (rotation: add the new one, then remove the old).
+    `actor`: the app that asked, `person`: the console user (the audit record's actor)."""
     label = check_app_name(display_name)
     async with uow:
         tenant = await require_tenant(uow.tenants, tenant_ref)
@@ -264,6 +269,7 @@ async def add_secret(
         await uow.audit.record(
             tenant_id=tenant.id,
             app_id=actor,
+            actor=person,
             action="app.secret.add",
             target=app.id,
             created_at=iso(now),
@@ -289,6 +295,7 @@ async def remove_secret(
     secret_id: str,
     now: datetime,
     actor: str | None = None,
+    person: str | None = None,
 ) -> None:
     """Delete a client secret: it stops working for new tokens at once."""
     async with uow:
@@ -299,6 +306,7 @@ async def remove_secret(
         await uow.audit.record(
             tenant_id=tenant.id,
             app_id=actor,
+            actor=person,
             action="app.secret.remove",
             target=app.id,
             created_at=iso(now),
