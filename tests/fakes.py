@@ -329,6 +329,35 @@ class FakeAuditLog:
     async def list(self, tenant_id: str, *, limit: int) -> Sequence[AuditRecord]:
         return [r for r in reversed(self.s.audit) if r.tenant_id == tenant_id][:limit]
 
+    async def search(
+        self,
+        tenant_id: str,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        action_prefix: bool = False,
+        target: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> Sequence[AuditRecord]:
+        def matches(r: AuditRecord) -> bool:
+            return (
+                r.tenant_id == tenant_id
+                and (actor is None or (r.actor or "").lower() == actor.lower())
+                and (target is None or (r.target or "").lower() == target.lower())
+                and (
+                    action is None
+                    or (r.action.startswith(action) if action_prefix else r.action == action)
+                )
+                and (start is None or r.created_at >= start)
+                and (end is None or r.created_at < end)
+                and (before is None or r.id < before)
+            )
+
+        return [r for r in reversed(self.s.audit) if matches(r)][:limit]
+
 
 def _column(user: User, prop: str) -> str | None:
     value: str | None = {

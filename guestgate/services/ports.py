@@ -227,6 +227,21 @@ class AuditLog(Protocol):
     ) -> None: ...
 
     async def list(self, tenant_id: str, *, limit: int) -> Sequence[AuditRecord]: ...
+    async def search(
+        self,
+        tenant_id: str,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        action_prefix: bool = False,
+        target: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> Sequence[AuditRecord]:
+        """Newest first, every given condition matched; `before` is an id (keyset)."""
+        ...
 
 
 class EventLog(Protocol):

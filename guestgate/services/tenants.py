@@ -141,11 +141,14 @@ async def update_tenant(
     landing_url: str | None = None,
     invitation_lifetime_days: int | None = None,
     now: datetime,
+    actor: str | None = None,
+    request_id: str | None = None,
 ) -> Tenant:
     """Set the tenant's links (https URLs; "" clears one) and the lifetime of new invitations.
 
     None leaves a setting as it is. Every value is checked before anything is written, and
-    the changes commit together with one audit row.
+    the changes commit together with one audit row, naming `actor` (the console's signed-in
+    person; None from the CLI).
     """
     checked = {
         name: None if value in (None, "") else check_redirect_url(value, field=f"{name} URL")
@@ -179,6 +182,8 @@ async def update_tenant(
             tenant_id=tenant.id,
             action="tenant.update",
             target=tenant.id,
+            actor=actor,
+            request_id=request_id,
             created_at=iso(now),
             details=None if lifetime is None else {"invitationLifetimeDays": lifetime},
         )

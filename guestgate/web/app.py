@@ -19,11 +19,13 @@ from guestgate.web import (
     bulk,
     console,
     console_apps,
+    console_audit,
     console_bulk,
     console_events,
     console_guest_actions,
     console_pages,
     console_reports,
+    console_tenant,
     events,
     graph,
     identity,
@@ -86,6 +88,8 @@ def create_app(settings: Settings) -> Litestar:
             *console_events.ROUTES,
             *console_bulk.ROUTES,
             *console_reports.ROUTES,
+            *console_audit.ROUTES,
+            *console_tenant.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
         else [*operations, *api.ROUTES, *bulk.ROUTES, *events.ROUTES, *policies.ROUTES],

@@ -321,3 +321,40 @@ def test_a_sponsor_cannot_act_on_anothers_guest_and_a_readers_posts_are_refused(
         shown = caller.request("GET", f"/v1.0/users/{user_id}")
         assert shown.status_code == 200
         assert shown.json()["displayName"] == name
+
+
+def test_deleting_needs_a_sign_in_within_the_last_ten_minutes(
+    server: Server, sink: SmtpSink, chromium: Any
+) -> None:
+    admin = _address("admin")
+    member(server, admin, "Gale Global", "Global administrator")
+    caller = Caller.demo(server)
+    guest = _address("keep", "fabrikam.example")
+    user_id = _invite(caller, guest, "Kept Guest")
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_in(page, server, sink, admin, f"guests/{user_id}")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    stale = _stamp(datetime.now(UTC) - timedelta(minutes=20))
+    _sql(server, "UPDATE console_sessions SET signed_in_at = ?", stale)
+    base = f"{server.base_url}/admin/{DEMO_TENANT}"
+    for path, form in (
+        (f"guests/{user_id}/delete", {"confirmed": "yes"}),
+        ("guests/bulk", {"action": "delete", "confirmed": "yes", f"g:{user_id}": "on"}),
+        ("guests/bulk", {"action": "delete", f"g:{user_id}": "on"}),
+    ):
+        answer = page.request.post(f"{base}/{path}", form={"csrf": csrf} | form)
+        assert answer.status == 403, (path, answer.text())
+        assert "Sign in again" in answer.text()
+    assert caller.request("GET", f"/v1.0/users/{user_id}").status_code == 200
+    # A resend does not need a fresh sign-in.
+    answer = page.request.post(
+        f"{base}/guests/bulk",
+        form={"csrf": csrf, "action": "resend", "confirmed": "yes", f"g:{user_id}": "on"},
+    )
+    assert "1 of 1 done." in answer.text()
+    page.goto(f"{base}/guests/{user_id}?confirm=delete")
+    page.get_by_role("button", name="Yes, delete the guest").click()
+    assert page.inner_text("h1") == "Sign in again to continue"
+    assert serious_violations(page) == []
+    context.close()

@@ -72,3 +72,51 @@ class SqlAuditLog:
             {"tid": tenant_id, "limit": limit},
         )
         return [_record(r) for r in rows]
+
+    async def search(
+        self,
+        tenant_id: str,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        action_prefix: bool = False,
+        target: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        before: int | None = None,
+        limit: int,
+    ) -> Sequence[AuditRecord]:
+        """The tenant's events newest first, matching every condition given: actor and
+        target in any case, the action exactly or (`action_prefix`) by its start, created
+        at or after `start` and before `end`, with an id below `before` (keyset paging)."""
+        where = ["tenant_id = :tid"]
+        params: dict[str, Any] = {"tid": tenant_id, "limit": limit}
+        if actor is not None:
+            where.append("LOWER(actor) = :actor")
+            params["actor"] = actor.lower()
+        if target is not None:
+            where.append("LOWER(target) = :target")
+            params["target"] = target.lower()
+        if action is not None and action_prefix:
+            # A prefix of letters, digits, '.' and '_' (checked by the caller): no LIKE escapes.
+            where.append("action LIKE :action")
+            params["action"] = action + "%"
+        elif action is not None:
+            where.append("action = :action")
+            params["action"] = action
+        if start is not None:
+            where.append("created_at >= :start")
+            params["start"] = start
+        if end is not None:
+            where.append("created_at < :end")
+            params["end"] = end
+        if before is not None:
+            where.append("id < :before")
+            params["before"] = before
+        # Only the fixed conditions above are joined in; every value is a bound parameter.
+        rows = await self.tx.fetchall(
+            f"SELECT * FROM audit_events WHERE {' AND '.join(where)}"  # noqa: S608
+            " ORDER BY id DESC LIMIT :limit",
+            params,
+        )
+        return [_record(r) for r in rows]
