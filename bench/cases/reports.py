@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import CaseRun, Guestgate
+from guestgate.domain.reports import accept_micros
 from guestgate.domain.timestamps import iso
 
 SPREAD_DAYS = 730
@@ -34,11 +35,12 @@ STATES = (  # (status, share): most accepted, a quarter still pending
 )
 INVITATION_COLUMNS = (
     "id, tenant_id, user_id, email, ticket_hash, status, redirect_url, send_message,"
-    " requested_by, more, created_at, expires_at, completed_at, revoked_at"
+    " requested_by, more, created_at, expires_at, completed_at, revoked_at, accept_us"
 )
 USER_COLUMNS = (
     "id, tenant_id, user_type, display_name, mail, email_key, user_principal_name,"
-    " external_user_state, creation_type, created_at, display_name_key, mail_key, upn_key"
+    " external_user_state, creation_type, created_at, display_name_key, mail_key, upn_key,"
+    " last_sign_in_at"
 )
 
 
@@ -58,20 +60,23 @@ def rows(tenant_id: str, count: int, now: datetime) -> Iterator[tuple[tuple[Any,
         if status == "Completed" and completed is None:
             status = "PendingAcceptance"
         state = "Accepted" if status == "Completed" else "PendingAcceptance"
-        user = (
-            user_id, tenant_id, "Guest", f"Seeded guest {i}", email, email,
-            f"seed{i:07d}_{domain}#EXT#@contoso.example", state, "Invitation", iso(created),
-            f"seeded guest {i}", email, f"seed{i:07d}_{domain}#ext#@contoso.example",
-        )  # fmt: skip
         requester = None if rng.random() < 0.2 else f"r{rng.randrange(200):03d}@contoso.example"
+        created_at = iso(created)
         invitation = (
             invitation_id, tenant_id, user_id, email, uuid.uuid4().hex + uuid.uuid4().hex,
-            status, "https://myapps.microsoft.com", False, requester, "{}", iso(created),
+            status, "https://myapps.microsoft.com", False, requester, "{}", created_at,
             iso(created + timedelta(days=30)), completed,
             iso(done) if status == "Revoked" and done < now else None,
+            accept_micros(created_at, completed) if completed else None,
         )  # fmt: skip
-        seen = now - timedelta(seconds=rng.uniform(0, 400 * 86400))
-        sign_in = (user_id, iso(seen), iso(seen)) if completed and rng.random() < 0.9 else ()
+        seen = iso(now - timedelta(seconds=rng.uniform(0, 400 * 86400)))
+        sign_in = (user_id, seen, seen) if completed and rng.random() < 0.9 else ()
+        user = (
+            user_id, tenant_id, "Guest", f"Seeded guest {i}", email, email,
+            f"seed{i:07d}_{domain}#EXT#@contoso.example", state, "Invitation", created_at,
+            f"seeded guest {i}", email, f"seed{i:07d}_{domain}#ext#@contoso.example",
+            seen if sign_in else None,
+        )  # fmt: skip
         yield user, invitation, sign_in
 
 
@@ -89,11 +94,11 @@ def seed(server: Guestgate, tenant_id: str, count: int) -> float:
         try:
             with conn:
                 conn.executemany(
-                    f"INSERT INTO users ({USER_COLUMNS}) VALUES ({', '.join('?' * 13)})", users
+                    f"INSERT INTO users ({USER_COLUMNS}) VALUES ({', '.join('?' * 14)})", users
                 )
                 conn.executemany(
                     f"INSERT INTO invitations ({INVITATION_COLUMNS})"
-                    f" VALUES ({', '.join('?' * 14)})",
+                    f" VALUES ({', '.join('?' * 15)})",
                     invitations,
                 )
                 conn.executemany("INSERT INTO sign_in_activity VALUES (?, ?, ?)", sign_ins)

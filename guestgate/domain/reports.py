@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from guestgate.domain.timestamps import parse_iso
 from guestgate.errors import ValidationError
 
 DEFAULT_DAYS = 90  # the window when `from` is not given: the 90 days before `to`
@@ -198,3 +199,8 @@ def share(counts: Mapping[str, int]) -> dict[str, float | None]:
     """Each count's part of the total, rounded to four places."""
     total = sum(counts.values())
     return {k: rate(v, total) for k, v in counts.items()}
+
+
+def accept_micros(created_at: str, completed_at: str) -> int:
+    """Whole microseconds from an invitation's creation to its acceptance (stored times)."""
+    return (parse_iso(completed_at) - parse_iso(created_at)) // timedelta(microseconds=1)

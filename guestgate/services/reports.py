@@ -32,7 +32,7 @@ class ReportStore(Protocol):
         self, tenant_id: str, *, start: str, end: str, now: str
     ) -> dict[str, int]: ...
     async def accept_micros_at(
-        self, tenant_id: str, *, start: str, end: str, ranks: Sequence[int]
+        self, tenant_id: str, *, start: str, end: str, ranks: Sequence[int], accepted: int
     ) -> list[int]: ...
     async def top_keys(
         self, tenant_id: str, by: str, *, start: str, end: str, limit: int
@@ -104,7 +104,9 @@ async def summary(uow: UnitOfWork, *, tenant_id: str, window: Window, now: datet
         accepted = found.get(states.COMPLETED, 0)
         ranks = [rules.rank(p, accepted) for p in rules.PERCENTILES]
         micros = (
-            await store.accept_micros_at(tenant_id, start=start, end=end, ranks=ranks)
+            await store.accept_micros_at(
+                tenant_id, start=start, end=end, ranks=ranks, accepted=accepted
+            )
             if accepted
             else []
         )

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0021, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0023, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -228,6 +228,7 @@ CREATE TABLE users (
 	display_name_key TEXT NOT NULL, 
 	mail_key TEXT NOT NULL, 
 	upn_key TEXT NOT NULL, 
+	last_sign_in_at VARCHAR(27), 
 	sponsors TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_users_tenant_email UNIQUE (tenant_id, email_key), 
@@ -240,6 +241,8 @@ CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
 CREATE INDEX ix_users_tenant_type_created ON users (tenant_id, user_type, created_at, id);
 
 CREATE INDEX ix_users_tenant_type_id ON users (tenant_id, user_type, id);
+
+CREATE INDEX ix_users_tenant_type_sign_in ON users (tenant_id, user_type, last_sign_in_at);
 
 CREATE TABLE webhook_deliveries (
 	id VARCHAR(36) NOT NULL, 
@@ -300,6 +303,7 @@ CREATE TABLE console_sessions (
 	created_at VARCHAR(27) NOT NULL, 
 	expires_at VARCHAR(27) NOT NULL, 
 	ended_at VARCHAR(27), 
+	signed_in_at VARCHAR(27), 
 	PRIMARY KEY (session_hash), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
@@ -325,11 +329,14 @@ CREATE TABLE invitations (
 	completed_at VARCHAR(27), 
 	revoked_at VARCHAR(27), 
 	expiry_reported VARCHAR(27), 
+	accept_us BIGINT, 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE, 
 	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
 	UNIQUE (ticket_hash)
 );
+
+CREATE INDEX ix_invitations_accepted ON invitations (tenant_id, status, accept_us, created_at);
 
 CREATE INDEX ix_invitations_reports ON invitations (tenant_id, created_at, status, expires_at, completed_at, requested_by, email);
 
@@ -337,7 +344,7 @@ CREATE INDEX ix_invitations_status_expiry ON invitations (status, expires_at);
 
 CREATE INDEX ix_invitations_tenant_created ON invitations (tenant_id, created_at, id);
 
-CREATE INDEX ix_invitations_tenant_status_created ON invitations (tenant_id, status, created_at, id, expires_at);
+CREATE INDEX ix_invitations_tenant_status_created ON invitations (tenant_id, status, created_at, id, expires_at, accept_us);
 
 CREATE INDEX ix_invitations_user_status ON invitations (user_id, status);
 
@@ -457,4 +464,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0021');
+INSERT INTO alembic_version (version_num) VALUES ('0023');

@@ -112,11 +112,13 @@ users = Table(
     Column("display_name_key", Text, nullable=False),
     Column("mail_key", Text, nullable=False),
     Column("upn_key", Text, nullable=False),
+    Column("last_sign_in_at", TIMESTAMP),  # sign_in_activity's, for the sign-in report (0023)
     UniqueConstraint("tenant_id", "email_key", name="uq_users_tenant_email"),
     UniqueConstraint("tenant_id", "upn_key", name="uq_users_tenant_upn_key"),
     Index("ix_users_tenant_type_created", "tenant_id", "user_type", "created_at", "id"),
     Index("ix_users_tenant_type_id", "tenant_id", "user_type", "id"),  # the sign-in report (0021)
     Index("ix_users_tenant_created", "tenant_id", "created_at", "id"),  # the OData feed (0018)
+    Index("ix_users_tenant_type_sign_in", "tenant_id", "user_type", "last_sign_in_at"),  # 0023
 )
 
 invitations = Table(
@@ -139,6 +141,7 @@ invitations = Table(
     Column("completed_at", TIMESTAMP),
     Column("revoked_at", TIMESTAMP),
     Column("expiry_reported", TIMESTAMP),  # the expires_at its invitation.expired told of (0013)
+    Column("accept_us", BigInteger),  # completed_at - created_at in µs, the reports' (0023)
     Index("ix_invitations_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_invitations_user_status", "user_id", "status"),
     Index("ix_invitations_status_expiry", "status", "expires_at"),
@@ -160,7 +163,9 @@ invitations = Table(
         "created_at",
         "id",
         "expires_at",
+        "accept_us",  # 0023
     ),
+    Index("ix_invitations_accepted", "tenant_id", "status", "accept_us", "created_at"),  # 0023
 )
 
 audit_events = Table(

@@ -223,6 +223,10 @@ class SqlSignIn:
             " sign_in_activity.last_successful_sign_in_at)",
             {"id": user_id, "now": now, "success": now if success else None},
         )
+        # The sign-in report counts guests by this copy on their users row (migration 0023).
+        await self.tx.execute(
+            "UPDATE users SET last_sign_in_at = :now WHERE id = :id", {"id": user_id, "now": now}
+        )
 
     async def activity(self, user_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
         """(last sign-in, last successful sign-in) of each user that ever tried."""

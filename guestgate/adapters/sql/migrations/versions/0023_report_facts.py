@@ -16,6 +16,7 @@ down_revision = "0022"
 branch_labels = None
 depends_on = None
 
+STATUS_CREATED = ["tenant_id", "status", "created_at", "id", "expires_at", "accept_us"]
 # The same exact integer arithmetic the reports used before (adapters/sql/reports.py).
 _MICROS = {
     "sqlite": (
@@ -46,8 +47,11 @@ def upgrade() -> None:
         " WHERE a.user_id = users.id)"
         " WHERE id IN (SELECT user_id FROM sign_in_activity WHERE last_sign_in_at IS NOT NULL)"
     )
+    # The pending and state counts' index gets the duration too, for ranking a short window.
+    op.drop_index("ix_invitations_tenant_status_created", table_name="invitations")
+    op.create_index("ix_invitations_tenant_status_created", "invitations", STATUS_CREATED)
     op.create_index(
-        "ix_invitations_accepted", "invitations", ["tenant_id", "status", "created_at", "accept_us"]
+        "ix_invitations_accepted", "invitations", ["tenant_id", "status", "accept_us", "created_at"]
     )
     op.create_index(
         "ix_users_tenant_type_sign_in", "users", ["tenant_id", "user_type", "last_sign_in_at"]
@@ -57,6 +61,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_users_tenant_type_sign_in", table_name="users")
     op.drop_index("ix_invitations_accepted", table_name="invitations")
+    op.drop_index("ix_invitations_tenant_status_created", table_name="invitations")
+    op.create_index("ix_invitations_tenant_status_created", "invitations", STATUS_CREATED[:-1])
     with op.batch_alter_table("users") as batch:
         batch.drop_column("last_sign_in_at")
     with op.batch_alter_table("invitations") as batch:
