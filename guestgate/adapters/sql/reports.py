@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from guestgate.adapters.sql.driver import Transaction
@@ -176,13 +177,21 @@ class SqlReports:
         return [(str(r["day"]), str(r["k"]), int(r["n"])) for r in rows]
 
     async def day_totals(self, tenant_id: str, *, start: str, end: str) -> list[tuple[str, int]]:
-        """(UTC day, invitations) in the window."""
+        """(UTC day, invitations) in the window, for the days that have any."""
+        # One range count of the (tenant_id, created_at, id) index per day: nothing parsed,
+        # grouped or sorted per row.
+        days, params = [], self._window(tenant_id, start, end)
+        for i, (day, lo, hi) in enumerate(_days(start, end)):
+            text = "CAST(:{}{} AS VARCHAR(27))" if i == 0 else ":{}{}"
+            days.append(", ".join(text.format(c, i) for c in "dlh"))
+            params |= {f"d{i}": day, f"l{i}": lo, f"h{i}": hi}
         rows = await self.tx.fetchall(
-            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS n FROM invitations"  # noqa: S608
-            f" WHERE {_IN_WINDOW} GROUP BY 1",
-            self._window(tenant_id, start, end),
+            "WITH days (day, lo, hi) AS (VALUES (" + "), (".join(days) + "))"  # noqa: S608 (bound names)
+            " SELECT day, (SELECT COUNT(*) FROM invitations WHERE tenant_id = :tid"
+            " AND created_at >= days.lo AND created_at < days.hi) AS n FROM days",
+            params,
         )
-        return [(str(r["day"]), int(r["n"])) for r in rows]
+        return [(str(r["day"]), int(r["n"])) for r in rows if r["n"]]
 
     async def pending_counts(self, tenant_id: str, *, before: str, now: str) -> tuple[int, int]:
         """(pending invitations created before `before`, how many of them are past expiry)."""
@@ -234,3 +243,16 @@ class SqlReports:
         )
         assert row is not None
         return {i: int(row[f"c{i}"]) for i in range(5)}
+
+
+def _days(start: str, end: str) -> list[tuple[str, str, str]]:
+    """(UTC day, from, to) of each day [start, end) touches, cut to [start, end)."""
+    found = []
+    day = date.fromisoformat(start[:10])
+    while True:
+        lo = f"{day.isoformat()}T00:00:00.000000Z"
+        if lo >= end:
+            return found
+        hi = f"{(day + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
+        found.append((day.isoformat(), max(lo, start), min(hi, end)))
+        day += timedelta(days=1)
