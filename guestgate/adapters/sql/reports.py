@@ -247,7 +247,7 @@ class SqlReports:
 
 def _days(start: str, end: str) -> list[tuple[str, str, str]]:
     """(UTC day, from, to) of each day [start, end) touches, cut to [start, end)."""
-    found = []
+    found: list[tuple[str, str, str]] = []
     day = date.fromisoformat(start[:10])
     while True:
         lo = f"{day.isoformat()}T00:00:00.000000Z"
