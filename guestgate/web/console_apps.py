@@ -11,11 +11,14 @@ shows it no more. Adding a secret needs a sign-in within the last 10 minutes
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
+from guestgate.domain.timestamps import parse_iso
 from guestgate.errors import ConfigError, GuestgateError
 from guestgate.services import console_apps as registry
 from guestgate.services.console_apps import LIFETIMES
@@ -38,6 +41,18 @@ DONE = {
 CHANGE: dict[str, Any] = {"include_in_schema": False, "status_code": 303}
 
 
+def _left(now: datetime) -> Callable[[str], str]:
+    """How long a secret has left, as the page says it: in 90 days, today, expired."""
+
+    def left(stamp: str) -> str:
+        days = (parse_iso(stamp) - now).days
+        if parse_iso(stamp) <= now:
+            return "expired"
+        return "expires today" if days == 0 else f"in {days} day{'' if days == 1 else 's'}"
+
+    return left
+
+
 def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
     return render(
         template,
@@ -52,6 +67,7 @@ def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> R
         when=when,
         section="apps",
         lifetimes=LIFETIMES,
+        left=_left(context.pop("now")) if "now" in context else str,
         **context,
     )
 
@@ -105,6 +121,7 @@ async def _detail(
         status,
         title=f"{row.app.name} - Apps - {signed.tenant.name}",
         row=row,
+        now=runtime.now(),
         may_change=registry.may_manage(signed.person),
         **{"confirm": None, "done": "", "error": "", "form": {}, **context},
     )

@@ -188,6 +188,8 @@ def test_screenshots_of_the_admin_console(
         "console-guest-actions",
         "console-audit",  # test_console_audit_screenshots.py's, with console-tenant
         "console-tenant",
+        "console-app",  # test_console_apps_screenshots.py's, with console-reauth
+        "console-reauth",
     )
     mine = [p.stem for p in SHOTS.glob("*.png") if not p.stem.startswith(theirs)]
     assert sorted(mine) == sorted(shots.names)
