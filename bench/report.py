@@ -90,6 +90,20 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" upload to results file ({r['total_s']:.1f} s; {r['failed']:.0f} failed)"
             )
             continue
+        if "worst_list_p99_ms" in r:
+            lines.append(
+                f"{name:<{w}}console pages over {r['guests']:.0f} guests at"
+                f" {r['console_rate']:.0f} pages/s each: worst guests-page p99"
+                f" {r['worst_list_p99_ms']:.1f} ms (target {r['list_target_ms']:.0f}), profile"
+                f" p99 {r['profile_p99_ms']:.1f} ms (target {r['profile_target_ms']:.0f})"
+            )
+            for key in [k.removesuffix("_p50_ms") for k in r if k.endswith("_p50_ms")]:
+                lines.append(
+                    f"{'':<{w}}  {key}: p50 {r[key + '_p50_ms']:.1f} ms,"
+                    f" p99 {r[key + '_p99_ms']:.1f} ms, {r[key + '_rate']:.1f}/s,"
+                    f" {r[key + '_not_ok']:.0f} not 200"
+                )
+            continue
         if "worst_p99_ms" in r:
             lines.append(
                 f"{name:<{w}}report queries over {r['invitations']:.0f} invitations: worst p99"

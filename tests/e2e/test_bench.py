@@ -300,3 +300,40 @@ def test_bench_bulk_cases_run_a_job_from_upload_to_results(tmp_path: Path) -> No
         assert medians[case]["succeeded"] == 300
         assert medians[case]["failed"] == 0
         assert medians[case]["rows_per_s"] > 0
+
+
+def test_bench_console_case_times_the_guest_list_and_profile_pages(tmp_path: Path) -> None:
+    """console with 2,000 seeded guests and one second of each page kind: every page answered
+    200 through the minted session and figures reported; speed is not checked."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--cases",
+            "console",
+            "--guests",
+            "2000",
+            "--console-rate",
+            "10",
+            "--duration",
+            "1",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "console pages over 2000 guests at 10 pages/s each" in result.stdout
+    [report] = list(tmp_path.glob("*.json"))
+    figures = json.loads(report.read_text())["medians"]["console"]
+    assert figures["guests"] == 2000
+    assert figures["pages_not_ok"] == 0
+    for kind in ("guests", "state", "domain", "text", "requester", "profile"):
+        assert figures[f"{kind}_ok"] == 10, kind
+        assert figures[f"{kind}_p99_ms"] >= figures[f"{kind}_p50_ms"] > 0, kind
