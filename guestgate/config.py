@@ -174,6 +174,51 @@ class GraphSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The admin console's sign-in in Microsoft 365 mode (docs/console.md): an Entra app.
+
+    `authority` is the tenant's v2.0 authority (its discovery document is under it); with
+    no `client_secret` the app is a public client and PKCE alone protects the code.
+    """
+
+    authority: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.authority is not None:
+            parts = urlsplit(self.authority)
+            local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+            if (
+                not parts.hostname
+                or not (parts.scheme == "https" or (parts.scheme == "http" and local))
+                or parts.query
+                or parts.fragment
+                or parts.username
+                or len(self.authority) > 512
+            ):
+                raise ConfigError(
+                    "GUESTGATE_CONSOLE_AUTHORITY must be an https URL without query or"
+                    f" credentials (http only for localhost), got {self.authority[:512]!r}"
+                )
+        if self.client_id is not None and not is_guid(self.client_id):
+            raise ConfigError("GUESTGATE_CONSOLE_CLIENT_ID must be the app's client id (a GUID)")
+        if self.client_secret is not None and not 1 <= len(self.client_secret) <= 512:
+            raise ConfigError("GUESTGATE_CONSOLE_CLIENT_SECRET must be 1-512 characters")
+        if (self.authority is None) != (self.client_id is None) or (
+            self.client_secret is not None and self.client_id is None
+        ):
+            raise ConfigError(
+                "GUESTGATE_CONSOLE_AUTHORITY and GUESTGATE_CONSOLE_CLIENT_ID go together"
+                " (GUESTGATE_CONSOLE_CLIENT_SECRET is optional, for a confidential app)"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.authority is not None
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookSettings:
     """Webhook deliveries (docs/events.md): bounded in time, to public https targets."""
 
@@ -227,6 +272,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # The file the secret key was read from; None when GUESTGATE_SECRET_KEY holds it.
@@ -291,6 +337,7 @@ _GROUPS: tuple[tuple[str, type[Any], str], ...] = (
     ("limits", LimitSettings, ""),
     ("mail", MailSettings, ""),
     ("graph", GraphSettings, "graph_"),
+    ("console", ConsoleSettings, "console_"),
     ("webhooks", WebhookSettings, "webhook_"),
     ("metrics", MetricsSettings, "metrics_"),
 )

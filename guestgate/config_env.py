@@ -22,6 +22,7 @@ from guestgate.config import (
     DEFAULT_PUBLIC_URL,
     DEFAULT_SECRET_KEY_FILE,
     LOOPBACK_OF,
+    ConsoleSettings,
     DatabaseSettings,
     GraphSettings,
     HttpSettings,
@@ -183,6 +184,11 @@ def from_env(
             ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
             timeout_seconds=graph_timeout,
             invites_per_window=invites_per_window,
+        ),
+        console=ConsoleSettings(
+            authority=(env.get("GUESTGATE_CONSOLE_AUTHORITY") or "").rstrip("/") or None,
+            client_id=env.get("GUESTGATE_CONSOLE_CLIENT_ID") or None,
+            client_secret=env.get("GUESTGATE_CONSOLE_CLIENT_SECRET") or None,
         ),
         tokens=TokenSettings(session_seconds=session_lifetime, key_refresh_seconds=key_refresh),
         limits=LimitSettings(

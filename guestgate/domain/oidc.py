@@ -244,8 +244,10 @@ def id_token_claims(
     now: int,
     lifetime: int,
     uti: str,
+    wids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """An Entra v2 ID token: `sub` pairwise, `oid` the same for every app."""
+    """An Entra v2 ID token: `sub` pairwise, `oid` the same for every app; `wids` the
+    directory role template ids of the member's console roles, as Entra sends them."""
     claims: dict[str, Any] = {
         "aud": app_id,
         "iss": issuer,
@@ -271,6 +273,8 @@ def id_token_claims(
         claims["email"] = user.mail
     if user.user_type == GUEST:
         claims["idp"] = guest_idp
+    if wids:
+        claims["wids"] = wids
     return claims
 
 

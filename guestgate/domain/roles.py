@@ -19,6 +19,32 @@ SPONSOR = "Sponsor"
 READER = "Reader"
 ROLES = (GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER, SPONSOR, READER)
 _BY_KEY = {r.lower().replace(" ", ""): r for r in ROLES}
+# Entra's directory role template ids (the `wids` claim) of the console roles that are
+# directory roles; Sponsor is guestgate's own. guestgate's ID tokens carry them for members
+# holding these roles, as Entra's do, and the console reads them in Microsoft 365 mode.
+DIRECTORY_ROLE_IDS = {
+    GLOBAL_ADMINISTRATOR: "62e90394-69f5-4237-9190-012177145e10",
+    USER_ADMINISTRATOR: "fe930be7-5e62-47f5-a3b1-9e5c1e2b3bdc",
+    GUEST_INVITER: "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+    READER: "f2ef992c-3afb-46b9-b7cf-a126ee74c451",  # Global Reader
+}
+ROLE_OF_DIRECTORY_ROLE = {v: k for k, v in DIRECTORY_ROLE_IDS.items()}
+
+
+def directory_role_ids(roles: frozenset[str] | set[str]) -> list[str]:
+    """The `wids` of these console roles, in a stable order."""
+    return sorted(DIRECTORY_ROLE_IDS[r] for r in roles if r in DIRECTORY_ROLE_IDS)
+
+
+def roles_of_directory_roles(wids: object) -> frozenset[str]:
+    """The console roles a `wids` claim grants (unknown template ids grant none)."""
+    if not isinstance(wids, list):
+        return frozenset()
+    return frozenset(
+        ROLE_OF_DIRECTORY_ROLE[w]
+        for w in wids[:256]
+        if isinstance(w, str) and w in ROLE_OF_DIRECTORY_ROLE
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,11 @@ from typing import Any
 from guestgate.domain import oidc
 from guestgate.domain.apps import App
 from guestgate.domain.randomness import SYSTEM, Randomness
+from guestgate.domain.roles import directory_role_ids
 from guestgate.domain.signin import RefreshToken
 from guestgate.domain.signing import KeySet, sign
 from guestgate.domain.timestamps import iso, parse_iso
-from guestgate.domain.users import User
+from guestgate.domain.users import MEMBER, User
 from guestgate.errors import OAuthError
 from guestgate.services.oidc_clients import Client, authenticate
 from guestgate.services.ports import UnitOfWork
@@ -124,6 +125,9 @@ async def _mint(
     )
     id_token = None
     if "openid" in oidc_scopes:
+        wids = None
+        if user.user_type == MEMBER:
+            wids = directory_role_ids(frozenset(await uow.roles.of_user(user.tenant_id, user.id)))
         id_token = oidc.id_token_claims(
             issuer=issuer,
             app_id=app.id,
@@ -137,6 +141,7 @@ async def _mint(
             now=stamp,
             lifetime=signer.lifetime,
             uti=rng.token(16),
+            wids=wids,
         )
     refresh = None
     if "offline_access" in oidc_scopes:
