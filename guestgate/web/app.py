@@ -23,6 +23,7 @@ from guestgate.web import (
     console_bulk,
     console_events,
     console_guest_actions,
+    console_m365,
     console_pages,
     console_reports,
     console_tenant,
@@ -92,7 +93,14 @@ def create_app(settings: Settings) -> Litestar:
             *console_tenant.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
-        else [*operations, *api.ROUTES, *bulk.ROUTES, *events.ROUTES, *policies.ROUTES],
+        else [
+            *operations,
+            *api.ROUTES,
+            *bulk.ROUTES,
+            *events.ROUTES,
+            *policies.ROUTES,
+            *console_m365.ROUTES,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],
