@@ -130,7 +130,7 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
         first_link=f"?{urlencode(kept)}" if after is not None else None,
         selectable={r.user_id for r in found.rows if guests.may_change(signed.person, r)},
         max_selection=guests.MAX_SELECTION,
-        deleted=request.query_params.get("deleted", "")[:320],
+        deleted=request.query_params.get("deleted", "") == "1",
     )
 
 

@@ -248,7 +248,7 @@ def test_a_profile_renames_resets_the_redemption_and_deletes_the_guest(
     violations += serious_violations(page)
     page.get_by_role("button", name="Yes, delete the guest").click()
     assert page.inner_text("h1") == "Guests"
-    assert f"The guest {guest} was deleted" in page.inner_text("main")
+    assert "The guest was deleted" in page.inner_text("main")
     violations += serious_violations(page)
     page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/guests?q={guest}")
     assert listed(page) == {}
