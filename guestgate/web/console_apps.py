@@ -24,10 +24,10 @@ from guestgate.services import console_apps as registry
 from guestgate.services.console_apps import LIFETIMES
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
-from guestgate.web.console_pages import TITLES, when
+from guestgate.web.console_pages import refusal, signed_page
 from guestgate.web.console_reauth import require_recent_sign_in
 from guestgate.web.errors import status_of
-from guestgate.web.forms import cookie, cookie_name, message, render, see_other
+from guestgate.web.forms import cookie, cookie_name, see_other
 
 SHOWN_COOKIE = "gg_console_secret"
 SHOWN_SECONDS = 120
@@ -54,28 +54,14 @@ def _left(now: datetime) -> Callable[[str], str]:
 
 
 def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
-    return render(
+    return signed_page(
+        signed,
         template,
         status,
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
-        when=when,
         section="apps",
         lifetimes=LIFETIMES,
         left=_left(context.pop("now")) if "now" in context else str,
         **context,
-    )
-
-
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
     )
 
 
@@ -86,7 +72,7 @@ async def _signed(request: Request[Any, Any, Any], tenant: str) -> Signed | Resp
     try:
         registry.require_view(signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return signed
 
 
@@ -113,7 +99,7 @@ async def _detail(
     try:
         row = await registry.get_app(runtime.uow(write=False), person=signed.person, app_id=app_id)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     status = context.pop("status", 200)
     return _page(
         signed,
@@ -157,7 +143,7 @@ async def _redirect_uri(
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return await _detail(
             signed,
             request,
@@ -214,7 +200,7 @@ async def secret_add(request: Request[Any, Any, Any], tenant: str, app_id: str) 
         registry.require_manage(signed.person)
         row = await registry.get_app(runtime.uow(write=False), person=signed.person, app_id=app_id)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     base = f"/admin/{signed.tenant.id}/apps/{row.app.id}"
     again = await require_recent_sign_in(
         request,
@@ -236,7 +222,7 @@ async def secret_add(request: Request[Any, Any, Any], tenant: str, app_id: str) 
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return await _detail(
             signed,
             request,
@@ -311,7 +297,7 @@ async def secret_remove(
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(f"{base}?done=secret-removed#secrets")
 
 

@@ -24,20 +24,13 @@ from guestgate.errors import GuestgateError
 from guestgate.services import console_audit as audit
 from guestgate.services.ports import UnitOfWork
 from guestgate.web.auth import runtime_of
-from guestgate.web.console import Signed, sign_in_first
-from guestgate.web.console_pages import TITLES, when
+from guestgate.web.console import sign_in_first
+from guestgate.web.console_pages import refusal, signed_page
 from guestgate.web.errors import status_of
-from guestgate.web.forms import PAGE_HEADERS, message, render
+from guestgate.web.forms import PAGE_HEADERS
 
 FILTERS = ("actor", "action", "target", "from", "to")
 HEADINGS = ("id", "time", "actor", "appId", "action", "target", "requestId", "details")
-
-
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
-    )
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -73,7 +66,7 @@ async def audit_page(request: Request[Any, Any, Any], tenant: str) -> Response[s
     try:
         audit.require_view(signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     runtime = runtime_of(request)
     query = _query(request)
     kept = {k: v for k, v in query.items() if v}
@@ -92,21 +85,14 @@ async def audit_page(request: Request[Any, Any, Any], tenant: str) -> Response[s
         context["filtered"] = not where.empty
     except GuestgateError as exc:
         if status_of(exc) != 400:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         status, context["error"] = 400, exc.message
-    return render(
+    return signed_page(
+        signed,
         "console_audit.html",
         status,
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
         section="audit",
         title=f"Audit log - {signed.tenant.name}",
-        when=when,
         shown=shown,
         form=query,
         export_link=f"/admin/{signed.tenant.id}/audit.csv"
@@ -151,7 +137,7 @@ async def audit_export(request: Request[Any, Any, Any], tenant: str) -> Response
         audit.require_view(signed.person)
         where = _where(_query(request))
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
 
     def uow() -> UnitOfWork:
         return runtime.uow(write=False)

@@ -28,9 +28,9 @@ from guestgate.services import console_bulk as jobs
 from guestgate.services.console_guests import actor_of
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
-from guestgate.web.console_pages import TITLES, when
+from guestgate.web.console_pages import refusal, signed_page
 from guestgate.web.errors import status_of
-from guestgate.web.forms import PAGE_HEADERS, check_csrf, message, render, see_other
+from guestgate.web.forms import PAGE_HEADERS, check_csrf, message, see_other
 
 STATIC = Path(__file__).with_name("static")
 BODY_BYTES = MAX_BYTES + 64 * 1024  # the file, and the multipart envelope around it
@@ -61,17 +61,10 @@ def started_by(job: BulkJob) -> str:
 
 
 def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
-    return render(
+    return signed_page(
+        signed,
         template,
         status,
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
-        when=when,
         section="bulk",
         labels=STATE_LABELS,
         classes=STATE_CLASSES,
@@ -80,13 +73,6 @@ def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> R
         max_mib=MAX_BYTES // (1024 * 1024),
         max_rows=MAX_ROWS,
         **context,
-    )
-
-
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
     )
 
 
@@ -103,7 +89,7 @@ async def _signed(request: Request[Any, Any, Any], tenant: str) -> Signed | Resp
     try:
         jobs.require_view(signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return signed
 
 
@@ -112,7 +98,7 @@ async def _list(signed: Signed, request: Request[Any, Any, Any], **context: Any)
     try:
         rows = await jobs.list_jobs(runtime.uow, person=signed.person, limit=LIST_SIZE)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     status = context.pop("status", 200)
     return _page(
         signed,
@@ -184,7 +170,7 @@ async def bulk_upload(request: Request[Any, Any, Any], tenant: str) -> Response[
     try:
         jobs.require_start(signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     got = await _upload(request, signed)
     if isinstance(got, Response):
         return got
@@ -223,7 +209,7 @@ async def bulk_upload(request: Request[Any, Any, Any], tenant: str) -> Response[
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return await _list(
             signed, request, status=status_of(exc), error=exc.message, check_only=check_only
         )
@@ -244,7 +230,7 @@ async def bulk_job(request: Request[Any, Any, Any], tenant: str, job_id: str) ->
     try:
         job = await _job(signed, request, job_id)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     page = _page(
         signed,
         "console_bulk_job.html",
@@ -296,7 +282,7 @@ async def bulk_results(request: Request[Any, Any, Any], tenant: str, job_id: str
             runtime.uow, person=signed.person, sealer=runtime.sealer, job_id=_job_id(job_id)
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return Response(
         text.encode(),
         media_type="text/csv; charset=utf-8",
@@ -326,7 +312,7 @@ async def bulk_cancel(request: Request[Any, Any, Any], tenant: str, job_id: str)
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(f"/admin/{signed.tenant.id}/bulk/{job.id}?done=cancelled")
 
 

@@ -23,10 +23,10 @@ from guestgate.services import console_events as hooks
 from guestgate.services import events
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
-from guestgate.web.console_pages import TITLES, when
+from guestgate.web.console_pages import refusal, signed_page
 from guestgate.web.errors import status_of
 from guestgate.web.events import numbering_uow
-from guestgate.web.forms import message, render, see_other
+from guestgate.web.forms import see_other
 
 LOG_SIZE = 50  # delivery-log lines on an endpoint's page
 FEED_PAGE = 50
@@ -40,27 +40,9 @@ CHANGE: dict[str, Any] = {"include_in_schema": False, "status_code": 303}
 
 
 def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
-    return render(
-        template,
-        status,
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
-        when=when,
-        section="activity" if template == "console_activity.html" else "webhooks",
-        event_types=EVENT_TYPES,
-        **context,
-    )
-
-
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
+    section = "activity" if template == "console_activity.html" else "webhooks"
+    return signed_page(
+        signed, template, status, section=section, event_types=EVENT_TYPES, **context
     )
 
 
@@ -91,7 +73,7 @@ async def _signed(request: Request[Any, Any, Any], tenant: str) -> Signed | Resp
     try:
         hooks.require_view(signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return signed
 
 
@@ -100,7 +82,7 @@ async def _list(signed: Signed, request: Request[Any, Any, Any], **context: Any)
     try:
         rows = await hooks.list_endpoints(runtime.uow(write=False), person=signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     status = context.pop("status", 200)
     return _page(
         signed,
@@ -145,7 +127,7 @@ async def webhook_add(request: Request[Any, Any, Any], tenant: str) -> Response[
         )
     except GuestgateError as exc:
         if status_of(exc) != 400:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return await _list(signed, request, status=400, error=exc.message, form=form)
     return await _detail(signed, request, made.endpoint.id, status=201, secret=made.secret)
 
@@ -162,7 +144,7 @@ async def _detail(
             limit=LOG_SIZE,
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     status = context.pop("status", 200)
     return _page(
         signed,
@@ -236,7 +218,7 @@ async def _change(
             return see_other(f"{base}?done=removed")
         return await _replay(signed, request, endpoint_id, form)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
 
 
 async def _replay(
@@ -262,7 +244,7 @@ async def _replay(
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return await _detail(
             signed, request, endpoint_id, status=status_of(exc), error=exc.message, replay=form
         )
@@ -328,7 +310,7 @@ async def activity(request: Request[Any, Any, Any], tenant: str) -> Response[str
             limit=FEED_PAGE,
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     kept = {"type": chosen} if chosen else {}
     following = None
     if len(rows) == FEED_PAGE:

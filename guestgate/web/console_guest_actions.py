@@ -22,7 +22,7 @@ from guestgate.services import console_guests as guests
 from guestgate.services.console_guests import BULK_ACTIONS, MAX_SELECTION
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
-from guestgate.web.console_pages import _page, _refusal
+from guestgate.web.console_pages import _page, refusal
 from guestgate.web.console_reauth import require_recent_sign_in
 from guestgate.web.forms import see_other
 
@@ -61,7 +61,7 @@ async def delete(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
             runtime.uow(write=False), signed.person, user_id, runtime.now()
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     if form.get("confirmed") != "yes":
         return see_other(_profile(signed, row.user_id, "confirm=delete"))
     again = await fresh_sign_in(
@@ -83,7 +83,7 @@ async def delete(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     # The list says a guest was deleted, not which: a link can carry any text.
     return see_other(f"/admin/{signed.tenant.id}/guests?deleted=1")
 
@@ -108,7 +108,7 @@ async def reset(request: Request[Any, Any, Any], tenant: str, user_id: str) -> R
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(_profile(signed, user_id, "done=reset"))
 
 
@@ -123,7 +123,7 @@ async def rename(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
     if form.get("confirmed") != "yes":
         return see_other(_profile(signed, user_id, "confirm=rename"))
     if not runtime.invitations.directory.is_identity_provider:
-        return _refusal(
+        return refusal(
             signed,
             ValidationError(
                 "In Microsoft 365 mode a guest's display name is changed in Entra.",
@@ -140,7 +140,7 @@ async def rename(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(_profile(signed, user_id, "done=rename"))
 
 
@@ -171,7 +171,7 @@ async def _confirmation(
     try:
         ids = _checked(signed, action, raw)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     if action == "delete":
         again = await fresh_sign_in(
             request, signed, action="Deleting guests", back=_back(signed, action, ids)
@@ -219,7 +219,7 @@ async def bulk(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
     try:
         ids = _checked(signed, action, raw)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     if action == "delete":
         again = await fresh_sign_in(
             request, signed, action="Deleting guests", back=_back(signed, action, ids)

@@ -38,7 +38,11 @@ def when(stamp: str | None) -> str:
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else "—"
 
 
-def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
+def signed_page(
+    signed: Signed, template: str, status: int = 200, *, section: str, **context: Any
+) -> Response[str]:
+    """A console page in the signed-in person's frame (the tenant, their roles, the form
+    token, `section` lit in the navigation) around the page's own `context`."""
     return render(
         template,
         status,
@@ -50,16 +54,21 @@ def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> R
         access=signed.person.access,
         csrf=signed.csrf,
         when=when,
-        labels=STATE_LABELS,
-        section="invite" if template.startswith("console_invite") else "guests",
+        section=section,
         **context,
     )
 
 
-def _refusal(signed: Signed | None, exc: GuestgateError) -> Response[str]:
+def refusal(signed: Signed | None, exc: GuestgateError) -> Response[str]:
+    """The message page for an error a console action met, with its status."""
     status = status_of(exc)
     title = TITLES.get(status, "Something went wrong")
     return message(status, title, exc.message, org=signed.tenant.name if signed else None)
+
+
+def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
+    section = "invite" if template.startswith("console_invite") else "guests"
+    return signed_page(signed, template, status, section=section, labels=STATE_LABELS, **context)
 
 
 def _after(token: str) -> tuple[str, str] | None:
@@ -110,7 +119,7 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     kept = {k: v for k, v in {**q, "sort": sort, "order": order}.items() if v}
     next_link = None
     if found.next_after is not None:
@@ -148,7 +157,7 @@ async def guest_profile(
             runtime.uow(write=False), person=signed.person, user_id=user_id, now=runtime.now()
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     confirm = request.query_params.get("confirm", "")
     local = runtime.invitations.directory.is_identity_provider
     return _page(
@@ -187,7 +196,7 @@ async def _change(
             now=runtime.now(),
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(f"/admin/{signed.tenant.id}/guests/{user_id}?done={action}")
 
 
@@ -243,7 +252,7 @@ async def invite(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:
-            return _refusal(signed, exc)
+            return refusal(signed, exc)
         return _page(
             signed,
             "console_invite.html",

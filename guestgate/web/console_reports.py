@@ -24,9 +24,8 @@ from guestgate.services.ports import UnitOfWork
 from guestgate.web import reports as tables
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, sign_in_first
-from guestgate.web.console_pages import TITLES, when
-from guestgate.web.errors import status_of
-from guestgate.web.forms import message, render
+from guestgate.web.console_pages import refusal, signed_page
+from guestgate.web.forms import message
 
 PENDING_SHOWN = 20
 CONSOLE_TOP = 8  # requesters or domains by name in a chart
@@ -123,19 +122,12 @@ def _query(request: Request[Any, Any, Any], name: str) -> str | None:
     return value.strip()
 
 
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
-    )
-
-
 async def _signed(request: Request[Any, Any, Any], tenant: str) -> Signed | Response[str]:
     signed = await sign_in_first(request, tenant)
     if isinstance(signed, Response):
         return signed
     if not signed.person.access.sees_all:
-        return _refusal(signed, PermissionDenied(NOT_YOURS, code="NotAnAdministrator"))
+        return refusal(signed, PermissionDenied(NOT_YOURS, code="NotAnAdministrator"))
     return signed
 
 
@@ -214,7 +206,7 @@ async def reports_page(request: Request[Any, Any, Any], tenant: str) -> Response
     try:
         figures = await _figures(request, signed, CONSOLE_TOP)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     runtime = runtime_of(request)
     summary = figures.summary
     states = [(STATE_NAMES.get(k, k), v) for k, v in summary.by_state.items()]
@@ -232,18 +224,11 @@ async def reports_page(request: Request[Any, Any, Any], tenant: str) -> Response
         cursor = tables.pending_cursor(runtime, signed.tenant.id, figures.pending.next_after)
         following = "?" + urlencode({**kept, "days": figures.days, "after": cursor})
     base = f"/admin/{signed.tenant.id}/reports"
-    return render(
+    return signed_page(
+        signed,
         "console_reports.html",
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
         section="reports",
         title=f"Reports - {signed.tenant.name}",
-        when=when,
         figures=figures,
         window_from=kept["from"],
         window_to=kept["to"],
@@ -306,7 +291,7 @@ async def report_download(request: Request[Any, Any, Any], tenant: str, file: st
     try:
         table = await _table(request, name, tenant_id, now)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return tables.csv_response(table, name)
 
 

@@ -18,16 +18,8 @@ from guestgate.logs import request_id_var
 from guestgate.services import console_tenant as settings
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
-from guestgate.web.console_pages import TITLES, when
-from guestgate.web.errors import status_of
-from guestgate.web.forms import message, render, see_other
-
-
-def _refusal(signed: Signed, exc: GuestgateError) -> Response[str]:
-    status = status_of(exc)
-    return message(
-        status, TITLES.get(status, "Something went wrong"), exc.message, org=signed.tenant.name
-    )
+from guestgate.web.console_pages import refusal, signed_page
+from guestgate.web.forms import see_other
 
 
 def _form_of(tenant: Tenant) -> dict[str, str]:
@@ -40,19 +32,12 @@ def _form_of(tenant: Tenant) -> dict[str, str]:
 
 
 def _page(signed: Signed, tenant: Tenant, status: int = 200, **context: Any) -> Response[str]:
-    return render(
+    return signed_page(
+        signed,
         "console_tenant.html",
         status,
-        org=signed.tenant.name,
-        wide=True,
-        tenant=signed.tenant.id,
-        me=signed.person.email,
-        roles=sorted(signed.person.access.roles),
-        access=signed.person.access,
-        csrf=signed.csrf,
         section="tenant",
         title=f"Tenant - {signed.tenant.name}",
-        when=when,
         settings=tenant,
         changeable=settings.may_change(signed.person),
         max_days=MAX_INVITATION_LIFETIME_DAYS,
@@ -70,7 +55,7 @@ async def tenant_page(request: Request[Any, Any, Any], tenant: str) -> Response[
     try:
         found = await settings.view(runtime.uow(write=False), person=signed.person)
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return _page(signed, found, done=request.query_params.get("done") == "saved")
 
 
@@ -100,7 +85,7 @@ async def tenant_save(request: Request[Any, Any, Any], tenant: str) -> Response[
             errors=exc.fields,
         )
     except GuestgateError as exc:
-        return _refusal(signed, exc)
+        return refusal(signed, exc)
     return see_other(f"/admin/{signed.tenant.id}/tenant?done=saved")
 
 
