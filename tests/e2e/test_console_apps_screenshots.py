@@ -20,7 +20,7 @@ from tests.e2e.console_browser import member, sign_in
 from tests.e2e.server import Server
 from tests.e2e.signin import DEMO_TENANT
 from tests.e2e.smtp import SmtpSink
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_console_screenshots import ADMIN, SHOTS, Shots
 from tests.leaks import REGISTRY
 
@@ -55,18 +55,6 @@ def apps_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Ite
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _app(server: Server, name: str, *args: str) -> str:

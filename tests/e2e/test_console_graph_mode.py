@@ -28,7 +28,6 @@ from tests.e2e.console_browser import member
 from tests.e2e.server import Server
 from tests.e2e.signin import DEMO_TENANT, latest_code
 from tests.e2e.smtp import SmtpSink
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_pages_and_mails import serious_violations
 
 pytestmark = pytest.mark.e2e
@@ -110,18 +109,6 @@ def broker(
     server.start()
     yield server, own
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _api_token(microsoft: Server, own: dict[str, str]) -> str:

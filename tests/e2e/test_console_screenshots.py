@@ -19,7 +19,7 @@ from tests.e2e.console_browser import member, sign_in
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.signin import DEMO_TENANT
 from tests.e2e.smtp import SmtpSink
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_pages_and_mails import redeem_link, serious_violations, to_consent
 
 pytestmark = [
@@ -58,18 +58,6 @@ def shots_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> It
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Shots:

@@ -22,7 +22,7 @@ from tests.e2e.console_browser import member, sign_in
 from tests.e2e.server import Server
 from tests.e2e.signin import DEMO_TENANT
 from tests.e2e.smtp import SmtpSink
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_pages_and_mails import serious_violations
 
 pytestmark = [
@@ -59,18 +59,6 @@ def server(
     member(running, SPONSOR, "Sam Sponsor", "Sponsor")
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _stored(server: Server) -> dict[str, Any]:

@@ -61,18 +61,6 @@ def http(server: Server) -> Iterator[requests.Session]:
         yield session
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def serious_violations(page: Any) -> list[str]:
     """axe-core's serious and critical findings on the page, one line each."""
     from axe_playwright_python.sync_playwright import Axe

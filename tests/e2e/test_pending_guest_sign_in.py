@@ -61,18 +61,6 @@ def server(
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _invited(server: Server, redirect_url: str) -> tuple[str, str]:
     email = f"pending.{uuid.uuid4().hex[:8]}@fabrikam.example"
     answer = Caller.demo(server).invite(
