@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any, Protocol, Self
 
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.backlog import QueueState
-from guestgate.domain.console import ConsoleSession, GuestFilter, GuestRow
 from guestgate.domain.events import Event
 from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import Invitation
@@ -16,7 +15,6 @@ from guestgate.domain.keys import SigningKey
 from guestgate.domain.messages import ClaimedMessage, OutboxMessage
 from guestgate.domain.odata import UserQuery
 from guestgate.domain.redemption import RedeemSession
-from guestgate.domain.roles import RoleAssignment
 from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.subscriptions import Subscription
 from guestgate.domain.tenants import Tenant
@@ -30,9 +28,8 @@ from guestgate.domain.webhooks import (
     SealedSecrets,
 )
 from guestgate.services.bulk_ports import BulkJobs
-
-if TYPE_CHECKING:  # the report queries' port lives beside its use-cases
-    from guestgate.services.reports import ReportStore
+from guestgate.services.console_ports import ConsoleSessions, GuestList, Roles
+from guestgate.services.report_ports import ReportStore
 
 
 class TenantRepository(Protocol):
@@ -322,30 +319,6 @@ class InvitationPolicies(Protocol):
 
     async def get(self, tenant_id: str) -> InvitationPolicy | None: ...
     async def put(self, policy: InvitationPolicy) -> None: ...
-
-
-class Roles(Protocol):
-    """Console role assignments: a member of the tenant and each role it holds."""
-
-    async def assign(self, assignment: RoleAssignment) -> bool: ...
-    async def remove(self, tenant_id: str, user_id: str, role: str) -> bool: ...
-    async def of_user(self, tenant_id: str, user_id: str) -> Sequence[str]: ...
-    async def list(self, tenant_id: str) -> Sequence[RoleAssignment]: ...
-
-
-class ConsoleSessions(Protocol):
-    """Signed-in console browsers, by the SHA-256 of their cookie."""
-
-    async def add(self, session: ConsoleSession) -> None: ...
-    async def get(self, session_hash: str) -> ConsoleSession | None: ...
-    async def end(self, session_hash: str, now: str) -> bool: ...
-
-
-class GuestList(Protocol):
-    """The console's guest list: filtered, sorted, keyset-paged, counted."""
-
-    async def page(self, tenant_id: str, where: GuestFilter, *, now: str) -> Sequence[GuestRow]: ...
-    async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int: ...
 
 
 class UnitOfWork(Protocol):

@@ -10,44 +10,19 @@ and the console refuse the same things with the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from guestgate.domain import invitations as states
 from guestgate.domain import reports as rules
 from guestgate.domain.reports import Breakdown, Window
 from guestgate.domain.timestamps import iso
 from guestgate.services.ports import UnitOfWork
+from guestgate.services.report_ports import ReportStore
 
 STATES = (states.PENDING, states.EXPIRED, states.COMPLETED, states.DECLINED, states.REVOKED)
 BY = ("requester", "domain")
-
-
-class ReportStore(Protocol):
-    """The report queries (adapters/sql/reports.py)."""
-
-    async def outcomes(
-        self, tenant_id: str, *, start: str, end: str, now: str
-    ) -> dict[str, int]: ...
-    async def accept_micros_at(
-        self, tenant_id: str, *, start: str, end: str, ranks: Sequence[int], accepted: int
-    ) -> list[int]: ...
-    async def top_keys(
-        self, tenant_id: str, by: str, *, start: str, end: str, limit: int
-    ) -> list[tuple[str, int]]: ...
-    async def per_day(
-        self, tenant_id: str, by: str, keys: Sequence[str], *, start: str, end: str
-    ) -> list[tuple[str, str, int]]: ...
-    async def day_totals(
-        self, tenant_id: str, *, start: str, end: str
-    ) -> list[tuple[str, int]]: ...
-    async def pending_counts(self, tenant_id: str, *, before: str, now: str) -> tuple[int, int]: ...
-    async def pending_page(
-        self, tenant_id: str, *, before: str, after: tuple[str, str] | None, limit: int
-    ) -> list[dict[str, Any]]: ...
-    async def sign_in_counts(self, tenant_id: str, *, after: Sequence[str]) -> dict[int, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
