@@ -81,6 +81,12 @@ class Runtime:
         return utcnow()
 
     @property
+    def has_graph_app(self) -> bool:
+        """Microsoft 365 mode with guestgate's own app registration in the tenant: what reads
+        the tenant without a caller's token (the console's guest list) needs."""
+        return self.graph is not None and self.graph.app_tokens is not None
+
+    @property
     def keeps_tenants(self) -> bool:
         """Whether callers' tenants are rows of guestgate's database (not in Microsoft 365
         mode: there a caller's tenant is the Entra tenant its token names)."""

@@ -24,6 +24,7 @@ from guestgate.web import (
     console_events,
     console_guest_actions,
     console_m365,
+    console_m365_signin,
     console_pages,
     console_reports,
     console_tenant,
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Litestar:
             *bulk.ROUTES,
             *events.ROUTES,
             *policies.ROUTES,
+            *console_m365_signin.ROUTES,
             *console_m365.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -305,9 +305,9 @@ def test_forged_unsigned_and_wrong_nonce_tokens_are_refused(
         assert mixed.status_code == 400
         assert "another issuer" in mixed.text
     # The token checks themselves, against the real authority's discovery and keys.
+    from guestgate.adapters.console_authority import Authority
     from guestgate.config import ConsoleSettings
     from guestgate.errors import AuthenticationError
-    from guestgate.services.console_m365 import Authority
 
     authority = Authority(
         ConsoleSettings(
