@@ -4,6 +4,7 @@ acknowledged before that commit is durable (guestgate/adapters/sql/sqlite.py).""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from guestgate.adapters.sql import sqlite
 from guestgate.adapters.sql.sqlite import SqliteDatabase
+from guestgate.adapters.sql.sqlite_checkpoint import BACKSTOP_PAGES
 from guestgate.errors import IntegrityError, Unavailable
 
 pytestmark = pytest.mark.anyio
@@ -148,3 +150,32 @@ async def test_writes_give_up_with_503_when_another_process_never_lets_go(
     other.close()
     await insert(sqlite_db, "later")
     assert committed_names(sqlite_db) == {"later"}
+
+
+def file_size(path: str) -> int:
+    return os.stat(path).st_size
+
+
+async def test_the_log_is_copied_into_the_database_in_a_thread_not_inside_commit(
+    sqlite_db: SqliteDatabase,
+) -> None:
+    """Commits leave the checkpoint (and its fsync) to a background thread; the write
+    connection checkpoints inline only past the backstop, far beyond SQLite's 1,000 pages."""
+    tx = await sqlite_db.begin()
+    await tx.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)")
+    await tx.commit()
+    write = sqlite_db._connection("write")
+    assert write.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+    size_before = file_size(sqlite_db.path)
+    for _ in range(40):  # ~2.5 MiB of log, 640 pages: below every inline threshold
+        tx = await sqlite_db.begin()
+        await tx.execute("INSERT INTO blobs (body) VALUES (:b)", {"b": b"x" * 65536})
+        await tx.commit()
+        await asyncio.sleep(0.01)
+    for _ in range(200):  # only a checkpoint writes pages into the database file
+        if file_size(sqlite_db.path) > size_before + 2 * 1024 * 1024:
+            break
+        await asyncio.sleep(0.02)
+    assert file_size(sqlite_db.path) > size_before + 2 * 1024 * 1024
+    with sqlite3.connect(sqlite_db.path) as conn:
+        assert conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 40

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from guestgate import metrics
 from guestgate.adapters.sql.driver import Params, Row, Transaction
+from guestgate.adapters.sql.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from guestgate.errors import IntegrityError, Unavailable
 
 BUSY_SECONDS = 10.0  # how long a writer waits for another process's transaction
@@ -47,6 +48,7 @@ class SqliteDatabase:
         self._read_wait = metrics.database_wait("sqlite", "read")
         self._group: _Group | None = None
         self.commits = 0  # groups committed by this process (write transactions share them)
+        self._checkpointer = Checkpointer(path)
 
     def _connection(self, role: str) -> sqlite3.Connection:
         if self._pid != os.getpid():
@@ -66,6 +68,9 @@ class SqliteDatabase:
             conn.execute("PRAGMA cache_size = -32768")
             if role == "read":
                 conn.execute("PRAGMA query_only = ON")
+            else:
+                # The log is copied back in a thread (sqlite_checkpoint.py), not in COMMIT.
+                conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
             self._conns[role] = conn
         return conn
 
@@ -198,6 +203,7 @@ class SqliteDatabase:
             else:
                 self.commits += 1
                 group.done.set_result(None)
+                self._checkpointer.after_commit()
 
     async def ping(self) -> None:
         tx = await self.begin(write=False)
@@ -210,6 +216,7 @@ class SqliteDatabase:
         group = self._group
         if group is not None and group.flusher is not None:
             await asyncio.wait([group.flusher])
+        await self._checkpointer.close()
         if self._pid == os.getpid():
             for conn in self._conns.values():
                 conn.close()
