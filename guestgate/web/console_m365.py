@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
-from guestgate.domain.invitations import COMPLETED, PENDING
+from guestgate.domain.invitations import COMPLETED, PENDING, REVOKED
 from guestgate.domain.tenants import is_guid
+from guestgate.domain.users import GUEST
 from guestgate.domain.views import InvitationQuery, InvitationView
 from guestgate.errors import GuestgateError
 from guestgate.logs import request_id_var
@@ -41,7 +42,7 @@ from guestgate.web.console_m365_signin import TITLES, form_token, signed_in, whe
 
 PAGE_SIZE = 50
 STATES = {"Pending": PENDING, "Accepted": COMPLETED}
-LABELS = {PENDING: "Pending", COMPLETED: "Accepted", "Revoked": "Revoked"}
+LABELS = {PENDING: "Pending", COMPLETED: "Accepted", REVOKED: "Revoked"}
 LOCAL_ONLY = {
     "invite": "Invite",
     "bulk": "Bulk invite",
@@ -169,7 +170,7 @@ async def guest_profile(
         view = await runtime.invitations.get(_actor(runtime, person), user_id)
     except GuestgateError as exc:
         return _refusal(exc)
-    if view.user_type != "Guest":
+    if view.user_type != GUEST:
         return message(404, TITLES[404], f"There is no guest {user_id} in this tenant.")
     confirm = request.query_params.get("confirm", "")
     return _page(

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 
 from guestgate.domain import console as rules
-from guestgate.domain.invitations import build_invite_request
+from guestgate.domain.invitations import COMPLETED, PENDING, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import unstorable
 from guestgate.errors import GuestgateError, ValidationError
@@ -29,7 +29,7 @@ from guestgate.web.errors import status_of
 from guestgate.web.forms import message, render, see_other
 
 PAGE_SIZE = 50
-STATE_LABELS = {"PendingAcceptance": "Pending", "Completed": "Accepted"}
+STATE_LABELS = {PENDING: "Pending", COMPLETED: "Accepted"}
 TITLES = {400: "That request is not valid", 403: "Not allowed", 404: "Not found"}
 
 

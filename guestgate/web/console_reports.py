@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 
 from guestgate.domain import reports as rules
+from guestgate.domain.invitations import COMPLETED, DECLINED, EXPIRED, PENDING, REVOKED
 from guestgate.errors import GuestgateError, PermissionDenied
 from guestgate.services import reports
 from guestgate.services.ports import UnitOfWork
@@ -33,11 +34,11 @@ NOT_YOURS = "Your role does not let you see reports; administrators and readers 
 # Fill patterns defined in the template, in the order series use them.
 PATTERNS = ("solid", "hatch", "dots", "cross", "grid", "outline", "wave", "hatch-back", "checks")
 STATE_NAMES = {
-    "PendingAcceptance": "Pending",
-    "Expired": "Expired",
-    "Completed": "Accepted",
-    "Declined": "Declined",
-    "Revoked": "Revoked",
+    PENDING: "Pending",
+    EXPIRED: "Expired",
+    COMPLETED: "Accepted",
+    DECLINED: "Declined",
+    REVOKED: "Revoked",
 }
 DOWNLOADS = {"summary", "requesters", "domains", "pending", "sign-ins"}
 WIDTH = 560  # a chart's viewBox width
