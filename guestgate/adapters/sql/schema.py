@@ -132,6 +132,22 @@ invitations = Table(
     Column("status", String(32), nullable=False),
     Column("redirect_url", String(2048), nullable=False),
     Column("send_message", Boolean, nullable=False),
+# The latest invitation, kept on the guest's row for the console's guest list (migration
+# 0026; adapters/sql/invitations.py keeps it on every write). The state is Pending, Accepted,
+# Declined or Revoked; Expired is a Pending one whose expires_at has passed.
+users.append_column(Column("latest_invitation_id", GUID))
+users.append_column(
+    Column("invitation_state", String(16), nullable=False, server_default="Pending")
+)
+users.append_column(Column("invitation_expires_at", TIMESTAMP))
+users.append_column(Column("invitation_requester", String(320)))
+users.append_column(Column("invited_at", TIMESTAMP))
+GUEST_STATE = ("tenant_id", "user_type", "invitation_state", "created_at", "id")
+GUEST_EXPIRY = ("tenant_id", "user_type", "invitation_state", "invitation_expires_at")
+GUEST_REQUESTER = ("tenant_id", "user_type", "invitation_requester", "created_at", "id")
+Index("ix_users_guest_state", *(users.c[c] for c in GUEST_STATE))
+Index("ix_users_guest_expiry", *(users.c[c] for c in GUEST_EXPIRY))
+Index("ix_users_guest_requester", *(users.c[c] for c in GUEST_REQUESTER))
     Column("requested_by", String(320)),
     Column("more", Text, nullable=False),
     Column("message_info", Text),
