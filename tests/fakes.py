@@ -48,7 +48,7 @@ from guestgate.domain.roles import RoleAssignment
 from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
-from guestgate.domain.users import User, fold
+from guestgate.domain.users import DeletedUser, User, fold
 from guestgate.errors import IntegrityError
 from guestgate.services.ports import UnitOfWork
 
@@ -79,6 +79,7 @@ class FakeStore:
     keys: dict[str, tuple[SigningKey, str]] = field(default_factory=dict)  # with sealed key
     users: dict[str, User] = field(default_factory=dict)
     sponsors: dict[str, list[str]] = field(default_factory=dict)
+    deleted_users: dict[str, DeletedUser] = field(default_factory=dict)
     invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # with hash
     outbox: dict[str, OutboxRow] = field(default_factory=dict)
     redeem_sessions: dict[str, RedeemSession] = field(default_factory=dict)
@@ -506,6 +507,7 @@ class FakeUserRepository:
         """The user, their invitations and those invitations' redemption sessions."""
         self.s.users.pop(user_id, None)
         self.s.sponsors.pop(user_id, None)
+        self.s.sponsors = {k: [s for s in v if s != user_id] for k, v in self.s.sponsors.items()}
         self.s.roles = {k: a for k, a in self.s.roles.items() if k[1] != user_id}
         self.s.console_sessions = {
             k: c for k, c in self.s.console_sessions.items() if c.user_id != user_id
@@ -545,8 +547,44 @@ class FakeUserRepository:
             self.s.users[user_id] = replace(user, display_name=display_name)
 
     async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
-        if user_id in self.s.users:
-            self.s.sponsors[user_id] = list(sponsor_ids)
+        user = self.s.users.get(user_id)
+        if user is not None:
+            self.s.sponsors[user_id] = [
+                s
+                for s in dict.fromkeys(sponsor_ids)
+                if s in self.s.users and self.s.users[s].tenant_id == user.tenant_id
+            ]
+
+    async def sponsors(self, user_id: str) -> list[str]:
+        return list(self.s.sponsors.get(user_id, []))
+
+    async def add_sponsor(self, user_id: str, sponsor_id: str) -> bool:
+        now = self.s.sponsors.get(user_id, [])
+        if sponsor_id in now:
+            return False
+        await self.set_sponsors(user_id, [*now, sponsor_id])
+        return sponsor_id in self.s.sponsors.get(user_id, [])
+
+    async def remove_sponsor(self, user_id: str, sponsor_id: str) -> bool:
+        now = self.s.sponsors.get(user_id, [])
+        if sponsor_id not in now:
+            return False
+        self.s.sponsors[user_id] = [s for s in now if s != sponsor_id]
+        return True
+
+    async def set_account_enabled(self, user_id: str, enabled: bool) -> None:
+        user = self.s.users.get(user_id)
+        if user is not None:
+            self.s.users[user_id] = replace(user, account_enabled=enabled)
+
+    async def last_sign_in(self, user_id: str) -> str | None:
+        return self.s.sign_in_activity.get(user_id, (None, None))[0]
+
+    async def restore(self, deleted: DeletedUser) -> bool:
+        if not await self.add_if_absent(deleted.user):
+            return False
+        await self.set_sponsors(deleted.user.id, list(deleted.sponsors))
+        return True
 
     async def list_guests(
         self, tenant_id: str, *, pending_only: bool, limit: int
@@ -1272,6 +1310,7 @@ class FakeGuestList:
                     invitation_id=inv.id if inv else None,
                     sort_value=sort,
                     sponsors=sponsors,
+                    account_enabled=user.account_enabled,
                 )
             )
 
@@ -1315,6 +1354,51 @@ class FakeGuestList:
         return len(self._rows(tenant_id, where, now))
 
 
+class FakeDeletedUsers:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, deleted: DeletedUser) -> None:
+        self.s.deleted_users[deleted.user.id] = deleted
+
+    async def get(self, tenant_id: str, user_id: str) -> DeletedUser | None:
+        found = self.s.deleted_users.get(user_id)
+        return found if found is not None and found.user.tenant_id == tenant_id else None
+
+    async def list(
+        self, tenant_id: str, *, after: tuple[str, str] | None, limit: int
+    ) -> Sequence[DeletedUser]:
+        rows = sorted(
+            (d for d in self.s.deleted_users.values() if d.user.tenant_id == tenant_id),
+            key=lambda d: (d.deleted_at, d.user.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [d for d in rows if (d.deleted_at, d.user.id) < after]
+        return rows[:limit]
+
+    async def remove(self, tenant_id: str, user_id: str) -> bool:
+        if await self.get(tenant_id, user_id) is None:
+            return False
+        del self.s.deleted_users[user_id]
+        return True
+
+    async def upn_taken(self, tenant_id: str, upn: str) -> bool:
+        return any(
+            d.user.tenant_id == tenant_id and fold(d.user.user_principal_name) == fold(upn)
+            for d in self.s.deleted_users.values()
+        )
+
+    async def purge(self, *, deleted_before: str, limit: int) -> Sequence[tuple[str, str]]:
+        due = sorted(
+            (d for d in self.s.deleted_users.values() if d.deleted_at < deleted_before),
+            key=lambda d: (d.deleted_at, d.user.id),
+        )[:limit]
+        for d in due:
+            del self.s.deleted_users[d.user.id]
+        return [(d.user.tenant_id, d.user.id) for d in due]
+
+
 class FakeUnitOfWork:
     """One transaction over a `FakeStore`: it works on a copy, saved only if committed.
 
@@ -1328,6 +1412,7 @@ class FakeUnitOfWork:
     keys: FakeKeyRepository
     audit: FakeAuditLog
     users: FakeUserRepository
+    deleted_users: FakeDeletedUsers
     invitations: FakeInvitationRepository
     outbox: FakeOutbox
     redeem_sessions: FakeRedeemSessions
@@ -1361,6 +1446,7 @@ class FakeUnitOfWork:
         self.keys = FakeKeyRepository(work)
         self.audit = FakeAuditLog(work)
         self.users = FakeUserRepository(work)
+        self.deleted_users = FakeDeletedUsers(work)
         self.invitations = FakeInvitationRepository(work)
         self.outbox = FakeOutbox(work)
         self.redeem_sessions = FakeRedeemSessions(work)

@@ -58,6 +58,7 @@ class GuestRow:
     invitation_id: str | None
     sort_value: str
     sponsors: tuple[str, ...] = ()
+    account_enabled: bool = True
 
     @property
     def domain(self) -> str:

@@ -28,6 +28,7 @@ class User:
     external_user_state_changed_at: str | None
     creation_type: str | None
     created_at: str
+    account_enabled: bool = True  # Graph's accountEnabled: false, no redemption or sign-in
 
 
 def guest_upn(address: str, tenant_domain: str, *, attempt: int = 0) -> str:
@@ -68,3 +69,14 @@ def unstorable(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedUser:
+    """A deleted user kept for restore, as Entra's deleted items: the user as it was, its
+    sponsors, and when it was deleted (purged 30 days later, or at once on request)."""
+
+    user: User
+    sponsors: tuple[str, ...]
+    deleted_at: str
+    last_sign_in_at: str | None = None

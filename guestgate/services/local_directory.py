@@ -18,7 +18,7 @@ from guestgate.domain.paging import decode_cursor, encode_cursor
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import ACCEPTED, INVITATION, User
+from guestgate.domain.users import ACCEPTED, INVITATION, MEMBER, DeletedUser, User
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import (
     Conflict,
@@ -113,6 +113,11 @@ class LocalDirectory:
                             code="InvalidSponsor",
                         )
                 await uow.users.set_sponsors(user.id, list(request.sponsors))
+            elif created and request.requested_by is not None:
+                # Entra's default: the inviter sponsors a new guest no sponsor was named for.
+                requester = await uow.users.get_by_email(tenant.id, request.requested_by.key)
+                if requester is not None and requester.user_type == MEMBER:
+                    await uow.users.set_sponsors(user.id, [requester.id])
             accepted = user.external_user_state == ACCEPTED
             invitation = Invitation(
                 id=self.rng.uuid(),
@@ -292,7 +297,7 @@ class LocalDirectory:
         return rules.REVOKED if stored is None else stored.status
 
     async def delete_user(self, actor: Actor, ref: str, *, record: Record) -> None:
-        """Delete an invited user; their invitations go with them, so every link stops working."""
+        """Move an invited user to deleted items; their invitations go, so every link stops."""
         now = self.now()
         async with self.uow() as uow:
             user = await find_user(uow, actor.tenant_id, ref)
@@ -302,6 +307,15 @@ class LocalDirectory:
                     code="Authorization_RequestDenied",
                 )
             check_may_change(actor.permissions, user)
+            # Soft, as Entra's deleted items: kept for restore until purged (services/
+            # local_user_admin.py); the users row goes, so no query and no sign-in finds it.
+            kept = DeletedUser(
+                user=user,
+                sponsors=tuple(await uow.users.sponsors(user.id)),
+                deleted_at=iso(now),
+                last_sign_in_at=await uow.users.last_sign_in(user.id),
+            )
+            await uow.deleted_users.add(kept)
             await uow.users.delete(user.id)
             await record(uow, actor, UserDeleted(user_id=user.id, email=user.email_key), now)
             await uow.commit()

@@ -57,6 +57,10 @@ async def guest_for(
             creation_type=INVITATION,
             created_at=stamp,
         )
+        # A deleted guest keeps its name until purged (Entra's deleted items), so a restore
+        # finds it free: a new guest of that address is numbered past it.
+        if await uow.deleted_users.upn_taken(tenant.id, candidate.user_principal_name):
+            continue
         if await uow.users.add_if_absent(candidate):
             return candidate, True
         existing = await uow.users.get_by_email(tenant.id, request.email.key)
@@ -125,6 +129,8 @@ async def _free_upn(uow: UnitOfWork, tenant: Tenant, request: InviteRequest, use
     for attempt in range(UPN_ATTEMPTS):
         upn = guest_upn(request.email.ascii_address, tenant.primary_domain, attempt=attempt)
         holder = await uow.users.get_by_upn(tenant.id, upn)
-        if holder is None or holder.id == user_id:
+        if (holder is None or holder.id == user_id) and not await uow.deleted_users.upn_taken(
+            tenant.id, upn
+        ):
             return upn
     raise upn_in_use(request.email.address)

@@ -6,7 +6,6 @@ invitation's, as a person reads it; the filters combine.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,9 +58,12 @@ def _conditions(tenant_id: str, where: GuestFilter, now: str) -> tuple[str, dict
         clauses.append("u.id = :uid")
         params["uid"] = where.user_id
     if where.within is not None:
-        clauses.append("(i.requested_by = :me OR u.sponsors LIKE :sponsor ESCAPE '\\')")
+        clauses.append(
+            "(i.requested_by = :me OR EXISTS (SELECT 1 FROM user_sponsors s"
+            " WHERE s.tenant_id = u.tenant_id AND s.sponsor_id = :sponsor AND s.user_id = u.id))"
+        )
         params["me"] = where.within[0]
-        params["sponsor"] = '%"' + escape_like(where.within[1]) + '"%'
+        params["sponsor"] = where.within[1]
     return " WHERE " + " AND ".join(clauses), params
 
 
@@ -75,8 +77,7 @@ def _reads_invitation(where: GuestFilter) -> bool:
     )
 
 
-def _row(row: Row, sort: str) -> GuestRow:
-    sponsors = json.loads(row["sponsors"]) if row["sponsors"] else []
+def _row(row: Row, sort: str, sponsors: Sequence[str]) -> GuestRow:
     return GuestRow(
         user_id=row["id"],
         display_name=row["display_name"],
@@ -88,6 +89,7 @@ def _row(row: Row, sort: str) -> GuestRow:
         invitation_id=row["invitation_id"],
         sort_value=row[sort],
         sponsors=tuple(sponsors),
+        account_enabled=bool(row["account_enabled"]),
     )
 
 
@@ -108,7 +110,7 @@ class SqlGuestList:
             params["after_sort"], params["after_id"] = where.after
         params["limit"] = where.top + 1
         rows = await self.tx.fetchall(
-            "SELECT u.id, u.display_name, u.mail, u.created_at, u.sponsors,"
+            "SELECT u.id, u.display_name, u.mail, u.created_at, u.account_enabled,"
             f" {sort} AS sort_value, {_STATE} AS state, i.id AS invitation_id,"
             " i.requested_by, i.created_at AS invited_at, a.last_sign_in_at"
             + _FROM
@@ -116,7 +118,18 @@ class SqlGuestList:
             + f" ORDER BY {sort} {direction}, u.id {direction} LIMIT :limit",
             params,
         )
-        return [_row(r, "sort_value") for r in rows]
+        sponsors: dict[str, list[str]] = {r["id"]: [] for r in rows}
+        if rows:
+            names = {f"u{n}": r["id"] for n, r in enumerate(rows)}
+            found = await self.tx.fetchall(
+                "SELECT user_id, sponsor_id FROM user_sponsors WHERE user_id IN ("  # noqa: S608
+                + ", ".join(f":{n}" for n in names)
+                + ") ORDER BY user_id, position",
+                names,
+            )
+            for s in found:
+                sponsors[s["user_id"]].append(s["sponsor_id"])
+        return [_row(r, "sort_value", sponsors[r["id"]]) for r in rows]
 
     async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
         """How many guests match. Each guest joins at most one invitation (its latest) and one

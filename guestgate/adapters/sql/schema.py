@@ -27,6 +27,8 @@ from guestgate.adapters.sql.schema_bulk import bulk_job_rows as bulk_job_rows
 from guestgate.adapters.sql.schema_bulk import bulk_jobs as bulk_jobs
 from guestgate.adapters.sql.schema_console import console_sessions as console_sessions
 from guestgate.adapters.sql.schema_console import role_assignments as role_assignments
+from guestgate.adapters.sql.schema_directory import deleted_users as deleted_users
+from guestgate.adapters.sql.schema_directory import user_sponsors as user_sponsors
 from guestgate.adapters.sql.schema_policy import invitation_policies as invitation_policies
 from guestgate.adapters.sql.schema_signin import (  # re-exported: this module has every table
     authorization_codes as authorization_codes,
@@ -120,18 +122,6 @@ users = Table(
     Index("ix_users_tenant_created", "tenant_id", "created_at", "id"),  # the OData feed (0018)
     Index("ix_users_tenant_type_sign_in", "tenant_id", "user_type", "last_sign_in_at"),  # 0023
 )
-
-invitations = Table(
-    "invitations",
-    metadata,
-    Column("id", GUID, primary_key=True),
-    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("ticket_hash", String(64), nullable=False, unique=True),
-    Column("status", String(32), nullable=False),
-    Column("redirect_url", String(2048), nullable=False),
-    Column("send_message", Boolean, nullable=False),
 # The latest invitation, kept on the guest's row for the console's guest list (migration
 # 0026; adapters/sql/invitations.py keeps it on every write). The state is Pending, Accepted,
 # Declined or Revoked; Expired is a Pending one whose expires_at has passed.
@@ -148,6 +138,18 @@ GUEST_REQUESTER = ("tenant_id", "user_type", "invitation_requester", "created_at
 Index("ix_users_guest_state", *(users.c[c] for c in GUEST_STATE))
 Index("ix_users_guest_expiry", *(users.c[c] for c in GUEST_EXPIRY))
 Index("ix_users_guest_requester", *(users.c[c] for c in GUEST_REQUESTER))
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("ticket_hash", String(64), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("redirect_url", String(2048), nullable=False),
+    Column("send_message", Boolean, nullable=False),
     Column("requested_by", String(320)),
     Column("more", Text, nullable=False),
     Column("message_info", Text),
@@ -233,7 +235,9 @@ redeem_sessions = Table(
     Index("ix_redeem_sessions_invitation", "invitation_id"),
 )
 
-users.append_column(Column("sponsors", Text))  # JSON list of sponsor user ids (migration 0003)
+# Whether the user may redeem and sign in, as Graph's accountEnabled (migration 0024; the
+# sponsors, once a JSON list here since 0003, are user_sponsors rows now).
+users.append_column(Column("account_enabled", Boolean, nullable=False, server_default="1"))
 
 # Sign-in registrations (migration 0004): redirect URIs and the app's own API, space-separated.
 apps.append_column(Column("redirect_uris", Text, nullable=False, server_default=""))

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0023, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0026, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE audit_events (
 	id INTEGER NOT NULL, 
@@ -183,6 +183,23 @@ CREATE TABLE bulk_job_rows (
 
 CREATE INDEX ix_bulk_job_rows_status ON bulk_job_rows (job_id, status, position);
 
+CREATE TABLE deleted_users (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	email_key VARCHAR(320) NOT NULL, 
+	upn_key TEXT NOT NULL, 
+	deleted_at VARCHAR(27) NOT NULL, 
+	record TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_deleted_users_purge ON deleted_users (deleted_at);
+
+CREATE INDEX ix_deleted_users_tenant ON deleted_users (tenant_id, deleted_at, id);
+
+CREATE INDEX ix_deleted_users_upn ON deleted_users (tenant_id, upn_key);
+
 CREATE TABLE graph_subscriptions (
 	id VARCHAR(36) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -229,12 +246,23 @@ CREATE TABLE users (
 	mail_key TEXT NOT NULL, 
 	upn_key TEXT NOT NULL, 
 	last_sign_in_at VARCHAR(27), 
-	sponsors TEXT, 
+	latest_invitation_id VARCHAR(36), 
+	invitation_state VARCHAR(16) DEFAULT 'Pending' NOT NULL, 
+	invitation_expires_at VARCHAR(27), 
+	invitation_requester VARCHAR(320), 
+	invited_at VARCHAR(27), 
+	account_enabled BOOLEAN DEFAULT '1' NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_users_tenant_email UNIQUE (tenant_id, email_key), 
 	CONSTRAINT uq_users_tenant_upn_key UNIQUE (tenant_id, upn_key), 
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
+
+CREATE INDEX ix_users_guest_expiry ON users (tenant_id, user_type, invitation_state, invitation_expires_at);
+
+CREATE INDEX ix_users_guest_requester ON users (tenant_id, user_type, invitation_requester, created_at, id);
+
+CREATE INDEX ix_users_guest_state ON users (tenant_id, user_type, invitation_state, created_at, id);
 
 CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
 
@@ -426,6 +454,18 @@ CREATE TABLE signin_sessions (
 
 CREATE INDEX ix_signin_sessions_user ON signin_sessions (user_id);
 
+CREATE TABLE user_sponsors (
+	user_id VARCHAR(36) NOT NULL, 
+	sponsor_id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	position INTEGER NOT NULL, 
+	PRIMARY KEY (user_id, sponsor_id), 
+	FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE, 
+	FOREIGN KEY(sponsor_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_user_sponsors_sponsor ON user_sponsors (tenant_id, sponsor_id, user_id);
+
 CREATE TABLE webhook_attempts (
 	id INTEGER NOT NULL, 
 	delivery_id VARCHAR(36) NOT NULL, 
@@ -464,4 +504,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0023');
+INSERT INTO alembic_version (version_num) VALUES ('0026');

@@ -11,6 +11,7 @@ from typing import Self
 from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
 from guestgate.adapters.sql.bulk_jobs import SqlBulkJobs
+from guestgate.adapters.sql.deleted_users import SqlDeletedUsers
 from guestgate.adapters.sql.driver import Database, Transaction
 from guestgate.adapters.sql.events import SqlEventLog
 from guestgate.adapters.sql.guest_list import SqlGuestList
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     keys: SqlKeyRepository
     audit: SqlAuditLog
     users: SqlUserRepository
+    deleted_users: SqlDeletedUsers
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.keys = SqlKeyRepository(tx)
         self.audit = SqlAuditLog(tx)
         self.users = SqlUserRepository(tx)
+        self.deleted_users = SqlDeletedUsers(tx)
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)

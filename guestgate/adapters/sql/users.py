@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.odata import SEARCH_COLUMNS, Translator, escape_like
 from guestgate.domain.odata import UserQuery
-from guestgate.domain.users import User, fold
+from guestgate.domain.users import DeletedUser, User, fold
 
 # Module-level so that bulk loaders (the bench's seed of a million guests) write the same row
 # (`user_params` gives its parameters). A conflict on any unique key (the email key, the
@@ -59,6 +58,7 @@ def _user(row: Row) -> User:
         external_user_state_changed_at=row["external_user_state_changed_at"],
         creation_type=row["creation_type"],
         created_at=row["created_at"],
+        account_enabled=bool(row["account_enabled"]),
     )
 
 
@@ -161,10 +161,76 @@ class SqlUserRepository:
         )
 
     async def set_sponsors(self, user_id: str, sponsor_ids: list[str]) -> None:
-        await self.tx.execute(
-            "UPDATE users SET sponsors = :sponsors WHERE id = :id",
-            {"id": user_id, "sponsors": json.dumps(sponsor_ids)},
+        """Replace the user's sponsors with `sponsor_ids`, in that order."""
+        await self.tx.execute("DELETE FROM user_sponsors WHERE user_id = :id", {"id": user_id})
+        for position, sponsor_id in enumerate(dict.fromkeys(sponsor_ids)):
+            await self._insert_sponsor(user_id, sponsor_id, position)
+
+    async def _insert_sponsor(self, user_id: str, sponsor_id: str, position: int) -> bool:
+        # The sponsor must be a user of the guest's own tenant: the SELECT finds none otherwise.
+        return (
+            await self.tx.execute(
+                "INSERT INTO user_sponsors (user_id, sponsor_id, tenant_id, position)"
+                " SELECT g.id, s.id, s.tenant_id, CAST(:pos AS INTEGER) FROM users s JOIN users g"
+                " ON g.tenant_id = s.tenant_id WHERE s.id = :sid AND g.id = :uid"
+                " ON CONFLICT DO NOTHING",
+                {"uid": user_id, "sid": sponsor_id, "pos": position},
+            )
+            == 1
         )
+
+    async def sponsors(self, user_id: str) -> list[str]:
+        """The user's sponsors' ids, in the order they were added."""
+        rows = await self.tx.fetchall(
+            "SELECT sponsor_id FROM user_sponsors WHERE user_id = :id ORDER BY position",
+            {"id": user_id},
+        )
+        return [r["sponsor_id"] for r in rows]
+
+    async def add_sponsor(self, user_id: str, sponsor_id: str) -> bool:
+        """Add one sponsor after the others; False when it already is one."""
+        row = await self.tx.fetchone(
+            "SELECT COALESCE(MAX(position), -1) + 1 AS p FROM user_sponsors WHERE user_id = :id",
+            {"id": user_id},
+        )
+        return await self._insert_sponsor(user_id, sponsor_id, int(row["p"]) if row else 0)
+
+    async def remove_sponsor(self, user_id: str, sponsor_id: str) -> bool:
+        return (
+            await self.tx.execute(
+                "DELETE FROM user_sponsors WHERE user_id = :uid AND sponsor_id = :sid",
+                {"uid": user_id, "sid": sponsor_id},
+            )
+            == 1
+        )
+
+    async def set_account_enabled(self, user_id: str, enabled: bool) -> None:
+        await self.tx.execute(
+            "UPDATE users SET account_enabled = :on WHERE id = :id",
+            {"id": user_id, "on": enabled},
+        )
+
+    async def last_sign_in(self, user_id: str) -> str | None:
+        row = await self.tx.fetchone(
+            "SELECT last_sign_in_at FROM users WHERE id = :id", {"id": user_id}
+        )
+        return None if row is None else row["last_sign_in_at"]
+
+    async def restore(self, deleted: DeletedUser) -> bool:
+        """Put a deleted user back with its id, state and sponsors (those still users);
+        False when a live user holds its address or userPrincipalName now."""
+        if not await self.add_if_absent(deleted.user):
+            return False
+        await self.tx.execute(
+            "UPDATE users SET account_enabled = :on, last_sign_in_at = :last WHERE id = :id",
+            {
+                "id": deleted.user.id,
+                "on": deleted.user.account_enabled,
+                "last": deleted.last_sign_in_at,
+            },
+        )
+        await self.set_sponsors(deleted.user.id, list(deleted.sponsors))
+        return True
 
     async def delete(self, user_id: str) -> None:
         await self.tx.execute("DELETE FROM users WHERE id = :id", {"id": user_id})

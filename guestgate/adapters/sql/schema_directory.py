@@ -1,0 +1,42 @@
+"""A user's sponsors, whether it may sign in, and the deleted users kept for restore.
+
+Declared on the shared `metadata` (schema_base.py); schema.py imports them, so its
+`metadata` is the whole schema. Queries: users.py and deleted_users.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+
+from guestgate.adapters.sql.schema_base import GUID, TIMESTAMP, metadata
+
+# A guest's sponsors (migration 0024): at most five rows per user (domain/invitations.py
+# MAX_SPONSORS), in the order they were added. A sponsor's rows go when the sponsor is
+# deleted; "the guests I sponsor" is a range of ix_user_sponsors_sponsor.
+user_sponsors = Table(
+    "user_sponsors",
+    metadata,
+    Column("user_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("sponsor_id", GUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", GUID, nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_user_sponsors_sponsor", "tenant_id", "sponsor_id", "user_id"),
+)
+
+# Deleted users (migration 0024), as Entra's deleted items: the users row is gone (and with
+# it its invitations, sessions and tokens), its stored form kept here for 30 days so a
+# restore brings back the same id, sponsors and state. The address key and
+# userPrincipalName stay here, so a restore can tell whether a live user took them meanwhile.
+deleted_users = Table(
+    "deleted_users",
+    metadata,
+    Column("id", GUID, primary_key=True),
+    Column("tenant_id", GUID, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("email_key", String(320), nullable=False),
+    Column("upn_key", Text, nullable=False),
+    Column("deleted_at", TIMESTAMP, nullable=False),
+    Column("record", Text, nullable=False),  # the user's row and sponsors, as JSON
+    Index("ix_deleted_users_tenant", "tenant_id", "deleted_at", "id"),
+    Index("ix_deleted_users_upn", "tenant_id", "upn_key"),
+    Index("ix_deleted_users_purge", "deleted_at"),
+)
