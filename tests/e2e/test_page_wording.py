@@ -77,6 +77,7 @@ def test_the_invalid_link_page_explains_rather_than_repeats_its_heading(server: 
     assert page.status_code == 404
     heading, paragraphs = texts(page.text)
     assert heading == "This invitation link is not valid"
-    assert paragraphs and all(p and p != heading for p in paragraphs)
+    assert paragraphs
+    assert all(p and p != heading for p in paragraphs)
     assert any("withdrawn, declined or replaced" in p for p in paragraphs)
     guest.close()
