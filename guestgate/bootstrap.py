@@ -28,11 +28,13 @@ from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
 from guestgate.services.local_directory import LocalDirectory
+from guestgate.services.local_user_admin import LocalUserAdmin
 from guestgate.services.pacing import Pacer
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import find_tenant
 from guestgate.services.throttles import Throttles
 from guestgate.services.tokens import GRAPH, GUESTGATE_API
+from guestgate.services.user_admin import UserAdmin
 from guestgate.services.webhook_delivery import DeliveryPolicy
 from guestgate.worker import BulkWorker, OutboxWorker, WebhookWorker
 
@@ -115,6 +117,7 @@ def build_runtime(
         graph=graph,
     )
     runtime.invitations = _invitation_service(runtime)
+    runtime.user_admin = _user_admin(runtime)
     # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
     # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not), and
     # only with guestgate's own app registration: a job has no caller's token to forward.
@@ -200,6 +203,21 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
         sealer=runtime.sealer, directory=directory.name, uow=runtime.uow, now=runtime.now
     )
     return InvitationService(directory, governance, wake=runtime.worker.wake)
+
+
+def _user_admin(runtime: Runtime) -> UserAdmin:
+    """Sponsors, accountEnabled and deleted users over the same directory as invitations."""
+    if runtime.graph is not None:
+        from guestgate.services.graph_user_admin import GraphUserAdmin
+
+        graph = GraphUserAdmin(
+            runtime.uow,
+            client=runtime.graph.client,
+            app_tokens=runtime.graph.app_tokens,
+            now=runtime.now,
+        )
+        return UserAdmin(graph, name="graph")
+    return UserAdmin(LocalUserAdmin(runtime.uow, now=runtime.now), name="local")
 
 
 def _graph_mode(settings: Settings) -> tuple[GraphRuntime, Authenticator]:

@@ -23,6 +23,7 @@ from guestgate.domain.throttle import Limit
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.invitations import InvitationService
 from guestgate.services.throttles import Throttles
+from guestgate.services.user_admin import UserAdmin
 from guestgate.services.webhooks import Resolver
 from guestgate.worker import OutboxWorker
 
@@ -70,6 +71,8 @@ class Runtime:
     webhook_resolver: Resolver = field(default_factory=SystemResolver)
     # The invitation use-cases behind one port (services/invitations.py), set by bootstrap.
     invitations: InvitationService = field(init=False)
+    # Sponsors, accountEnabled and deleted users (services/user_admin.py), set by bootstrap.
+    user_admin: UserAdmin = field(init=False)
     # Counts the limits above in the database, where every process sees them.
     throttles: Throttles = field(init=False)
 

@@ -173,8 +173,8 @@ def _max_age(value: str | None) -> int | None:
 
 
 def may_sign_in(user: User | None) -> bool:
-    """Members, and guests who accepted their invitation."""
-    if user is None:
+    """Members, and guests who accepted their invitation, while their account is enabled."""
+    if user is None or not user.account_enabled:
         return False
     return user.user_type == MEMBER or (
         user.user_type == GUEST and user.external_user_state == ACCEPTED
@@ -183,7 +183,20 @@ def may_sign_in(user: User | None) -> bool:
 
 def must_redeem_first(user: User | None) -> bool:
     """A guest who has not accepted yet: a sign-in takes them through redemption first."""
-    return user is not None and user.user_type == GUEST and user.external_user_state == PENDING
+    return (
+        user is not None
+        and user.account_enabled
+        and user.user_type == GUEST
+        and user.external_user_state == PENDING
+    )
+
+
+def is_disabled(user: User | None) -> bool:
+    """A user whose account is disabled (accountEnabled false): Entra's AADSTS50057."""
+    return user is not None and not user.account_enabled
+
+
+DISABLED_MESSAGE = "AADSTS50057: The user account is disabled."
 
 
 def pkce_matches(challenge: str, verifier: str) -> bool:

@@ -25,6 +25,7 @@ TOO_SOON = "too_soon"
 TOO_MANY_CODES = "too_many_codes"  # the account got its share of code mails for now
 NO_CHALLENGE = "no_challenge"
 NO_INVITATION = "no_invitation"  # a guest who never accepted, with no invitation open now
+USER_DISABLED = "user_disabled"  # a right code for an account that is disabled (AADSTS50057)
 
 
 @dataclass(frozen=True, slots=True)

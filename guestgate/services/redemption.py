@@ -36,6 +36,7 @@ CODE_EXPIRED = "code_expired"
 CODE_LOCKED = "code_locked"
 TOO_SOON = "too_soon"
 NO_SESSION = "no_session"
+DISABLED = "user_disabled"  # the guest's account is disabled (accountEnabled false)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,9 @@ async def _link(uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now:
         raise RedemptionError(INVALID, "This invitation link is not valid.")
     if invitation.status_at(now) == invitation_rules.EXPIRED:
         raise RedemptionError(EXPIRED, "This invitation has expired.")
+    user = await uow.users.get(tenant_id, user_id)
+    if user is not None and not user.account_enabled:
+        raise RedemptionError(DISABLED, "AADSTS50057: The user account is disabled.")
     tenant = await uow.tenants.get(tenant_id)
     assert tenant is not None
     if invitation.status == invitation_rules.PENDING:

@@ -44,7 +44,9 @@ class Redeeming:
 
 
 def _gets_code(user: User | None) -> bool:
-    return oidc.may_sign_in(user) or oidc.must_redeem_first(user)
+    # A disabled account gets its code too: only a right code learns that it is disabled,
+    # as Entra says so only after the password.
+    return oidc.may_sign_in(user) or oidc.must_redeem_first(user) or oidc.is_disabled(user)
 
 
 async def _send_code(
@@ -256,7 +258,9 @@ async def verify(
             user = None
             if right and challenge.user_id is not None:
                 user = await uow.users.get(challenge.tenant_id, challenge.user_id)
-            if user is not None and oidc.must_redeem_first(user):
+            if oidc.is_disabled(user):
+                reason = rules.USER_DISABLED
+            elif user is not None and oidc.must_redeem_first(user):
                 if await redemption.start_proven(
                     uow,
                     tenant_id=user.tenant_id,
@@ -312,6 +316,8 @@ async def verify(
         raise RedemptionError(reason, "That code is not right.", attempts_left=attempts_left)
     if reason == rules.CODE_EXPIRED:
         raise RedemptionError(reason, "This code has expired. Ask for a new code.")
+    if reason == rules.USER_DISABLED:
+        raise RedemptionError(reason, oidc.DISABLED_MESSAGE)
     if reason == rules.NO_INVITATION:
         raise RedemptionError(
             reason, "Your invitation is no longer open. Ask whoever invited you for a new one."

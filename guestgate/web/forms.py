@@ -61,6 +61,12 @@ ERROR_PAGES: dict[str, tuple[int, str, str, str]] = {
         "Open the link in your invitation email again to continue.",
     ),
     redemption.TOO_SOON: (429, "Please wait", "", ""),
+    redemption.DISABLED: (
+        403,
+        "Your account is disabled",
+        "",
+        "Ask the person who invited you: the organization has disabled your guest account.",
+    ),
     redemption.DOMAIN_BLOCKED: (
         403,
         "This invitation can no longer be accepted",

@@ -79,7 +79,7 @@ def user_properties(user: User) -> dict[str, Any]:
         "creationType": user.creation_type,
         "createdDateTime": graph_time(user.created_at),
         "otherMails": [],
-        "accountEnabled": True,
+        "accountEnabled": user.account_enabled,
     }
 
 

@@ -240,6 +240,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
             return _ended()
         if exc.reason == rules.NO_INVITATION:
             return message(403, "Your invitation is no longer open", exc.message)
+        if exc.reason == rules.USER_DISABLED:
+            return message(403, "Your account is disabled", exc.message)
         if exc.reason == redemption.DOMAIN_BLOCKED:  # a right code: no failure to count
             return message(403, "This invitation can no longer be accepted", exc.message)
         await _count_failure(request)
