@@ -29,6 +29,15 @@ from guestgate.adapters.sql.schema_console import console_sessions as console_se
 from guestgate.adapters.sql.schema_console import role_assignments as role_assignments
 from guestgate.adapters.sql.schema_directory import deleted_users as deleted_users
 from guestgate.adapters.sql.schema_directory import user_sponsors as user_sponsors
+from guestgate.adapters.sql.schema_lifecycle import (  # migration 0025
+    lifecycle_attestations as lifecycle_attestations,
+)
+from guestgate.adapters.sql.schema_lifecycle import lifecycle_links as lifecycle_links
+from guestgate.adapters.sql.schema_lifecycle import lifecycle_policies as lifecycle_policies
+from guestgate.adapters.sql.schema_lifecycle import (
+    lifecycle_policy_versions as lifecycle_policy_versions,
+)
+from guestgate.adapters.sql.schema_lifecycle import lifecycle_steps as lifecycle_steps
 from guestgate.adapters.sql.schema_policy import invitation_policies as invitation_policies
 from guestgate.adapters.sql.schema_signin import (  # re-exported: this module has every table
     authorization_codes as authorization_codes,

@@ -72,6 +72,60 @@ CREATE TABLE invitation_policies (
 	PRIMARY KEY (tenant_id)
 );
 
+CREATE TABLE lifecycle_attestations (
+	user_id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	kept_at VARCHAR(27) NOT NULL, 
+	kept_by VARCHAR(320) NOT NULL, 
+	PRIMARY KEY (user_id)
+);
+
+CREATE TABLE lifecycle_links (
+	jti VARCHAR(64) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	used_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (jti)
+);
+
+CREATE TABLE lifecycle_policies (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	version INTEGER NOT NULL, 
+	enabled BOOLEAN NOT NULL, 
+	body TEXT NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	modified_at VARCHAR(27) NOT NULL, 
+	deleted_at VARCHAR(27), 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_lifecycle_policies_tenant ON lifecycle_policies (tenant_id, created_at);
+
+CREATE TABLE lifecycle_policy_versions (
+	policy_id VARCHAR(36) NOT NULL, 
+	version INTEGER NOT NULL, 
+	body TEXT NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (policy_id, version)
+);
+
+CREATE TABLE lifecycle_steps (
+	policy_id VARCHAR(36) NOT NULL, 
+	version INTEGER NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	step VARCHAR(16) NOT NULL, 
+	due_on VARCHAR(10) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	claimed_at VARCHAR(27) NOT NULL, 
+	done_at VARCHAR(27), 
+	PRIMARY KEY (policy_id, version, user_id, step, due_on)
+);
+
+CREATE INDEX ix_lifecycle_steps_claimed ON lifecycle_steps (status, claimed_at);
+
+CREATE INDEX ix_lifecycle_steps_user ON lifecycle_steps (tenant_id, user_id, step);
+
 CREATE TABLE outbox (
 	id VARCHAR(36) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 

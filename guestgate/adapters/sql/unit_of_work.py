@@ -18,6 +18,8 @@ from guestgate.adapters.sql.guest_list import SqlGuestList
 from guestgate.adapters.sql.invitation_policies import SqlInvitationPolicies
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
 from guestgate.adapters.sql.keys import SqlKeyRepository
+from guestgate.adapters.sql.lifecycle import SqlLifecycle
+from guestgate.adapters.sql.lifecycle_steps import SqlLifecycleSteps
 from guestgate.adapters.sql.odata_feed import SqlODataFeed
 from guestgate.adapters.sql.outbox import SqlOutbox
 from guestgate.adapters.sql.pacing import SqlPacing
@@ -56,6 +58,8 @@ class SqlUnitOfWork:
     bulk_jobs: SqlBulkJobs
     odata_feed: SqlODataFeed
     reports: SqlReports
+    lifecycle: SqlLifecycle
+    lifecycle_steps: SqlLifecycleSteps
 
     def __init__(
         self,
@@ -97,6 +101,8 @@ class SqlUnitOfWork:
         self.bulk_jobs = SqlBulkJobs(tx)
         self.odata_feed = SqlODataFeed(tx)
         self.reports = SqlReports(tx)
+        self.lifecycle = SqlLifecycle(tx)
+        self.lifecycle_steps = SqlLifecycleSteps(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
