@@ -25,6 +25,9 @@ READWRITE_APPS = "Application.ReadWrite.All"
 # The tenant's invitation policy (domain list and allowInvitesFrom): read, and change.
 READ_POLICY = "Policy.Read.All"
 WRITE_POLICY = "Policy.ReadWrite.Authorization"
+# Guest lifecycle policies (/v1.0/identityGovernance/lifecycleWorkflows/lifecyclePolicies).
+READ_LIFECYCLE = "LifecyclePolicies-Guests.Read.All"
+WRITE_LIFECYCLE = "LifecyclePolicies-Guests.ReadWrite.All"
 PERMISSIONS = (
     INVITE,
     READ_USERS,
@@ -33,6 +36,8 @@ PERMISSIONS = (
     READWRITE_APPS,
     READ_POLICY,
     WRITE_POLICY,
+    READ_LIFECYCLE,
+    WRITE_LIFECYCLE,
 )
 
 SECRET_PREFIX = "gg_"  # noqa: S105 (a marker for secret scanners)
@@ -146,6 +151,7 @@ def hash_secret(key: bytes, secret: str) -> str:
 _IMPLIED: dict[str, frozenset[str]] = {
     READWRITE_USERS: frozenset({INVITE, READ_USERS}),
     WRITE_POLICY: frozenset({READ_POLICY}),
+    WRITE_LIFECYCLE: frozenset({READ_LIFECYCLE}),
 }
 
 

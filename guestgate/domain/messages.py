@@ -13,6 +13,7 @@ REQUESTER_NOTIFICATION = "requester_notification"
 ONE_TIME_CODE = "one_time_code"
 REQUESTER_SUMMARY = "requester_summary"
 WEBHOOK_DISABLED = "webhook_disabled"
+LIFECYCLE_NOTICE = "lifecycle_notice"
 KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY, WEBHOOK_DISABLED)
 
 # What a requester notification tells.
@@ -126,12 +127,28 @@ class WebhookDisabledNotice:
     logo_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LifecycleNotice:
+    """Tells a sponsor (one summary for all their guests) or a guest what a lifecycle policy
+    will do and when; a sponsor's entries carry signed Keep and Remove links."""
+
+    kind: ClassVar[str] = LIFECYCLE_NOTICE
+    to: str
+    org: str
+    # (guest, action: disable or delete, day YYYY-MM-DD, keep link, remove link)
+    entries: tuple[tuple[str, str, str, str, str], ...]
+    to_guest: bool = False
+    language: str | None = None
+    logo_url: str | None = None
+
+
 Payload = (
     InvitationMail
     | RequesterNotification
     | OneTimeCodeMail
     | RequesterSummary
     | WebhookDisabledNotice
+    | LifecycleNotice
 )
 PAYLOADS: dict[str, type[Payload]] = {
     cls.kind: cls
@@ -141,6 +158,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         OneTimeCodeMail,
         RequesterSummary,
         WebhookDisabledNotice,
+        LifecycleNotice,
     )
 }
 
@@ -159,6 +177,8 @@ def decode_payload(kind: str, data: bytes) -> Payload:
         values["cc"] = tuple(values["cc"])
     if cls is RequesterSummary and values.get("guests") is not None:
         values["guests"] = tuple(values["guests"])
+    if cls is LifecycleNotice and values.get("entries") is not None:
+        values["entries"] = tuple(tuple(e) for e in values["entries"])
     return cls(**values)
 
 

@@ -23,9 +23,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from guestgate.adapters.mail.lifecycle_mail import lifecycle_context
 from guestgate.domain.messages import (
     NOTICE_DECLINED,
     InvitationMail,
+    LifecycleNotice,
     OneTimeCodeMail,
     Payload,
     RequesterNotification,
@@ -249,6 +251,9 @@ def build(
             }
             subject_line = strings["hook_subject"].format(org=org)
             template = "notification"
+        case LifecycleNotice():
+            context, subject_line = lifecycle_context(payload, lang)
+            template = "lifecycle"
         case OneTimeCodeMail():
             context = {
                 "text": strings["code_body"].format(code=payload.code),
