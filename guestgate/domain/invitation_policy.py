@@ -91,12 +91,45 @@ class DomainPolicy:
 OPEN = DomainPolicy()
 
 
+# Approval (docs/governance.md, "Approval"): guestgate's own setting, beside Entra's list.
+APPROVAL = "guestgateApproval"
+OUTSIDE_ALLOWED = "outsideAllowed"
+DEFAULT_APPROVAL_DAYS = 14
+MAX_APPROVAL_DAYS = 90
+MAX_APPROVAL_DOMAINS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRule:
+    """Which invitations wait for an approver: those to `domains` (matched as the domain
+    list matches), or, with `outside_allowed`, every one to a domain not on the allow list
+    (every domain when there is no allow list). Open requests expire after `days`."""
+
+    domains: tuple[str, ...] = ()
+    outside_allowed: bool = False
+    days: int = DEFAULT_APPROVAL_DAYS
+
+    @property
+    def enabled(self) -> bool:
+        return self.outside_allowed or bool(self.domains)
+
+    def to_json(self) -> dict[str, Any]:
+        required: list[str] | str | None = list(self.domains) or None
+        if self.outside_allowed:
+            required = OUTSIDE_ALLOWED
+        return {"requiredFor": required, "requestLifetimeDays": self.days}
+
+
+NO_APPROVAL = ApprovalRule()
+
+
 @dataclass(frozen=True, slots=True)
 class InvitationPolicy:
     tenant_id: str
     domains: DomainPolicy = OPEN
     allow_invites_from: str = DEFAULT_ALLOW_INVITES_FROM
     updated_at: str | None = None  # None: never set, the defaults
+    approval: ApprovalRule = NO_APPROVAL
 
 
 def entry_matches(entry: str, domain: str) -> bool:
@@ -229,3 +262,50 @@ def inviter_refusal(setting: str, *, requester: str | None, member: bool) -> str
         f" (allowInvitesFrom: {setting}) lets only administrators and guest inviters invite,"
         " and guestgate assigns no such roles yet; an app may invite without requestedBy."
     )
+
+
+def parse_approval(value: object, *, where: str = APPROVAL) -> ApprovalRule:
+    """The `guestgateApproval` object: {"requiredFor": [domains] | "outsideAllowed" | null,
+    "requestLifetimeDays": 1..90}; null turns approval off."""
+    if value is None:
+        return NO_APPROVAL
+    if not isinstance(value, dict):
+        raise _invalid(f"{where} must be a JSON object or null.")
+    unknown = sorted(set(value) - {"requiredFor", "requestLifetimeDays"})
+    if unknown:
+        raise _invalid(
+            f"{where} has unknown fields: {', '.join(unknown)[:200]}; it takes requiredFor"
+            " and requestLifetimeDays."
+        )
+    days = value.get("requestLifetimeDays", DEFAULT_APPROVAL_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_APPROVAL_DAYS:
+        raise _invalid(
+            f"{where}.requestLifetimeDays must be a whole number of days from 1 to"
+            f" {MAX_APPROVAL_DAYS}."
+        )
+    required = value.get("requiredFor")
+    if required == OUTSIDE_ALLOWED:
+        return ApprovalRule(outside_allowed=True, days=days)
+    if required is not None and not isinstance(required, list):
+        raise _invalid(
+            f'{where}.requiredFor must be a list of domain names, "{OUTSIDE_ALLOWED}" or null.'
+        )
+    if required is not None and len(required) > MAX_APPROVAL_DOMAINS:
+        raise _invalid(f"{where}.requiredFor holds at most {MAX_APPROVAL_DOMAINS} domains.")
+    return ApprovalRule(domains=_domain_list(required, where=f"{where}.requiredFor"), days=days)
+
+
+def approval_needed(policy: InvitationPolicy, domain: str) -> bool:
+    """Whether an invitation to this A-label domain waits for an approver."""
+    rule = policy.approval
+    if rule.outside_allowed:
+        return not any(entry_matches(e, domain) for e in policy.domains.allowed)
+    return any(entry_matches(e, domain) for e in rule.domains)
+
+
+def domain_refusal(policy: InvitationPolicy, domain: str) -> str | None:
+    """Why the domain may not be invited at all. Under `outsideAllowed` a domain off the
+    allow list is not refused: it waits for an approver instead (a block list still refuses)."""
+    if policy.approval.outside_allowed and policy.domains.allowed:
+        return None
+    return policy.domains.refusal(domain)

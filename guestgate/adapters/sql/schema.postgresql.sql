@@ -1,4 +1,27 @@
--- guestgate schema at revision 0026, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0027, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+
+CREATE TABLE approval_requests (
+	id VARCHAR(36) NOT NULL, 
+	tenant_id VARCHAR(36) NOT NULL, 
+	status VARCHAR(32) NOT NULL, 
+	email VARCHAR(320) NOT NULL, 
+	requested_by VARCHAR(320), 
+	sponsors TEXT NOT NULL, 
+	request TEXT NOT NULL, 
+	app_id VARCHAR(64), 
+	asked_by VARCHAR(320), 
+	created_at VARCHAR(27) NOT NULL, 
+	expires_at VARCHAR(27) NOT NULL, 
+	decided_at VARCHAR(27), 
+	decided_by VARCHAR(320), 
+	comment TEXT, 
+	answer TEXT, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_approval_requests_expiry ON approval_requests (status, expires_at);
+
+CREATE INDEX ix_approval_requests_open ON approval_requests (tenant_id, status, created_at);
 
 CREATE TABLE audit_events (
 	id BIGSERIAL NOT NULL, 
@@ -69,6 +92,7 @@ CREATE TABLE invitation_policies (
 	definition TEXT NOT NULL, 
 	allow_invites_from VARCHAR(64) NOT NULL, 
 	updated_at VARCHAR(27) NOT NULL, 
+	approval TEXT, 
 	PRIMARY KEY (tenant_id)
 );
 
@@ -558,4 +582,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0026');
+INSERT INTO alembic_version (version_num) VALUES ('0027');

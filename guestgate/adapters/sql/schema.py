@@ -38,6 +38,7 @@ from guestgate.adapters.sql.schema_lifecycle import (
     lifecycle_policy_versions as lifecycle_policy_versions,
 )
 from guestgate.adapters.sql.schema_lifecycle import lifecycle_steps as lifecycle_steps
+from guestgate.adapters.sql.schema_policy import approval_requests as approval_requests
 from guestgate.adapters.sql.schema_policy import invitation_policies as invitation_policies
 from guestgate.adapters.sql.schema_signin import (  # re-exported: this module has every table
     authorization_codes as authorization_codes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from guestgate.adapters.sql.approvals import SqlApprovals
 from guestgate.adapters.sql.apps import SqlAppRepository
 from guestgate.adapters.sql.audit import SqlAuditLog
 from guestgate.adapters.sql.bulk_jobs import SqlBulkJobs
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
     bulk_jobs: SqlBulkJobs
     odata_feed: SqlODataFeed
     reports: SqlReports
+    approvals: SqlApprovals
     lifecycle: SqlLifecycle
     lifecycle_steps: SqlLifecycleSteps
 
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
         self.bulk_jobs = SqlBulkJobs(tx)
         self.odata_feed = SqlODataFeed(tx)
         self.reports = SqlReports(tx)
+        self.approvals = SqlApprovals(tx)
         self.lifecycle = SqlLifecycle(tx)
         self.lifecycle_steps = SqlLifecycleSteps(tx)
         return self
