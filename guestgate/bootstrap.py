@@ -22,6 +22,7 @@ from guestgate.config import MailSettings, Settings
 from guestgate.domain.signing import KeySet
 from guestgate.domain.throttle import Limit
 from guestgate.runtime import Authenticator, GraphRuntime, Runtime
+from guestgate.services.approvals import ApprovalService
 from guestgate.services.bulk import BulkRunner
 from guestgate.services.directory import Directory
 from guestgate.services.governance import Governance
@@ -118,6 +119,8 @@ def build_runtime(
     )
     runtime.invitations = _invitation_service(runtime)
     runtime.user_admin = _user_admin(runtime)
+    if runtime.worker.webhooks is not None and runtime.invitations.approvals is not None:
+        runtime.worker.webhooks.expire_approvals = runtime.invitations.approvals.expire_due
     # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
     # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not), and
     # only with guestgate's own app registration: a job has no caller's token to forward.
@@ -202,7 +205,17 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
     governance = Governance(
         sealer=runtime.sealer, directory=directory.name, uow=runtime.uow, now=runtime.now
     )
-    return InvitationService(directory, governance, wake=runtime.worker.wake)
+    service = InvitationService(directory, governance, wake=runtime.worker.wake)
+    service.approvals = ApprovalService(
+        runtime.uow,
+        directory=directory,
+        governance=governance,
+        sealer=runtime.sealer,
+        public_url=runtime.settings.http.public_url,
+        now=runtime.now,
+        wake=runtime.worker.wake,
+    )
+    return service
 
 
 def _user_admin(runtime: Runtime) -> UserAdmin:

@@ -19,7 +19,8 @@ GuestgateError
 │   ├── UpstreamUnavailable     it could not be reached, or said it is unavailable
 │   └── UpstreamTimeout         it did not answer in time
 ├── UnknownOutcome              a call to Graph got no answer: it may have taken effect
-└── GraphRefused                Graph refused the request for a reason that is the caller's
+├── GraphRefused                Graph refused the request for a reason that is the caller's
+└── PendingApproval             not an error: the invitation waits for an approver (202)
 
 Internal signals between an adapter and its caller, never shown to a client:
 DeliveryError                   a message was not delivered (`permanent`: do not retry)
@@ -43,6 +44,23 @@ class GuestgateError(Exception):
 
 class ConfigError(GuestgateError):
     code = "InvalidConfiguration"
+
+
+class PendingApproval(GuestgateError):
+    """The invitation was held for an approver (docs/governance.md, Approval): nothing was
+    sent; the caller is answered 202 with the request's id and where to follow it."""
+
+    code = "PendingApproval"
+
+    def __init__(self, *, request_id: str, status_url: str) -> None:
+        super().__init__(
+            f"This invitation waits for an approver: request {request_id}, state at {status_url}."
+        )
+        self.request_id = request_id
+        self.status_url = status_url
+
+    def to_json(self) -> dict[str, str]:
+        return {"requestId": self.request_id, "status": self.code, "statusUrl": self.status_url}
 
 
 class ValidationError(GuestgateError):

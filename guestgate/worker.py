@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from guestgate.adapters.mail.render import Mail, Sender, build
@@ -179,6 +179,8 @@ class WebhookWorker:
         self._stop.set()
 
     async def run_once(self) -> int:
+        # Open approval requests past their time (services/approvals.py), set by bootstrap.
+        self.expire_approvals: Callable[[], Awaitable[int]] | None = None
         sent = await deliver_webhooks(
             self.make_uow, sealer=self.sealer, sender=self.sender, now=self.now, policy=self.policy
         )
@@ -210,6 +212,13 @@ class WebhookWorker:
                 )
                 log.info(
                     "event retention pass",
+            try:
+                if self.expire_approvals is not None:
+                    lapsed = await self.expire_approvals()
+                    if lapsed:
+                        log.info("approval requests expired", extra={"expired": lapsed})
+            except Exception:
+                log.exception("approval expiry sweep failed")
                     extra={"events": gone.events, "deliveryLog": gone.log_rows},
                 )
             except Exception:

@@ -13,6 +13,7 @@ from guestgate.config import Settings
 from guestgate.domain.invitations import build_invite_request
 from guestgate.domain.users import ACCEPTED
 from guestgate.domain.views import InvitationView
+from guestgate.errors import PendingApproval
 from guestgate.runtime import Runtime
 from guestgate.services import tenants, users
 from guestgate.services.directory import Actor
@@ -32,10 +33,14 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
         requested_by=args.requested_by,
     )
     tenant_id = _tenant_id(settings, args.tenant)
-    view = run(
-        settings,
-        lambda rt: rt.invitations.invite(Actor(tenant_id=tenant_id, app_id=None), request),
-    )
+    try:
+        view = run(
+            settings,
+            lambda rt: rt.invitations.invite(Actor(tenant_id=tenant_id, app_id=None), request),
+        )
+    except PendingApproval as held:
+        emit(held.to_json(), as_json=args.json)  # it waits for an approver: nothing was sent
+        return
     emit(
         {
             "id": view.user_id,

@@ -35,6 +35,7 @@ def policy_answer(policy: InvitationPolicy) -> dict[str, Any]:
         "blockedDomains": list(policy.domains.blocked),
         "allowInvitesFrom": policy.allow_invites_from,
         "definition": policy.domains.definition(),
+        "approval": policy.approval.to_json() if policy.approval.enabled else None,
         "updated": policy.updated_at,
     }
 
@@ -43,6 +44,25 @@ def _domains(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [d.strip() for d in value.split(",") if d.strip()]
+
+
+def _approval(args: argparse.Namespace) -> rules.ApprovalRule | None:
+    """--approval-for D,... | outside-allowed ('' clears), --approval-days N."""
+    if args.approval_for is None:
+        if args.approval_days is not None:
+            raise ValidationError(
+                "--approval-days goes with --approval-for.", code=rules.POLICY_CODE
+            )
+        return None
+    days = rules.DEFAULT_APPROVAL_DAYS if args.approval_days is None else args.approval_days
+    value: object = _domains(args.approval_for)
+    if args.approval_for.strip() == "outside-allowed":
+        value = rules.OUTSIDE_ALLOWED
+    if value == []:
+        return rules.NO_APPROVAL
+    return rules.parse_approval(
+        {"requiredFor": value, "requestLifetimeDays": days}, where="--approval-for"
+    )
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
@@ -54,9 +74,11 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_set(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     allowed, blocked = _domains(args.allowed_domains), _domains(args.blocked_domains)
-    if allowed is None and blocked is None and args.allow_invites_from is None:
+    approval = _approval(args)
+    if allowed is None and blocked is None and args.allow_invites_from is None and not approval:
         raise ValidationError(
-            "Nothing to set: give --allowed-domains, --blocked-domains or --allow-invites-from.",
+            "Nothing to set: give --allowed-domains, --blocked-domains, --allow-invites-from"
+            " or --approval-for.",
             code="NothingToSet",
         )
     allow_invites_from = None
@@ -76,6 +98,7 @@ def cmd_set(settings: Settings, args: argparse.Namespace) -> None:
             now=rt.now(),
             domains=domains,
             allow_invites_from=allow_invites_from,
+            approval=approval,
         ),
     )
     emit(policy_answer(updated), as_json=args.json)
@@ -105,6 +128,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--allow-invites-from",
         metavar="VALUE",
         help=f"who may invite: {', '.join(rules.ALLOW_INVITES_FROM)}",
+    )
+    change.add_argument(
+        "--approval-for",
+        metavar="D,...|outside-allowed",
+        help="invitations to these domains (or to any domain off the allow list) wait for an"
+        " approver; '' clears",
+    )
+    change.add_argument(
+        "--approval-days",
+        type=int,
+        metavar="N",
+        help=f"open approval requests expire after N days (default {rules.DEFAULT_APPROVAL_DAYS})",
     )
     change.add_argument("--json", action="store_true")
     change.set_defaults(func=cmd_set)

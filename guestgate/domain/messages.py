@@ -19,6 +19,11 @@ KINDS = (INVITATION, REQUESTER_NOTIFICATION, ONE_TIME_CODE, REQUESTER_SUMMARY, W
 # What a requester notification tells.
 NOTICE_INVITED = "invited"
 NOTICE_DECLINED = "declined"
+# What it tells of an invitation that waited for an approver (docs/governance.md, Approval).
+NOTICE_APPROVED = "approved"
+NOTICE_REFUSED = "refused"
+NOTICE_LAPSED = "lapsed"
+APPROVAL_NOTICES = (NOTICE_APPROVED, NOTICE_REFUSED, NOTICE_LAPSED)
 
 PENDING = "pending"
 SENT = "sent"
@@ -88,6 +93,7 @@ class RequesterNotification:
     language: str | None = None
     outcome: str = NOTICE_INVITED  # or NOTICE_DECLINED: the guest declined it
     logo_url: str | None = None
+    comment: str | None = None  # an approver's, with the APPROVAL_NOTICES
 
 
 @dataclass(frozen=True, slots=True)

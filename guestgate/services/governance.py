@@ -20,16 +20,18 @@ bulk call tells each requester once, in one summary, after its invitations are m
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from guestgate.domain import events as event_types
 from guestgate.domain import invitation_policy as policy_rules
+from guestgate.domain.approvals import ApprovalRequest, ApprovalRequired
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitation_policy import InvitationPolicy
 from guestgate.domain.invitations import InviteRequest
-from guestgate.domain.messages import RequesterNotification, RequesterSummary
+from guestgate.domain.messages import NOTICE_APPROVED, RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
 from guestgate.domain.users import MEMBER
 from guestgate.errors import PermissionDenied, ValidationError
@@ -78,13 +80,19 @@ class Governance:
         return await get_policy(uow, actor.tenant_id)
 
     async def check(
-        self, actor: Actor, request: InviteRequest, policy: InvitationPolicy, is_member: IsMember
+        self,
+        actor: Actor,
+        request: InviteRequest,
+        policy: InvitationPolicy,
+        is_member: IsMember,
+        *,
+        approved: bool = False,
     ) -> None:
         """The tenant's invitation policy (docs/governance.md): the guest's domain against the
         allow or block list, then `allowInvitesFrom` against the person in `requestedBy`
         (an app calling alone is judged by its permission); then the app's permission to
-        invite members."""
-        refusal = policy.domains.refusal(request.email.domain)
+        invite members; last, whether it waits for an approver (not once `approved`)."""
+        refusal = policy_rules.domain_refusal(policy, request.email.domain)
         if refusal is not None:
             raise PermissionDenied(refusal, code=DOMAIN_NOT_ALLOWED)
         setting = policy.allow_invites_from
@@ -106,12 +114,22 @@ class Governance:
                 "Inviting members needs an administrator permission (User.ReadWrite.All).",
                 code="InvitedUserTypeNotAllowed",
             )
+        if not approved and policy_rules.approval_needed(policy, request.email.domain):
+            raise ApprovalRequired(policy.approval.days)
 
     async def record(
-        self, uow: UnitOfWork, actor: Actor, change: Change, now: datetime, *, bulk: bool = False
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        change: Change,
+        now: datetime,
+        *,
+        bulk: bool = False,
+        approval: ApprovalRequest | None = None,
     ) -> bool:
         """Audit the change and queue what it owes others; True when mail was queued.
-        In a bulk call (`bulk`) the requester is told later, once, by `summarize`."""
+        In a bulk call (`bulk`) the requester is told later, once, by `summarize`; for an
+        invitation an approver let through (`approval`), the notice says so."""
         stamp = iso(now)
         details: dict[str, Any]
         match change:
@@ -121,6 +139,8 @@ class Governance:
                 details = {"invitationId": view.id, "email": request.email.ascii_address}
                 if request.more:
                     details["more"] = request.more
+                if approval is not None:
+                    details["approvalId"] = approval.id
             case Resent(view=view):
                 action, target, requester = "invitation.resend", view.user_id, None
                 details = {"invitationId": view.id}
@@ -157,7 +177,7 @@ class Governance:
         await events.emit(uow, tenant_id=actor.tenant_id, event_type=event_type, data=data, now=now)
         if notice == QUEUED:
             assert isinstance(change, Invited)
-            await self._notify_requester(uow, actor, change, now)
+            await self._notify_requester(uow, actor, change, now, approval)
             return True
         return False
 
@@ -235,7 +255,12 @@ class Governance:
         return queued
 
     async def _notify_requester(
-        self, uow: UnitOfWork, actor: Actor, change: Invited, now: datetime
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        change: Invited,
+        now: datetime,
+        approval: ApprovalRequest | None = None,
     ) -> None:
         requester = change.request.requested_by
         assert requester is not None
@@ -246,6 +271,8 @@ class Governance:
             guest=change.request.email.address,
             logo_url=None if tenant is None else tenant.logo_url,
         )
+        if approval is not None:
+            notification = replace(notification, outcome=NOTICE_APPROVED, comment=approval.comment)
         await outbox.enqueue(
             uow, sealer=self.sealer, tenant_id=actor.tenant_id, message=notification, now=now
         )

@@ -12,7 +12,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from guestgate.domain.emails import parse_email
-from guestgate.domain.invitation_policy import DomainPolicy, InvitationPolicy
+from guestgate.domain.invitation_policy import (
+    ApprovalRule,
+    DomainPolicy,
+    InvitationPolicy,
+    domain_refusal,
+)
 from guestgate.domain.invitations import Invitation
 from guestgate.domain.timestamps import iso
 from guestgate.errors import RedemptionError
@@ -35,7 +40,7 @@ async def check_redeemable(uow: UnitOfWork, invitation: Invitation, org: str) ->
     blocked since the invitation was made cannot accept it (by link or by signing in)."""
     policy = await get_policy(uow, invitation.tenant_id)
     domain = parse_email(invitation.email).domain
-    if policy.domains.refusal(domain) is not None:
+    if domain_refusal(policy, domain) is not None:
         raise RedemptionError(
             DOMAIN_BLOCKED,
             f"{org} no longer accepts guests from {domain}: its invitation policy blocks the"
@@ -56,10 +61,12 @@ async def set_policy(
     now: datetime,
     domains: DomainPolicy | None = None,
     allow_invites_from: str | None = None,
+    approval: ApprovalRule | None = None,
     app_id: str | None = None,
     request_id: str | None = None,
 ) -> InvitationPolicy:
-    """Change the domain list, `allowInvitesFrom` or both (None: unchanged), audited."""
+    """Change the domain list, `allowInvitesFrom`, the approval rule (None: unchanged),
+    audited."""
     async with uow:
         current = await get_policy(uow, tenant_id)
         policy = replace(
@@ -68,6 +75,7 @@ async def set_policy(
             allow_invites_from=current.allow_invites_from
             if allow_invites_from is None
             else allow_invites_from,
+            approval=current.approval if approval is None else approval,
             updated_at=iso(now),
         )
         await uow.invitation_policies.put(policy)
@@ -81,6 +89,7 @@ async def set_policy(
             details={
                 "definition": policy.domains.definition(),
                 "allowInvitesFrom": policy.allow_invites_from,
+                "guestgateApproval": policy.approval.to_json() if policy.approval.enabled else None,
             },
         )
         await uow.commit()

@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from guestgate import metrics
+from guestgate.domain.approvals import ApprovalRequired
 from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import GuestgateError
+from guestgate.services.approvals import ApprovalService
 from guestgate.services.directory import Actor, Change, Directory, Invited, Record
 from guestgate.services.governance import Governance
 from guestgate.services.ports import UnitOfWork
@@ -34,13 +36,23 @@ class InvitationService:
         self.directory = directory
         self.governance = governance
         self.wake = wake  # the mail worker: there is mail to send
+        # Where invitations the policy holds for an approver wait (set by bootstrap).
+        self.approvals: ApprovalService | None = None
 
     async def invite(self, actor: Actor, request: InviteRequest) -> InvitationView:
         """Invite one address as a guest; the answer carries the new redeem link."""
         return await self._invite(actor, request, self.governance.record)
 
     async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
-        outcome = await self.directory.invite(actor, request, gate=self.governance, record=record)
+        try:
+            outcome = await self.directory.invite(
+                actor, request, gate=self.governance, record=record
+            )
+        except ApprovalRequired as held:
+            # The directory stored nothing; the request waits, and the caller hears 202.
+            if self.approvals is None:
+                raise RuntimeError("approval rules need InvitationService.approvals") from None
+            raise await self.approvals.hold(actor, request, held.days) from None
         metrics.invitation_created()
         if outcome.mailed:
             self.wake()

@@ -16,7 +16,7 @@ from guestgate.domain.apps import INVITE, READ_USERS
 from guestgate.domain.invitations import InviteRequest, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.views import InvitationQuery
-from guestgate.errors import GuestgateError, ValidationError
+from guestgate.errors import GuestgateError, PendingApproval, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services.directory import Actor, invitation_not_found
 from guestgate.web.auth import authorize, caller_of, runtime_of
@@ -199,7 +199,9 @@ async def invite_guests(request: Request[Any, Any, Any]) -> BulkAnswer:
     outcomes = await runtime.invitations.invite_many(actor_of(request), requests)
     results: list[BulkItem] = []
     for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, GuestgateError):
+        if isinstance(outcome, PendingApproval):
+            results.append(BulkItem(index=index, status=202, approval=outcome.to_json()))
+        elif isinstance(outcome, GuestgateError):
             detail = ErrorDetail(
                 code=outcome.code,
                 message=outcome.message,

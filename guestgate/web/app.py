@@ -17,6 +17,7 @@ from guestgate.config import Settings
 from guestgate.web import (
     api,
     applications,
+    approvals,
     bulk,
     console,
     console_apps,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *applications.ROUTES,
             *policies.ROUTES,
             *policies.GRAPH_ROUTES,
+            *approvals.ROUTES,
             *pages.ROUTES,
             *oidc.ROUTES,
             *odata_feed.ROUTES,

@@ -22,6 +22,7 @@ from guestgate.logs import request_id_var
 log = logging.getLogger("guestgate.web")
 
 STATUS: dict[type[errors.GuestgateError], int] = {
+    errors.PendingApproval: 202,
     errors.ValidationError: 400,
     errors.AuthenticationError: 401,
     errors.PermissionDenied: 403,
@@ -132,6 +133,8 @@ def handle_app_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
         log.info("oauth error", extra={"code": exc.error, "aadsts": exc.aadsts})
         return oauth_error(exc, basic_auth="authorization" in request.headers)
     assert isinstance(exc, errors.GuestgateError)
+    if isinstance(exc, errors.PendingApproval):
+        return Response(msgspec.json.encode(exc.to_json()), status_code=202, media_type=JSON)
     status = status_of(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.AuthenticationError):

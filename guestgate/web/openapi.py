@@ -11,7 +11,15 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
-from guestgate.web import api, applications, events, openapi_bulk, openapi_reports, policies
+from guestgate.web import (
+    api,
+    applications,
+    approvals,
+    events,
+    openapi_bulk,
+    openapi_reports,
+    policies,
+)
 from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
@@ -145,6 +153,7 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         **events.REQUEST_BODIES,
         **applications.REQUEST_BODIES,
         **policies.REQUEST_BODIES,
+        **approvals.REQUEST_BODIES,
     }
     refs, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"

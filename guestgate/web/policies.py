@@ -52,7 +52,9 @@ NOT_KEPT = (
 class B2BPolicyBody(msgspec.Struct, forbid_unknown_fields=True):
     """PATCH /api/policies/invitations: Graph's b2bManagementPolicy; `definition` decides."""
 
-    definition: list[str]
+    definition: list[str] | UnsetType = UNSET
+    # guestgate's own: which invitations wait for an approver (docs/governance.md, Approval).
+    guestgateApproval: dict[str, Any] | UnsetType | None = UNSET
     displayName: str | UnsetType = UNSET
     description: str | UnsetType = UNSET
     isOrganizationDefault: bool | UnsetType = UNSET
@@ -101,6 +103,7 @@ def b2b_json(policy: InvitationPolicy) -> dict[str, Any]:
         "isOrganizationDefault": True,
         "definition": [policy.domains.definition()],
         "updatedDateTime": policy.updated_at,
+        rules.APPROVAL: policy.approval.to_json() if policy.approval.enabled else None,
     }
 
 
@@ -130,20 +133,29 @@ async def get_invitation_policy(request: Request[Any, Any, Any]) -> dict[str, An
     **ROUTE,
 )
 async def set_invitation_policy(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Replace the domain list with the one `definition` holds; answers the stored policy."""
+    """Replace the domain list with the one `definition` holds, and/or the approval rule
+    (`guestgateApproval`); answers the stored policy."""
     tenant_id = _require(request, WRITE_POLICY)
     body: B2BPolicyBody = await _body(request, B2BPolicyBody)
-    if len(body.definition) != 1:
-        raise ValidationError(
-            "definition must hold exactly one JSON string.", code=rules.POLICY_CODE
-        )
-    domains = rules.parse_definition(body.definition[0], where="definition[0]")
+    domains = None
+    if not isinstance(body.definition, UnsetType):
+        if len(body.definition) != 1:
+            raise ValidationError(
+                "definition must hold exactly one JSON string.", code=rules.POLICY_CODE
+            )
+        domains = rules.parse_definition(body.definition[0], where="definition[0]")
+    approval = None
+    if not isinstance(body.guestgateApproval, UnsetType):
+        approval = rules.parse_approval(body.guestgateApproval)
+    if domains is None and approval is None:
+        raise ValidationError(f"Send definition, {rules.APPROVAL} or both.", code=rules.POLICY_CODE)
     runtime = runtime_of(request)
     policy = await policies.set_policy(
         runtime.uow(),
         tenant_id=tenant_id,
         now=runtime.now(),
         domains=domains,
+        approval=approval,
         app_id=caller_of(request).app_id or None,
         request_id=request_id_var.get(),
     )

@@ -130,6 +130,7 @@ class BulkItem(msgspec.Struct, omit_defaults=True):
     status: int
     invitation: InviteGuestAnswer | None = None
     error: ErrorDetail | None = None
+    approval: dict[str, str] | None = None  # 202: the request that waits for an approver
 
 
 class BulkAnswer(msgspec.Struct):

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from guestgate.adapters.mail.lifecycle_mail import lifecycle_context
 from guestgate.domain.messages import (
+    APPROVAL_NOTICES,
     NOTICE_DECLINED,
     InvitationMail,
     LifecycleNotice,
@@ -64,6 +65,15 @@ STRINGS: dict[str, dict[str, str]] = {
             " request. The link in it no longer works."
         ),
         "declined_hint": "The guest can be invited again; a new invitation starts afresh.",
+        "approved_subject": "Your invitation of {guest} was approved",
+        "approved_body": "{guest} has been invited to the {org} organization: an approver"
+        " approved your request.",
+        "refused_subject": "Your invitation of {guest} was declined",
+        "refused_body": "An approver of {org} declined your request to invite {guest}.",
+        "lapsed_subject": "Your invitation of {guest} expired unapproved",
+        "lapsed_body": "Nobody approved your request to invite {guest} to {org} in time;"
+        " it has expired.",
+        "comment": "Comment: {comment}",
         "invite_reason": "You received this email because {inviter} invited {to} to {org}.",
         "code_reason": (
             "You received this email because a code for {to} was asked for on the page of an"
@@ -111,6 +121,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "declined_hint": (
             "Der Gast kann erneut eingeladen werden; eine neue Einladung beginnt von vorn."
         ),
+        "approved_subject": "Ihre Einladung von {guest} wurde genehmigt",
+        "approved_body": "{guest} wurde in die Organisation {org} eingeladen: Ihre Anfrage"
+        " wurde genehmigt.",
+        "refused_subject": "Ihre Einladung von {guest} wurde abgelehnt",
+        "refused_body": "Ihre Anfrage, {guest} in {org} einzuladen, wurde abgelehnt.",
+        "lapsed_subject": "Ihre Einladung von {guest} ist ungenehmigt abgelaufen",
+        "lapsed_body": "Ihre Anfrage, {guest} in {org} einzuladen, wurde nicht rechtzeitig"
+        " genehmigt und ist abgelaufen.",
+        "comment": "Kommentar: {comment}",
         "invite_reason": "Sie erhalten diese E-Mail, weil {inviter} {to} zu {org} eingeladen hat.",
         "code_reason": (
             "Sie erhalten diese E-Mail, weil auf der Seite einer Einladung von {org} ein Code"
@@ -225,9 +244,14 @@ def build(
         case RequesterNotification():
             declined = payload.outcome == NOTICE_DECLINED
             outcome = "declined" if declined else "notify"
+            if payload.outcome in APPROVAL_NOTICES:
+                outcome = payload.outcome
+            hint = strings["declined_hint"] if declined else None
+            if payload.comment:
+                hint = strings["comment"].format(comment=payload.comment)
             context = {
                 "text": strings[f"{outcome}_body"].format(guest=payload.guest, org=org),
-                "hint": strings["declined_hint"] if declined else None,
+                "hint": hint,
             }
             subject_line = strings[f"{outcome}_subject"].format(guest=payload.guest)
             template = "notification"
