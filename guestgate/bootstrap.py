@@ -109,6 +109,7 @@ def build_runtime(
             retry_base=settings.mail.outbox_retry_base_seconds,
             lease_seconds=settings.mail.outbox_lease_seconds,
             retention_days=settings.mail.retention_days,
+            deleted_user_days=settings.mail.deleted_user_days,
             webhooks=webhook_worker(settings, lambda: runtime.uow(), sealer, poll_seconds),
         ),
         client_failures=Limit("token-client", per_minute, 60),

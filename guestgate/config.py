@@ -120,6 +120,8 @@ class MailSettings:
     # Sent and dead outbox rows, ended redemption sessions and .eml files older than this
     # are removed by the worker (they hold addresses, links and codes).
     retention_days: int = 30
+    # Deleted users are kept this long for restore, then purged by the worker (Entra: 30).
+    deleted_user_days: int = 30
 
     def __post_init__(self) -> None:
         if self.smtp_url is not None:
@@ -134,6 +136,8 @@ class MailSettings:
             raise ConfigError("GUESTGATE_OUTBOX_LEASE must be 5-3600 seconds")
         if not 1 <= self.retention_days <= 3650:
             raise ConfigError("GUESTGATE_RETENTION_DAYS must be 1-3650")
+        if not 1 <= self.deleted_user_days <= 3650:
+            raise ConfigError("GUESTGATE_DELETED_USER_DAYS must be 1-3650")
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,6 +174,7 @@ def from_env(
             outbox_retry_base_seconds=retry_base,
             outbox_lease_seconds=lease,
             retention_days=retention_days,
+            deleted_user_days=_int(env, "GUESTGATE_DELETED_USER_DAYS", 30),
         ),
         graph=GraphSettings(
             url=(env.get("GUESTGATE_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),

@@ -45,6 +45,7 @@ class OutboxWorker:
         retry_base: float = 5.0,
         lease_seconds: float = 60.0,
         retention_days: int = 30,
+        deleted_user_days: int = 30,
         now: Callable[[], datetime] = utcnow,
         webhooks: WebhookWorker | None = None,
     ) -> None:
@@ -52,6 +53,7 @@ class OutboxWorker:
         self.bulk: BulkWorker | None = None  # set by bootstrap where jobs may run
         self.retry_base = retry_base
         self.retention_days = retention_days
+        self.deleted_user_days = deleted_user_days
         self._retention_due = 0.0  # loop time of the next retention pass; 0: at start
         self.lease = timedelta(seconds=lease_seconds)
         self.make_uow = make_uow
@@ -80,7 +82,12 @@ class OutboxWorker:
     async def forget_expired(self) -> None:
         """The retention pass (services/retention.py), and the mail folder's old files."""
         now = self.now()
-        forgotten = await forget_expired(self.make_uow, now=now, retention_days=self.retention_days)
+        forgotten = await forget_expired(
+            self.make_uow,
+            now=now,
+            retention_days=self.retention_days,
+            deleted_user_days=self.deleted_user_days,
+        )
         files = await self.transport.purge(
             before=(now - timedelta(days=self.retention_days)).timestamp()
         )
@@ -92,6 +99,7 @@ class OutboxWorker:
                 "counters": forgotten.counters,
                 "signin": forgotten.signin,
                 "bulkJobs": forgotten.bulk_jobs,
+                "deletedUsers": forgotten.deleted_users,
                 "files": files,
             },
         )
@@ -171,6 +179,8 @@ class WebhookWorker:
         self.expiry_interval = expiry_interval
         self._expiry_due = 0.0  # loop times of the next sweeps; 0: at start
         self._retention_due = 0.0
+        # Open approval requests past their time (services/approvals.py), set by bootstrap.
+        self.expire_approvals: Callable[[], Awaitable[int]] | None = None
         self.poll_seconds = poll_seconds
         self.now = now
         self._stop = asyncio.Event()
@@ -179,8 +189,6 @@ class WebhookWorker:
         self._stop.set()
 
     async def run_once(self) -> int:
-        # Open approval requests past their time (services/approvals.py), set by bootstrap.
-        self.expire_approvals: Callable[[], Awaitable[int]] | None = None
         sent = await deliver_webhooks(
             self.make_uow, sealer=self.sealer, sender=self.sender, now=self.now, policy=self.policy
         )
@@ -204,6 +212,13 @@ class WebhookWorker:
                     log.info("expired invitations told of", extra={"expired": told})
             except Exception:
                 log.exception("expiry sweep failed")
+            try:
+                if self.expire_approvals is not None:
+                    lapsed = await self.expire_approvals()
+                    if lapsed:
+                        log.info("approval requests expired", extra={"expired": lapsed})
+            except Exception:
+                log.exception("approval expiry sweep failed")
         if clock >= self._retention_due:
             self._retention_due = clock + RETENTION_INTERVAL
             try:
@@ -212,13 +227,6 @@ class WebhookWorker:
                 )
                 log.info(
                     "event retention pass",
-            try:
-                if self.expire_approvals is not None:
-                    lapsed = await self.expire_approvals()
-                    if lapsed:
-                        log.info("approval requests expired", extra={"expired": lapsed})
-            except Exception:
-                log.exception("approval expiry sweep failed")
                     extra={"events": gone.events, "deliveryLog": gone.log_rows},
                 )
             except Exception:
