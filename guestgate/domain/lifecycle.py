@@ -214,13 +214,13 @@ def parse_policy(raw: Any, *, tenant_id: str) -> LifecyclePolicy:
         raise _fail("rules", "a policy needs at least one rule.")
     parsed = tuple(parse_rule(r, f"rules[{i}]") for i, r in enumerate(rules))
     offsets, fallback = _schedule(raw.get("notificationSchedule"))
-    grace = raw.get("gracePeriodInDays", 0)
+    grace = _int(raw, "gracePeriodInDays", "", 0, MAX_GRACE) if "gracePeriodInDays" in raw else 0
     return LifecyclePolicy(
         tenant_id=tenant_id,
         display_name=_text(raw.get("displayName"), "displayName", MAX_NAME, required=True) or "",
         description=_text(raw.get("description"), "description", MAX_DESCRIPTION, required=False),
         enabled=_bool(raw, "isEnabled", ""),
-        grace_days=_int({"g": grace}, "g", "", 0, MAX_GRACE) if grace else 0,
+        grace_days=grace,
         action=action,
         deletion_grace_days=deletion,
         rules=parsed,
