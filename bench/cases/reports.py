@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import CaseRun, Guestgate
+from guestgate.adapters.sql.invitations import latest_state
 from guestgate.domain.reports import accept_micros
 from guestgate.domain.timestamps import iso
 
@@ -40,7 +41,8 @@ INVITATION_COLUMNS = (
 USER_COLUMNS = (
     "id, tenant_id, user_type, display_name, mail, email_key, user_principal_name,"
     " external_user_state, creation_type, created_at, display_name_key, mail_key, upn_key,"
-    " last_sign_in_at"
+    " last_sign_in_at, latest_invitation_id, invitation_state, invitation_expires_at,"
+    " invitation_requester, invited_at"
 )
 
 
@@ -76,6 +78,9 @@ def rows(tenant_id: str, count: int, now: datetime) -> Iterator[tuple[tuple[Any,
             f"seed{i:07d}_{domain}#EXT#@contoso.example", state, "Invitation", created_at,
             f"seeded guest {i}", email, f"seed{i:07d}_{domain}#ext#@contoso.example",
             seen if sign_in else None,
+            # The latest invitation, as adapters/sql/invitations.py keeps it on the user's row.
+            invitation_id, latest_state(status),
+            invitation[11] if status == "PendingAcceptance" else None, requester, created_at,
         )  # fmt: skip
         yield user, invitation, sign_in
 
@@ -94,7 +99,7 @@ def seed(server: Guestgate, tenant_id: str, count: int) -> float:
         try:
             with conn:
                 conn.executemany(
-                    f"INSERT INTO users ({USER_COLUMNS}) VALUES ({', '.join('?' * 14)})", users
+                    f"INSERT INTO users ({USER_COLUMNS}) VALUES ({', '.join('?' * 19)})", users
                 )
                 conn.executemany(
                     f"INSERT INTO invitations ({INVITATION_COLUMNS})"

@@ -78,6 +78,9 @@ def test_screenshots_of_the_guest_actions(
                     "UPDATE invitations SET created_at = ? WHERE user_id = ?",
                     (created, ids[email]),
                 )
+                db.execute(  # and the guest list's copy of it
+                    "UPDATE users SET invited_at = ? WHERE id = ?", (created, ids[email])
+                )
     context = chromium.new_context(viewport={"width": 1200, "height": 760})
     page = context.new_page()
     shots = Shots(page)

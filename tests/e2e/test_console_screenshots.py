@@ -113,6 +113,17 @@ def _seed(server: Server, sink: SmtpSink, chromium: Any) -> dict[str, str]:
             "UPDATE invitations SET status = 'Declined' WHERE email = ?",
             ("barbara.liskov@tailspin.example",),
         )
+        # The guest list reads each guest's latest invitation from the guest's row.
+        db.execute(
+            "UPDATE users SET invitation_expires_at = '2026-01-01T00:00:00.000000Z'"
+            " WHERE mail_key = ?",
+            ("edsger.dijkstra@northwind.example",),
+        )
+        db.execute(
+            "UPDATE users SET invitation_state = 'Declined', invitation_expires_at = NULL"
+            " WHERE mail_key = ?",
+            ("barbara.liskov@tailspin.example",),
+        )
     return ids
 
 

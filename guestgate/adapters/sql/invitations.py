@@ -15,6 +15,50 @@ from guestgate.domain.reports import accept_micros
 
 _encode = msgspec.json.Encoder().encode
 
+# The guest list reads a guest's latest invitation from the guest's own row (migration 0026):
+# its id, its state as a person reads it (Expired is a Pending one whose expiry instant has
+# passed, compared with now when listing), that expiry, its requester and when it was made.
+# Every write below refreshes them in the write's own transaction. `LATEST_COLUMNS` and
+# `LATEST_VALUES` are shared with the migration's backfill and the bench's seed.
+LATEST_COLUMNS = (
+    "latest_invitation_id",
+    "invitation_state",
+    "invitation_expires_at",
+    "invitation_requester",
+    "invited_at",
+)
+LATEST_VALUES = (
+    "l.id",
+    "CASE l.status WHEN 'Completed' THEN 'Accepted' WHEN 'PendingAcceptance' THEN 'Pending'"
+    " ELSE l.status END",
+    "CASE WHEN l.status = 'PendingAcceptance' THEN l.expires_at END",
+    "l.requested_by",
+    "l.created_at",
+)
+_SET_LATEST = ", ".join(f"{c} = {v}" for c, v in zip(LATEST_COLUMNS, LATEST_VALUES, strict=True))
+_LATEST_OF = (
+    " FROM (SELECT * FROM invitations WHERE user_id = {user}"
+    " ORDER BY created_at DESC, id DESC LIMIT 1) AS l WHERE users.id = l.user_id"
+)
+_REFRESH_USER = "UPDATE users SET " + _SET_LATEST + _LATEST_OF.format(user=":uid")  # noqa: S608 (fixed text)
+# PostgreSQL: the guest's row is locked before its invitation is written (the order a re-invite
+# and an accept take), so the refresh, a statement of its own, sees every invitation that
+# others committed first and none can be added while it runs. SQLite has one writer.
+_LOCK_OWNER = (
+    "UPDATE users SET tenant_id = tenant_id"
+    " WHERE id = (SELECT o.user_id FROM invitations o WHERE o.id = :iid)"
+)
+_REFRESH_OWNER = (  # fixed text, as _REFRESH_USER
+    "UPDATE users SET "  # noqa: S608
+    + _SET_LATEST
+    + _LATEST_OF.format(user="(SELECT o.user_id FROM invitations o WHERE o.id = :iid)")
+)
+
+
+def latest_state(status: str) -> str:
+    """The guest list's state of a stored invitation status (before its expiry is read)."""
+    return {"Completed": "Accepted", "PendingAcceptance": "Pending"}.get(status, status)
+
 
 def _json(value: Any) -> str:
     """Compact JSON text, UTF-8 as written (json.dumps(ensure_ascii=False) would give the
@@ -81,6 +125,11 @@ class SqlInvitationRepository:
                 else accept_micros(invitation.created_at, invitation.completed_at),
             },
         )
+        await self.tx.execute(_REFRESH_USER, {"uid": invitation.user_id})
+
+    async def _lock_owner(self, invitation_id: str) -> None:
+        if self.tx.dialect == "postgresql":
+            await self.tx.execute(_LOCK_OWNER, {"iid": invitation_id})
 
     async def get(self, tenant_id: str, invitation_id: str) -> Invitation | None:
         row = await self.tx.fetchone(
@@ -90,11 +139,14 @@ class SqlInvitationRepository:
         return None if row is None else _invitation(row)
 
     async def revoke_pending_of_user(self, user_id: str, now: str) -> int:
-        return await self.tx.execute(
+        count = await self.tx.execute(
             "UPDATE invitations SET status = 'Revoked', revoked_at = :now"
             " WHERE user_id = :uid AND status = 'PendingAcceptance'",
             {"uid": user_id, "now": now},
         )
+        if count:
+            await self.tx.execute(_REFRESH_USER, {"uid": user_id})
+        return count
 
     async def set_status(
         self, invitation_id: str, *, status: str, from_status: str, now: str
@@ -106,22 +158,28 @@ class SqlInvitationRepository:
             # (:now cast to the column's type: PostgreSQL gives a parameter one type.)
             later = "CAST(:now AS VARCHAR(27))"
             stamp += ", accept_us = " + micros_between(self.tx.dialect, later, "created_at")
+        await self._lock_owner(invitation_id)
         count = await self.tx.execute(
             f"UPDATE invitations SET status = :status{stamp}"  # noqa: S608 (column from a fixed table)
             " WHERE id = :id AND status = :from_status",
             {"status": status, "id": invitation_id, "from_status": from_status}
             | ({"now": now} if column else {}),
         )
+        if count == 1:
+            await self.tx.execute(_REFRESH_OWNER, {"iid": invitation_id})
         return count == 1
 
     async def replace_ticket(
         self, invitation_id: str, *, ticket_hash: str, expires_at: str | None
     ) -> bool:
+        await self._lock_owner(invitation_id)
         count = await self.tx.execute(
             "UPDATE invitations SET ticket_hash = :hash, expires_at = :expires_at"
             " WHERE id = :id AND status = 'PendingAcceptance'",
             {"hash": ticket_hash, "expires_at": expires_at, "id": invitation_id},
         )
+        if count == 1:
+            await self.tx.execute(_REFRESH_OWNER, {"iid": invitation_id})
         return count == 1
 
     async def list(
