@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cases",
         default=",".join(DEFAULT_CASES),
-        help=f"comma list of {', '.join(CASES)} (users, soak, bulk, bulk-pg, reports and console"
-        " are not in the default list)",
+        help=f"comma list of {', '.join(CASES)} (users, soak, bulk, bulk-pg, bulk-graph, reports"
+        " and console are not in the default list)",
     )
     p.add_argument(
         "--soak-seconds", type=int, default=600, help="length of the memory and soak cases"
@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
     p.add_argument(
         "--bulk-rows", type=int, default=100_000, help="rows of the bulk and bulk-pg cases' file"
+    )
+    p.add_argument(
+        "--bulk-graph-rows", type=int, default=2000, help="rows of the bulk-graph case's file"
     )
     p.add_argument(
         "--report-invitations",

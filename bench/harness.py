@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -122,10 +123,14 @@ class Guestgate:
         inprocess_worker: bool = True,
         quiet_logs: bool = False,
         extra_env: dict[str, str] | None = None,
+        tls: bool = False,
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        # Over https (`tls`) with a development certificate, trusted by `self.ssl` only.
+        self.cert = workdir / "dev-cert.pem" if tls else None
+        self.ssl = None
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GUESTGATE_")}
         self.env.update(
             {
@@ -147,11 +152,27 @@ class Guestgate:
         self.ready_seconds = 0.0
 
     def start(self) -> None:
+        command = [sys.executable, "-m", "guestgate", "serve", "--workers", "2"]
+        if self.cert is not None:
+            subprocess.run(
+                [sys.executable, "-m", "guestgate", "dev-cert", "--out-dir", str(self.workdir)],
+                env=self.env,
+                cwd=self.workdir,
+                capture_output=True,
+                check=True,
+            )
+            self.ssl = ssl.create_default_context(cafile=str(self.cert))
+            command += [
+                "--tls-cert",
+                str(self.cert),
+                "--tls-key",
+                str(self.workdir / "dev-key.pem"),
+            ]
         # The logs go to a file as they would to a terminal or a journal: written, not dropped.
         out = (self.workdir / "serve.out").open("w")
         started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "guestgate", "serve", "--workers", "2"],
+            command,
             env=self.env,
             cwd=self.workdir,
             stdout=out,
@@ -159,7 +180,9 @@ class Guestgate:
         )
         while time.monotonic() - started < 60:
             try:
-                with urllib.request.urlopen(f"{self.base}/readyz", timeout=1) as answer:
+                with urllib.request.urlopen(
+                    f"{self.base}/readyz", timeout=1, context=self.ssl
+                ) as answer:
                     if answer.status == 200:
                         self.ready_seconds = time.monotonic() - started
                         wait_until_listening(self.port, workers=2)
@@ -188,7 +211,7 @@ class Guestgate:
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        with urllib.request.urlopen(request) as answer:
+        with urllib.request.urlopen(request, context=self.ssl) as answer:
             return str(json.load(answer)["access_token"])
 
     def post_json(self, path: str, payload: Any, token: str) -> Any:

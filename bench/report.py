@@ -84,6 +84,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f" ({r['delivered']:.0f} delivered; worker CPU {r['worker_cpu']:.2f})"
             )
             continue
+        if "invites_per_s" in r:
+            lines.append(
+                f"{name:<{w}}{r['invites_per_s']:>9.2f} invites/s of a {r['rows']:.0f}-row job in"
+                f" graph mode (target {r['target_per_s']:.0f}/s, {r['total_s']:.1f} s;"
+                f" {r['failed']:.0f} failed; Graph answered {r['graph_201']:.0f} created,"
+                f" {r['graph_429']:.0f} 429)"
+            )
+            continue
         if "rows_per_s" in r:
             lines.append(
                 f"{name:<{w}}{r['rows_per_s']:>9.0f} rows/s of a {r['rows']:.0f}-row bulk job,"

@@ -96,12 +96,17 @@ class LimitSettings:
     token_failures_per_minute: int = 10
     # Invalid redeem links and wrong codes allowed per address per 10 minutes.
     page_failures_per_10_minutes: int = 30
+    # Local mode standing in for Microsoft Graph (tests, the bench): POST /v1.0/invitations
+    # answers 429 past this many per tenant in 5 seconds, as Graph does (None: no limit).
+    graph_invites_per_5s: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.token_failures_per_minute <= 10_000:
             raise ConfigError("GUESTGATE_TOKEN_FAILURES_PER_MINUTE must be 1-10000")
         if not 1 <= self.page_failures_per_10_minutes <= 100_000:
             raise ConfigError("GUESTGATE_PAGE_FAILURES_PER_10_MINUTES must be 1-100000")
+        if self.graph_invites_per_5s is not None and not 1 <= self.graph_invites_per_5s <= 100_000:
+            raise ConfigError("GUESTGATE_LOCAL_GRAPH_INVITES_PER_5S must be 1-100000")
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,11 @@ def from_env(
     session_lifetime = _int(env, "GUESTGATE_SESSION_LIFETIME", 86400)
     key_refresh = _int(env, "GUESTGATE_KEY_REFRESH_SECONDS", 30)
     page_failures = _int(env, "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES", 30)
+    local_graph_invites = (
+        _int(env, "GUESTGATE_LOCAL_GRAPH_INVITES_PER_5S", 0)
+        if env.get("GUESTGATE_LOCAL_GRAPH_INVITES_PER_5S")
+        else None
+    )
     header_timeout = float(_int(env, "GUESTGATE_HEADER_TIMEOUT", 10))
     body_timeout = float(_int(env, "GUESTGATE_BODY_TIMEOUT", 20))
     webhooks = WebhookSettings(
@@ -195,6 +200,7 @@ def from_env(
         limits=LimitSettings(
             token_failures_per_minute=token_failures,
             page_failures_per_10_minutes=page_failures,
+            graph_invites_per_5s=local_graph_invites,
         ),
         webhooks=webhooks,
         metrics=MetricsSettings(token=env.get("GUESTGATE_METRICS_TOKEN") or None),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.cases.bulk import bulk, bulk_pg
+from bench.cases.bulk_graph import bulk_graph
 from bench.cases.code_exchange import code_exchange
 from bench.cases.console import console
 from bench.cases.deliveries import deliveries
@@ -46,6 +47,7 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "users-1m": users_1m,
     "bulk": bulk,
     "bulk-pg": bulk_pg,
+    "bulk-graph": bulk_graph,
     "reports": reports,
     "console": console,
     "memory": memory,
@@ -54,9 +56,10 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
 }
 # Every row of the targets in docs/performance.md; `users` and `soak` are extras. The peer
 # runs alternately with `invite` (added if not asked for), so their ratio is of one session.
-# bulk and bulk-pg (a 100,000-row job each, docs/bulk.md) and reports (a million invitations,
+# bulk and bulk-pg (a 100,000-row job each, docs/bulk.md), bulk-graph (graph mode at Graph's
+# invitation limit, docs/bulk.md) and reports (a million invitations,
 # docs/reports.md), console (a million guests, docs/console.md) are asked for by name.
-ASKED_FOR = ("users", "soak", "bulk", "bulk-pg", "reports", "console")
+ASKED_FOR = ("users", "soak", "bulk", "bulk-pg", "bulk-graph", "reports", "console")
 DEFAULT_CASES = tuple(name for name in CASES if name not in ASKED_FOR)
 PAIRED = {"peer": "invite"}
 NO_QUIET_VARIANT = ("peer",)  # not guestgate: its logging is not ours to turn down
