@@ -3,6 +3,7 @@
 GuestgateError
 ├── ConfigError                 invalid configuration, raised at start
 ├── ValidationError             the caller sent bad data (code names the rule)
+│   └── InvalidTenantSettings   the console's tenant form: each bad field with its message
 ├── NotFound                    an id or name that does not exist (for this caller)
 ├── Conflict                    the request clashes with stored state
 ├── Gone                        what was asked for is no longer kept (retention)
@@ -14,6 +15,8 @@ GuestgateError
 ├── Unavailable                 a dependency (the database, say) is down
 ├── OAuthError                  a token-endpoint failure (RFC 6749 §5.2 shape)
 ├── RedemptionError             a step of redeeming an invitation cannot go on (`reason`)
+├── SignInPageError             a sign-in request that cannot redirect safely: a page says why
+├── SignInRedirectError         a sign-in error the app hears at its (checked) redirect URI
 ├── UpstreamError               Microsoft Graph or Entra gave no usable answer
 │   ├── UpstreamFailed          it answered with a server error or nonsense
 │   ├── UpstreamUnavailable     it could not be reached, or said it is unavailable
@@ -25,6 +28,9 @@ GuestgateError
 Internal signals between an adapter and its caller, never shown to a client:
 DeliveryError                   a message was not delivered (`permanent`: do not retry)
 IntegrityError                  a unique or foreign-key constraint refused a write
+JobStopped                      a bulk row's mark was refused: the job was cancelled or moved
+HeadersTooLarge                 a request's target or headers passed their limit (414/431)
+ProtocolError                   a webhook receiver's answer is not HTTP/1.x
 """
 
 from __future__ import annotations
@@ -189,3 +195,39 @@ class DeliveryError(Exception):
 
 class IntegrityError(Exception):
     """A unique or foreign-key constraint refused a write."""
+
+
+class SignInPageError(GuestgateError):
+    """The sign-in request cannot be trusted to redirect anywhere: show `message` on a page."""
+
+    code = "invalid_request"
+
+
+class SignInRedirectError(GuestgateError):
+    """An error the app hears about at its (already checked) redirect URI, as OAuth's
+    `error` and `error_description`."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description, code=error)
+        self.error = error
+        self.description = description
+
+
+class InvalidTenantSettings(ValidationError):
+    """The console's tenant form: its bad fields, each with its message; nothing was stored."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(" ".join(fields.values()), code="InvalidTenantSettings")
+        self.fields = fields
+
+
+class JobStopped(Exception):
+    """A bulk row's mark was refused: the job was cancelled, or another worker holds it now."""
+
+
+class HeadersTooLarge(Exception):
+    """Stops httptools; the protocol then answers 414 or 431 (web/protocol.py)."""
+
+
+class ProtocolError(Exception):
+    """A webhook receiver's answer is not HTTP/1.x as it must be."""

@@ -19,15 +19,13 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from guestgate.errors import ProtocolError
+
 MAX_HEAD = 64 * 1024  # status line and headers of an answer
 MAX_IDLE = 16  # kept-alive connections per key
 MAX_KEYS = 256  # keys with idle connections at once
 
 Key = tuple[str, str, str, int]  # scheme, host name, address, port
-
-
-class ProtocolError(Exception):
-    """The receiver's answer is not HTTP/1.x as it must be."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 from guestgate import __version__
-from guestgate.adapters.webhook_http import Pool, ProtocolError
+from guestgate.adapters.webhook_http import Pool
 from guestgate.domain import webhooks as rules
 from guestgate.domain.webhooks import Response
-from guestgate.errors import ValidationError
+from guestgate.errors import ProtocolError, ValidationError
 from guestgate.services.webhooks import Resolver
 
 RESOLVE_SECONDS = 5.0

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from guestgate.domain.apps import App, redirect_uri_matches
 from guestgate.domain.users import ACCEPTED, GUEST, MEMBER, PENDING, User
+from guestgate.errors import SignInPageError, SignInRedirectError
 
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 RESPONSE_MODES = ("query", "form_post")
@@ -28,23 +29,6 @@ REQUEST_LIFETIME_SECONDS = 1800  # how long a sign-in page's pending request sta
 MAX_PARAM = 2048
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256 digest
-
-
-class PageError(Exception):
-    """The request cannot be trusted to redirect anywhere: show `message` on a page."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RedirectError(Exception):
-    """An error the app hears about at its (already checked) redirect URI."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +61,12 @@ def _single(params: Mapping[str, list[str]], name: str) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise RedirectError(
+        raise SignInRedirectError(
             "invalid_request", f"The parameter '{name}' is included more than once."
         )
     value = values[0]
     if len(value) > MAX_PARAM or any(ord(c) < 32 for c in value):
-        raise RedirectError("invalid_request", f"The parameter '{name}' is not valid.")
+        raise SignInRedirectError("invalid_request", f"The parameter '{name}' is not valid.")
     return value
 
 
@@ -91,18 +75,18 @@ def check_client(params: Mapping[str, list[str]], app: App | None, tenant_id: st
     try:
         client_id = _single(params, "client_id")
         redirect_uri = _single(params, "redirect_uri")
-    except RedirectError as exc:
-        raise PageError(exc.description) from None
+    except SignInRedirectError as exc:
+        raise SignInPageError(exc.description) from None
     if not client_id:
-        raise PageError("The request has no client_id: the app must say who it is.")
+        raise SignInPageError("The request has no client_id: the app must say who it is.")
     if app is None or app.tenant_id != tenant_id:
-        raise PageError(f"Application '{client_id}' was not found in this organization.")
+        raise SignInPageError(f"Application '{client_id}' was not found in this organization.")
     if not app.enabled:
-        raise PageError("This application is disabled.")
+        raise SignInPageError("This application is disabled.")
     if not redirect_uri:
-        raise PageError("The request has no redirect_uri.")
+        raise SignInPageError("The request has no redirect_uri.")
     if not any(redirect_uri_matches(r, redirect_uri) for r in app.redirect_uris):
-        raise PageError(
+        raise SignInPageError(
             "The redirect URI in the request does not match the redirect URIs registered for"
             " this application."
         )
@@ -115,39 +99,43 @@ def check_request(
     """Stage two: everything else; errors from here on are redirected to the app."""
     mode = _single(params, "response_mode") or "query"
     if mode not in RESPONSE_MODES:
-        raise RedirectError(
+        raise SignInRedirectError(
             "invalid_request", "response_mode must be query or form_post for the code flow."
         )
     response_type = _single(params, "response_type")
     if response_type != "code":
-        raise RedirectError(
+        raise SignInRedirectError(
             "unsupported_response_type", "Only response_type=code (the code flow) is supported."
         )
     scopes = (_single(params, "scope") or "").split()
     if not scopes:
-        raise RedirectError("invalid_request", "The request must contain the parameter 'scope'.")
+        raise SignInRedirectError(
+            "invalid_request", "The request must contain the parameter 'scope'."
+        )
     if "openid" not in scopes:
-        raise RedirectError("invalid_scope", "Sign-in needs the 'openid' scope.")
+        raise SignInRedirectError("invalid_scope", "Sign-in needs the 'openid' scope.")
     challenge = _single(params, "code_challenge")
     method = _single(params, "code_challenge_method")
     if challenge is not None:
         if method != "S256":
             # `plain` would expose the verifier; a missing method means plain (RFC 7636 §4.3).
-            raise RedirectError("invalid_request", "code_challenge_method must be S256.")
+            raise SignInRedirectError("invalid_request", "code_challenge_method must be S256.")
         if not _CHALLENGE.match(challenge):
-            raise RedirectError("invalid_request", "code_challenge is not a S256 challenge.")
+            raise SignInRedirectError("invalid_request", "code_challenge is not a S256 challenge.")
     elif method is not None:
-        raise RedirectError("invalid_request", "code_challenge_method without code_challenge.")
+        raise SignInRedirectError(
+            "invalid_request", "code_challenge_method without code_challenge."
+        )
     elif app.public_client:
-        raise RedirectError(
+        raise SignInRedirectError(
             "invalid_request", "Public clients must use PKCE: send a S256 code_challenge."
         )
     prompt = _single(params, "prompt")
     if prompt not in (None, "login", "none", "select_account", "consent"):
-        raise RedirectError("invalid_request", f"prompt={prompt} is not supported.")
+        raise SignInRedirectError("invalid_request", f"prompt={prompt} is not supported.")
     nonce = _single(params, "nonce")
     if nonce is not None and len(nonce) > 512:
-        raise RedirectError("invalid_request", "The nonce is too long.")
+        raise SignInRedirectError("invalid_request", "The nonce is too long.")
     return AuthorizeRequest(
         tenant_id=tenant_id,
         client_id=app.id,
@@ -168,7 +156,7 @@ def _max_age(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 9:
-        raise RedirectError("invalid_request", "max_age must be a number of seconds.")
+        raise SignInRedirectError("invalid_request", "max_age must be a number of seconds.")
     return int(value)
 
 

@@ -31,7 +31,7 @@ from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
 from guestgate.domain.views import InvitationView
-from guestgate.errors import GuestgateError, NotFound, ValidationError
+from guestgate.errors import GuestgateError, JobStopped, NotFound, ValidationError
 from guestgate.services.directory import Actor
 from guestgate.services.invitations import InvitationService
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -40,10 +40,6 @@ log = logging.getLogger("guestgate.bulk")
 MakeUow = Callable[..., UnitOfWork]
 Progress = Callable[[BulkJob], None]
 PAGE = 1000  # rows read at a time for the results file and the summary
-
-
-class JobStopped(Exception):
-    """A row's mark was refused: the job was cancelled, or another worker holds it now."""
 
 
 def job_not_found(job_id: str) -> NotFound:

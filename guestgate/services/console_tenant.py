@@ -13,7 +13,7 @@ from datetime import datetime
 from guestgate.domain.invitations import check_redirect_url
 from guestgate.domain.roles import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR
 from guestgate.domain.tenants import MAX_INVITATION_LIFETIME_DAYS, Tenant, check_invitation_lifetime
-from guestgate.errors import PermissionDenied, ValidationError
+from guestgate.errors import InvalidTenantSettings, PermissionDenied, ValidationError
 from guestgate.services import tenants
 from guestgate.services.console import Person
 from guestgate.services.ports import UnitOfWork
@@ -25,14 +25,6 @@ NOT_YOURS = (
 READ_ONLY = "Your role lets you see the organization's settings, not change them."
 # Form field → what an error message calls it.
 URL_FIELDS = {"logo": "logo URL", "privacy": "privacy statement URL", "landing": "landing page"}
-
-
-class Invalid(ValidationError):
-    """The form's bad fields, each with its message; nothing was stored."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(" ".join(fields.values()), code="InvalidTenantSettings")
-        self.fields = fields
 
 
 def require_view(person: Person) -> None:
@@ -75,8 +67,8 @@ async def save(
     request_id: str | None,
     now: datetime,
 ) -> Tenant:
-    """Every setting of the form at once (an empty URL clears it), or Invalid naming each
-    bad field and storing nothing."""
+    """Every setting of the form at once (an empty URL clears it), or InvalidTenantSettings
+    naming each bad field and storing nothing."""
     require_change(person)
     problems: dict[str, str] = {}
     urls: dict[str, str] = {}
@@ -93,7 +85,7 @@ async def save(
         text = exc.message[:1].upper() + exc.message[1:]
         problems["lifetime"] = text if text.endswith(".") else text + "."
     if problems:
-        raise Invalid(problems)
+        raise InvalidTenantSettings(problems)
     return await tenants.update_tenant(
         uow,
         tenant_ref=person.user.tenant_id,

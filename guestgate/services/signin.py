@@ -24,7 +24,7 @@ from guestgate.domain.signin import NO_CHALLENGE, AuthorizationCode, SignInSessi
 from guestgate.domain.tenants import Tenant, is_guid
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.domain.users import User
-from guestgate.errors import IntegrityError, RedemptionError, ValidationError
+from guestgate.errors import IntegrityError, RedemptionError, SignInPageError, ValidationError
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.tenants import find_tenant
 
@@ -70,7 +70,7 @@ async def find_client(
     async with uow:
         tenant = await find_tenant(uow.tenants, tenant_ref)
         if tenant is None:
-            raise oidc.PageError("This organization was not found. Check the sign-in address.")
+            raise SignInPageError("This organization was not found. Check the sign-in address.")
         cleaned = client_id.strip().lower()
         app = await uow.apps.get(cleaned) if is_guid(cleaned) else None
     return tenant, app

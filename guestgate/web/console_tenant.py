@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from guestgate.domain.tenants import MAX_INVITATION_LIFETIME_DAYS, Tenant
-from guestgate.errors import GuestgateError
+from guestgate.errors import GuestgateError, InvalidTenantSettings
 from guestgate.logs import request_id_var
 from guestgate.services import console_tenant as settings
 from guestgate.web.auth import runtime_of
@@ -75,7 +75,7 @@ async def tenant_save(request: Request[Any, Any, Any], tenant: str) -> Response[
             request_id=request_id_var.get(),
             now=runtime.now(),
         )
-    except settings.Invalid as exc:
+    except InvalidTenantSettings as exc:
         current = await settings.view(runtime.uow(write=False), person=signed.person)
         return _page(
             signed,

@@ -20,8 +20,14 @@ from guestgate.adapters.user_tokens import decode_own_token
 from guestgate.domain import oidc
 from guestgate.domain import signin as rules
 from guestgate.domain.apps import redirect_uri_matches
-from guestgate.domain.oidc import AuthorizeRequest, PageError, RedirectError
-from guestgate.errors import AuthenticationError, OAuthError, RedemptionError
+from guestgate.domain.oidc import AuthorizeRequest
+from guestgate.errors import (
+    AuthenticationError,
+    OAuthError,
+    RedemptionError,
+    SignInPageError,
+    SignInRedirectError,
+)
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import oidc_clients, signin
@@ -129,7 +135,7 @@ def _params(request: Request[Any, Any, Any], body: bytes) -> dict[str, list[str]
         try:
             return parse_qs(body.decode("utf-8"), max_num_fields=40)
         except (UnicodeDecodeError, ValueError):
-            raise PageError("The sign-in request is not valid form data.") from None
+            raise SignInPageError("The sign-in request is not valid form data.") from None
     return {k: list(v) for k, v in request.query_params.dict().items()}
 
 
@@ -149,7 +155,7 @@ async def authorize(request: Request[Any, Any, Any], tenant: str) -> Response[st
             runtime.uow(write=False), tenant_ref=tenant, client_id=client_id
         )
         redirect_uri = oidc.check_client(params, app, found.id)
-    except PageError as exc:
+    except SignInPageError as exc:
         return error_page(exc.message)
     assert app is not None
     mode = (params.get("response_mode") or ["query"])[0]
@@ -160,7 +166,7 @@ async def authorize(request: Request[Any, Any, Any], tenant: str) -> Response[st
         await oidc_clients.accept_scope(
             runtime.uow(write=False), tenant_id=found.id, scope=checked.scope
         )
-    except RedirectError as exc:
+    except SignInRedirectError as exc:
         return respond(
             runtime,
             redirect_uri=redirect_uri,
@@ -263,7 +269,7 @@ async def logout(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
     runtime = runtime_of(request)
     try:
         params = _params(request, await request.body())
-    except PageError as exc:
+    except SignInPageError as exc:
         return error_page(exc.message)
 
     def one(name: str) -> str:
@@ -287,7 +293,7 @@ async def logout(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
             _, app = await signin.find_client(
                 runtime.uow(write=False), tenant_ref=tenant, client_id=client_id
             )
-        except PageError:
+        except SignInPageError:
             app = None
         if app is not None and any(redirect_uri_matches(r, target) for r in app.redirect_uris):
             location = oidc.response_location(target, {"state": one("state") or None})

@@ -14,12 +14,10 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from guestgate.errors import HeadersTooLarge
+
 MAX_TARGET_BYTES = 8 * 1024
 MAX_HEADER_BYTES = 16 * 1024
-
-
-class HeadersTooLarge(Exception):
-    """Stops httptools; `send_400_response` then answers with the status in `_refusal`."""
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):

@@ -11,9 +11,8 @@ import pytest
 from guestgate.config import TokenSettings
 from guestgate.domain import oidc
 from guestgate.domain.apps import App
-from guestgate.domain.oidc import PageError, RedirectError
 from guestgate.domain.users import User
-from guestgate.errors import ConfigError
+from guestgate.errors import ConfigError, SignInPageError, SignInRedirectError
 
 TENANT = "6c8b2f0e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"
 APP = App(
@@ -67,19 +66,19 @@ def test_a_good_request_is_checked_and_kept_whole() -> None:
 def test_client_and_redirect_problems_are_pages_not_redirects(
     changes: dict[str, str | None], app: App | None
 ) -> None:
-    with pytest.raises(PageError):
+    with pytest.raises(SignInPageError):
         oidc.check_client(_params(**changes), app, TENANT)
 
 
 def test_an_app_of_another_tenant_is_not_found() -> None:
-    with pytest.raises(PageError):
+    with pytest.raises(SignInPageError):
         oidc.check_client(_params(), APP, "00000000-0000-4000-8000-000000000000")
 
 
 def test_a_duplicated_parameter_is_refused() -> None:
     params = _params()
     params["redirect_uri"] = ["https://app.example/cb", "https://evil.example/"]
-    with pytest.raises(PageError):
+    with pytest.raises(SignInPageError):
         oidc.check_client(params, APP, TENANT)
 
 
@@ -105,7 +104,7 @@ def test_a_duplicated_parameter_is_refused() -> None:
 )
 def test_other_problems_go_back_to_the_app(changes: dict[str, str | None], error: str) -> None:
     params = _params(**changes)
-    with pytest.raises(RedirectError) as caught:
+    with pytest.raises(SignInRedirectError) as caught:
         oidc.check_request(params, APP, "https://app.example/cb", TENANT)
     assert caught.value.error == error
 
@@ -114,7 +113,7 @@ def test_pkce_is_optional_for_confidential_and_required_for_public_clients() -> 
     params = _params(code_challenge=None, code_challenge_method=None)
     assert oidc.check_request(params, APP, "https://app.example/cb", TENANT).code_challenge is None
     public = App(**{**{f: getattr(APP, f) for f in APP.__slots__}, "public_client": True})
-    with pytest.raises(RedirectError):
+    with pytest.raises(SignInRedirectError):
         oidc.check_request(params, public, "https://app.example/cb", TENANT)
 
 
