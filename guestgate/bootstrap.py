@@ -8,7 +8,7 @@ one for its outbox loop. Adapters are chosen here and nowhere else.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from guestgate import logs
 from guestgate.adapters.mail.render import Sender
@@ -28,6 +28,8 @@ from guestgate.services.directory import Directory
 from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
+from guestgate.services.lifecycle_actions import DirectoryLifecycleActions
+from guestgate.services.lifecycle_scheduler import PassResult, run_pass
 from guestgate.services.local_directory import LocalDirectory
 from guestgate.services.local_user_admin import LocalUserAdmin
 from guestgate.services.pacing import Pacer
@@ -120,6 +122,8 @@ def build_runtime(
     )
     runtime.invitations = _invitation_service(runtime)
     runtime.user_admin = _user_admin(runtime)
+    if runtime.worker.webhooks is not None:
+        runtime.worker.webhooks.lifecycle = _lifecycle_pass(runtime)
     if runtime.worker.webhooks is not None and runtime.invitations.approvals is not None:
         runtime.worker.webhooks.expire_approvals = runtime.invitations.approvals.expire_due
     # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
@@ -217,6 +221,23 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
         wake=runtime.worker.wake,
     )
     return service
+
+
+def _lifecycle_pass(runtime: Runtime) -> Callable[[], Awaitable[PassResult]]:
+    """One pass of the lifecycle scheduler at the runtime's clock."""
+    actions = DirectoryLifecycleActions(users=runtime.user_admin, invitations=runtime.invitations)
+
+    async def run() -> PassResult:
+        return await run_pass(
+            runtime.uow,
+            actions,
+            now=runtime.now(),
+            keys=await runtime.keyring.current(),
+            link_base=runtime.settings.http.public_url,
+            sealer=runtime.sealer,
+        )
+
+    return run
 
 
 def _user_admin(runtime: Runtime) -> UserAdmin:

@@ -29,6 +29,9 @@ from guestgate.services.webhooks import Sender as WebhookSender
 
 log = logging.getLogger("guestgate.worker")
 EXPIRY_INTERVAL = 60.0  # seconds between two expiry sweeps of one worker
+# Seconds between two lifecycle passes of one worker (services/lifecycle_scheduler.py): each
+# pass takes at most its limit of steps, so a backlog after downtime goes out at that pace.
+LIFECYCLE_INTERVAL = 300.0
 
 
 class OutboxWorker:
@@ -181,6 +184,10 @@ class WebhookWorker:
         self._retention_due = 0.0
         # Open approval requests past their time (services/approvals.py), set by bootstrap.
         self.expire_approvals: Callable[[], Awaitable[int]] | None = None
+        # The lifecycle scheduler's pass, set by bootstrap (it needs the directory's actions).
+        self.lifecycle: Callable[[], Awaitable[object]] | None = None
+        self.lifecycle_interval = LIFECYCLE_INTERVAL
+        self._lifecycle_due = 0.0
         self.poll_seconds = poll_seconds
         self.now = now
         self._stop = asyncio.Event()
@@ -231,6 +238,12 @@ class WebhookWorker:
                 )
             except Exception:
                 log.exception("event retention pass failed")
+        if self.lifecycle is not None and clock >= self._lifecycle_due:
+            self._lifecycle_due = clock + self.lifecycle_interval
+            try:
+                await self.lifecycle()
+            except Exception:
+                log.exception("lifecycle pass failed")
 
     async def run(self) -> None:
         self._stop.clear()

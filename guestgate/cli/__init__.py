@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from guestgate import __version__, config_env
-from guestgate.cli import bulk, deployment, directory, guests, mail, policy, roles, serve, webhooks
+from guestgate.cli import (
+    bulk,
+    deployment,
+    directory,
+    guests,
+    lifecycle,
+    mail,
+    policy,
+    roles,
+    serve,
+    webhooks,
+)
 from guestgate.deployment import describe_database
 from guestgate.errors import ConfigError, GuestgateError, NotFound
 
@@ -26,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     mail.register(sub)
     webhooks.register(sub)
     policy.register(sub)
+    lifecycle.register(sub)
     roles.register(sub)
     return parser
 

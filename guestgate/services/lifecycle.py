@@ -268,3 +268,17 @@ def draft_policy(raw: Any, *, tenant_id: str, now: datetime) -> LifecyclePolicy:
     stamp = iso(now)
     parsed = parse_policy(raw, tenant_id=tenant_id)
     return with_rule_ids(replace(parsed, id="draft", created_at=stamp, modified_at=stamp))
+
+
+async def timelines(
+    uow: LifecycleUnitOfWork, policy: LifecyclePolicy, *, effective_at: datetime | None = None
+) -> list[tuple[GuestFacts, ev.Timeline]]:
+    """Each non-compliant guest's course under `policy` (saved or a draft), as they are now."""
+    when = effective_at or effective(policy)
+    out: list[tuple[GuestFacts, ev.Timeline]] = []
+    async with uow:
+        async for guest in all_guests(uow.lifecycle, policy.tenant_id):
+            line = ev.timeline(policy, guest, effective=when)
+            if line is not None:
+                out.append((guest, line))
+    return out

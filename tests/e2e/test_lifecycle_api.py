@@ -4,6 +4,7 @@ change that acts at once needs, permissions, tenants kept apart, and `attest`.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -281,3 +282,46 @@ def test_attest_keeps_a_guest(admin: Caller) -> None:
         "POST", f"/v1.0/users/{uuid.uuid4()}/microsoft.graph.identityGovernance.attest"
     )
     assert missing.status_code == 404
+
+
+def test_cli_evaluates_creates_and_asks_for_confirm(
+    server: Server, admin: Caller, tmp_path: Path
+) -> None:
+    guest = admin.invite({"invitedUserEmailAddress": f"g{uuid.uuid4().hex[:6]}@partner.example"})
+    mail = guest.json()["invitedUserEmailAddress"]
+    draft = tmp_path / "policy.json"
+    draft.write_text(json.dumps(body(gracePeriodInDays=0)))
+    soon = (datetime.now(UTC) + timedelta(days=13)).date().isoformat()
+    late = (datetime.now(UTC) + timedelta(days=15)).date().isoformat()
+    tenant = ["--tenant", admin.tenant]
+    early = server.cli(
+        "lifecycle", "evaluate", *tenant, "--as-of", soon, "--policy", str(draft), "--json"
+    )
+    assert json.loads(early.stdout)["value"] == []
+    out = server.cli(
+        "lifecycle", "evaluate", *tenant, "--as-of", late, "--policy", str(draft), "--json"
+    )
+    [row] = json.loads(out.stdout)["value"]
+    assert row["mail"] == mail
+    assert row["rule"] == "invitationRedemptionRule"
+    assert row["dueByAsOf"] == [f"disable {row['disableOn']}"]
+    table = server.cli("lifecycle", "evaluate", *tenant, "--as-of", late, "--policy", str(draft))
+    assert mail in table.stdout
+    strict = tmp_path / "strict.json"
+    strict.write_text(
+        json.dumps(
+            body(
+                gracePeriodInDays=0,
+                rules=[{"@odata.type": f"{NS}sponsorPresenceRule", "minimumSponsorCount": 5}],
+            )
+        )
+    )
+    refused = server.cli("lifecycle", "create", *tenant, "--policy", str(strict), check=False)
+    assert refused.returncode == 1
+    assert "lifecyclePolicyConfirmationRequired" in refused.stderr
+    assert mail in refused.stderr
+    assert count(admin) == 0
+    made = server.cli("lifecycle", "create", *tenant, "--policy", str(strict), "--confirm")
+    assert json.loads(made.stdout)["versionNumber"] == 1
+    listed = server.cli("lifecycle", "list", *tenant, "--json")
+    assert len(json.loads(listed.stdout)["value"]) == 1
