@@ -23,11 +23,13 @@ from sqlalchemy import (
 
 from guestgate.adapters.sql.schema_base import GUID, ROWID, TIMESTAMP
 from guestgate.adapters.sql.schema_base import metadata as metadata  # the whole schema's
+from guestgate.adapters.sql.schema_branding import tenant_logos as tenant_logos
 from guestgate.adapters.sql.schema_bulk import bulk_job_rows as bulk_job_rows
 from guestgate.adapters.sql.schema_bulk import bulk_jobs as bulk_jobs
 from guestgate.adapters.sql.schema_console import console_sessions as console_sessions
 from guestgate.adapters.sql.schema_console import role_assignments as role_assignments
 from guestgate.adapters.sql.schema_directory import deleted_users as deleted_users
+from guestgate.adapters.sql.schema_directory import graph_invitations as graph_invitations
 from guestgate.adapters.sql.schema_directory import user_sponsors as user_sponsors
 from guestgate.adapters.sql.schema_lifecycle import (  # migration 0025
     lifecycle_attestations as lifecycle_attestations,

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0027, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0028, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -86,6 +86,14 @@ CREATE TABLE events (
 CREATE INDEX ix_events_numbering ON events (sequence, occurred_at, id);
 
 CREATE INDEX ix_events_tenant_time ON events (tenant_id, occurred_at);
+
+CREATE TABLE graph_invitations (
+	tenant_id VARCHAR(36) NOT NULL, 
+	invitation_id VARCHAR(36) NOT NULL, 
+	user_id VARCHAR(36) NOT NULL, 
+	created_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (tenant_id, invitation_id)
+);
 
 CREATE TABLE invitation_policies (
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -307,6 +315,16 @@ CREATE TABLE tenant_domains (
 );
 
 CREATE INDEX ix_tenant_domains_tenant ON tenant_domains (tenant_id, position);
+
+CREATE TABLE tenant_logos (
+	tenant_id VARCHAR(36) NOT NULL, 
+	content_type VARCHAR(32) NOT NULL, 
+	image TEXT NOT NULL, 
+	etag VARCHAR(64) NOT NULL, 
+	updated_at VARCHAR(27) NOT NULL, 
+	PRIMARY KEY (tenant_id), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
 
 CREATE TABLE users (
 	id VARCHAR(36) NOT NULL, 
@@ -582,4 +600,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0027');
+INSERT INTO alembic_version (version_num) VALUES ('0028');

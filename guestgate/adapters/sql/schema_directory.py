@@ -1,7 +1,8 @@
-"""A user's sponsors, whether it may sign in, and the deleted users kept for restore.
+"""A user's sponsors, whether it may sign in, the deleted users kept for restore, and
+Microsoft 365 mode's invitation ids.
 
 Declared on the shared `metadata` (schema_base.py); schema.py imports them, so its
-`metadata` is the whole schema. Queries: users.py and deleted_users.py.
+`metadata` is the whole schema. Queries: users.py, deleted_users.py and graph_invitations.py.
 """
 
 from __future__ import annotations
@@ -39,4 +40,16 @@ deleted_users = Table(
     Index("ix_deleted_users_tenant", "tenant_id", "deleted_at", "id"),
     Index("ix_deleted_users_upn", "tenant_id", "upn_key"),
     Index("ix_deleted_users_purge", "deleted_at"),
+)
+
+# Microsoft 365 mode's invitations (migration 0028): Graph answers an invitation with its id
+# and keeps nothing under it, so guestgate keeps which guest user each one made, written in
+# the transaction that follows the Graph call. No foreign key: the tenant lives in Entra.
+graph_invitations = Table(
+    "graph_invitations",
+    metadata,
+    Column("tenant_id", GUID, primary_key=True),
+    Column("invitation_id", GUID, primary_key=True),
+    Column("user_id", GUID, nullable=False),
+    Column("created_at", TIMESTAMP, nullable=False),
 )
