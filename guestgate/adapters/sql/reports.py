@@ -76,6 +76,13 @@ class SqlReports:
         self.status_hint = " INDEXED BY ix_invitations_tenant_status_created" if sqlite else ""
         self.accepted_hint = " INDEXED BY ix_invitations_accepted" if sqlite else ""
 
+    async def _sort_in_memory(self) -> None:
+        """On PostgreSQL, room to sort or group a window's rows in memory: at the default 4 MB
+        a 90-day window's domains (123,000 rows at 1,000,000 invitations) were sorted in a
+        temporary file and grouped from it, rather than hashed."""
+        if self.tx.dialect == "postgresql":
+            await self.tx.execute("SET LOCAL work_mem = '32MB'")
+
     def _window(self, tenant_id: str, start: str, end: str) -> dict[str, Any]:
         return {"tid": tenant_id, "start": start, "end": end}
 
@@ -120,8 +127,7 @@ class SqlReports:
             # The window's stored durations (migration 0023), read from the (tenant_id,
             # status, created_at, ..., accept_us) index and sorted once for every rank.
             names = {f"r{i}": r for i, r in enumerate(ranks)}
-            if self.tx.dialect == "postgresql":  # sorted in memory, not in a temporary file
-                await self.tx.execute("SET LOCAL work_mem = '32MB'")
+            await self._sort_in_memory()
             rows = await self.tx.fetchall(
                 "SELECT rn, us FROM (SELECT accept_us AS us,"  # noqa: S608 (fixed text)
                 " ROW_NUMBER() OVER (ORDER BY accept_us) AS rn FROM invitations"
@@ -150,6 +156,7 @@ class SqlReports:
         """The `limit` requesters or domains with the most invitations in the window (ties by
         name); a requester key '' stands for invitations that name none."""
         key = _KEYS[by][self.tx.dialect]
+        await self._sort_in_memory()
         # Ties in code point order on both databases (PostgreSQL's default collation may not be).
         order = f'{key} COLLATE "C"' if self.tx.dialect == "postgresql" else "k"
         rows = await self.tx.fetchall(
