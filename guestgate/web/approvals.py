@@ -104,7 +104,7 @@ async def _body(request: Request[Any, Any, Any]) -> DecisionBody:
     return parse_json(raw, request.headers.get("content-type"), DecisionBody)
 
 
-def _shape(view: Any) -> dict[str, Any]:
+def invitation_shape(view: Any) -> dict[str, Any]:
     answer: dict[str, Any] = msgspec.to_builtins(invite_answer(view))
     return answer
 
@@ -120,7 +120,9 @@ async def approve(request: Request[Any, Any, Any], request_id: str) -> dict[str,
     _require_decider(request)
     body = await _body(request)
     service = service_of(request)
-    found = await service.approve(actor_of(request), _id(request_id), body.comment, shape=_shape)
+    found = await service.approve(
+        actor_of(request), _id(request_id), body.comment, shape=invitation_shape
+    )
     return approval_json(service, found, runtime_of(request).now())
 
 

@@ -20,7 +20,7 @@ from guestgate.domain import console as rules
 from guestgate.domain.invitations import COMPLETED, PENDING, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import unstorable
-from guestgate.errors import GuestgateError, ValidationError
+from guestgate.errors import GuestgateError, PendingApproval, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import console_guests as guests
 from guestgate.web.auth import runtime_of
@@ -249,6 +249,15 @@ async def invite(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
                 signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
             ),
             request=request_,
+        )
+    except PendingApproval as held:
+        return _page(
+            signed,
+            "console_held.html",
+            202,
+            title=f"Invitation waits for approval - {signed.tenant.name}",
+            held=held,
+            email=form.get("email", ""),
         )
     except GuestgateError as exc:
         if status_of(exc) == 403:

@@ -189,6 +189,7 @@ def test_screenshots_of_the_admin_console(
         "console-tenant",
         "console-app",  # test_console_apps_screenshots.py's, with console-reauth
         "console-reauth",
+        "console-pending",  # test_console_approvals.py's
     )
     mine = [p.stem for p in SHOTS.glob("*.png") if not p.stem.startswith(theirs)]
     assert sorted(mine) == sorted(shots.names)
