@@ -31,6 +31,7 @@ from guestgate.web import (
     console_pages,
     console_reports,
     console_tenant,
+    console_users,
     events,
     graph,
     graph_users,
@@ -113,6 +114,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *console_reports.ROUTES,
             *console_audit.ROUTES,
             *console_tenant.ROUTES,
+            *console_users.ROUTES,
         ]
         if runtime.invitations.directory.is_identity_provider
         else [

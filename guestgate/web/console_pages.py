@@ -17,12 +17,13 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 
 from guestgate.domain import console as rules
-from guestgate.domain.invitations import COMPLETED, PENDING, build_invite_request
+from guestgate.domain.invitations import COMPLETED, MAX_SPONSORS, PENDING, build_invite_request
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import unstorable
 from guestgate.errors import GuestgateError, PendingApproval, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import console_guests as guests
+from guestgate.services import console_user_admin
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
 from guestgate.web.errors import status_of
@@ -160,6 +161,11 @@ async def guest_profile(
         return refusal(signed, exc)
     confirm = request.query_params.get("confirm", "")
     local = runtime.invitations.directory.is_identity_provider
+    sponsors = await console_user_admin.sponsors(
+        runtime.user_admin,
+        guests.actor_of(signed.person, tenant_name=None, request_id=None),
+        found.user.id,
+    )
     return _page(
         signed,
         "console_guest.html",
@@ -167,7 +173,10 @@ async def guest_profile(
         guest=found,
         changeable=guests.may_change(signed.person, found.row),
         now=runtime.now(),
-        confirm=confirm if confirm in guests.ACTIONS else "",
+        confirm=confirm if confirm in (*guests.ACTIONS, "disable", "enable") else "",
+        sponsors=sponsors,
+        sponsors_editable=local,
+        max_sponsors=MAX_SPONSORS,
         done=request.query_params.get("done", ""),
         renamable=local,
     )

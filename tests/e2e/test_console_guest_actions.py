@@ -234,7 +234,7 @@ def test_a_profile_renames_resets_the_redemption_and_deletes_the_guest(
     assert _link_status(server, new_link) == 200
 
     page.get_by_role("button", name="Delete guest").click()
-    assert "This cannot be undone" in page.inner_text("main")
+    assert "kept in Deleted guests for 30 days" in page.inner_text("main")
     violations += serious_violations(page)
     page.get_by_role("button", name="Yes, delete the guest").click()
     assert page.inner_text("h1") == "Guests"
