@@ -25,6 +25,7 @@ from typing import Any, Self, cast
 from guestgate.domain import events as events_rules
 from guestgate.domain.apps import App, ClientSecret
 from guestgate.domain.audit import AuditRecord
+from guestgate.domain.branding import Logo
 from guestgate.domain.console import ConsoleSession, GuestFilter, GuestRow
 from guestgate.domain.events import Event
 from guestgate.domain.invitation_policy import InvitationPolicy
@@ -97,6 +98,8 @@ class FakeStore:
     invitation_policies: dict[str, InvitationPolicy] = field(default_factory=dict)
     roles: dict[tuple[str, str, str], RoleAssignment] = field(default_factory=dict)
     console_sessions: dict[str, ConsoleSession] = field(default_factory=dict)
+    logos: dict[str, Logo] = field(default_factory=dict)
+    graph_invitations: dict[tuple[str, str], str] = field(default_factory=dict)  # : user id
 
     def __post_init__(self) -> None:
         self.writer: asyncio.Lock | None = None  # write transactions take turns
@@ -135,7 +138,18 @@ class FakeTenantRepository:
         )
 
     async def get(self, tenant_id: str, *, links: bool = True) -> Tenant | None:
-        return self.s.tenants.get(tenant_id)
+        tenant = self.s.tenants.get(tenant_id)
+        logo = self.s.logos.get(tenant_id)
+        return tenant if tenant is None else replace(tenant, logo_etag=logo and logo.etag)
+
+    async def logo(self, tenant_id: str) -> Logo | None:
+        return self.s.logos.get(tenant_id)
+
+    async def set_logo(self, tenant_id: str, logo: Logo | None, *, now: str) -> None:
+        if logo is None:
+            self.s.logos.pop(tenant_id, None)
+        elif tenant_id in self.s.tenants:
+            self.s.logos[tenant_id] = logo
 
     async def get_by_domain(self, domain: str) -> Tenant | None:
         return next((t for t in self.s.tenants.values() if domain in t.domains), None)
@@ -165,6 +179,17 @@ class FakeTenantRepository:
 
     async def count(self) -> int:
         return len(self.s.tenants)
+
+
+class FakeGraphInvitations:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, tenant_id: str, invitation_id: str, user_id: str, *, now: str) -> None:
+        self.s.graph_invitations.setdefault((tenant_id, invitation_id), user_id)
+
+    async def user_id(self, tenant_id: str, invitation_id: str) -> str | None:
+        return self.s.graph_invitations.get((tenant_id, invitation_id))
 
 
 class FakeAppRepository:
@@ -1413,6 +1438,7 @@ class FakeUnitOfWork:
     audit: FakeAuditLog
     users: FakeUserRepository
     deleted_users: FakeDeletedUsers
+    graph_invitations: FakeGraphInvitations
     invitations: FakeInvitationRepository
     outbox: FakeOutbox
     redeem_sessions: FakeRedeemSessions
@@ -1447,6 +1473,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog(work)
         self.users = FakeUserRepository(work)
         self.deleted_users = FakeDeletedUsers(work)
+        self.graph_invitations = FakeGraphInvitations(work)
         self.invitations = FakeInvitationRepository(work)
         self.outbox = FakeOutbox(work)
         self.redeem_sessions = FakeRedeemSessions(work)

@@ -24,6 +24,7 @@ class Tenant:
     privacy_url: str | None = None
     logo_url: str | None = None
     landing_url: str | None = None
+    logo_etag: str | None = None  # set when guestgate holds the tenant's logo image
 
     @property
     def primary_domain(self) -> str:

@@ -17,7 +17,6 @@ from guestgate.domain.odata import UserQuery
 from guestgate.domain.redemption import RedeemSession
 from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.subscriptions import Subscription
-from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
 from guestgate.domain.users import DeletedUser, User
 from guestgate.domain.webhooks import (
@@ -30,27 +29,7 @@ from guestgate.domain.webhooks import (
 from guestgate.services.bulk_ports import BulkJobs
 from guestgate.services.console_ports import ConsoleSessions, GuestList, Roles
 from guestgate.services.report_ports import ReportStore
-
-
-class TenantRepository(Protocol):
-    async def add(self, tenant: Tenant) -> None: ...
-    async def get(self, tenant_id: str, *, links: bool = True) -> Tenant | None:
-        """The tenant; with ``links=False`` perhaps cached, its links then possibly stale."""
-        ...
-
-    async def get_by_domain(self, domain: str) -> Tenant | None: ...
-    async def domain_taken(self, domain: str) -> bool: ...
-    async def set_links(
-        self,
-        tenant_id: str,
-        *,
-        privacy_url: str | None,
-        logo_url: str | None,
-        landing_url: str | None,
-    ) -> None: ...
-    async def set_invitation_lifetime(self, tenant_id: str, days: int) -> None: ...
-    async def list(self) -> Sequence[Tenant]: ...
-    async def count(self) -> int: ...
+from guestgate.services.tenant_ports import GraphInvitations, TenantRepository
 
 
 class AppRepository(Protocol):
@@ -355,6 +334,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def deleted_users(self) -> DeletedUsers: ...
+    @property
+    def graph_invitations(self) -> GraphInvitations: ...
     @property
     def invitations(self) -> InvitationRepository: ...
     @property

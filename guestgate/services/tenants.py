@@ -17,7 +17,8 @@ from guestgate.domain.tenants import (
 )
 from guestgate.domain.timestamps import iso
 from guestgate.errors import AuthenticationError, Conflict, NotFound, ValidationError
-from guestgate.services.ports import TenantRepository, UnitOfWork
+from guestgate.services.ports import UnitOfWork
+from guestgate.services.tenant_ports import TenantRepository
 
 
 async def create_tenant(

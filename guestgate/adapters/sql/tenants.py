@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Sequence
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.tenant_cache import TenantCache
+from guestgate.domain.branding import Logo
 from guestgate.domain.tenants import Tenant
 
 _TENANT_WITH_DOMAINS = (
     "SELECT t.id, t.name, t.created_at, t.invitation_lifetime_days, t.privacy_url,"
-    " t.logo_url, t.landing_url, d.domain FROM tenants t"
+    " t.logo_url, t.landing_url, l.etag AS logo_etag, d.domain FROM tenants t"
+    " LEFT JOIN tenant_logos l ON l.tenant_id = t.id"
     " LEFT JOIN tenant_domains d ON d.tenant_id = t.id"
 )
 
@@ -54,6 +57,7 @@ class SqlTenantRepository:
             privacy_url=row["privacy_url"],
             logo_url=row["logo_url"],
             landing_url=row["landing_url"],
+            logo_etag=row["logo_etag"],
         )
 
     async def get(self, tenant_id: str, *, links: bool = True) -> Tenant | None:
@@ -98,6 +102,36 @@ class SqlTenantRepository:
         await self.tx.execute(
             "UPDATE tenants SET invitation_lifetime_days = :days WHERE id = :id",
             {"id": tenant_id, "days": days},
+        )
+
+    async def logo(self, tenant_id: str) -> Logo | None:
+        row = await self.tx.fetchone(
+            "SELECT content_type, image, etag FROM tenant_logos WHERE tenant_id = :id",
+            {"id": tenant_id},
+        )
+        if row is None:
+            return None
+        data = base64.b64decode(row["image"])
+        return Logo(content_type=row["content_type"], data=data, etag=row["etag"])
+
+    async def set_logo(self, tenant_id: str, logo: Logo | None, *, now: str) -> None:
+        if logo is None:
+            await self.tx.execute(
+                "DELETE FROM tenant_logos WHERE tenant_id = :id", {"id": tenant_id}
+            )
+            return
+        await self.tx.execute(
+            "INSERT INTO tenant_logos (tenant_id, content_type, image, etag, updated_at)"
+            " VALUES (:id, :type, :image, :etag, :now) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " content_type = excluded.content_type, image = excluded.image,"
+            " etag = excluded.etag, updated_at = excluded.updated_at",
+            {
+                "id": tenant_id,
+                "type": logo.content_type,
+                "image": base64.b64encode(logo.data).decode("ascii"),
+                "etag": logo.etag,
+                "now": now,
+            },
         )
 
     async def domain_taken(self, domain: str) -> bool:

@@ -15,6 +15,7 @@ from guestgate.adapters.sql.bulk_jobs import SqlBulkJobs
 from guestgate.adapters.sql.deleted_users import SqlDeletedUsers
 from guestgate.adapters.sql.driver import Database, Transaction
 from guestgate.adapters.sql.events import SqlEventLog
+from guestgate.adapters.sql.graph_invitations import SqlGraphInvitations
 from guestgate.adapters.sql.guest_list import SqlGuestList
 from guestgate.adapters.sql.invitation_policies import SqlInvitationPolicies
 from guestgate.adapters.sql.invitations import SqlInvitationRepository
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     users: SqlUserRepository
     deleted_users: SqlDeletedUsers
+    graph_invitations: SqlGraphInvitations
     invitations: SqlInvitationRepository
     outbox: SqlOutbox
     redeem_sessions: SqlRedeemSessions
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(tx)
         self.users = SqlUserRepository(tx)
         self.deleted_users = SqlDeletedUsers(tx)
+        self.graph_invitations = SqlGraphInvitations(tx)
         self.invitations = SqlInvitationRepository(tx)
         self.outbox = SqlOutbox(tx)
         self.redeem_sessions = SqlRedeemSessions(tx)
