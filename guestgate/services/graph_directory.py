@@ -25,9 +25,11 @@ from guestgate.domain.invitations import (
     REVOKED,
     InviteRequest,
 )
+from guestgate.domain.tenants import is_guid
+from guestgate.domain.timestamps import iso
 from guestgate.domain.users import ACCEPTED, GUEST, MEMBER
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
-from guestgate.errors import Conflict, GuestgateError, UnknownOutcome, UpstreamTimeout
+from guestgate.errors import Conflict, GraphRefused, GuestgateError, UnknownOutcome, UpstreamTimeout
 from guestgate.services import events
 from guestgate.services.directory import (
     Actor,
@@ -38,6 +40,7 @@ from guestgate.services.directory import (
     Resent,
     Revoked,
     UserDeleted,
+    invitation_not_found,
 )
 from guestgate.services.ports import UnitOfWork
 
@@ -102,13 +105,22 @@ class GraphDirectory:
         return actor.credential
 
     async def _record(
-        self, actor: Actor, record: Record, change: Any, *, microsoft_mails: bool = False
+        self,
+        actor: Actor,
+        record: Record,
+        change: Any,
+        *,
+        microsoft_mails: bool = False,
+        invitation: dict[str, Any] | None = None,
     ) -> bool:
         """Record the change; `microsoft_mails`: Graph accepted it with its invitation
         mail, which Microsoft sends, so it is `invitation.sent` here (guestgate sees no mail
-        server in this mode)."""
+        server in this mode). `invitation`: Graph's answer to an invitation, whose id is
+        kept with its guest so either id finds it later."""
         now = self.now()
         async with self.uow() as uow:
+            if invitation is not None:
+                await self._remember(uow, actor, invitation, now)
             mailed = await record(uow, actor, change, now)
             if microsoft_mails:
                 await events.emit(
@@ -169,8 +181,35 @@ class GraphDirectory:
             organization=organization,
             organization_domains=domains,
         )
-        mailed = await self._record(actor, record, change, microsoft_mails=request.send_message)
+        mailed = await self._record(
+            actor, record, change, microsoft_mails=request.send_message, invitation=created
+        )
         return Outcome(view=view, mailed=mailed)
+
+    @staticmethod
+    async def _remember(
+        uow: UnitOfWork, actor: Actor, invitation: dict[str, Any], now: datetime
+    ) -> None:
+        invitation_id = str(invitation.get("id") or "").lower()
+        user_id = str((invitation.get("invitedUser") or {}).get("id") or "").lower()
+        if is_guid(invitation_id) and is_guid(user_id) and invitation_id != user_id:
+            await uow.graph_invitations.add(actor.tenant_id, invitation_id, user_id, now=iso(now))
+
+    async def _user_id(self, actor: Actor, ref: str) -> str:
+        """The guest's user id for `ref`, an invitation id guestgate kept or a user id."""
+        async with self.uow(write=False) as uow:
+            found = await uow.graph_invitations.user_id(actor.tenant_id, ref)
+        return found or ref
+
+    async def _invited_guest(self, actor: Actor, token: str, ref: str) -> dict[str, Any]:
+        """The guest of an invitation id or user id; the 404 names both kinds."""
+        user_id = await self._user_id(actor, ref)
+        try:
+            return await self._guest(token, user_id)
+        except GraphRefused as exc:
+            if exc.graph_status == 404:
+                raise invitation_not_found(ref) from None
+            raise
 
     async def _create(self, actor: Actor, token: str, request: InviteRequest) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -249,8 +288,9 @@ class GraphDirectory:
         )
 
     async def get(self, actor: Actor, invitation_id: str) -> InvitationView:
-        """A guest from Graph as an invitation: Graph keeps none, so the id is the user's."""
-        return _view(await self._guest(await self._token(actor), invitation_id))
+        """A guest from Graph as an invitation: Graph keeps none, so the id is the user's
+        or an invitation id guestgate kept when it made the invitation."""
+        return _view(await self._invited_guest(actor, await self._token(actor), invitation_id))
 
     async def list(self, actor: Actor, query: InvitationQuery) -> InvitationPage:
         """Guests from Graph's users query, as invitations; Graph's own skiptoken pages them."""
@@ -281,7 +321,7 @@ class GraphDirectory:
     async def resend(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
         """Invite the guest again with an email; only while the guest has not accepted."""
         token = await self._token(actor)
-        guest = await self._guest(token, invitation_id)
+        guest = await self._invited_guest(actor, token, invitation_id)
         if guest.get("externalUserState") == ACCEPTED:
             raise Conflict(
                 "Only pending invitations can be resent; this guest accepted.",
@@ -297,16 +337,18 @@ class GraphDirectory:
             },
         )
         view = _view(guest, redeem_url=str(created.get("inviteRedeemUrl", "")))
-        mailed = await self._record(actor, record, Resent(view=view), microsoft_mails=True)
+        mailed = await self._record(
+            actor, record, Resent(view=view), microsoft_mails=True, invitation=dict(created)
+        )
         return Outcome(view=view, mailed=mailed)
 
     async def revoke(self, actor: Actor, invitation_id: str, *, record: Record) -> Outcome:
         """Revoking in graph mode deletes the guest user: the redeem link stops working."""
         token = await self._token(actor)
-        guest = await self._guest(token, invitation_id)
+        guest = await self._invited_guest(actor, token, invitation_id)
         if guest.get("userType") != GUEST:
             raise Conflict("Only guests can be revoked.", code="NotAGuest")
-        await self.client.call("DELETE", f"/v1.0/users/{invitation_id}", token=token)
+        await self.client.call("DELETE", f"/v1.0/users/{guest['id']}", token=token)
         view = _view(guest, status=REVOKED)
         mailed = await self._record(actor, record, Revoked(view=view))
         return Outcome(view=view, mailed=mailed)
