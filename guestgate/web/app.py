@@ -123,6 +123,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *bulk.ROUTES,
             *events.ROUTES,
             *policies.ROUTES,
+            *approvals.ROUTES,
             *lifecycle.ROUTES,
             *lifecycle_attest.ROUTES,
             *console_m365_signin.ROUTES,
