@@ -6,6 +6,8 @@ when two approvers press together; bad input is refused with nothing stored."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -27,8 +29,8 @@ from guestgate.errors import (
     ValidationError,
 )
 from guestgate.runtime import Runtime
+from guestgate.services import bulk, tenants
 from guestgate.services import invitation_policies as policies
-from guestgate.services import tenants
 from guestgate.services.approvals import ApprovalService
 from guestgate.services.directory import Actor
 
@@ -272,3 +274,34 @@ def test_the_approval_setting_is_validated_naming_the_field() -> None:
     assert rules.parse_approval(None) == rules.NO_APPROVAL
     rule = rules.parse_approval({"requiredFor": ["Fabrikam.Example"], "requestLifetimeDays": 3})
     assert rule.to_json() == {"requiredFor": ["fabrikam.example"], "requestLifetimeDays": 3}
+
+
+async def test_a_bulk_job_row_to_a_held_domain_waits_and_is_not_invited(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    data = (
+        b"email,inviteRedirectURL,sendEmail\n"
+        b"kim@fabrikam.example,https://contoso.example,TRUE\n"
+        b"lee@elsewhere.example,https://contoso.example,TRUE\n"
+    )
+    job = await bulk.create_job(
+        runtime.uow,
+        sealer=runtime.sealer,
+        actor=Actor(tenant_id=tenant.id, app_id=None),
+        parsed=bulk.check(data),
+        now=utcnow(),
+    )
+    before = await counts(runtime)
+    assert runtime.worker.bulk is not None
+    assert await runtime.worker.bulk.runner.run_once()
+    text = await bulk.results(
+        runtime.uow, sealer=runtime.sealer, tenant_id=tenant.id, job_id=job.id
+    )
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    held, invited = rows[1], rows[2]
+    assert held[3:5] == ["Failure", "PendingApproval"]
+    assert "waits for an approver" in held[5]
+    assert invited[3] == "Success"
+    after = await counts(runtime)
+    assert after["approval_requests"] == before["approval_requests"] + 1
+    assert after["invitations"] == before["invitations"] + 1  # lee's only
