@@ -26,6 +26,7 @@ from guestgate.web import (
     console_bulk,
     console_events,
     console_guest_actions,
+    console_lifecycle,
     console_m365,
     console_m365_signin,
     console_pages,
@@ -113,6 +114,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *console_bulk.ROUTES,
             *console_reports.ROUTES,
             *console_audit.ROUTES,
+            *console_lifecycle.ROUTES,
             *console_tenant.ROUTES,
             *console_users.ROUTES,
         ]
