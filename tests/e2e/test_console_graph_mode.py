@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.console_browser import member
@@ -32,6 +33,7 @@ from tests.e2e.test_pages_and_mails import serious_violations
 
 pytestmark = pytest.mark.e2e
 
+PG = pytest.mark.postgres
 ADMIN = "avery.m365@contoso.example"
 NOBODY = "nobody.m365@contoso.example"
 READER = "riley.m365@contoso.example"
@@ -65,20 +67,29 @@ def microsoft(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Itera
 @pytest.fixture(
     scope="module",
     params=[
-        pytest.param("public", id="public-client"),
-        pytest.param("confidential", id="confidential-client"),
+        pytest.param(("public", "sqlite"), id="public-client-sqlite"),
+        pytest.param(("confidential", "sqlite"), id="confidential-client-sqlite"),
+        pytest.param(("public", "postgres"), id="public-client-postgres", marks=PG),
+        pytest.param(("confidential", "postgres"), id="confidential-client-postgres", marks=PG),
     ],
 )
 def broker(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, microsoft: Server
 ) -> Iterator[tuple[Server, dict[str, str]]]:
-    """guestgate in graph mode whose console signs in with `microsoft` as its authority."""
+    """guestgate in graph mode whose console signs in with `microsoft` as its authority, on
+    SQLite or PostgreSQL (its console sessions, audit trail and graph-mode state)."""
+    client, database = request.param
     workdir: Path = tmp_path_factory.mktemp("broker")
-    server = Server(workdir=workdir, database_url=f"sqlite:///{workdir}/guestgate.db")
+    url = (
+        f"sqlite:///{workdir}/guestgate.db"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_url_factory")()
+    )
+    server = Server(workdir=workdir, database_url=url)
     own = _app(
         microsoft,
         "--name",
-        f"guestgate broker {request.param}",
+        f"guestgate broker {client} {database}",
         "--permission",
         "User.Invite.All",
         "--permission",
@@ -87,7 +98,7 @@ def broker(
         "User.ReadWrite.All",
     )
     redirect = ["--redirect-uri", f"{server.base_url}/admin/callback"]
-    if request.param == "public":
+    if client == "public":
         console_app = _app(microsoft, "--name", "guestgate console", *redirect, "--public-client")
     else:
         console_app = _app(microsoft, "--name", "guestgate console (secret)", *redirect)
@@ -104,7 +115,7 @@ def broker(
             "GUESTGATE_CONSOLE_CLIENT_ID": console_app["AppID"],
         }
     )
-    if request.param == "confidential":
+    if client == "confidential":
         server.extra_env["GUESTGATE_CONSOLE_CLIENT_SECRET"] = console_app["AppSecret"]
     server.start()
     yield server, own
@@ -152,8 +163,13 @@ def _sign_in(page: Any, sink: SmtpSink, url: str, email: str) -> Any:
 
 
 def _audit(broker: Server) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(broker.database_url.removeprefix("sqlite:///")) as conn:
-        return list(conn.execute("SELECT actor, action, target FROM audit_events ORDER BY id"))
+    query = "SELECT actor, action, target FROM audit_events ORDER BY id"
+    url = broker.database_url
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            return list(conn.execute(query))
+    with psycopg.connect(url) as pg:
+        return [tuple(r) for r in pg.execute(query.encode()).fetchall()]
 
 
 def test_an_administrator_sees_the_tenants_guests_and_resends_one(
