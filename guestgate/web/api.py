@@ -36,6 +36,7 @@ from guestgate.web.schemas import (
     InviteGuestAnswer,
     InviteGuestBody,
     InviteGuestsBody,
+    PendingApprovalAnswer,
 )
 
 ERRORS = {
@@ -67,6 +68,14 @@ async def authorize_known_query(
         )
 
 
+# The 202 of an invite the policy holds for an approver (web/errors.py writes it).
+HELD = {
+    **ERRORS,
+    202: ResponseSpec(
+        data_container=PendingApprovalAnswer,
+        description="Held for an approver: nothing was sent (docs/governance.md, Approval)",
+    ),
+}
 # What every GT365 route shares; each route still names its permission next to its path.
 PROTECTED: dict[str, Any] = {
     "guards": [authorize_known_query],
@@ -155,7 +164,7 @@ def invite_request(body: InviteGuestBody) -> InviteRequest:
     "/api/InviteGuest",
     opt={"permission": INVITE},
     status_code=201,
-    **PROTECTED,
+    **(PROTECTED | {"responses": HELD}),
 )
 async def invite_guest(request: Request[Any, Any, Any]) -> InviteGuestAnswer:
     """Invite an external address as a guest; answers 201 with the redeem link."""

@@ -19,7 +19,7 @@ from guestgate.domain.users import GUEST, User
 from guestgate.errors import Throttled, ValidationError
 from guestgate.services import tenants, users
 from guestgate.web import sign_in_activity
-from guestgate.web.api import ERRORS, actor_of
+from guestgate.web.api import ERRORS, HELD, actor_of
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
 from guestgate.web.schemas import GraphInvitationBody
@@ -259,7 +259,12 @@ async def _graph_invitation_limit(request: Request[Any, Any, Any]) -> None:
         )
 
 
-@post("/v1.0/invitations", opt={"permission": INVITE}, status_code=201, **GRAPH_ROUTE)
+@post(
+    "/v1.0/invitations",
+    opt={"permission": INVITE},
+    status_code=201,
+    **(GRAPH_ROUTE | {"responses": HELD}),
+)
 async def create_invitation(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Microsoft Graph's create invitation, over the same service as /api/InviteGuest."""
     runtime = runtime_of(request)

@@ -125,6 +125,14 @@ class GraphInvitationBody(msgspec.Struct):
     invitedUserSponsors: list[DirectoryObjectRef] | None = None
 
 
+class PendingApprovalAnswer(msgspec.Struct):
+    """202: the invitation waits for an approver (docs/governance.md, Approval)."""
+
+    requestId: str
+    status: str  # PendingApproval
+    statusUrl: str
+
+
 class BulkItem(msgspec.Struct, omit_defaults=True):
     index: int
     status: int

@@ -24,6 +24,7 @@ from guestgate.web.openapi_facts import ROUTE_ERRORS
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.openapi_applications import application_recipes
+from tests.e2e.openapi_approvals import approval_recipes
 from tests.e2e.openapi_bulk import bulk_recipes
 from tests.e2e.openapi_events import event_recipes
 from tests.e2e.openapi_policies import policy_recipes
@@ -336,6 +337,7 @@ class Probe:
             **event_recipes(self.server, tenant, self.reader, self.anonymous, self.receiver_url),
             **policy_recipes(self.server, tenant, self.reader, self.anonymous),
             **bulk_recipes(self.server, tenant, self.reader, self.anonymous),
+            **approval_recipes(self.server, tenant),
         }
 
     def action_recipes(
