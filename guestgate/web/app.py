@@ -134,6 +134,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],
+            pages.stylesheet,  # the console's pages link it
         request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="guestgate",

@@ -1,0 +1,124 @@
+"""Screenshots of the admin console in Microsoft 365 mode into docs/screenshots/console/:
+the authority's sign-in, the guest list read from Graph and a guest's profile, axe-core on
+each. A local-mode guestgate over https stands in for Entra and Graph, as in
+test_console_graph_mode.py; the guests have fixed names, and ids and dates on the page are
+replaced by fixed ones before each picture."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.server import Server
+from tests.e2e.signin import latest_code
+from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_console_graph_mode import (
+    ADMIN,
+    _api_token,
+    _app,
+    microsoft,  # noqa: F401 (the stand-in Entra and Graph, a fixture)
+)
+from tests.e2e.test_console_screenshots import Shots
+from tests.e2e.test_console_screenshots import pytestmark as pytestmark  # Chromium needed
+
+GUESTS = (
+    ("ada.lovelace@fabrikam.example", "Ada Lovelace"),
+    ("grace.hopper@fabrikam.example", "Grace Hopper"),
+    ("alan.turing@northwind.example", "Alan Turing"),
+)
+
+
+@pytest.fixture(scope="module")
+def m365(
+    tmp_path_factory: pytest.TempPathFactory,
+    microsoft: Server,  # noqa: F811
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    """A graph-mode guestgate whose console signs in with `microsoft` (a public client)."""
+    workdir: Path = tmp_path_factory.mktemp("m365-shots")
+    server = Server(workdir=workdir, database_url=f"sqlite:///{workdir}/guestgate.db")
+    own = _app(
+        microsoft,
+        "--name",
+        "guestgate (Microsoft 365 mode)",
+        *("--permission", "User.Invite.All", "--permission", "User.Read.All"),
+        *("--permission", "User.ReadWrite.All"),
+    )
+    console_app = _app(
+        microsoft,
+        "--name",
+        "guestgate admin console",
+        *("--redirect-uri", f"{server.base_url}/admin/callback", "--public-client"),
+    )
+    server.extra_env.update(
+        {
+            "GUESTGATE_DIRECTORY": "graph",
+            "GUESTGATE_GRAPH_URL": microsoft.base_url,
+            "GUESTGATE_ENTRA_URL": microsoft.base_url,
+            "GUESTGATE_GRAPH_CA_FILE": str(microsoft.cert),
+            "GUESTGATE_GRAPH_CLIENT_ID": own["AppID"],
+            "GUESTGATE_GRAPH_CLIENT_SECRET": own["AppSecret"],
+            "GUESTGATE_GRAPH_TENANT": own["TenantID"],
+            "GUESTGATE_CONSOLE_AUTHORITY": f"{microsoft.base_url}/{own['TenantID']}/v2.0",
+            "GUESTGATE_CONSOLE_CLIENT_ID": console_app["AppID"],
+        }
+    )
+    server.start()
+    yield server, own
+    server.stop()
+
+
+def test_screenshots_of_the_microsoft_365_console(
+    microsoft: Server,  # noqa: F811
+    m365: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    server, own = m365
+    token = _api_token(microsoft, own)
+    ids = {}
+    with server.client() as client:
+        for email, name in GUESTS:
+            answer = client.post(
+                "/api/InviteGuest",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "invitedUserEmailAddress": email,
+                    "invitedUserDisplayName": name,
+                    "sendInvitationMessage": False,
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            ids[email] = answer.json()["id"]
+    tenant = own["TenantID"]
+    context = chromium.new_context(
+        ignore_https_errors=True, viewport={"width": 1200, "height": 700}
+    )
+    page = context.new_page()
+    shots = Shots(page)
+    try:
+        page.goto(f"{server.base_url}/admin/{tenant}/guests")
+        assert "/oauth2/v2.0/authorize" in page.url or "/signin" in page.url, page.url
+        page.get_by_label("Email address").fill(ADMIN)
+        shots.take("console-m365-signin")
+        before = len(sink.messages(to=ADMIN, subject_contains="verification code"))
+        page.get_by_role("button", name="Send code").click()
+        page.wait_for_url(re.compile(r"/signin/code$"))
+        page.get_by_label("Code").fill(latest_code(sink, ADMIN, before + 1))
+        with page.expect_navigation(url=re.compile(r"/admin/")):
+            page.get_by_role("button", name="Sign in").click()
+        text = page.inner_text("main")
+        assert all(email in text for email, _ in GUESTS), text
+        shots.take("console-m365-guests")
+        first = GUESTS[0][0]
+        page.locator(f"tbody a[href$='/guests/{ids[first]}']").click()
+        page.wait_for_url(re.compile(rf"/guests/{ids[first]}$"))
+        assert first in page.inner_text("main")
+        shots.take("console-m365-guest")
+    finally:
+        context.close()
+    assert shots.violations == []
+    assert shots.names == ["console-m365-signin", "console-m365-guests", "console-m365-guest"]
