@@ -123,6 +123,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                     f" p99 {r[key + '_p99_ms']:.1f} ms"
                 )
             continue
+        if "evaluation_s" in r:
+            lines.append(
+                f"{name:<{w}}one lifecycle evaluation over {r['guests']:.0f} guests:"
+                f" {r['evaluation_s']:.1f} s ({r['evaluation_cpu_s']:.1f} s CPU,"
+                f" {r['guests_per_s']:.0f} guests/s, target {r['target_s']:.0f} s),"
+                f" {r['due_steps']:.0f} steps due"
+            )
+            continue
         if "rps" not in r:
             lines.append(f"{name:<{w}}ready in {r['ready_s']:.2f} s")
             continue

@@ -56,12 +56,12 @@ class PassResult:
 
 
 async def _due(
-    make_uow: Callable[[], LifecycleUnitOfWork], *, now: datetime, lease: timedelta
+    make_uow: Callable[..., LifecycleUnitOfWork], *, now: datetime, lease: timedelta
 ) -> list[Due]:
     """Every step due today or earlier not yet done (nor freshly claimed), oldest first."""
     today = now.date()
     out: list[Due] = []
-    async with make_uow() as uow:
+    async with make_uow(write=False) as uow:
         policies = [p for p in await uow.lifecycle.list() if p.enabled]
         for policy in policies:
             settled = await uow.lifecycle_steps.settled(
@@ -183,7 +183,7 @@ async def _notify(
 
 
 async def run_pass(
-    make_uow: Callable[[], LifecycleUnitOfWork],
+    make_uow: Callable[..., LifecycleUnitOfWork],
     actions: LifecycleActions,
     *,
     now: datetime,

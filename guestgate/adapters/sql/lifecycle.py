@@ -15,8 +15,8 @@ from guestgate.domain.users import GUEST, PENDING
 
 _SELECT = (
     "SELECT u.id, u.display_name, u.mail, u.created_at, u.external_user_state,"
-    " u.last_sign_in_at, u.account_enabled, a.kept_at,"
-    " (SELECT MAX(i.created_at) FROM invitations i WHERE i.user_id = u.id) AS invited_at"
+    # users.invited_at is the latest invitation's time, kept on every write (migration 0026).
+    " u.last_sign_in_at, u.account_enabled, a.kept_at, u.invited_at"
     " FROM users u LEFT JOIN lifecycle_attestations a ON a.user_id = u.id"
     " WHERE u.tenant_id = :tenant_id AND u.user_type = :guest"
 )
