@@ -6,6 +6,7 @@ requester; a decided request answers 409, an unknown one 404, a long comment 400
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,33 @@ def test_the_cli_sets_shows_and_clears_the_approval_rule(server: Server, admin: 
         "requiredFor": [HELD],
         "requestLifetimeDays": 7,
     }
+
+
+def press(answers: list[Any], i: int, who: Caller, url: str) -> None:
+    answers[i] = who.request("POST", url, json={"comment": f"by {i}"})
+
+
+def test_two_approvers_racing_over_http_get_one_200_and_one_409(
+    server: Server, admin: Caller, inviter: Caller
+) -> None:
+    other = Caller.new_app(server, "contoso.example", READWRITE_USERS)
+    for verbs in (("approve", "approve"), ("approve", "decline"), ("decline", "decline")):
+        body = held(inviter.invite({"invitedUserEmailAddress": guest()}))
+        path = f"/api/approvals/{body['requestId']}"
+        before = counts(server)
+        answers: list[Any] = [None, None]
+
+        threads = [
+            threading.Thread(target=press, args=(answers, 0, admin, f"{path}/{verbs[0]}")),
+            threading.Thread(target=press, args=(answers, 1, other, f"{path}/{verbs[1]}")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        [won] = [a.json() for a in answers if a.status_code == 200]
+        stored = inviter.request("GET", path).json()
+        assert (stored["status"], stored["comment"]) == (won["status"], won["comment"])
+        made = counts(server)["invitations"] - before["invitations"]
+        assert made == (1 if stored["status"] == "Approved" else 0)

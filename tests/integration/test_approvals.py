@@ -9,6 +9,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -305,3 +306,20 @@ async def test_a_bulk_job_row_to_a_held_domain_waits_and_is_not_invited(
     after = await counts(runtime)
     assert after["approval_requests"] == before["approval_requests"] + 1
     assert after["invitations"] == before["invitations"] + 1  # lee's only
+
+
+async def test_administrators_and_the_named_sponsors_approve(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    actor = Actor(tenant_id=tenant.id, app_id=None)
+    sponsor = "5b0f1c1a-0000-4000-8000-000000000001"
+    service = approvals_of(runtime)
+    held = await service.hold(actor, request("kai@fabrikam.example"), 14)
+    found = await service.get(tenant.id, held.request_id)
+    found = replace(found, sponsors=(sponsor,))
+    service.check_approver(found, admin=True, user_id=None)
+    service.check_approver(found, admin=False, user_id=sponsor)
+    for user_id in (None, "5b0f1c1a-0000-4000-8000-000000000002"):
+        with pytest.raises(PermissionDenied) as refused:
+            service.check_approver(found, admin=False, user_id=user_id)
+        assert refused.value.code == "NotAnApprover"
