@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 from guestgate.adapters.sql import migrate
@@ -13,7 +14,10 @@ from guestgate.bootstrap import running
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.apps import PERMISSIONS, App, parse_lifetime
+from guestgate.domain.branding import MAX_LOGO_BYTES, check_logo
+from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import utcnow
+from guestgate.errors import ValidationError
 from guestgate.runtime import Runtime
 from guestgate.services import apps, keys, tenants
 
@@ -67,10 +71,24 @@ def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> None:
     emit(rows, as_json=args.json)
 
 
-def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
-    tenant = run(
-        settings,
-        lambda rt: tenants.update_tenant(
+def _logo_file(path: str) -> bytes:
+    """The logo file, read no further than one byte past the limit the service checks."""
+    try:
+        with Path(path).open("rb") as file:
+            return file.read(MAX_LOGO_BYTES + 1)
+    except OSError as exc:
+        raise ValidationError(
+            f"logo: {path} cannot be read: {exc.strerror}.", code="LogoUnreadable"
+        ) from None
+
+
+async def _tenant_set(rt: Runtime, args: argparse.Namespace) -> Tenant:
+    links = (args.privacy_url, args.logo_url, args.landing_url, args.invitation_lifetime_days)
+    # The file is read and checked before anything is written.
+    logo = None if args.logo is None else check_logo(_logo_file(args.logo)).data
+    tenant = None
+    if (logo is None and not args.no_logo) or any(v is not None for v in links):
+        tenant = await tenants.update_tenant(
             rt.uow(),
             tenant_ref=args.tenant,
             privacy_url=args.privacy_url,
@@ -78,13 +96,23 @@ def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
             landing_url=args.landing_url,
             invitation_lifetime_days=args.invitation_lifetime_days,
             now=rt.now(),
-        ),
-    )
+        )
+    if logo is not None or args.no_logo:
+        tenant = await tenants.set_logo(rt.uow(), tenant_ref=args.tenant, data=logo, now=rt.now())
+    assert tenant is not None
+    return tenant
+
+
+def cmd_tenant_set(settings: Settings, args: argparse.Namespace) -> None:
+    tenant = run(settings, lambda rt: _tenant_set(rt, args))
     emit(
         {
             "TenantID": tenant.id,
             "privacyUrl": tenant.privacy_url,
             "logoUrl": tenant.logo_url,
+            "logo": None
+            if tenant.logo_etag is None
+            else f"{settings.http.public_url}/branding/{tenant.id}/logo",
             "landingUrl": tenant.landing_url,
             "invitationLifetimeDays": tenant.invitation_lifetime_days,
         },
@@ -269,7 +297,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("tenant", help="tenant id or domain")
     p.add_argument("--privacy-url", help="privacy statement shown on the consent page")
-    p.add_argument("--logo-url", help="https logo shown in every email (pages show initials)")
+    p.add_argument("--logo-url", help="https logo shown in every email")
+    logo = p.add_mutually_exclusive_group()
+    logo.add_argument(
+        "--logo",
+        metavar="FILE",
+        help="logo image shown on the pages, served by guestgate: PNG, JPEG, GIF or WebP,"
+        " at most 256 KiB",
+    )
+    logo.add_argument("--no-logo", action="store_true", help="remove the logo image")
     p.add_argument("--landing-url", help="default inviteRedirectUrl")
     p.add_argument(
         "--invitation-lifetime-days",

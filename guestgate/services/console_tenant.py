@@ -48,6 +48,27 @@ async def view(uow: UnitOfWork, *, person: Person) -> Tenant:
     return await tenants.get_tenant(uow, person.user.tenant_id)
 
 
+async def save_logo(
+    uow: UnitOfWork,
+    *,
+    person: Person,
+    data: bytes | None,
+    request_id: str | None,
+    now: datetime,
+) -> Tenant:
+    """Store the uploaded logo image (None removes it), or ValidationError naming what is
+    wrong with the file; audited with the person as actor."""
+    require_change(person)
+    return await tenants.set_logo(
+        uow,
+        tenant_ref=person.user.tenant_id,
+        data=data,
+        now=now,
+        actor=person.email,
+        request_id=request_id,
+    )
+
+
 def _lifetime(text: str) -> int:
     text = text.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 3):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from guestgate.domain.branding import Logo, check_logo
 from guestgate.domain.invitations import check_redirect_url
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import (
@@ -106,11 +107,16 @@ async def get_tenant(uow: UnitOfWork, ref: str) -> Tenant:
 
 async def tenant_name(uow: UnitOfWork, tenant_id: str) -> str | None:
     """The organization's name for a page, or None if there is no such tenant."""
+    tenant = await page_tenant(uow, tenant_id)
+    return None if tenant is None else tenant.name
+
+
+async def page_tenant(uow: UnitOfWork, tenant_id: str) -> Tenant | None:
+    """The organization a page names (its name and logo), or None if there is no such one."""
     if not is_guid(tenant_id):
         return None
     async with uow:
-        tenant = await find_tenant(uow.tenants, tenant_id)
-    return None if tenant is None else tenant.name
+        return await find_tenant(uow.tenants, tenant_id)
 
 
 async def set_links(
@@ -190,3 +196,43 @@ async def update_tenant(
         )
         await uow.commit()
     return updated
+
+
+async def set_logo(
+    uow: UnitOfWork,
+    *,
+    tenant_ref: str,
+    data: bytes | None,
+    now: datetime,
+    actor: str | None = None,
+    request_id: str | None = None,
+) -> Tenant:
+    """Store the tenant's logo image, shown on its pages (None removes it), audited.
+
+    The file is checked before anything is written: PNG, JPEG, GIF or WebP by its first
+    bytes, at most 256 KiB (domain/branding.py)."""
+    logo = None if data is None else check_logo(data)
+    async with uow:
+        tenant = await require_tenant(uow.tenants, tenant_ref)
+        await uow.tenants.set_logo(tenant.id, logo, now=iso(now))
+        await uow.audit.record(
+            tenant_id=tenant.id,
+            action="tenant.update",
+            target=tenant.id,
+            actor=actor,
+            request_id=request_id,
+            created_at=iso(now),
+            details={"logo": "removed"}
+            if logo is None
+            else {"logo": logo.content_type, "logoBytes": len(logo.data), "logoSha256": logo.etag},
+        )
+        await uow.commit()
+    return replace(tenant, logo_etag=None if logo is None else logo.etag)
+
+
+async def logo(uow: UnitOfWork, tenant_id: str) -> Logo | None:
+    """The tenant's logo image, or None (also for a malformed or unknown tenant id)."""
+    if not is_guid(tenant_id):
+        return None
+    async with uow:
+        return await uow.tenants.logo(tenant_id.lower())

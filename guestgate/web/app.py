@@ -130,11 +130,11 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *lifecycle_attest.ROUTES,
             *console_m365_signin.ROUTES,
             *console_m365.ROUTES,
+            pages.stylesheet,  # the console's pages link it
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[close],
-            pages.stylesheet,  # the console's pages link it
         request_max_body_size=settings.http.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="guestgate",

@@ -17,6 +17,7 @@ from guestgate.errors import GuestgateError, InvalidTenantSettings
 from guestgate.logs import request_id_var
 from guestgate.services import console_tenant as settings
 from guestgate.web.auth import runtime_of
+from guestgate.web.branding import logo_path
 from guestgate.web.console import Signed, checked_form, sign_in_first
 from guestgate.web.console_pages import refusal, signed_page
 from guestgate.web.forms import see_other
@@ -31,7 +32,17 @@ def _form_of(tenant: Tenant) -> dict[str, str]:
     }
 
 
-def _page(signed: Signed, tenant: Tenant, status: int = 200, **context: Any) -> Response[str]:
+DONE = {
+    "saved": "The settings were saved.",
+    "logo-saved": "The logo was saved; the pages show it now.",
+    "logo-removed": "The logo was removed; the pages show the initials.",
+}
+
+
+def tenant_settings_page(
+    signed: Signed, tenant: Tenant, status: int = 200, **context: Any
+) -> Response[str]:
+    """The Tenant page; `context` may carry a bad form's values and errors."""
     return signed_page(
         signed,
         "console_tenant.html",
@@ -41,7 +52,8 @@ def _page(signed: Signed, tenant: Tenant, status: int = 200, **context: Any) -> 
         settings=tenant,
         changeable=settings.may_change(signed.person),
         max_days=MAX_INVITATION_LIFETIME_DAYS,
-        **{"form": _form_of(tenant), "errors": {}, "done": False, **context},
+        logo_image=logo_path(tenant),
+        **{"form": _form_of(tenant), "errors": {}, "done": None, "logo_error": "", **context},
     )
 
 
@@ -56,7 +68,7 @@ async def tenant_page(request: Request[Any, Any, Any], tenant: str) -> Response[
         found = await settings.view(runtime.uow(write=False), person=signed.person)
     except GuestgateError as exc:
         return refusal(signed, exc)
-    return _page(signed, found, done=request.query_params.get("done") == "saved")
+    return tenant_settings_page(signed, found, done=DONE.get(request.query_params.get("done", "")))
 
 
 @post("/admin/{tenant:str}/tenant", include_in_schema=False, status_code=303)
@@ -77,7 +89,7 @@ async def tenant_save(request: Request[Any, Any, Any], tenant: str) -> Response[
         )
     except InvalidTenantSettings as exc:
         current = await settings.view(runtime.uow(write=False), person=signed.person)
-        return _page(
+        return tenant_settings_page(
             signed,
             current,
             400,

@@ -18,6 +18,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 
 from guestgate.domain import redemption as rules
+from guestgate.domain.branding import initials
 from guestgate.domain.invitations import check_redirect_url
 from guestgate.errors import RedemptionError, ValidationError
 from guestgate.runtime import Runtime
@@ -115,12 +116,17 @@ def check_session_csrf(runtime: Runtime, session_id: str, form: dict[str, str]) 
 def render(
     template: str, status: int = 200, cookies: list[Cookie] | None = None, **context: Any
 ) -> Response[str]:
-    org = context.get("org")
-    # The organisation's initials stand in for its logo: a page loads nothing from another
+    # The logo is the image the admin gave guestgate, served from this origin (web/branding.py);
+    # without one the organisation's initials stand in. A page loads nothing from another
     # origin, and guestgate does not fetch URLs that tenants name.
-    initials = "".join(w[0] for w in org.split()[:2]).upper() if org else ""
     html = _templates.get_template(template).render(
-        {"org": None, "title": "guestgate", "initials": initials, **context}
+        {
+            "org": None,
+            "logo": None,
+            "title": "guestgate",
+            "initials": initials(context.get("org")),
+            **context,
+        }
     )
     return Response(
         html,
@@ -132,15 +138,23 @@ def render(
 
 
 def message(
-    status: int, title: str, text: str, hint: str = "", org: str | None = None
+    status: int,
+    title: str,
+    text: str,
+    hint: str = "",
+    org: str | None = None,
+    logo: str | None = None,
 ) -> Response[str]:
-    return render("message.html", status, title=title, text=text, hint=hint, org=org)
+    return render("message.html", status, title=title, text=text, hint=hint, org=org, logo=logo)
 
 
-def error_page(exc: RedemptionError) -> Response[str]:
+def error_page(
+    exc: RedemptionError, org: str | None = None, logo: str | None = None
+) -> Response[str]:
     status, title, text, hint = ERROR_PAGES.get(exc.reason, (400, "Something went wrong", "", ""))
     restates = exc.message.lower().startswith(title.lower())
-    return message(status, title, text if restates or not exc.message else exc.message, hint)
+    shown = text if restates or not exc.message else exc.message
+    return message(status, title, shown, hint, org=org, logo=logo)
 
 
 def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[str]:

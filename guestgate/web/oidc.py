@@ -32,6 +32,7 @@ from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import oidc_clients, signin
 from guestgate.web.auth import bearer_token, runtime_of
+from guestgate.web.branding import logo_path
 from guestgate.web.forms import PAGE_HEADERS, cookie, cookie_name, csrf, message, render
 
 SESSION_COOKIE = "gg_signin"
@@ -210,7 +211,7 @@ async def authorize(request: Request[Any, Any, Any], tenant: str) -> Response[st
             },
             state=checked.state,
         )
-    return sign_in_page(runtime, checked, org=found.name, app_name=app.name)
+    return sign_in_page(runtime, checked, org=found.name, app_name=app.name, logo=logo_path(found))
 
 
 def sign_in_page(
@@ -222,12 +223,14 @@ def sign_in_page(
     email: str = "",
     error: str = "",
     status: int = 200,
+    logo: str | None = None,
 ) -> Response[str]:
     nonce = secrets.token_urlsafe(24)
     return render(
         "signin.html",
         status,
         org=org,
+        logo=logo,
         app=app_name,
         title=f"Sign in to {org}",
         email=email or checked.login_hint or "",

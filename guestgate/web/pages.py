@@ -16,7 +16,7 @@ from litestar import Request, Response, get, post
 
 from guestgate.domain import redemption as rules
 from guestgate.domain.invitations import COMPLETED, DECLINED, PENDING
-from guestgate.domain.tenants import is_guid
+from guestgate.domain.tenants import Tenant, is_guid
 from guestgate.errors import RedemptionError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
@@ -24,6 +24,7 @@ from guestgate.services import redemption, tenants
 from guestgate.services.redemption import Link
 from guestgate.services.throttles import Check
 from guestgate.web.auth import runtime_of
+from guestgate.web.branding import branding
 from guestgate.web.forms import (
     FORM_COOKIE,
     SESSION_COOKIE,
@@ -102,13 +103,14 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         await _count_failure(request, exc)
-        return error_page(exc)
+        # The link's tenant, when it names one, brands the page that says the link is dead.
+        return error_page(exc, **branding(await _tenant(request)))
     if link.invitation.status != PENDING:
         return redirect_to(link.invitation.redirect_url)
     nonce = secrets.token_urlsafe(24)
     return render(
         "landing.html",
-        org=link.tenant.name,
+        **branding(link.tenant),
         title=f"Invitation to {link.tenant.name}",
         masked=rules.mask_address(link.invitation.email),
         tenant=tenant,
@@ -179,7 +181,7 @@ def _code_page(
     return render(
         "code.html",
         status,
-        org=link.tenant.name,
+        **branding(link.tenant),
         title="Enter your code",
         masked=rules.mask_address(link.invitation.email),
         csrf=session_csrf(runtime, session_id),
@@ -289,7 +291,7 @@ async def consent_page(request: Request[Any, Any, Any]) -> Response[str]:
         return see_other("/redeem/code")
     return render(
         "consent.html",
-        org=link.tenant.name,
+        **branding(link.tenant),
         title="Review permissions",
         masked=rules.mask_address(link.invitation.email),
         privacy_url=link.tenant.privacy_url,
@@ -342,41 +344,43 @@ async def decline(request: Request[Any, Any, Any]) -> Response[str]:
     org = link.tenant.name
     if status == COMPLETED:  # an accept won the race: say so, and lead on
         text = f"You accepted the invitation to {org} already; it can no longer be declined."
-        return message(409, "Invitation already accepted", text, org=org)
+        return message(409, "Invitation already accepted", text, **branding(link.tenant))
     if status != DECLINED:
         return error_page(RedemptionError(redemption.INVALID, "This invitation was withdrawn."))
     runtime.worker.wake()
     return see_other(f"/redeem/declined?tenant={link.tenant.id}")
 
 
-async def _org(request: Request[Any, Any, Any]) -> str | None:
+async def _tenant(request: Request[Any, Any, Any]) -> Tenant | None:
     tenant = request.query_params.get("tenant", "")
-    return await tenants.tenant_name(runtime_of(request).uow(write=False), tenant)
+    return await tenants.page_tenant(runtime_of(request).uow(write=False), tenant)
 
 
 @get("/redeem/declined", include_in_schema=False)
 async def declined(request: Request[Any, Any, Any]) -> Response[str]:
     """After a decline: what happened and what the guest can do."""
-    org = await _org(request)
+    tenant = await _tenant(request)
+    org = None if tenant is None else tenant.name
     return message(
         200,
         "You declined the invitation",
         f"{org or 'The organization'} will not add you as a guest, and the invitation link no"
         " longer works. Nothing else was shared.",
         "Changed your mind? Ask the person who invited you to send a new invitation.",
-        org=org,
+        **branding(tenant),
     )
 
 
 @get("/welcome", include_in_schema=False)
 async def welcome(request: Request[Any, Any, Any]) -> Response[str]:
     """The default inviteRedirectUrl: a plain confirmation page."""
-    org = await _org(request)
+    tenant = await _tenant(request)
+    org = None if tenant is None else tenant.name
     return message(
         200,
         f"Welcome to {org}" if org else "You're all set",
         f"You now have guest access to {org or 'the organization'}. You can close this page.",
-        org=org,
+        **branding(tenant),
     )
 
 

@@ -17,6 +17,7 @@ from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, signin, signin_codes
 from guestgate.web.auth import runtime_of
+from guestgate.web.branding import branding, logo_path
 from guestgate.web.forms import SESSION_COOKIE as REDEEM_COOKIE
 from guestgate.web.forms import (
     check_csrf,
@@ -102,6 +103,7 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
             runtime,
             pending,
             org=found.name,
+            logo=logo_path(found),
             app_name=app.name if app else "",
             email=form.get("email", "")[:254],
             error=exc.message,
@@ -135,7 +137,7 @@ def _code_page(
     return render(
         "signin_code.html",
         status,
-        org=pending.tenant.name,
+        **branding(pending.tenant),
         title="Enter your code",
         masked=codes.mask_address(pending.email),
         csrf=_challenge_csrf(runtime, challenge_id),
