@@ -122,6 +122,11 @@ def test_dry_run_apply_keep_remove_and_a_reader(
     assert GUESTS[1][0] not in page.locator("tbody").inner_text()
     page.get_by_role("button", name=f"Keep {GUESTS[0][0]}").click()
     assert "Guest kept." in page.get_by_role("status").inner_text()
+    # The guest's profile has Keep and Remove too.
+    page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/guests")
+    page.get_by_role("link", name=GUESTS[0][1]).first.click()
+    page.get_by_role("button", name="Keep", exact=True).click()
+    assert "Guest kept." in page.get_by_role("status").inner_text()
     context.close()
 
     context = chromium.new_context(viewport={"width": 375, "height": 800})
