@@ -139,21 +139,6 @@ class SqlReports:
             return [found[r] for r in ranks]
         # A long window: the (tenant_id, status, accept_us, created_at) index walked in
         # duration order, the window checked on the way, up to each rank; nothing sorted.
-        if self.tx.dialect == "postgresql":
-            # One walk up to the last rank, numbering the window's rows as it goes (the
-            # numbering streams in index order and stops at the last rank): on SQLite,
-            # which computes the window function apart from the walk, one walk per rank
-            # is faster.
-            names = {f"r{i}": r for i, r in enumerate(ranks)}
-            rows = await self.tx.fetchall(
-                "SELECT rn, us FROM (SELECT accept_us AS us,"  # noqa: S608 (fixed text)
-                " ROW_NUMBER() OVER (ORDER BY accept_us) AS rn FROM invitations"
-                f"{in_window}) AS ranked"
-                " WHERE rn IN (" + ", ".join(f":{n}" for n in names) + ") LIMIT :found",
-                window | names | {"found": len(set(ranks))},
-            )
-            found = {int(r["rn"]): int(r["us"]) for r in rows}
-            return [found[r] for r in ranks]
         values = []
         for rank in ranks:
             row = await self.tx.fetchone(
