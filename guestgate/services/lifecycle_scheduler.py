@@ -14,6 +14,7 @@ notices of one pass go out as one summary per sponsor and one mail per guest.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,12 +56,22 @@ class PassResult:
     done: list[StepKey] = field(default_factory=list)
 
 
+def _order(due: Due) -> tuple[str, int, str]:
+    return (due.key.due_on, ev.STEPS.index(due.key.step), due.key.user_id)
+
+
 async def _due(
-    make_uow: Callable[..., LifecycleUnitOfWork], *, now: datetime, lease: timedelta
-) -> list[Due]:
-    """Every step due today or earlier not yet done (nor freshly claimed), oldest first."""
+    make_uow: Callable[..., LifecycleUnitOfWork],
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int = LIMIT,
+) -> tuple[list[Due], int]:
+    """The `limit` oldest steps due today or earlier not yet done (nor freshly claimed), and
+    how many are due in all. Only `limit` are held at a time, whatever the backlog."""
     today = now.date()
     out: list[Due] = []
+    total = 0
     async with make_uow(write=False) as uow:
         policies = [p for p in await uow.lifecycle.list() if p.enabled]
         for policy in policies:
@@ -78,8 +89,10 @@ async def _due(
                         continue
                     key = StepKey(policy.id, policy.version, guest.user_id, step, due_on)
                     out.append(Due(policy, guest, key, line))
-    out.sort(key=lambda d: (d.key.due_on, ev.STEPS.index(d.key.step), d.key.user_id))
-    return out
+                    total += 1
+                if len(out) > 4 * limit:
+                    out = heapq.nsmallest(limit, out, key=_order)
+    return sorted(out, key=_order)[:limit], total
 
 
 async def _claim(
@@ -195,10 +208,10 @@ async def run_pass(
 ) -> PassResult:
     """One scheduler pass at `now` (the injected clock)."""
     result = PassResult()
-    due = await _due(make_uow, now=now, lease=lease)
-    result.left = max(0, len(due) - limit)
+    due, total = await _due(make_uow, now=now, lease=lease, limit=limit)
+    result.left = total - len(due)
     notices: list[Due] = []
-    for item in due[:limit]:
+    for item in due:
         if not await _claim(make_uow, item, now=now, lease=lease):
             result.skipped += 1
             continue

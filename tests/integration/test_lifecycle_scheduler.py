@@ -236,3 +236,31 @@ async def test_a_keep_resets_the_clock_and_a_link_works_once(world: World) -> No
         read_link(keyset, token + "x", now=later)
     with pytest.raises(ValidationError):
         read_link(keyset, token, now=later + timedelta(days=31))
+
+
+async def test_a_backlog_goes_at_the_limits_pace_oldest_first(world: World) -> None:
+    w = world
+    start = utcnow()
+    await lifecycle.create_policy(
+        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+    )
+    later = start + timedelta(days=10)
+    keyset = await w.runtime.keyring.current()
+    lefts = []
+    for _ in range(3):
+        result = await run_pass(
+            w.runtime.uow,
+            w.actions,
+            now=later,
+            keys=keyset,
+            link_base="https://gg.test",
+            sealer=w.runtime.sealer,
+            limit=5,
+        )
+        lefts.append(result.left)
+        assert len(result.done) <= 5
+    assert lefts == [7, 2, 0]
+    done = await steps_of(w)
+    assert len(done) == 12
+    first_days = sorted(k.due_on for k in done)[:3]
+    assert first_days == [(start + timedelta(days=3)).date().isoformat()] * 3
