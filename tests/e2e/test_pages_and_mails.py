@@ -19,13 +19,17 @@ from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from tests.e2e.console_browser import member
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.leaks import REGISTRY
+from tests.webhook_receiver import Receiver, Reply
 
 pytestmark = [
     pytest.mark.e2e,
@@ -216,6 +220,7 @@ def shots_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> It
             "GUESTGATE_SMTP_URL": sink.url,
             "GUESTGATE_MAIL_FROM": "invitations@mail.contoso.example",
             "GUESTGATE_PAGE_FAILURES_PER_10_MINUTES": "8",  # to show the page that says so
+            "GUESTGATE_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver that turns itself off
         },
     )
     server.start()
@@ -246,11 +251,17 @@ class Shots:
         self.violations += serious_violations(self.page)
         self._save(self.page, name)
 
-    def mail_shot(self, name: str, message: EmailMessage, logo: bytes) -> None:
-        """The email's HTML part as a mail client shows it, the tenant's logo served to it."""
+    def mail_shot(
+        self, name: str, message: EmailMessage, logo: bytes, shown: dict[str, str]
+    ) -> None:
+        """The email's HTML part as a mail client shows it, the tenant's logo served to it;
+        `shown`: test addresses replaced by the ones a deployment would have."""
         mail = self.context.new_page()
         mail.route(LOGO, lambda route: route.fulfill(body=logo, content_type="image/png"))
-        mail.set_content(steady(html_of(message)), wait_until="load")
+        html = html_of(message)
+        for test_value, real in shown.items():
+            html = html.replace(test_value, real)
+        mail.set_content(steady(html), wait_until="load")
         self._save(mail, name)
         mail.close()
 
@@ -293,7 +304,11 @@ def test_screenshots_of_every_page_and_email(
     shots = Shots(browser)
     page = shots.page
     logo = logo_png(browser)
+    logo_file = server.workdir / "contoso-logo.png"
+    logo_file.write_bytes(logo)
+    server.cli("tenant", "set", "contoso.example", "--logo", str(logo_file))  # for the pages
     mails: dict[str, Callable[[], EmailMessage]] = {}
+    shown: dict[str, str] = {}
 
     def invite(email: str, **extra: Any) -> str:
         body = {"invitedUserEmailAddress": email, "sendInvitationMessage": True, **extra}
@@ -335,6 +350,51 @@ def test_screenshots_of_every_page_and_email(
     page.get_by_role("button", name="Decline").click()
     assert page.inner_text("h1") == "Invitation already accepted"
     shots.page_shot("page-decline-after-accept")
+
+    # A guest who accepted signs in to one of the tenant's apps with an emailed code.
+    made = json.loads(
+        server.cli(
+            "app",
+            "create",
+            "--tenant",
+            "contoso.example",
+            "--name",
+            "Contoso Projects",
+            "--redirect-uri",
+            "https://app.contoso.example/callback",
+            "--json",
+        ).stdout
+    )
+    REGISTRY.secret(made["AppSecret"], "client secret")
+    page.context.clear_cookies()
+    page.goto(
+        f"{server.base_url}/contoso.example/oauth2/v2.0/authorize?"
+        + urlencode(
+            {
+                "client_id": made["AppID"],
+                "response_type": "code",
+                "redirect_uri": "https://app.contoso.example/callback",
+                "scope": "openid profile",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            }
+        )
+    )
+    assert page.inner_text("h1") == "Sign in"
+    shots.page_shot("page-signin")
+    page.get_by_label("Email address").fill(accepting)
+    page.get_by_role("button", name="Send code").click()
+    page.wait_for_url(re.compile(r"/signin/code$"))
+    shots.page_shot("page-signin-code")
+    page.get_by_label("Code").fill("000000")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert "not right" in page.inner_text("[role=alert]")
+    shots.page_shot("page-signin-code-wrong")
+    page.context.clear_cookies()
+    page.goto(f"{server.base_url}/signin/code")  # the sign-in's cookie is gone
+    assert page.inner_text("h1") == "This sign-in has ended"
+    shots.page_shot("page-signin-ended")
 
     declining = "grace.hopper@fabrikam.example"
     declined_link = invite(declining, requestedBy=REQUESTER)
@@ -394,8 +454,24 @@ def test_screenshots_of_every_page_and_email(
         to=REQUESTER, subject_contains="at your request"
     )[0]
 
+    # A webhook receiver answers 410 Gone: the endpoint is turned off, its administrators told.
+    admin = "ines.admin@contoso.example"
+    member(server, admin, "Ines Admin", "Global administrator")
+    receiver = Receiver(default=Reply(410)).start()
+    try:
+        hooks = Caller.new_app(server, "contoso.example", "User.Invite.All", "User.ReadWrite.All")
+        made_hook = hooks.request("POST", "/api/webhooks", json={"url": receiver.url})
+        assert made_hook.status_code == 201, made_hook.text
+        REGISTRY.secret(made_hook.json()["secret"], "webhook secret")
+        invite("alan.turing@fabrikam.example")
+        disabled = sink.wait_for(to=admin, subject_contains="webhook endpoint was turned off")
+        mails["mail-webhook-disabled"] = lambda: disabled[0]
+        shown[receiver.url] = "https://hooks.contoso.example/guestgate"
+    finally:
+        receiver.stop()
+
     for name, message in mails.items():
-        shots.mail_shot(name, message(), logo)
+        shots.mail_shot(name, message(), logo, shown)
     shots.context.close()
     assert shots.violations == []
     assert sorted(p.stem for p in SCREENSHOTS.glob("*.png")) == sorted(shots.names)
