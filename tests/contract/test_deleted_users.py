@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import pytest
 
+from guestgate.domain.console import GuestFilter
+from guestgate.domain.timestamps import iso
 from guestgate.errors import NotFound, ValidationError
 from guestgate.services.directory import Actor, Change
 from guestgate.services.local_directory import LocalDirectory
@@ -47,7 +49,7 @@ def parts(make_uow: UowFactory) -> tuple[Clock, LocalDirectory, LocalUserAdmin]:
 
 
 async def test_restore_brings_back_id_sponsors_and_state(make_uow: UowFactory) -> None:
-    tenant, guest = await tenant_with_guest(make_uow)
+    tenant, guest = await tenant_with_guest(make_uow, external_user_state="Accepted")
     sponsor = make_user(tenant.id, user_type="Member", creation_type=None)
     await committed(make_uow, sponsor)
     _, directory, admin = parts(make_uow)
@@ -69,6 +71,12 @@ async def test_restore_brings_back_id_sponsors_and_state(make_uow: UowFactory) -
     with pytest.raises(NotFound):
         await admin.get_deleted(actor, guest.id)
     async with make_uow(write=False) as uow:
+        [row] = await uow.guest_list.page(
+            tenant.id, GuestFilter(user_id=guest.id, top=1), now=iso(START)
+        )
+        assert row.state == "Accepted"  # as a guest without invitations
+        assert row.account_enabled is False
+        assert row.sponsors == (sponsor.id,)
         actions = [a.action for a in await uow.audit.list(tenant.id, limit=10)]
     assert actions[:3] == ["user.restore", "user.disable", "user.sponsor.add"]
 

@@ -222,7 +222,11 @@ class SqlUserRepository:
         if not await self.add_if_absent(deleted.user):
             return False
         await self.tx.execute(
-            "UPDATE users SET account_enabled = :on, last_sign_in_at = :last WHERE id = :id",
+            # Its invitations stayed deleted: the guest list reads its state as a guest without
+            # one, from its external state (migration 0026's rule).
+            "UPDATE users SET account_enabled = :on, last_sign_in_at = :last,"
+            " invitation_state = CASE WHEN external_user_state = 'Accepted' THEN 'Accepted'"
+            " ELSE 'Pending' END WHERE id = :id",
             {
                 "id": deleted.user.id,
                 "on": deleted.user.account_enabled,
