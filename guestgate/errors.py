@@ -28,6 +28,7 @@ GuestgateError
 Internal signals between an adapter and its caller, never shown to a client:
 DeliveryError                   a message was not delivered (`permanent`: do not retry)
 IntegrityError                  a unique or foreign-key constraint refused a write
+ApprovalRequired                the gate holds an invitation for an approver (`days` open)
 JobStopped                      a bulk row's mark was refused: the job was cancelled or moved
 HeadersTooLarge                 a request's target or headers passed their limit (414/431)
 ProtocolError                   a webhook receiver's answer is not HTTP/1.x
@@ -231,3 +232,12 @@ class HeadersTooLarge(Exception):
 
 class ProtocolError(Exception):
     """A webhook receiver's answer is not HTTP/1.x as it must be."""
+
+
+class ApprovalRequired(Exception):
+    """The gate's answer for an invitation the policy holds for an approver; the invitation
+    service turns it into a stored request and PendingApproval."""
+
+    def __init__(self, days: int) -> None:
+        super().__init__("approval required")
+        self.days = days  # how long the request stays open

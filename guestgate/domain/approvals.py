@@ -27,14 +27,6 @@ MAX_COMMENT = 1000
 COMMENT_CODE = "InvalidApprovalComment"
 
 
-class ApprovalRequired(Exception):
-    """The gate's answer for an invitation the policy holds for an approver."""
-
-    def __init__(self, days: int) -> None:
-        super().__init__("approval required")
-        self.days = days  # how long the request stays open
-
-
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
     id: str

@@ -26,7 +26,7 @@ from typing import Any
 
 from guestgate.domain import events as event_types
 from guestgate.domain import invitation_policy as policy_rules
-from guestgate.domain.approvals import ApprovalRequest, ApprovalRequired
+from guestgate.domain.approvals import ApprovalRequest
 from guestgate.domain.apps import READWRITE_USERS, grants
 from guestgate.domain.emails import EmailAddress, domain_matches
 from guestgate.domain.invitation_policy import InvitationPolicy
@@ -34,7 +34,7 @@ from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.messages import NOTICE_APPROVED, RequesterNotification, RequesterSummary
 from guestgate.domain.timestamps import iso, utcnow
 from guestgate.domain.users import MEMBER
-from guestgate.errors import PermissionDenied, ValidationError
+from guestgate.errors import ApprovalRequired, PermissionDenied, ValidationError
 from guestgate.services import events, outbox
 from guestgate.services.directory import (
     Actor,

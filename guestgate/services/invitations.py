@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from guestgate import metrics
-from guestgate.domain.approvals import ApprovalRequired
 from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
-from guestgate.errors import GuestgateError
+from guestgate.errors import ApprovalRequired, GuestgateError
 from guestgate.services.approvals import ApprovalService
 from guestgate.services.directory import Actor, Change, Directory, Invited, Record
 from guestgate.services.governance import Governance
