@@ -10,7 +10,7 @@ import msgspec
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.reports import micros_between
-from guestgate.domain.invitations import Invitation, MessageInfo
+from guestgate.domain.invitations import PENDING, Invitation, MessageInfo
 from guestgate.domain.reports import accept_micros
 
 _encode = msgspec.json.Encoder().encode
@@ -41,6 +41,12 @@ _LATEST_OF = (
     " ORDER BY created_at DESC, id DESC LIMIT 1) AS l WHERE users.id = l.user_id"
 )
 _REFRESH_USER = "UPDATE users SET " + _SET_LATEST + _LATEST_OF.format(user=":uid")  # noqa: S608 (fixed text)
+_SET_NEWEST = (
+    "UPDATE users SET latest_invitation_id = :id, invitation_state = :state,"
+    " invitation_expires_at = :expires, invitation_requester = :requester, invited_at = :at"
+    " WHERE id = :uid AND (invited_at IS NULL OR invited_at < :at"
+    " OR (invited_at = :at AND latest_invitation_id < :id))"
+)
 # PostgreSQL: the guest's row is locked before its invitation is written (the order a re-invite
 # and an accept take), so the refresh, a statement of its own, sees every invitation that
 # others committed first and none can be added while it runs. SQLite has one writer.
@@ -125,7 +131,20 @@ class SqlInvitationRepository:
                 else accept_micros(invitation.created_at, invitation.completed_at),
             },
         )
-        await self.tx.execute(_REFRESH_USER, {"uid": invitation.user_id})
+        # The new invitation is its guest's latest unless the stored latest is newer in the
+        # list's order (created_at, id): set from the values at hand, no lookup. A concurrent
+        # add on PostgreSQL re-checks the condition on the row it waited for.
+        await self.tx.execute(
+            _SET_NEWEST,
+            {
+                "uid": invitation.user_id,
+                "id": invitation.id,
+                "state": latest_state(invitation.status),
+                "expires": invitation.expires_at if invitation.status == PENDING else None,
+                "requester": invitation.requested_by,
+                "at": invitation.created_at,
+            },
+        )
 
     async def _lock_owner(self, invitation_id: str) -> None:
         if self.tx.dialect == "postgresql":
