@@ -112,7 +112,9 @@ def build_runtime(
             lease_seconds=settings.mail.outbox_lease_seconds,
             retention_days=settings.mail.retention_days,
             deleted_user_days=settings.mail.deleted_user_days,
-            webhooks=webhook_worker(settings, lambda: runtime.uow(), sealer, poll_seconds),
+            webhooks=webhook_worker(
+                settings, lambda: runtime.uow(alone=True), sealer, poll_seconds
+            ),
         ),
         client_failures=Limit("token-client", per_minute, 60),
         address_failures=Limit("token-address", per_minute * 5, 60),
