@@ -103,8 +103,9 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         await _count_failure(request, exc)
-        # The link's tenant, when it names one, brands the page that says the link is dead.
-        return error_page(exc, **branding(await _tenant(request)))
+        # Unbranded, the same for every dead link: the page must not tell which organisation,
+        # guest or ticket exists (tests/e2e/test_email_redemption.py).
+        return error_page(exc)
     if link.invitation.status != PENDING:
         return redirect_to(link.invitation.redirect_url)
     nonce = secrets.token_urlsafe(24)

@@ -200,10 +200,11 @@ def test_the_pages_show_the_logo_from_the_same_origin(
     page.wait_for_url(re.compile(r"/welcome\?tenant="))
     _logo_shown(page, server)
     violations += serious_violations(page)
-    # A link of the organisation that is not valid (its ticket altered): the invalid-link page.
+    # A link of the organisation that is not valid (its ticket altered): the invalid-link page
+    # is the same for every dead link, so it names no organisation and shows no logo.
     page.goto(re.sub(r"ticket=[\w-]+", "ticket=" + "x" * 43, link))
     assert page.inner_text("h1") == "This invitation link is not valid"
-    _logo_shown(page, server)
+    assert page.locator("img").count() == 0
     violations += serious_violations(page)
 
     made = new_app(server, "http://localhost:8400/callback")
