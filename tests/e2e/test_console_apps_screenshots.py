@@ -22,6 +22,7 @@ from tests.e2e.signin import DEMO_TENANT
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_console_screenshots import ADMIN, SHOTS, Shots
+from tests.e2e.test_pages_and_mails import settled
 from tests.leaks import REGISTRY
 
 pytestmark = [
@@ -77,7 +78,7 @@ def test_screenshots_of_the_apps_pages(apps_server: Server, sink: SmtpSink, chro
     shots = Shots(page)
 
     def take(name: str) -> None:
-        page.evaluate(FIXED)
+        settled(page).evaluate(FIXED)
         shots.take(name)
 
     sign_in(page, server, sink, ADMIN, path="apps")

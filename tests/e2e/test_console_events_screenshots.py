@@ -22,6 +22,7 @@ from tests.e2e.signin import DEMO_TENANT
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_console_screenshots import ADMIN, SHOTS, Shots
+from tests.e2e.test_pages_and_mails import settled
 from tests.leaks import REGISTRY
 from tests.webhook_receiver import Receiver, Reply
 
@@ -90,7 +91,7 @@ def _pictures(server: Server, sink: SmtpSink, chromium: Any, receiver: Receiver)
     shots = Shots(page)
 
     def take(name: str) -> None:
-        page.evaluate(FIXED, [receiver.url, HOOK])
+        settled(page).evaluate(FIXED, [receiver.url, HOOK])
         shots.take(name)
 
     sign_in(page, server, sink, ADMIN, path="webhooks")

@@ -68,7 +68,7 @@ class Shots:
         self.violations: list[str] = []
 
     def take(self, name: str) -> None:
-        self.violations += serious_violations(self.page)
+        self.violations += serious_violations(self.page)  # once the page has loaded
         self.page.evaluate(STEADY)
         self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

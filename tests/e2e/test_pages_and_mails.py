@@ -74,10 +74,21 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+def settled(page: Any) -> Any:
+    """The page once its document has loaded.
+
+    A click that submits a form returns once the next document is committed, before it is
+    parsed: reading or checking it then finds no body (or no root element) yet.
+    """
+    page.wait_for_load_state("load")
+    return page
+
+
 def serious_violations(page: Any) -> list[str]:
     """axe-core's serious and critical findings on the page, one line each."""
     from axe_playwright_python.sync_playwright import Axe
 
+    settled(page)
     results = Axe().run(page)
     return [
         f"{page.url}: {v['id']} ({v['impact']}): {v['help']}"
