@@ -1,4 +1,4 @@
--- guestgate schema at revision 0028, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0029, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -263,6 +263,7 @@ CREATE TABLE bulk_job_rows (
 	error_message VARCHAR(500), 
 	updated_at VARCHAR(27), 
 	lease_until VARCHAR(27), 
+	approval_id VARCHAR(36), 
 	PRIMARY KEY (job_id, position), 
 	FOREIGN KEY(job_id) REFERENCES bulk_jobs (id) ON DELETE CASCADE
 );
@@ -600,4 +601,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0028');
+INSERT INTO alembic_version (version_num) VALUES ('0029');

@@ -51,5 +51,8 @@ bulk_job_rows = Table(
     Column("updated_at", TIMESTAMP),
     # Migration 0020: a pending row is held by the worker that took it until then.
     Column("lease_until", TIMESTAMP),
+    # Migration 0029: a row held for an approver names its approval request; its status URL
+    # is sealed in redeem_url, where the results file lists it.
+    Column("approval_id", GUID),
     Index("ix_bulk_job_rows_status", "job_id", "status", "position"),
 )
