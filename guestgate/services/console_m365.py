@@ -6,6 +6,10 @@ client is adapters/console_authority.py; the ID token is checked in full there.
 The person's console roles come from the directory roles Entra reports in the token's
 `wids` claim (template ids, domain/roles.py). Graph mode keeps no users of its own, so the
 signed-in person lives in a sealed cookie, not in the database.
+
+Graph keeps no requester, so a guest cannot be told to be a Guest inviter's own: the guests
+are shown to administrators and Global Readers, and changed by Global and User
+administrators (`changeable`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from guestgate.domain.roles import Access, roles_of_directory_roles
+from guestgate.domain.tenants import is_guid
+from guestgate.domain.users import GUEST, User
+from guestgate.errors import NotFound, PermissionDenied
+from guestgate.services.directory import Actor
+from guestgate.services.user_admin import UserAdmin
 
 DISCOVERY_TTL_SECONDS = 3600.0
 MAX_ANSWER_BYTES = 256 * 1024
@@ -82,3 +91,24 @@ def opened_person(raw: bytes, *, now: float) -> M365Person | None:
     except (ValueError, KeyError, TypeError):
         return None
     return person if person.expires_at > now else None
+
+
+READ_ONLY = (
+    "In Microsoft 365 mode only Global and User administrators change guests from the console;"
+    " your role lets you see them."
+)
+
+
+async def guest(admin: UserAdmin, actor: Actor, user_id: str) -> User:
+    """The tenant's guest of this object id, read from Graph; 404 for anything else."""
+    found = await admin.find(actor, user_id) if is_guid(user_id) else None
+    if found is None or found.user_type != GUEST:
+        raise NotFound(f"There is no guest {user_id[:64]!r} in this tenant.", code="GuestNotFound")
+    return found
+
+
+async def changeable(admin: UserAdmin, person: M365Person, actor: Actor, user_id: str) -> User:
+    """The guest, if the person may change it (Global and User administrators); 403 or 404."""
+    if not person.access.may_change(sponsored=False, requested=False):
+        raise PermissionDenied(READ_ONLY, code="ReadOnlyRole")
+    return await guest(admin, actor, user_id)

@@ -1,21 +1,20 @@
-"""The console's sponsors, Disable/Enable and Deleted guests: checked against the person's
-roles here (services/console_guests.py decides who may see and change a guest), done through
-the same use-cases as Graph's surface (services/user_admin.py) with the person as the audit
-trail's actor."""
+"""The console's sponsors, Disable/Enable and Deleted guests, in both modes: done through the
+same use-cases as Graph's surface (services/user_admin.py) with the person as the audit
+trail's actor. Who may change a guest is each mode's own check, made before these are called
+(services/console_guests.py `changeable` in local mode, services/console_m365.py's in
+Microsoft 365 mode); who may see and restore deleted guests is decided here, from the roles.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from guestgate.domain.emails import parse_email
-from guestgate.domain.roles import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR
+from guestgate.domain.roles import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, Access
+from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import MEMBER, DeletedUser, User
 from guestgate.errors import PermissionDenied, ValidationError
-from guestgate.services.console import Person
-from guestgate.services.console_guests import changeable
 from guestgate.services.directory import Actor
-from guestgate.services.ports import UnitOfWork
 from guestgate.services.user_admin import UserAdmin
 
 DELETED_PAGE = 50
@@ -26,85 +25,60 @@ async def sponsors(admin: UserAdmin, actor: Actor, user_id: str) -> Sequence[Use
     return await admin.sponsors(actor, user_id)
 
 
-async def set_enabled(
-    uow: UnitOfWork,
-    admin: UserAdmin,
-    *,
-    person: Person,
-    actor: Actor,
-    user_id: str,
-    enabled: bool,
-    now: datetime,
-) -> None:
-    """Disable or enable a guest the person may change."""
-    row = await changeable(uow, person, user_id, now)
-    await admin.set_account_enabled(actor, row.user_id, enabled)
+async def set_enabled(admin: UserAdmin, *, actor: Actor, user_id: str, enabled: bool) -> None:
+    """Disable or enable a guest the person may change (checked by the caller)."""
+    await admin.set_account_enabled(actor, user_id, enabled)
 
 
-async def add_sponsor(
-    read: UnitOfWork,
-    lookup: UnitOfWork,
-    admin: UserAdmin,
-    *,
-    person: Person,
-    actor: Actor,
-    user_id: str,
-    address: str,
-    now: datetime,
-) -> None:
-    """Add a member of the organization, named by address, as the guest's sponsor."""
-    row = await changeable(read, person, user_id, now)
-    email = parse_email(address.strip(), field="sponsor")
-    async with lookup:
-        sponsor = await lookup.users.get_by_email(person.user.tenant_id, email.key)
-    if sponsor is None or sponsor.user_type != MEMBER:
+async def add_sponsor(admin: UserAdmin, *, actor: Actor, user_id: str, sponsor: str) -> None:
+    """Add a member of the organization, named by address or object id, as the sponsor of a
+    guest the person may change (checked by the caller)."""
+    ref = sponsor.strip()
+    if not is_guid(ref):
+        ref = parse_email(ref, field="sponsor").address
+    found = await admin.find(actor, ref)
+    if found is None or found.user_type != MEMBER:
         raise ValidationError(
-            f"{email.address} is not a member of the organization; a sponsor must be one.",
+            f"{ref} is not a member of the organization; a sponsor must be one.",
             code="InvalidSponsor",
         )
-    await admin.add_sponsor(actor, row.user_id, sponsor.id)
+    await admin.add_sponsor(actor, user_id, found.id)
 
 
-async def remove_sponsor(
-    uow: UnitOfWork,
-    admin: UserAdmin,
-    *,
-    person: Person,
-    actor: Actor,
-    user_id: str,
-    sponsor_id: str,
-    now: datetime,
-) -> None:
-    row = await changeable(uow, person, user_id, now)
-    await admin.remove_sponsor(actor, row.user_id, sponsor_id)
+async def remove_sponsor(admin: UserAdmin, *, actor: Actor, user_id: str, sponsor_id: str) -> None:
+    await admin.remove_sponsor(actor, user_id, sponsor_id)
 
 
-def _administrator(person: Person) -> None:
-    if not person.access.sees_all:
+def _administrator(access: Access) -> None:
+    if not access.sees_all:
         raise PermissionDenied(
             "Deleted guests are shown to administrators and readers only.", code="NotAllowed"
         )
 
 
 async def deleted(
-    admin: UserAdmin, *, person: Person, actor: Actor, after: tuple[str, str] | None
+    admin: UserAdmin, *, access: Access, actor: Actor, after: tuple[str, str] | None
 ) -> Sequence[DeletedUser]:
     """A page of deleted guests, newest first (one more than shown tells there are more)."""
-    _administrator(person)
-    found = await admin.deleted(actor, after=after, top=DELETED_PAGE)
-    return found
+    _administrator(access)
+    return await admin.deleted(actor, after=after, top=DELETED_PAGE)
 
 
-def may_restore(person: Person) -> bool:
-    return bool(person.access.roles & {GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR})
+def may_restore(access: Access) -> bool:
+    return bool(access.roles & {GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR})
 
 
-async def restore(admin: UserAdmin, *, person: Person, actor: Actor, user_id: str) -> User:
-    """Restore a deleted guest: Global and User administrators."""
-    _administrator(person)
-    if not may_restore(person):
+def check_may_restore(access: Access) -> None:
+    """Restoring a deleted guest: Global and User administrators; 403 for anyone else."""
+    _administrator(access)
+    if not may_restore(access):
         raise PermissionDenied(
             "Restoring a deleted guest needs the Global or User administrator role.",
             code="ReadOnlyRole",
         )
+
+
+async def restore(admin: UserAdmin, *, access: Access, actor: Actor, user_id: str) -> User:
+    """Restore a deleted guest: Global and User administrators."""
+    check_may_restore(access)
     return await admin.restore(actor, user_id)

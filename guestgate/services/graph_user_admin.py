@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import GUEST, DeletedUser, User, fold
+from guestgate.errors import GraphRefused
 from guestgate.services.directory import Actor
 from guestgate.services.graph_directory import AppTokens, GraphApi
 from guestgate.services.ports import UnitOfWork
@@ -104,6 +106,27 @@ class GraphUserAdmin:
         )
         found = (answer or {}).get("value") or []
         return [user_of(s, actor.tenant_id) for s in found if isinstance(s, dict)]
+
+    async def find(self, actor: Actor, ref: str) -> User | None:
+        token = await self._token(actor)
+        if "@" in ref and not is_guid(ref):
+            # An address: Graph's mail filter first (a member's sign-in name may differ).
+            literal = ref.replace("'", "''")
+            answer = await self.client.call(
+                "GET",
+                "/v1.0/users",
+                token=token,
+                params={"$filter": f"mail eq '{literal}'", "$select": FIELDS, "$top": "1"},
+            )
+            found = [u for u in (answer or {}).get("value") or [] if isinstance(u, dict)]
+            if found:
+                return user_of(found[0], actor.tenant_id)
+        try:
+            return user_of(await self._user(token, ref), actor.tenant_id)
+        except GraphRefused as exc:
+            if exc.graph_status in (400, 404):
+                return None
+            raise
 
     async def add_sponsor(
         self, actor: Actor, ref: str, sponsor_id: str, *, record: UserRecord

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from guestgate.domain.emails import parse_email
 from guestgate.domain.invitations import MAX_SPONSORS
+from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import iso
-from guestgate.domain.users import DeletedUser, User
+from guestgate.domain.users import DeletedUser, User, unstorable
 from guestgate.errors import NotFound, ValidationError
 from guestgate.services.directory import Actor
 from guestgate.services.ports import UnitOfWork
@@ -48,6 +50,19 @@ class LocalUserAdmin:
                 if sponsor is not None:
                     found.append(sponsor)
         return found
+
+    async def find(self, actor: Actor, ref: str) -> User | None:
+        if not ref or len(ref) > 320 or unstorable(ref):
+            return None
+        async with self.uow(write=False) as uow:
+            if is_guid(ref):
+                return await uow.users.get(actor.tenant_id, ref.lower())
+            try:
+                key = parse_email(ref, field="user").key
+            except ValidationError:
+                return await uow.users.get_by_upn(actor.tenant_id, ref)
+            found = await uow.users.get_by_email(actor.tenant_id, key)
+            return found or await uow.users.get_by_upn(actor.tenant_id, ref)
 
     async def add_sponsor(
         self, actor: Actor, ref: str, sponsor_id: str, *, record: UserRecord

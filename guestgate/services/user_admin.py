@@ -74,6 +74,10 @@ class UserDirectory(Protocol):
 
     async def sponsors(self, actor: Actor, ref: str) -> Sequence[User]: ...
 
+    async def find(self, actor: Actor, ref: str) -> User | None:
+        """A user by object id, userPrincipalName or address; None when there is none."""
+        ...
+
     async def add_sponsor(
         self, actor: Actor, ref: str, sponsor_id: str, *, record: UserRecord
     ) -> None: ...
@@ -147,6 +151,10 @@ class UserAdmin:
     async def sponsors(self, actor: Actor, ref: str) -> Sequence[User]:
         """The user's sponsors, in the order they were added."""
         return await self.directory.sponsors(actor, ref)
+
+    async def find(self, actor: Actor, ref: str) -> User | None:
+        """A user by object id, userPrincipalName or address (as a person names a sponsor)."""
+        return await self.directory.find(actor, ref.strip())
 
     async def add_sponsor(self, actor: Actor, ref: str, sponsor_id: str) -> None:
         """One more sponsor (at most five)."""

@@ -16,12 +16,15 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
+from guestgate.domain.roles import Access
 from guestgate.errors import GuestgateError, PermissionDenied, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import console_guests as guests
 from guestgate.services.console_guests import BULK_ACTIONS, MAX_SELECTION
+from guestgate.services.directory import Actor
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
+from guestgate.web.console_guest_routes import Form, guest_action
 from guestgate.web.console_pages import _page, refusal
 from guestgate.web.console_reauth import require_recent_sign_in
 from guestgate.web.forms import see_other
@@ -30,10 +33,52 @@ VERBS = {"resend": "Resend", "revoke": "Revoke", "delete": "Delete"}
 SELECTED = "g:"  # a selected guest's checkbox: g:<user id>
 
 
-def _actor(request: Request[Any, Any, Any], signed: Signed) -> Any:
-    return guests.actor_of(
-        signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
-    )
+class LocalFrame:
+    """Local mode's console as the shared routes see it."""
+
+    async def signed(self, request: Request[Any, Any, Any], tenant: str) -> Signed | Response[str]:
+        return await sign_in_first(request, tenant)
+
+    async def form(
+        self, request: Request[Any, Any, Any], tenant: str
+    ) -> tuple[Signed, Form] | Response[str]:
+        return await checked_form(request, tenant)
+
+    def refusal(self, signed: Signed, exc: GuestgateError) -> Response[str]:
+        return refusal(signed, exc)
+
+    def base(self, signed: Signed) -> str:
+        return f"/admin/{signed.tenant.id}"
+
+    def access(self, signed: Signed) -> Access:
+        return signed.person.access
+
+    def actor(self, request: Request[Any, Any, Any], signed: Signed) -> Actor:
+        return guests.actor_of(
+            signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
+        )
+
+    async def changeable(
+        self, request: Request[Any, Any, Any], signed: Signed, user_id: str
+    ) -> str:
+        runtime = runtime_of(request)
+        row = await guests.changeable(
+            runtime.uow(write=False), signed.person, user_id, runtime.now()
+        )
+        return row.user_id
+
+    def page(
+        self, request: Request[Any, Any, Any], signed: Signed, template: str, **context: Any
+    ) -> Response[str]:
+        title = f"{context.pop('title')} - {signed.tenant.name}"
+        return _page(signed, template, title=title, **context)
+
+
+LOCAL = LocalFrame()
+
+
+def _actor(request: Request[Any, Any, Any], signed: Signed) -> Actor:
+    return LOCAL.actor(request, signed)
 
 
 async def fresh_sign_in(
@@ -91,25 +136,19 @@ async def delete(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
 @post("/admin/{tenant:str}/guests/{user_id:str}/reset", include_in_schema=False, status_code=303)
 async def reset(request: Request[Any, Any, Any], tenant: str, user_id: str) -> Response[str]:
     """Reset redemption: a new invitation for the same user; earlier links stop working."""
-    checked = await checked_form(request, tenant)
-    if isinstance(checked, Response):
-        return checked
-    signed, form = checked
-    if form.get("confirmed") != "yes":
-        return see_other(_profile(signed, user_id, "confirm=reset"))
     runtime = runtime_of(request)
-    try:
+
+    async def run(signed: Signed, guest: str, form: Form) -> None:
         await guests.reset_redemption(
             lambda: runtime.uow(write=False),
             runtime.invitations,
             person=signed.person,
             actor=_actor(request, signed),
-            user_id=user_id,
+            user_id=guest,
             now=runtime.now(),
         )
-    except GuestgateError as exc:
-        return refusal(signed, exc)
-    return see_other(_profile(signed, user_id, "done=reset"))
+
+    return await guest_action(LOCAL, request, tenant, user_id, verb="reset", run=run)
 
 
 @post("/admin/{tenant:str}/guests/{user_id:str}/rename", include_in_schema=False, status_code=303)

@@ -5,40 +5,38 @@ the authorization code flow with PKCE, state and nonce against GUESTGATE_CONSOLE
 (services/console_m365.py checks the ID token in full); the roles are the directory roles in
 its `wids` claim. The guests are read and changed through the directory port
 with guestgate's own app registration, through the same use-cases as the API, audited with
-the signed-in person as the actor. Pages the local console has and this mode lacks say so.
+the signed-in person as the actor. A guest's sponsors, Disable/Enable and the Deleted guests
+page with Restore are the routes the local console has too (web/console_guest_routes.py), over
+this mode's sign-in and pages (`M365Frame`). Pages the local console has and this mode lacks
+say so.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
-from guestgate.domain.invitations import COMPLETED, PENDING, REVOKED
+from guestgate.domain.invitations import COMPLETED, MAX_SPONSORS, PENDING, REVOKED
+from guestgate.domain.roles import Access
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import GUEST
 from guestgate.domain.views import InvitationQuery, InvitationView
 from guestgate.errors import GuestgateError
 from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
-from guestgate.services.console_m365 import (
-    M365Person,
-)
+from guestgate.services import console_m365 as rules
+from guestgate.services import console_user_admin
+from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
-from guestgate.web.errors import status_of
-from guestgate.web.forms import (
-    check_csrf,
-    message,
-    read_form,
-    render,
-    see_other,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from guestgate.web.console_guest_routes import Form, guest_action, user_routes
 from guestgate.web.console_m365_signin import TITLES, form_token, signed_in, when
+from guestgate.web.errors import status_of
+from guestgate.web.forms import check_csrf, message, read_form, render
+
+Signed = tuple[Runtime, M365Person]
 
 PAGE_SIZE = 50
 STATES = {"Pending": PENDING, "Accepted": COMPLETED}
@@ -67,6 +65,7 @@ def _page(
         csrf=form_token(runtime, person),
         when=when,
         labels=LABELS,
+        nav="console_m365_nav.html",
         **context,
     )
 
@@ -166,67 +165,112 @@ async def guest_profile(
         return _no_list(runtime, person)
     if not is_guid(user_id):
         return message(404, TITLES[404], f"There is no guest {user_id[:64]!r} in this tenant.")
+    actor = _actor(runtime, person)
     try:
-        view = await runtime.invitations.get(_actor(runtime, person), user_id)
+        # Three reads from Graph, at once: the invitation's state, the user, its sponsors.
+        view, user, sponsors = await asyncio.gather(
+            runtime.invitations.get(actor, user_id),
+            rules.guest(runtime.user_admin, actor, user_id),
+            console_user_admin.sponsors(runtime.user_admin, actor, user_id),
+        )
     except GuestgateError as exc:
         return _refusal(exc)
     if view.user_type != GUEST:
         return message(404, TITLES[404], f"There is no guest {user_id} in this tenant.")
     confirm = request.query_params.get("confirm", "")
+    changeable = person.access.may_change(sponsored=False, requested=False)
     return _page(
         runtime,
         person,
         "console_m365_guest.html",
         title=f"{view.display_name or view.email} - Microsoft 365",
         guest=view,
+        user=user,
         state=_guest_state(view),
-        changeable=person.access.may_change(sponsored=False, requested=False),
-        confirm=confirm if confirm in ("resend", "revoke") else "",
+        changeable=changeable,
+        confirm=confirm if confirm in ("resend", "revoke", "disable", "enable") else "",
         done=request.query_params.get("done", ""),
+        sponsors=sponsors,
+        sponsors_editable=True,
+        max_sponsors=MAX_SPONSORS,
+        base=f"/admin/{person.tenant_id}/guests/{user.id}",
     )
+
+
+class M365Frame:
+    """Microsoft 365 mode's console as the shared routes (web/console_guest_routes.py) see it:
+    the person from the sealed cookie, this module's pages, administrators change guests."""
+
+    async def signed(self, request: Request[Any, Any, Any], tenant: str) -> Signed | Response[str]:
+        return await signed_in(request, tenant)
+
+    async def form(
+        self, request: Request[Any, Any, Any], tenant: str
+    ) -> tuple[Signed, Form] | Response[str]:
+        signed = await signed_in(request, tenant)
+        if isinstance(signed, Response):
+            return signed
+        runtime, person = signed
+        try:
+            form = await read_form(request, 10)
+        except GuestgateError:
+            form = {}
+        if not check_csrf(runtime, f"console-m365:{person.session_hash}", form):
+            return message(
+                403, "This request was refused", "The form was not sent by this console's page."
+            )
+        return signed, form
+
+    def refusal(self, signed: Signed, exc: GuestgateError) -> Response[str]:
+        return _refusal(exc)
+
+    def base(self, signed: Signed) -> str:
+        return f"/admin/{signed[1].tenant_id}"
+
+    def access(self, signed: Signed) -> Access:
+        return signed[1].access
+
+    def actor(self, request: Request[Any, Any, Any], signed: Signed) -> Actor:
+        return _actor(*signed)
+
+    async def changeable(
+        self, request: Request[Any, Any, Any], signed: Signed, user_id: str
+    ) -> str:
+        runtime, person = signed
+        guest = await rules.changeable(runtime.user_admin, person, _actor(runtime, person), user_id)
+        return guest.id
+
+    def page(
+        self, request: Request[Any, Any, Any], signed: Signed, template: str, **context: Any
+    ) -> Response[str]:
+        title = f"{context.pop('title')} - Microsoft 365"
+        return _page(*signed, template, title=title, **context)
+
+
+M365 = M365Frame()
 
 
 async def _change(
     request: Request[Any, Any, Any], tenant: str, user_id: str, action: str
 ) -> Response[str]:
-    signed = await signed_in(request, tenant)
-    if isinstance(signed, Response):
-        return signed
-    runtime, person = signed
-    try:
-        form = await read_form(request, 10)
-    except GuestgateError:
-        form = {}
-    if not check_csrf(runtime, f"console-m365:{person.session_hash}", form):
-        return message(
-            403, "This request was refused", "The form was not sent by this console's page."
-        )
-    if not person.access.may_change(sponsored=False, requested=False):
-        return message(
-            403,
-            "Not allowed",
-            "In Microsoft 365 mode only Global and User administrators resend and revoke"
-            " invitations from the console.",
-        )
-    if not is_guid(user_id):
-        return message(404, TITLES[404], f"There is no guest {user_id[:64]!r} in this tenant.")
-    if form.get("confirmed") != "yes":
-        return see_other(f"/admin/{person.tenant_id}/guests/{user_id}?confirm={action}")
-    actor = _actor(runtime, person)
-    try:
+    revoked: list[bool] = []
+
+    async def run(signed: Signed, guest: str, form: Form) -> None:
+        runtime, person = signed
         if action == "resend":
-            await runtime.invitations.resend(actor, user_id)
+            await runtime.invitations.resend(_actor(runtime, person), guest)
         else:
-            await runtime.invitations.revoke(actor, user_id)
-    except GuestgateError as exc:
-        return _refusal(exc)
-    if action == "revoke":
+            await runtime.invitations.revoke(_actor(runtime, person), guest)
+            revoked.append(True)
+
+    answer = await guest_action(M365, request, tenant, user_id, verb=action, run=run)
+    if revoked:
         return message(
             200,
             "The invitation was revoked",
             "The guest user was deleted from the tenant; its invitation link no longer works.",
         )
-    return see_other(f"/admin/{person.tenant_id}/guests/{user_id}?done={action}")
+    return answer
 
 
 @post("/admin/{tenant:str}/guests/{user_id:str}/resend", include_in_schema=False, status_code=303)
@@ -256,4 +300,4 @@ async def local_only(request: Request[Any, Any, Any], tenant: str, section: str)
     )
 
 
-ROUTES = [guest_list, guest_profile, resend, revoke, local_only]
+ROUTES = [guest_list, guest_profile, resend, revoke, *user_routes(M365), local_only]

@@ -85,11 +85,21 @@ def broker(
         if database == "sqlite"
         else request.getfixturevalue("postgres_url_factory")()
     )
+    server, own = start_broker(microsoft, workdir, url, client, f"{client} {database}")
+    yield server, own
+    server.stop()
+
+
+def start_broker(
+    microsoft: Server, workdir: Path, url: str, client: str, name: str
+) -> tuple[Server, dict[str, str]]:
+    """A started graph-mode guestgate over `url` whose console signs in with `microsoft` as
+    its authority through a `client` ("public" or "confidential") app, and its own app."""
     server = Server(workdir=workdir, database_url=url)
     own = _app(
         microsoft,
         "--name",
-        f"guestgate broker {client} {database}",
+        f"guestgate broker {name}",
         "--permission",
         "User.Invite.All",
         "--permission",
@@ -118,8 +128,7 @@ def broker(
     if client == "confidential":
         server.extra_env["GUESTGATE_CONSOLE_CLIENT_SECRET"] = console_app["AppSecret"]
     server.start()
-    yield server, own
-    server.stop()
+    return server, own
 
 
 def _api_token(microsoft: Server, own: dict[str, str]) -> str:
