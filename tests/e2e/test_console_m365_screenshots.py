@@ -1,6 +1,7 @@
 """Screenshots of the admin console in Microsoft 365 mode into docs/screenshots/console/:
-the authority's sign-in, the guest list read from Graph and a guest's profile, axe-core on
-each. A local-mode guestgate over https stands in for Entra and Graph, as in
+the authority's sign-in, the guest list read from Graph, a guest's profile, its sponsors,
+Disable's confirmation, Deleted guests and Restore's confirmation, axe-core on each. A
+local-mode guestgate over https stands in for Entra and Graph, as in
 test_console_graph_mode.py; the guests have fixed names, and ids and dates on the page are
 replaced by fixed ones before each picture."""
 
@@ -118,7 +119,39 @@ def test_screenshots_of_the_microsoft_365_console(
         page.wait_for_url(re.compile(rf"/guests/{ids[first]}$"))
         assert first in page.inner_text("main")
         shots.take("console-m365-guest")
+        # Sponsors, Disable behind its confirmation, Deleted guests and Restore's confirmation.
+        page.get_by_label("Add a sponsor (a member's email address or object id)").fill(ADMIN)
+        page.get_by_role("button", name="Add sponsor").click()
+        page.wait_for_url(re.compile(r"done=sponsor-added$"))
+        assert "Avery Admin" in page.locator("ul.sponsors").inner_text()
+        shots.take("console-m365-guest-sponsors")
+        page.get_by_role("button", name="Disable guest").click()
+        page.wait_for_url(re.compile(r"confirm=disable$"))
+        shots.take("console-m365-confirm-disable")
+        page.get_by_role("button", name="Yes, disable the guest").click()
+        page.wait_for_url(re.compile(r"done=disable$"))
+        assert "Disabled" in page.inner_text("dl.props")
+        gone = GUESTS[2][0]
+        page.goto(f"{server.base_url}/admin/{tenant}/guests/{ids[gone]}")
+        page.get_by_role("button", name="Revoke invitation").click()
+        page.get_by_role("button", name="Yes, revoke").click()
+        page.goto(f"{server.base_url}/admin/{tenant}/guests")
+        page.get_by_role("link", name="Deleted guests").click()
+        page.wait_for_url(re.compile(r"/deleted$"))
+        assert gone in page.locator("tbody").inner_text()
+        shots.take("console-m365-deleted")
+        page.get_by_role("button", name="Restore Alan Turing").click()
+        page.wait_for_url(re.compile(r"confirm="))
+        shots.take("console-m365-confirm-restore")
     finally:
         context.close()
     assert shots.violations == []
-    assert shots.names == ["console-m365-signin", "console-m365-guests", "console-m365-guest"]
+    assert shots.names == [
+        "console-m365-signin",
+        "console-m365-guests",
+        "console-m365-guest",
+        "console-m365-guest-sponsors",
+        "console-m365-confirm-disable",
+        "console-m365-deleted",
+        "console-m365-confirm-restore",
+    ]
