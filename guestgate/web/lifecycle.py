@@ -34,9 +34,8 @@ from guestgate.web.errors import api_error_body
 
 BODY_BYTES = 64 * 1024
 PATH = "/identityGovernance/lifecycleWorkflows/lifecyclePolicies"
-# Left out of the OpenAPI document for now: docs/governance.md (Lifecycle) describes them.
+# Their answers and bodies in /openapi.json: web/openapi_lifecycle.py.
 ROUTE: dict[str, Any] = {
-    "include_in_schema": False,
     "guards": [authorize],
     "responses": ERRORS,
     "security": [{"bearer": []}],

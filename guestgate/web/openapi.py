@@ -17,13 +17,17 @@ from guestgate.web import (
     approvals,
     events,
     openapi_bulk,
+    openapi_lifecycle,
     openapi_reports,
+    openapi_users,
     policies,
 )
 from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_BODIES, EVENT_ERRORS
 from guestgate.web.openapi_facts import EXAMPLE_ID, ODATA, ROUTE_ERRORS
+from guestgate.web.openapi_lifecycle import LIFECYCLE_ERRORS
 from guestgate.web.openapi_reports import REPORT_ERRORS
+from guestgate.web.openapi_users import USER_ERRORS
 
 METHODS = ("get", "post", "put", "patch", "delete")
 BODYLESS = ("get", "delete")
@@ -180,6 +184,8 @@ def _request_bodies(schema: dict[str, Any]) -> None:
             operation["requestBody"] = body
     openapi_bulk.document(paths)
     openapi_reports.document(paths)
+    openapi_lifecycle.document(paths)
+    openapi_users.document(paths)
     token = paths.get("/{tenant}/oauth2/v2.0/token", {}).get("post")
     if token is not None:
         token["requestBody"] = {
@@ -207,6 +213,8 @@ def _responses(path: str, method: str, operation: dict[str, Any]) -> None:
         or EVENT_ERRORS.get((path, method))
         or BULK_ERRORS.get((path, method))
         or REPORT_ERRORS.get((path, method))
+        or LIFECYCLE_ERRORS.get((path, method))
+        or USER_ERRORS.get((path, method))
     )
     if errors is None:
         # A route this table does not know yet: drop the answers it cannot give without a body.

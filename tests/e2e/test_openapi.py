@@ -21,12 +21,15 @@ from openapi_spec_validator.validation import OpenAPIV2SpecValidator
 from guestgate.web.openapi_bulk import BULK_ERRORS
 from guestgate.web.openapi_events import EVENT_ERRORS
 from guestgate.web.openapi_facts import ROUTE_ERRORS
+from guestgate.web.openapi_lifecycle import LIFECYCLE_ERRORS
+from guestgate.web.openapi_users import USER_ERRORS
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.guest import Guest, latest_code
 from tests.e2e.openapi_applications import application_recipes
 from tests.e2e.openapi_approvals import approval_recipes
 from tests.e2e.openapi_bulk import bulk_recipes
 from tests.e2e.openapi_events import event_recipes
+from tests.e2e.openapi_lifecycle import lifecycle_recipes
 from tests.e2e.openapi_policies import policy_recipes
 from tests.e2e.server import ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
@@ -35,9 +38,16 @@ from tests.webhook_receiver import Receiver
 pytestmark = pytest.mark.e2e
 CONNECTOR = ROOT / "clients" / "power-automate"
 GRAPH_READ = {"ConsistencyLevel": "eventual"}
-# The routes whose answers web/openapi_facts.py (and openapi_events.py) state (all but the
-# sign-in pages' routes).
-KNOWN = {*ROUTE_ERRORS, *EVENT_ERRORS, *BULK_ERRORS, ("/healthz", "get")}
+# The routes whose answers web/openapi_facts.py (and openapi_events.py, openapi_bulk.py,
+# openapi_lifecycle.py, openapi_users.py) state (all but the sign-in pages' routes).
+KNOWN = {
+    *ROUTE_ERRORS,
+    *EVENT_ERRORS,
+    *BULK_ERRORS,
+    *LIFECYCLE_ERRORS,
+    *USER_ERRORS,
+    ("/healthz", "get"),
+}
 METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
@@ -338,6 +348,7 @@ class Probe:
             **policy_recipes(self.server, tenant, self.reader, self.anonymous),
             **bulk_recipes(self.server, tenant, self.reader, self.anonymous),
             **approval_recipes(self.server, tenant),
+            **lifecycle_recipes(self.server, self.anonymous),
         }
 
     def action_recipes(
