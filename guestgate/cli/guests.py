@@ -1,17 +1,20 @@
-"""Guest commands: invite, resend, revoke, list and delete guests, members, the audit trail."""
+"""Guest commands: invite, resend, revoke, list, delete, disable, enable and restore guests,
+list the deleted ones, members, the audit trail."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from guestgate.cli.directory import run
 from guestgate.cli.output import emit
 from guestgate.config import Settings
 from guestgate.domain.invitations import build_invite_request
-from guestgate.domain.users import ACCEPTED
+from guestgate.domain.timestamps import graph_time, iso, parse_iso
+from guestgate.domain.users import ACCEPTED, DeletedUser
 from guestgate.domain.views import InvitationView
 from guestgate.errors import PendingApproval
 from guestgate.runtime import Runtime
@@ -116,6 +119,81 @@ def cmd_guests_delete(settings: Settings, args: argparse.Namespace) -> None:
     emit({"deleted": args.id}, as_json=args.json)
 
 
+def cmd_guests_enabled(settings: Settings, args: argparse.Namespace) -> None:
+    """`guests disable` and `guests enable`: Graph's accountEnabled, as PATCH /v1.0/users."""
+    tenant_id = _tenant_id(settings, args.tenant)
+    run(
+        settings,
+        lambda rt: rt.user_admin.set_account_enabled(
+            Actor(tenant_id=tenant_id, app_id=None), args.id, args.enabled
+        ),
+    )
+    emit({"id": args.id, "accountEnabled": args.enabled}, as_json=args.json)
+
+
+def deleted_json(found: DeletedUser, *, days: int) -> dict[str, Any]:
+    """A deleted guest: when it was deleted, and when the worker's retention pass removes it
+    for good (`days` after, GUESTGATE_DELETED_USER_DAYS) unless it is restored."""
+    purge = parse_iso(found.deleted_at) + timedelta(days=days)
+    return {
+        "id": found.user.id,
+        "mail": found.user.mail,
+        "displayName": found.user.display_name,
+        "deletedDateTime": graph_time(found.deleted_at),
+        "purgeDateTime": graph_time(iso(purge)),
+    }
+
+
+def cmd_guests_deleted(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+
+    async def every(runtime: Runtime) -> list[DeletedUser]:
+        actor = Actor(tenant_id=tenant_id, app_id=None)
+        found: list[DeletedUser] = []
+        after = None
+        while True:
+            page = await runtime.user_admin.deleted(actor, after=after, top=500)
+            found += page[:500]
+            if len(page) <= 500:
+                return found
+            after = (found[-1].deleted_at, found[-1].user.id)
+
+    days = settings.mail.deleted_user_days
+    rows = [deleted_json(d, days=days) for d in run(settings, every)]
+    emit(
+        rows,
+        as_json=args.json,
+        table=[
+            {
+                "id": r["id"],
+                "address": r["mail"],
+                "deleted": r["deletedDateTime"],
+                "purged": r["purgeDateTime"],
+            }
+            for r in rows
+        ],
+    )
+
+
+def cmd_guests_restore(settings: Settings, args: argparse.Namespace) -> None:
+    tenant_id = _tenant_id(settings, args.tenant)
+    user = run(
+        settings,
+        lambda rt: rt.user_admin.restore(Actor(tenant_id=tenant_id, app_id=None), args.id),
+    )
+    emit(
+        {
+            "id": user.id,
+            "mail": user.mail,
+            "displayName": user.display_name,
+            "userPrincipalName": user.user_principal_name,
+            "accountEnabled": user.account_enabled,
+            "restored": True,
+        },
+        as_json=args.json,
+    )
+
+
 def cmd_guests_list(settings: Settings, args: argparse.Namespace) -> None:
     tenant_id = _tenant_id(settings, args.tenant)
     found = run(
@@ -208,6 +286,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tenant", required=True, help="tenant id or domain")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_guests_delete)
+    for name, enabled, text in (
+        ("disable", False, "disable a guest: no redemption, no sign-in, sign-ins end"),
+        ("enable", True, "enable a disabled guest again"),
+    ):
+        p = guests.add_parser(name, help=text, description=text)
+        p.add_argument("id", help="the guest's user id or userPrincipalName")
+        p.add_argument("--tenant", required=True, help="tenant id or domain")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_guests_enabled, enabled=enabled)
+    text = "list the deleted guests, kept for restore (GUESTGATE_DELETED_USER_DAYS, 30)"
+    p = guests.add_parser("deleted", help=text, description=text)
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_guests_deleted)
+    text = "restore a deleted guest with its id, sponsors and state"
+    p = guests.add_parser("restore", help=text, description=text)
+    p.add_argument("id", help="the deleted guest's user id")
+    p.add_argument("--tenant", required=True, help="tenant id or domain")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_guests_restore)
 
     user = sub.add_parser("user", help="directory members").add_subparsers(required=True)
     p = user.add_parser("create", help="add a member of the organization")

@@ -172,3 +172,70 @@ def test_invitation_lifetime_sets_the_next_invites_expiry(server: Server) -> Non
         if e["action"] == "tenant.update"
     ]
     assert updates == [None, {"invitationLifetimeDays": 0}, {"invitationLifetimeDays": 7}]
+
+
+def test_guests_disable_enable_deleted_and_restore(server: Server) -> None:
+    tenant, caller = new_tenant(server)
+    invited = cli(server, "invite", guest_email(), "--tenant", tenant)
+    guest = invited["id"]
+
+    def enabled() -> bool:
+        answer = caller.request("GET", f"/v1.0/users/{guest}?$select=accountEnabled")
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["accountEnabled"])
+
+    assert cli(server, "guests", "disable", guest, "--tenant", tenant) == {
+        "id": guest,
+        "accountEnabled": False,
+    }
+    assert not enabled()
+    assert link_status(server, invited["inviteRedeemUrl"]) != 200  # a disabled guest cannot redeem
+    shown = server.cli("guests", "enable", guest, "--tenant", tenant).stdout.splitlines()
+    assert [line.split() for line in shown] == [["id", guest], ["accountEnabled", "True"]]
+    assert enabled()
+    assert link_status(server, invited["inviteRedeemUrl"]) == 200
+
+    assert server.cli("guests", "deleted", "--tenant", tenant).stdout.strip() == "(none)"
+    cli(server, "guests", "delete", guest, "--tenant", tenant)
+    [row] = cli(server, "guests", "deleted", "--tenant", tenant)
+    assert (row["id"], row["mail"]) == (guest, invited["invitedUserEmailAddress"])
+    deleted = datetime.fromisoformat(row["deletedDateTime"].replace("Z", "+00:00"))
+    purged = datetime.fromisoformat(row["purgeDateTime"].replace("Z", "+00:00"))
+    assert abs(deleted - datetime.now(UTC)) < timedelta(minutes=5)
+    assert purged - deleted == timedelta(days=30)
+    table = server.cli("guests", "deleted", "--tenant", tenant).stdout.splitlines()
+    assert table[0].split() == ["id", "address", "deleted", "purged"]
+    assert table[1].split() == [guest, row["mail"], row["deletedDateTime"], row["purgeDateTime"]]
+
+    restored = cli(server, "guests", "restore", guest, "--tenant", tenant)
+    assert (restored["id"], restored["mail"], restored["restored"]) == (guest, row["mail"], True)
+    assert cli(server, "guests", "deleted", "--tenant", tenant) == []
+    assert [g["id"] for g in cli(server, "guests", "list", "--tenant", tenant)] == [guest]
+    assert enabled()
+    actions = [e["action"] for e in cli(server, "audit", "list", "--tenant", tenant)]
+    assert actions[:4] == ["user.restore", "user.delete", "user.enable", "user.disable"]
+
+    for args, code in (
+        (("guests", "disable", str(uuid.uuid4())), "Request_ResourceNotFound"),
+        (("guests", "enable", "nobody@example.com"), "Request_ResourceNotFound"),
+        (("guests", "restore", guest), "Request_ResourceNotFound"),  # not deleted now
+        (("guests", "restore", "not-a-guid"), "Request_BadRequest"),
+    ):
+        refused = server.cli(*args, "--tenant", tenant, "--json", check=False)
+        assert refused.returncode == 1, args
+        assert refused.stderr.startswith(f"guestgate: {code}: "), refused.stderr
+        assert refused.stdout == ""
+        if code == "Request_ResourceNotFound":
+            assert "(database " in refused.stderr  # which database was searched
+    for command in ("disable", "enable", "restore"):
+        unknown = server.cli("guests", command, guest, "--tenant", "nowhere.example", check=False)
+        assert unknown.returncode == 1
+        assert "nowhere.example" in unknown.stderr
+        assert "(database " in unknown.stderr
+    unknown = server.cli("guests", "deleted", "--tenant", "nowhere.example", check=False)
+    assert (unknown.returncode, "nowhere.example" in unknown.stderr) == (1, True)
+    missing = server.cli("guests", "deleted", check=False)
+    assert missing.returncode == 2
+    assert "--tenant" in missing.stderr
+    assert enabled()  # nothing a refusal touched changed
+    assert actions == [e["action"] for e in cli(server, "audit", "list", "--tenant", tenant)]
