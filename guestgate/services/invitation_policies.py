@@ -39,6 +39,8 @@ async def check_redeemable(uow: UnitOfWork, invitation: Invitation, org: str) ->
     """Entra checks the domain list again when a pending invitation is redeemed: a domain
     blocked since the invitation was made cannot accept it (by link or by signing in)."""
     policy = await get_policy(uow, invitation.tenant_id)
+    if not (policy.domains.allowed or policy.domains.blocked):
+        return  # no domain list: nothing to check (and no address to parse on every page)
     domain = parse_email(invitation.email).domain
     if domain_refusal(policy, domain) is not None:
         raise RedemptionError(

@@ -45,7 +45,10 @@ class Link:
     tenant: Tenant
 
 
-async def _link(uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now: datetime) -> Link:
+async def link_in(
+    uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now: datetime
+) -> Link:
+    """`open_link` in the caller's transaction."""
     invitation = await uow.invitations.get_by_ticket(invitation_rules.ticket_hash(ticket))
     # Unknown, revoked, declined and superseded links look alike: nothing tells a guesser
     # which is which.
@@ -73,7 +76,7 @@ async def open_link(
 ) -> Link:
     """What the redeem link points at, without changing anything."""
     async with uow:
-        return await _link(uow, tenant_id, user_id, ticket, now)
+        return await link_in(uow, tenant_id, user_id, ticket, now)
 
 
 async def _within(uow: UnitOfWork, limit: Limit, invitation_id: str, now: datetime) -> bool:
@@ -137,7 +140,7 @@ async def start(
     """The guest asks for a code: a redemption session starts and a code is mailed."""
     session = rules.session_hash(session_id)
     async with uow:
-        link = await _link(uow, tenant_id, user_id, ticket, now)
+        link = await link_in(uow, tenant_id, user_id, ticket, now)
         if link.invitation.status != invitation_rules.PENDING:
             return link  # already accepted: the page leads on to the redirect
         # Only while this link is still the invitation's: a resend or revoke racing it would

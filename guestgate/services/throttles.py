@@ -34,13 +34,17 @@ class Throttles:
 
     async def retry_after(self, *checks: Check) -> int | None:
         """Seconds to wait before trying again (the longest of `checks`), or None."""
+        async with self.uow(write=False) as uow:
+            return await self.retry_after_in(uow, *checks)
+
+    async def retry_after_in(self, uow: UnitOfWork, *checks: Check) -> int | None:
+        """`retry_after` in the caller's transaction (a page that reads more in the same one)."""
         now = self._now()
         waits: list[tuple[int, str]] = []
-        async with self.uow(write=False) as uow:
-            for limit, parts in checks:
-                count = await uow.rate_limits.get(limit.key(*parts), now_ms=now)
-                if (wait := rules.retry_after(count, limit, now)) is not None:
-                    waits.append((wait, limit.name))
+        for limit, parts in checks:
+            count = await uow.rate_limits.get(limit.key(*parts), now_ms=now)
+            if (wait := rules.retry_after(count, limit, now)) is not None:
+                waits.append((wait, limit.name))
         return _refused(waits)
 
     async def failed(self, *checks: Check) -> None:

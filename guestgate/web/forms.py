@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -83,8 +84,40 @@ def cookie_name(runtime: Runtime, name: str) -> str:
     return f"__Host-{name}" if runtime.settings.http.https else name
 
 
+# What http.cookies leaves unquoted in a name or value (its _LegalChars).
+_PLAIN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
+
+
+class PageCookie(Cookie):
+    """Litestar's cookie, with its Set-Cookie header written directly when nothing needs
+    quoting: Litestar builds it through `dataclasses.asdict` and `http.cookies`, a cost every
+    redemption page paid. The text is the same (tests/unit/test_page_cookie.py)."""
+
+    def to_encoded_header(self) -> tuple[bytes, bytes]:
+        value = self.value or ""
+        if (
+            self.expires is not None
+            or self.domain is not None
+            or not _PLAIN.fullmatch(self.key)
+            or not _PLAIN.fullmatch(value)
+        ):
+            return super().to_encoded_header()
+        parts = [f"{self.key}={value}"]
+        if self.httponly:
+            parts.append("HttpOnly")
+        if self.max_age is not None:
+            parts.append(f"Max-Age={self.max_age}")
+        if self.path:
+            parts.append(f"Path={self.path}")
+        if self.samesite:
+            parts.append(f"SameSite={self.samesite}")
+        if self.secure:
+            parts.append("Secure")
+        return b"set-cookie", "; ".join(parts).encode("latin-1")
+
+
 def cookie(runtime: Runtime, name: str, value: str, max_age: int) -> Cookie:
-    return Cookie(
+    return PageCookie(
         key=cookie_name(runtime, name),
         value=value,
         path="/",

@@ -22,7 +22,6 @@ from guestgate.logs import request_id_var
 from guestgate.runtime import Runtime
 from guestgate.services import redemption, tenants
 from guestgate.services.redemption import Link
-from guestgate.services.throttles import Check
 from guestgate.web.auth import runtime_of
 from guestgate.web.branding import branding
 from guestgate.web.forms import (
@@ -42,41 +41,18 @@ from guestgate.web.forms import (
     see_other,
     session_csrf,
 )
+from guestgate.web.page_throttle import come_back_in, count_failure, page_check, throttled
 from guestgate.web.signin import resume_after_accept
 
 STATIC = Path(__file__).with_name("static")
 
 
-def _client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
-
-
-def _page_check(request: Request[Any, Any, Any]) -> Check:
-    runtime = runtime_of(request)
-    return (runtime.page_failures, (_client_address(request),))
-
-
-def _too_many(wait: int | None) -> Response[str] | None:
-    if wait is None:
-        return None
-    page = message(
-        429,
-        "Too many attempts",
-        "There were too many attempts with invalid links or codes from your network.",
-        f"Try again in {max(1, round(wait / 60))} minute(s).",
-    )
-    page.headers["Retry-After"] = str(wait)
-    return page
-
-
-async def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
-    """Too many bad links or wrong codes from this address: a page saying when to come back."""
-    return _too_many(await runtime_of(request).throttles.retry_after(_page_check(request)))
+FAILURES = "attempts with invalid links or codes"
 
 
 async def _count_failure(request: Request[Any, Any, Any], exc: RedemptionError) -> None:
     if exc.reason in (redemption.INVALID, redemption.WRONG_CODE):
-        await runtime_of(request).throttles.failed(_page_check(request))
+        await count_failure(request)
 
 
 def _session_id(request: Request[Any, Any, Any]) -> str | None:
@@ -87,25 +63,28 @@ def _session_id(request: Request[Any, Any, Any]) -> str | None:
 async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     """The redeem link: shows the invitation, changes nothing."""
     runtime = runtime_of(request)
-    if (throttled := await _throttled(request)) is not None:
-        return throttled
     query = request.query_params
     tenant, user, ticket = query.get("tenant", ""), query.get("user", ""), query.get("ticket", "")
     try:
-        if not (is_guid(tenant) and is_guid(user) and 20 <= len(ticket) <= 64):
-            raise RedemptionError(redemption.INVALID, "This invitation link is not valid.")
-        link = await redemption.open_link(
-            runtime.uow(write=False),
-            tenant_id=tenant.lower(),
-            user_id=user.lower(),
-            ticket=ticket,
-            now=runtime.now(),
-        )
+        # The address's throttle and the link in one read transaction: this page is the one
+        # every guest opens, and may be opened many times.
+        async with runtime.uow(write=False) as uow:
+            wait = await runtime.throttles.retry_after_in(uow, page_check(request))
+            if wait is not None:
+                link = None
+            elif not (is_guid(tenant) and is_guid(user) and 20 <= len(ticket) <= 64):
+                raise RedemptionError(redemption.INVALID, "This invitation link is not valid.")
+            else:
+                link = await redemption.link_in(
+                    uow, tenant.lower(), user.lower(), ticket, runtime.now()
+                )
     except RedemptionError as exc:
         await _count_failure(request, exc)
         # Unbranded, the same for every dead link: the page must not tell which organisation,
         # guest or ticket exists (tests/e2e/test_email_redemption.py).
         return error_page(exc)
+    if link is None:
+        return come_back_in(wait or 1, FAILURES)
     if link.invitation.status != PENDING:
         return redirect_to(link.invitation.redirect_url)
     nonce = secrets.token_urlsafe(24)
@@ -134,8 +113,8 @@ async def start(request: Request[Any, Any, Any]) -> Response[str]:
     ticket = form.get("ticket", "")
     if not nonce or not check_csrf(runtime, f"form:{nonce}:{ticket}", form):
         return forbidden()
-    if (throttled := await _throttled(request)) is not None:
-        return throttled
+    if (refused := await throttled(request, FAILURES)) is not None:
+        return refused
     tenant, user = form.get("tenant", ""), form.get("user", "")
     session_id = rules.new_session_id()
     try:
@@ -248,8 +227,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     form, session_id, link = checked
     # Counted before the code is checked, so a parallel burst cannot get more guesses
     # evaluated than the limit; a right code, or an answer that was no guess, is refunded.
-    if (throttled := _too_many(await runtime.throttles.take(_page_check(request)))) is not None:
-        return throttled
+    if (wait := await runtime.throttles.take(page_check(request))) is not None:
+        return come_back_in(wait, FAILURES)
     new_session = rules.new_session_id()
     try:
         await redemption.verify_code(
@@ -262,7 +241,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
         )
     except RedemptionError as exc:
         if exc.reason not in (redemption.INVALID, redemption.WRONG_CODE):
-            await runtime.throttles.refund(_page_check(request))
+            await runtime.throttles.refund(page_check(request))
         if exc.reason == redemption.WRONG_CODE:
             left = exc.attempts_left or 0
             text = (
@@ -274,7 +253,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
         if exc.reason in (redemption.CODE_EXPIRED, redemption.CODE_LOCKED):
             return _code_page(runtime, session_id, link, exc.message, status=400)
         return error_page(exc)
-    await runtime.throttles.refund(_page_check(request))
+    await runtime.throttles.refund(page_check(request))
     return see_other(
         "/redeem/consent",
         cookies=[cookie(runtime, SESSION_COOKIE, new_session, rules.SESSION_LIFETIME_SECONDS)],

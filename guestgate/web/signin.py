@@ -37,33 +37,12 @@ from guestgate.web.oidc import (
     session_seconds,
     sign_in_page,
 )
+from guestgate.web.page_throttle import count_failure, throttled
 
 CHALLENGE_COOKIE = "gg_signin_challenge"
 
 
-def _address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
-
-
-async def _throttled(request: Request[Any, Any, Any]) -> Response[str] | None:
-    """Too many wrong codes from this address: a page saying when to come back."""
-    runtime = runtime_of(request)
-    wait = await runtime.throttles.retry_after((runtime.page_failures, (_address(request),)))
-    if wait is None:
-        return None
-    page = message(
-        429,
-        "Too many attempts",
-        "There were too many wrong codes from your network.",
-        f"Try again in {max(1, round(wait / 60))} minute(s).",
-    )
-    page.headers["Retry-After"] = str(wait)
-    return page
-
-
-async def _count_failure(request: Request[Any, Any, Any]) -> None:
-    runtime = runtime_of(request)
-    await runtime.throttles.failed((runtime.page_failures, (_address(request),)))
+FAILURES = "wrong codes"
 
 
 def _challenge_csrf(runtime: Runtime, challenge_id: str) -> str:
@@ -221,8 +200,8 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
     if isinstance(checked, Response):
         return checked
     form, challenge_id = checked
-    if (throttled := await _throttled(request)) is not None:
-        return throttled
+    if (refused := await throttled(request, FAILURES)) is not None:
+        return refused
     session_id = codes.new_session_id()
     lifetime = session_seconds(runtime)
     try:
@@ -246,7 +225,7 @@ async def verify(request: Request[Any, Any, Any]) -> Response[str]:
             return message(403, "Your account is disabled", exc.message)
         if exc.reason == redemption.DOMAIN_BLOCKED:  # a right code: no failure to count
             return message(403, "This invitation can no longer be accepted", exc.message)
-        await _count_failure(request)
+        await count_failure(request)
         pending = await signin_codes.pending(
             runtime.uow(write=False),
             challenge_id=challenge_id,

@@ -1,12 +1,14 @@
 """The SQL unit of work: one transaction, rolled back unless told to commit.
 
-It builds the repositories (one module per aggregate) over its transaction; they never
-commit: the unit of work does.
+It gives the repositories (one module per aggregate) over its transaction; they never
+commit: the unit of work does. Each is built when first used in a transaction, not for every
+transaction: a request uses two or three of the twenty-odd.
 """
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Callable
+from typing import Any, Generic, Self, TypeVar, overload
 
 from guestgate.adapters.sql.approvals import SqlApprovals
 from guestgate.adapters.sql.apps import SqlAppRepository
@@ -36,34 +38,64 @@ from guestgate.adapters.sql.tenants import SqlTenantRepository
 from guestgate.adapters.sql.users import SqlUserRepository
 from guestgate.adapters.sql.webhooks import SqlWebhooks
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, built over its transaction on first use.
+
+    A non-data descriptor: the built repository is kept in the instance's dict, so later reads
+    in the same transaction are plain attribute reads; the unit of work forgets them when its
+    transaction begins and ends."""
+
+    def __init__(self, build: Callable[[Any, Transaction], R]) -> None:
+        self.build = build
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: SqlUnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type) -> _Repository[R] | R:
+        if uow is None:
+            return self
+        if uow._tx is None:
+            raise RuntimeError(f"{self.name} is used outside its unit of work's transaction")
+        repository = self.build(uow, uow._tx)
+        uow.__dict__[self.name] = repository
+        return repository
+
 
 class SqlUnitOfWork:
-    tenants: SqlTenantRepository
-    apps: SqlAppRepository
-    keys: SqlKeyRepository
-    audit: SqlAuditLog
-    users: SqlUserRepository
-    deleted_users: SqlDeletedUsers
-    graph_invitations: SqlGraphInvitations
-    invitations: SqlInvitationRepository
-    outbox: SqlOutbox
-    redeem_sessions: SqlRedeemSessions
-    rate_limits: SqlRateLimits
-    pacing: SqlPacing
-    signin: SqlSignIn
-    events: SqlEventLog
-    webhooks: SqlWebhooks
-    subscriptions: SqlSubscriptions
-    invitation_policies: SqlInvitationPolicies
-    roles: SqlRoles
-    console_sessions: SqlConsoleSessions
-    guest_list: SqlGuestList
-    bulk_jobs: SqlBulkJobs
-    odata_feed: SqlODataFeed
-    reports: SqlReports
-    approvals: SqlApprovals
-    lifecycle: SqlLifecycle
-    lifecycle_steps: SqlLifecycleSteps
+    tenants = _Repository(lambda uow, tx: SqlTenantRepository(tx, uow._tenant_cache))
+    apps = _Repository(lambda uow, tx: SqlAppRepository(tx))
+    keys = _Repository(lambda uow, tx: SqlKeyRepository(tx))
+    audit = _Repository(lambda uow, tx: SqlAuditLog(tx))
+    users = _Repository(lambda uow, tx: SqlUserRepository(tx))
+    deleted_users = _Repository(lambda uow, tx: SqlDeletedUsers(tx))
+    graph_invitations = _Repository(lambda uow, tx: SqlGraphInvitations(tx))
+    invitations = _Repository(lambda uow, tx: SqlInvitationRepository(tx))
+    outbox = _Repository(lambda uow, tx: SqlOutbox(tx))
+    redeem_sessions = _Repository(lambda uow, tx: SqlRedeemSessions(tx))
+    rate_limits = _Repository(lambda uow, tx: SqlRateLimits(tx))
+    pacing = _Repository(lambda uow, tx: SqlPacing(tx))
+    signin = _Repository(lambda uow, tx: SqlSignIn(tx))
+    events = _Repository(lambda uow, tx: SqlEventLog(tx))
+    webhooks = _Repository(lambda uow, tx: SqlWebhooks(tx))
+    subscriptions = _Repository(lambda uow, tx: SqlSubscriptions(tx))
+    invitation_policies = _Repository(lambda uow, tx: SqlInvitationPolicies(tx))
+    roles = _Repository(lambda uow, tx: SqlRoles(tx))
+    console_sessions = _Repository(lambda uow, tx: SqlConsoleSessions(tx))
+    guest_list = _Repository(lambda uow, tx: SqlGuestList(tx))
+    bulk_jobs = _Repository(lambda uow, tx: SqlBulkJobs(tx))
+    odata_feed = _Repository(lambda uow, tx: SqlODataFeed(tx))
+    reports = _Repository(lambda uow, tx: SqlReports(tx))
+    approvals = _Repository(lambda uow, tx: SqlApprovals(tx))
+    lifecycle = _Repository(lambda uow, tx: SqlLifecycle(tx))
+    lifecycle_steps = _Repository(lambda uow, tx: SqlLifecycleSteps(tx))
 
     def __init__(
         self,
@@ -81,38 +113,14 @@ class SqlUnitOfWork:
         self._commit_requested = False
 
     async def __aenter__(self) -> Self:
-        tx = self._tx = await self._db.begin(write=self._write, alone=self._alone)
+        self._forget_repositories()
+        self._tx = await self._db.begin(write=self._write, alone=self._alone)
         self._commit_requested = False
-        self.tenants = SqlTenantRepository(tx, self._tenant_cache)
-        self.apps = SqlAppRepository(tx)
-        self.keys = SqlKeyRepository(tx)
-        self.audit = SqlAuditLog(tx)
-        self.users = SqlUserRepository(tx)
-        self.deleted_users = SqlDeletedUsers(tx)
-        self.graph_invitations = SqlGraphInvitations(tx)
-        self.invitations = SqlInvitationRepository(tx)
-        self.outbox = SqlOutbox(tx)
-        self.redeem_sessions = SqlRedeemSessions(tx)
-        self.rate_limits = SqlRateLimits(tx)
-        self.pacing = SqlPacing(tx)
-        self.signin = SqlSignIn(tx)
-        self.events = SqlEventLog(tx)
-        self.webhooks = SqlWebhooks(tx)
-        self.subscriptions = SqlSubscriptions(tx)
-        self.invitation_policies = SqlInvitationPolicies(tx)
-        self.roles = SqlRoles(tx)
-        self.console_sessions = SqlConsoleSessions(tx)
-        self.guest_list = SqlGuestList(tx)
-        self.bulk_jobs = SqlBulkJobs(tx)
-        self.odata_feed = SqlODataFeed(tx)
-        self.reports = SqlReports(tx)
-        self.approvals = SqlApprovals(tx)
-        self.lifecycle = SqlLifecycle(tx)
-        self.lifecycle_steps = SqlLifecycleSteps(tx)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         tx, self._tx = self._tx, None
+        self._forget_repositories()
         if tx is None:
             return
         if exc_info[0] is None and self._commit_requested:
@@ -120,6 +128,13 @@ class SqlUnitOfWork:
         else:
             await tx.rollback()
 
+    def _forget_repositories(self) -> None:
+        for name in REPOSITORIES:
+            self.__dict__.pop(name, None)
+
     async def commit(self) -> None:
         """Mark the work to commit when the block ends without an error."""
         self._commit_requested = True
+
+
+REPOSITORIES = tuple(k for k, v in vars(SqlUnitOfWork).items() if isinstance(v, _Repository))
