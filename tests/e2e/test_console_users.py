@@ -107,6 +107,14 @@ def test_sponsors_disable_enable_delete_and_restore_in_the_console(
     page.get_by_role("button", name="Remove sponsor Harper Helper").click()
     assert "The sponsor was removed" in page.inner_text("main")
     assert "Harper Helper" not in page.locator("ul.sponsors").inner_text()
+    # A sponsor named by object id, as Graph names it.
+    found = caller.request("GET", "/v1.0/users", params={"$filter": f"mail eq '{helper}'"})
+    assert found.status_code == 200, found.text
+    field = page.get_by_label("Add a sponsor (a member's email address or object id)")
+    field.fill(found.json()["value"][0]["id"])
+    page.get_by_role("button", name="Add sponsor").click()
+    assert "The sponsor was added" in page.inner_text("main")
+    assert "Harper Helper" in page.locator("ul.sponsors").inner_text()
 
     page.get_by_role("button", name="Disable guest").click()
     assert "can no longer accept an invitation or sign in" in page.inner_text("main")
