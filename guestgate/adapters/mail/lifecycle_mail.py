@@ -23,6 +23,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "line": "{guest}: {action} on {day}",
         "keep": "Keep",
         "remove": "Remove now",
+        "reason": "You received this email because you sponsor guests of {org}.",
+        "guest_reason": "You received this email because you have guest access to {org}.",
     },
     "de": {
         "subject": "{org}: {count} Gast/Gäste, für die Sie bürgen, brauchen Ihre Entscheidung",
@@ -40,12 +42,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "line": "{guest}: {action} am {day}",
         "keep": "Behalten",
         "remove": "Jetzt entfernen",
+        "reason": "Sie erhalten diese E-Mail, weil Sie für Gäste von {org} bürgen.",
+        "guest_reason": "Sie erhalten diese E-Mail, weil Sie Gastzugang zu {org} haben.",
     },
 }
 
 
 def lifecycle_context(payload: LifecycleNotice, lang: str) -> tuple[dict[str, Any], str]:
-    """The template's context and the subject line."""
+    """The template's context (with the layout's `reason`: a sponsor's or a guest's, not the
+    requester's) and the subject line."""
     words = STRINGS.get(lang, STRINGS["en"])
     org = payload.org
     entries = [
@@ -59,13 +64,14 @@ def lifecycle_context(payload: LifecycleNotice, lang: str) -> tuple[dict[str, An
     if payload.to_guest and payload.entries:
         _, action, day, _, _ = payload.entries[0]
         text = words["guest_body"].format(org=org, action=words[action], day=day)
-        return {"text": text, "entries": [], "keep": "", "remove": ""}, words[
-            "guest_subject"
-        ].format(org=org)
-    context = {
+        reason = words["guest_reason"].format(org=org)
+        told: dict[str, Any] = {"text": text, "entries": [], "keep": "", "remove": ""}
+        return told | {"reason": reason}, words["guest_subject"].format(org=org)
+    context: dict[str, Any] = {
         "text": words["body"].format(org=org),
         "entries": entries,
         "keep": words["keep"],
         "remove": words["remove"],
+        "reason": words["reason"].format(org=org),
     }
     return context, words["subject"].format(org=org, count=len(entries))
