@@ -124,20 +124,22 @@ async def register(
         app_id_uri=one_app_id_uri(changes.app_id_uris or ()),
         api_scopes=changes.api_scopes or (),
     )
-    async with uow:
-        tenant = await require_tenant(uow.tenants, tenant_id)
-        app = apps.build_app(
-            tenant,
-            changes.name,
-            (),
-            sign_in,
-            public_client=public,
-            now=now,
-            rng=rng,
-            require_use=False,
-        )
-        await apps.register_app(uow, app, tenant, now, actor=actor)
-        await uow.commit()
+    with apps.ClaimsAppIdUri() as claim:
+        async with uow:
+            tenant = await require_tenant(uow.tenants, tenant_id)
+            app = apps.build_app(
+                tenant,
+                changes.name,
+                (),
+                sign_in,
+                public_client=public,
+                now=now,
+                rng=rng,
+                require_use=False,
+            )
+            claim.uri = app.app_id_uri
+            await apps.register_app(uow, app, tenant, now, actor=actor)
+            await uow.commit()
     return Registration(app, ())
 
 
@@ -167,49 +169,51 @@ async def change(
     now: datetime,
 ) -> App:
     """Replace the given properties of an app, checked by the same rules as at creation."""
-    async with uow:
-        tenant = await require_tenant(uow.tenants, tenant_id)
-        app = await _find(uow, tenant.id, object_id)
-        public, uris = client_kind(changes, public=app.public_client, uris=app.redirect_uris)
-        apps.check_client_kind(public_client=public, permissions=app.permissions)
-        if public and not app.public_client and await uow.apps.list_secrets(app.id):
-            raise ValidationError(
-                "A public client holds no secret: remove the app's secrets (removePassword)"
-                " before making it one.",
-                code="PublicClientSecret",
+    with apps.ClaimsAppIdUri() as claim:
+        async with uow:
+            tenant = await require_tenant(uow.tenants, tenant_id)
+            app = await _find(uow, tenant.id, object_id)
+            public, uris = client_kind(changes, public=app.public_client, uris=app.redirect_uris)
+            apps.check_client_kind(public_client=public, permissions=app.permissions)
+            if public and not app.public_client and await uow.apps.list_secrets(app.id):
+                raise ValidationError(
+                    "A public client holds no secret: remove the app's secrets (removePassword)"
+                    " before making it one.",
+                    code="PublicClientSecret",
+                )
+            uri = app.app_id_uri
+            if changes.app_id_uris is not None:
+                given = one_app_id_uri(changes.app_id_uris)
+                uri = None if given is None else check_app_id_uri(given)
+            if uri is not None and uri != app.app_id_uri:
+                await apps.check_app_id_uri_free(uow, tenant, uri)
+                claim.uri = uri
+            updated = replace(
+                app,
+                name=app.name if changes.name is None else check_app_name(changes.name),
+                redirect_uris=check_redirect_uris(uris),
+                public_client=public,
+                app_id_uri=uri,
+                api_scopes=app.api_scopes
+                if changes.api_scopes is None
+                else check_api_scopes(changes.api_scopes),
             )
-        uri = app.app_id_uri
-        if changes.app_id_uris is not None:
-            given = one_app_id_uri(changes.app_id_uris)
-            uri = None if given is None else check_app_id_uri(given)
-        if uri is not None and uri != app.app_id_uri:
-            await apps.check_app_id_uri_free(uow, tenant, uri)
-        updated = replace(
-            app,
-            name=app.name if changes.name is None else check_app_name(changes.name),
-            redirect_uris=check_redirect_uris(uris),
-            public_client=public,
-            app_id_uri=uri,
-            api_scopes=app.api_scopes
-            if changes.api_scopes is None
-            else check_api_scopes(changes.api_scopes),
-        )
-        await uow.apps.update(updated)
-        await uow.audit.record(
-            tenant_id=tenant.id,
-            app_id=actor,
-            action="app.update",
-            target=app.id,
-            created_at=iso(now),
-            details={
-                "name": updated.name,
-                "redirectUris": list(updated.redirect_uris),
-                "publicClient": updated.public_client,
-                "appIdUri": updated.app_id_uri,
-                "apiScopes": list(updated.api_scopes),
-            },
-        )
-        await uow.commit()
+            await uow.apps.update(updated)
+            await uow.audit.record(
+                tenant_id=tenant.id,
+                app_id=actor,
+                action="app.update",
+                target=app.id,
+                created_at=iso(now),
+                details={
+                    "name": updated.name,
+                    "redirectUris": list(updated.redirect_uris),
+                    "publicClient": updated.public_client,
+                    "appIdUri": updated.app_id_uri,
+                    "apiScopes": list(updated.api_scopes),
+                },
+            )
+            await uow.commit()
     return updated
 
 

@@ -22,7 +22,7 @@ from guestgate.domain.apps import (
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.timestamps import iso
-from guestgate.errors import NotFound, ValidationError
+from guestgate.errors import IntegrityError, NotFound, ValidationError
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.tenants import require_tenant
 
@@ -70,9 +70,29 @@ def check_client_kind(*, public_client: bool, permissions: Sequence[str]) -> Non
         )
 
 
+def app_id_uri_taken(uri: str) -> ValidationError:
+    return ValidationError(f"another app of the tenant already uses {uri}", code="AppIdUriTaken")
+
+
+class ClaimsAppIdUri:
+    """Around a write that gives an app `uri`: the check that it is free and the write race
+    on PostgreSQL (READ COMMITTED lets two requests both see it free), and the loser meets
+    the unique index; it gets the check's own answer, not an IntegrityError."""
+
+    def __init__(self) -> None:
+        self.uri: str | None = None
+
+    def __enter__(self) -> ClaimsAppIdUri:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, IntegrityError) and self.uri is not None:
+            raise app_id_uri_taken(self.uri) from None
+
+
 async def check_app_id_uri_free(uow: UnitOfWork, tenant: Tenant, uri: str) -> None:
     if await uow.apps.get_by_app_id_uri(tenant.id, uri) is not None:
-        raise ValidationError(f"another app of the tenant already uses {uri}", code="AppIdUriTaken")
+        raise app_id_uri_taken(uri)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +174,23 @@ async def create_app(
     rng: Randomness = SYSTEM,
 ) -> tuple[App, NewSecret]:
     """Register a confidential app with granted permissions and a first client secret."""
-    async with uow:
-        tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = build_app(
-            tenant, name, permissions, sign_in or SignIn(), public_client=False, now=now, rng=rng
-        )
-        await register_app(uow, app, tenant, now)
-        shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key, rng)
-        await uow.apps.add_secret(shown.secret, secret_hash)
-        await uow.commit()
+    with ClaimsAppIdUri() as claim:
+        async with uow:
+            tenant = await require_tenant(uow.tenants, tenant_ref)
+            app = build_app(
+                tenant,
+                name,
+                permissions,
+                sign_in or SignIn(),
+                public_client=False,
+                now=now,
+                rng=rng,
+            )
+            claim.uri = app.app_id_uri
+            await register_app(uow, app, tenant, now)
+            shown, secret_hash = _make_secret(app.id, secret_lifetime, "secret", now, hash_key, rng)
+            await uow.apps.add_secret(shown.secret, secret_hash)
+            await uow.commit()
     return app, shown
 
 
@@ -176,11 +204,13 @@ async def create_public_app(
     rng: Randomness = SYSTEM,
 ) -> App:
     """Register a public client (a native or single-page app): sign-in only, no secret."""
-    async with uow:
-        tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = build_app(tenant, name, (), sign_in, public_client=True, now=now, rng=rng)
-        await register_app(uow, app, tenant, now)
-        await uow.commit()
+    with ClaimsAppIdUri() as claim:
+        async with uow:
+            tenant = await require_tenant(uow.tenants, tenant_ref)
+            app = build_app(tenant, name, (), sign_in, public_client=True, now=now, rng=rng)
+            claim.uri = app.app_id_uri
+            await register_app(uow, app, tenant, now)
+            await uow.commit()
     return app
 
 
@@ -198,43 +228,47 @@ async def update_sign_in(
 ) -> App:
     """Add or remove an app's redirect URIs; set its application ID URI and scopes
     (`person`: the console user who did it, the audit record's actor)."""
-    async with uow:
-        tenant = await require_tenant(uow.tenants, tenant_ref)
-        app = await _app(uow, tenant, app_id)
-        uris = list(app.redirect_uris)
-        for uri in remove_redirect_uris:
-            if uri not in uris:
-                raise NotFound(f"the app has no redirect URI {uri!r}", code="RedirectUriNotFound")
-            uris.remove(uri)
-        uris.extend(check_redirect_uri(u) for u in add_redirect_uris if u not in uris)
-        new_uri = app.app_id_uri if app_id_uri is None else check_app_id_uri(app_id_uri)
-        if new_uri is not None and new_uri != app.app_id_uri:
-            await check_app_id_uri_free(uow, tenant, new_uri)
-        updated = replace(
-            app,
-            redirect_uris=check_redirect_uris(uris),
-            app_id_uri=new_uri,
-            api_scopes=app.api_scopes if api_scopes is None else check_api_scopes(api_scopes),
-        )
-        await uow.apps.set_sign_in(
-            app.id,
-            redirect_uris=updated.redirect_uris,
-            app_id_uri=updated.app_id_uri,
-            api_scopes=updated.api_scopes,
-        )
-        await uow.audit.record(
-            tenant_id=tenant.id,
-            actor=person,
-            action="app.update",
-            target=app.id,
-            created_at=iso(now),
-            details={
-                "redirectUris": list(updated.redirect_uris),
-                "appIdUri": updated.app_id_uri,
-                "apiScopes": list(updated.api_scopes),
-            },
-        )
-        await uow.commit()
+    with ClaimsAppIdUri() as claim:
+        async with uow:
+            tenant = await require_tenant(uow.tenants, tenant_ref)
+            app = await _app(uow, tenant, app_id)
+            uris = list(app.redirect_uris)
+            for uri in remove_redirect_uris:
+                if uri not in uris:
+                    raise NotFound(
+                        f"the app has no redirect URI {uri!r}", code="RedirectUriNotFound"
+                    )
+                uris.remove(uri)
+            uris.extend(check_redirect_uri(u) for u in add_redirect_uris if u not in uris)
+            new_uri = app.app_id_uri if app_id_uri is None else check_app_id_uri(app_id_uri)
+            if new_uri is not None and new_uri != app.app_id_uri:
+                await check_app_id_uri_free(uow, tenant, new_uri)
+                claim.uri = new_uri
+            updated = replace(
+                app,
+                redirect_uris=check_redirect_uris(uris),
+                app_id_uri=new_uri,
+                api_scopes=app.api_scopes if api_scopes is None else check_api_scopes(api_scopes),
+            )
+            await uow.apps.set_sign_in(
+                app.id,
+                redirect_uris=updated.redirect_uris,
+                app_id_uri=updated.app_id_uri,
+                api_scopes=updated.api_scopes,
+            )
+            await uow.audit.record(
+                tenant_id=tenant.id,
+                actor=person,
+                action="app.update",
+                target=app.id,
+                created_at=iso(now),
+                details={
+                    "redirectUris": list(updated.redirect_uris),
+                    "appIdUri": updated.app_id_uri,
+                    "apiScopes": list(updated.api_scopes),
+                },
+            )
+            await uow.commit()
     return updated
 
 

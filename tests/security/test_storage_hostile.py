@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -226,3 +227,76 @@ async def test_a_reset_racing_a_first_invite_of_its_new_address_leaves_one_guest
         else:
             assert isinstance(reset, Conflict), reset
             assert reset.code == "AddressInUse"
+
+
+@pytest.mark.parametrize("way", ["register", "change", "create", "set-sign-in"])
+async def test_parallel_apps_claiming_one_application_id_uri_leave_one_holder(
+    uow: UowFactory, db: Database, way: str
+) -> None:
+    """The check that the URI is free and the write race on PostgreSQL: the loser of the
+    unique index gets the check's own 400, never a 500, and one app holds the URI. Graph's
+    applications API registers and changes apps, the CLI and console create them and set
+    their sign-in."""
+    from guestgate.services import app_registrations as registrations
+    from guestgate.services import apps as app_service
+    from guestgate.services.app_registrations import Changes
+
+    actor = await new_actor(uow)
+    uri = f"api://{uuid.uuid4()}"
+    now = utcnow()
+    existing = []
+    for n in range(6 if way in ("change", "set-sign-in") else 0):
+        made = await registrations.register(
+            uow(), tenant_id=actor.tenant_id, changes=Changes(name=f"App {n}"), actor=None, now=now
+        )
+        existing.append(made.app)
+
+    async def claim(n: int) -> str:
+        try:
+            if way == "register":
+                await registrations.register(
+                    uow(),
+                    tenant_id=actor.tenant_id,
+                    changes=Changes(name=f"App {n}", app_id_uris=[uri]),
+                    actor=None,
+                    now=now,
+                )
+            elif way == "change":
+                await registrations.change(
+                    uow(),
+                    tenant_id=actor.tenant_id,
+                    object_id=existing[n].object_id,
+                    changes=Changes(app_id_uris=[uri]),
+                    actor=None,
+                    now=now,
+                )
+            elif way == "create":
+                await app_service.create_app(
+                    uow(),
+                    tenant_ref=actor.tenant_id,
+                    name=f"App {n}",
+                    permissions=["User.Invite.All"],
+                    secret_lifetime=timedelta(days=30),
+                    hash_key=b"k" * 32,
+                    now=now,
+                    sign_in=app_service.SignIn(app_id_uri=uri),
+                )
+            else:
+                await app_service.update_sign_in(
+                    uow(),
+                    tenant_ref=actor.tenant_id,
+                    app_id=existing[n].id,
+                    app_id_uri=uri,
+                    now=now,
+                )
+        except ValidationError as exc:
+            return exc.code
+        return "ok"
+
+    answers = await asyncio.gather(*(claim(n) for n in range(6)))
+    stored = await rows(
+        db, "SELECT id FROM apps WHERE tenant_id = :t AND app_id_uri = :u", t=actor.tenant_id, u=uri
+    )
+    assert len(stored) == 1
+    assert answers.count("ok") == 1, answers
+    assert set(answers) == {"ok", "AppIdUriTaken"}
