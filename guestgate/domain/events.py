@@ -5,7 +5,8 @@ once when the event is written and stored as those exact bytes: webhook signatur
 the bytes sent, and the feed serves the same text. ``data`` holds ids, the actor and the
 tenant's sequence number, never a ticket, code, link or secret.
 
-A new event type is one line in `EVENT_TYPES`; governance (services/governance.py) emits it.
+A new event type is one line in `EVENT_TYPES`; governance (services/governance.py) emits the
+invitations' and the delete's, services/user_admin.py the disable's, enable's and restore's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ INVITATION_DECLINED = "invitation.declined"
 INVITATION_REVOKED = "invitation.revoked"
 INVITATION_EXPIRED = "invitation.expired"
 USER_DELETED = "user.deleted"
+USER_DISABLED = "user.disabled"
+USER_ENABLED = "user.enabled"
+USER_RESTORED = "user.restored"
 
 # Every type a webhook endpoint may ask for, with what it means (shown by the API and CLI).
 EVENT_TYPES: dict[str, str] = {
@@ -42,6 +46,9 @@ EVENT_TYPES: dict[str, str] = {
     INVITATION_REVOKED: "a pending invitation was revoked; its link stopped working",
     INVITATION_EXPIRED: "a pending invitation passed its expiry; its link stopped working",
     USER_DELETED: "an invited user was deleted",
+    USER_DISABLED: "a user was disabled (accountEnabled false): no redemption, no sign-in",
+    USER_ENABLED: "a disabled user was enabled again",
+    USER_RESTORED: "a deleted user was restored from deleted items",
 }
 
 _TYPE = re.compile(r"^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)+$")  # the spec's dotted identifiers

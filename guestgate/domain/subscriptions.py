@@ -30,6 +30,8 @@ USER_CHANGES = {
     event_rules.INVITATION_CREATED: "updated",
     event_rules.INVITATION_REDEEMED: "updated",
     event_rules.USER_DELETED: "deleted",
+    event_rules.USER_DISABLED: "updated",  # accountEnabled changed
+    event_rules.USER_ENABLED: "updated",
 }
 
 

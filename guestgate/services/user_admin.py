@@ -5,7 +5,7 @@ database) and by Microsoft 365 mode (services/graph_user_admin.py, Microsoft Gra
 `/users/{id}/sponsors`, `PATCH /users/{id}` and `/directory/deletedItems`). Each write hands
 what changed to `record_user_change` inside the directory's own write transaction, as the
 invitation use-cases hand theirs to governance (services/directory.py), so the audit trail
-is the same in both modes.
+and the events (user.disabled, user.enabled, user.restored) are the same in both modes.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from guestgate.domain import events as event_types
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import DeletedUser, User
 from guestgate.errors import ValidationError
+from guestgate.services import events
 from guestgate.services.directory import Actor
 from guestgate.services.ports import UnitOfWork
 
@@ -111,8 +113,20 @@ _ACTIONS = {
 }
 
 
+def _event(change: UserChange) -> str | None:
+    """The event a change owes webhooks and the feed (sponsor changes and purges owe none)."""
+    match change:
+        case AccountEnabledSet(enabled=enabled):
+            return event_types.USER_ENABLED if enabled else event_types.USER_DISABLED
+        case UserRestored():
+            return event_types.USER_RESTORED
+    return None
+
+
 def user_record(directory: str) -> UserRecord:
-    """The audit row of each change, naming the directory (local or graph) that made it."""
+    """The audit row of each change, naming the directory (local or graph) that made it, and
+    its event, in the same transaction; the event's data is user.deleted's: the user's id and
+    the actor."""
 
     async def record(uow: UnitOfWork, actor: Actor, change: UserChange, now: datetime) -> None:
         details: dict[str, Any] = {"directory": directory}
@@ -137,6 +151,13 @@ def user_record(directory: str) -> UserRecord:
             created_at=iso(now),
             details=details,
         )
+        event_type = _event(change)
+        if event_type is not None:
+            data = {"userId": change.user_id}
+            data |= event_types.actor_data(actor.app_id or None, actor.request_id)
+            await events.emit(
+                uow, tenant_id=actor.tenant_id, event_type=event_type, data=data, now=now
+            )
 
     return record
 
