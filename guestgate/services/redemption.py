@@ -48,7 +48,6 @@ class Link:
 async def link_in(
     uow: UnitOfWork, tenant_id: str, user_id: str, ticket: str, now: datetime
 ) -> Link:
-    """`open_link` in the caller's transaction."""
     invitation = await uow.invitations.get_by_ticket(invitation_rules.ticket_hash(ticket))
     # Unknown, revoked, declined and superseded links look alike: nothing tells a guesser
     # which is which.
@@ -74,7 +73,7 @@ async def link_in(
 async def open_link(
     uow: UnitOfWork, *, tenant_id: str, user_id: str, ticket: str, now: datetime
 ) -> Link:
-    """What the redeem link points at, without changing anything."""
+    """What the redeem link points at, changing nothing (`link_in`: in the caller's tx)."""
     async with uow:
         return await link_in(uow, tenant_id, user_id, ticket, now)
 
