@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -25,7 +26,7 @@ import pytest
 
 from tests.e2e.console_browser import member
 from tests.e2e.guest import Guest, latest_code
-from tests.e2e.server import ROOT, Caller, Server
+from tests.e2e.server import GUESTGATE, ROOT, Caller, Server
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.leaks import REGISTRY
@@ -291,6 +292,7 @@ def steady(html: str) -> str:
     html = re.sub(r"\b20\d\d-\d\d-\d\d\b", "2026-12-31", html)
     html = re.sub(r"http://127\.0\.0\.1:\d+", "https://guestgate.contoso.example", html)
     html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", UUID, html)
+    html = re.sub(r"attest\?t=[\w.~%-]+", "attest?t=eyJhdHRlc3QiOiJsaW5rIn0.c2lnbmVk", html)
     return re.sub(r"ticket=[\w-]+", "ticket=Qm9vay1hLXRpY2tldC1oZXJl", html)
 
 
@@ -481,8 +483,126 @@ def test_screenshots_of_every_page_and_email(
     finally:
         receiver.stop()
 
+    held = approvals_and_lifecycle(server, sink, mails)
+    attestation_pages(shots, held)
+
     for name, message in mails.items():
         shots.mail_shot(name, message(), logo, shown)
     shots.context.close()
     assert shots.violations == []
     assert sorted(p.stem for p in SCREENSHOTS.glob("*.png")) == sorted(shots.names)
+
+
+HELD_DOMAIN = "tailspin.example"  # invitations to it wait for an approver
+SPONSOR = "sam.sponsor@contoso.example"
+NS = "#microsoft.graph.identityGovernance."
+
+
+def approvals_and_lifecycle(
+    server: Server, sink: SmtpSink, mails: dict[str, Callable[[], EmailMessage]]
+) -> list[str]:
+    """Approval outcomes told to the requester (approved, declined, expired unapproved) and
+    the lifecycle notices (a sponsor's summary, a guest's own), sent by a `guestgate worker`;
+    answers the Keep and Remove links of the sponsor's notice."""
+    admin = Caller.new_app(
+        server,
+        "contoso.example",
+        "User.Invite.All",
+        "Policy.ReadWrite.Authorization",
+        "User.ReadWrite.All",
+        "LifecyclePolicies-Guests.ReadWrite.All",
+    )
+    rule = {"guestgateApproval": {"requiredFor": [HELD_DOMAIN], "requestLifetimeDays": 7}}
+    answer = admin.request("PATCH", "/api/policies/invitations", json=rule)
+    assert answer.status_code == 200, answer.text
+    asked: dict[str, str] = {}
+    for name in ("approved", "declined", "expired"):
+        email = f"{name}.guest@{HELD_DOMAIN}"
+        answer = admin.invite(
+            {"invitedUserEmailAddress": email, "sendInvitationMessage": True}
+            | {"requestedBy": REQUESTER}
+        )
+        assert answer.status_code == 202, answer.text
+        asked[name] = answer.json()["requestId"]
+    approve = {"comment": "A known partner: the Q3 audit."}
+    answer = admin.request("POST", f"/api/approvals/{asked['approved']}/approve", json=approve)
+    assert answer.status_code == 200, answer.text
+    decline = {"comment": "Please use the partner portal for suppliers."}
+    answer = admin.request("POST", f"/api/approvals/{asked['declined']}/decline", json=decline)
+    assert answer.status_code == 200, answer.text
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
+        db.execute(  # its week has passed: the worker's sweep lets it lapse
+            "UPDATE approval_requests SET expires_at = '2026-01-01T00:00:00.000000Z' WHERE id = ?",
+            (asked["expired"],),
+        )
+
+    member(server, SPONSOR, "Sam Sponsor")
+    for email, name in (
+        ("katherine.johnson@fabrikam.example", "Katherine Johnson"),
+        ("margaret.hamilton@fabrikam.example", "Margaret Hamilton"),
+    ):
+        answer = admin.invite(
+            {"invitedUserEmailAddress": email, "invitedUserDisplayName": name}
+            | {"requestedBy": SPONSOR}
+        )
+        assert answer.status_code == 201, answer.text
+    policy = {
+        "@odata.type": f"{NS}guestLifecyclePolicy",
+        "displayName": "Every guest has two sponsors",
+        "isEnabled": True,
+        "gracePeriodInDays": 14,
+        "enforcementAction": {"@odata.type": f"{NS}disableOnlyEnforcementAction"},
+        "rules": [{"@odata.type": f"{NS}sponsorPresenceRule", "minimumSponsorCount": 2}],
+        "notificationSchedule": {"offsetsAfterNonComplianceInDays": [0]},
+    }
+    made = admin.request(
+        "POST", "/v1.0/identityGovernance/lifecycleWorkflows/lifecyclePolicies", json=policy
+    )
+    assert made.status_code == 201, made.text
+    worker = subprocess.Popen(
+        [*GUESTGATE, "worker", "--poll", "0.2"],
+        env=server.env(),
+        cwd=server.workdir,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        [lapsed] = sink.wait_for(to=REQUESTER, subject_contains="expired unapproved")
+        [sponsor] = sink.wait_for(to=SPONSOR, subject_contains="need your decision")
+        guest = "katherine.johnson@fabrikam.example"
+        [own] = sink.wait_for(to=guest, subject_contains="guest access will end")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    mails["mail-approval-approved"] = lambda: sink.wait_for(
+        to=REQUESTER, subject_contains=f"approved.guest@{HELD_DOMAIN} was approved"
+    )[0]
+    mails["mail-approval-declined"] = lambda: sink.wait_for(
+        to=REQUESTER, subject_contains=f"declined.guest@{HELD_DOMAIN} was declined"
+    )[0]
+    mails["mail-approval-expired"] = lambda: lapsed
+    mails["mail-lifecycle-sponsor"] = lambda: sponsor
+    mails["mail-lifecycle-guest"] = lambda: own
+    text = text_of(sponsor)
+    assert "Katherine Johnson <katherine.johnson@fabrikam.example>" in text
+    return re.findall(r"(?:Keep|Remove now): (\S+)", text)
+
+
+def attestation_pages(shots: Shots, links: list[str]) -> None:
+    """The page a notice's Keep or Remove link opens, what confirming it says, and the page a
+    used link gets."""
+    keep, remove = links[0], links[1]  # the first guest's pair
+    page = shots.page
+    page.goto(keep)
+    assert page.inner_text("h1") == "Keep this guest?"
+    shots.page_shot("page-attest-keep")
+    page.get_by_role("button", name="Keep").click()
+    assert page.inner_text("h1") == "Done"
+    shots.page_shot("page-attest-done")
+    page.goto(remove)
+    assert page.inner_text("h1") == "Remove this guest?"
+    shots.page_shot("page-attest-remove")
+    page.goto(keep)
+    page.get_by_role("button", name="Keep").click()
+    assert page.inner_text("h1") == "This link cannot be used"
+    assert "used already" in page.inner_text("main")
+    shots.page_shot("page-attest-used")
