@@ -29,6 +29,8 @@ from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
 from guestgate.services.lifecycle_actions import DirectoryLifecycleActions
+from guestgate.services.lifecycle_facts import SqlGuestFacts
+from guestgate.services.lifecycle_ports import GuestFactsSource
 from guestgate.services.lifecycle_scheduler import PassResult, run_pass
 from guestgate.services.local_directory import LocalDirectory
 from guestgate.services.local_user_admin import LocalUserAdmin
@@ -124,7 +126,10 @@ def build_runtime(
     )
     runtime.invitations = _invitation_service(runtime)
     runtime.user_admin = _user_admin(runtime)
-    if runtime.worker.webhooks is not None:
+    runtime.guest_facts = _guest_facts(runtime)
+    # The lifecycle scheduler acts on the deployment's directory: in Microsoft 365 mode only
+    # where the Graph client and guestgate's own app registration are (as bulk jobs below).
+    if runtime.worker.webhooks is not None and (not settings.graph_mode or runtime.has_graph_app):
         runtime.worker.webhooks.lifecycle = _lifecycle_pass(runtime)
     if runtime.worker.webhooks is not None and runtime.invitations.approvals is not None:
         runtime.worker.webhooks.expire_approvals = runtime.invitations.approvals.expire_due
@@ -139,9 +144,12 @@ def build_runtime(
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, *, pool_size: int = 1) -> AsyncIterator[Runtime]:
-    """A runtime for one CLI command (one connection), closed when the command is done."""
-    runtime = build_runtime(settings, pool_size=pool_size)
+async def running(
+    settings: Settings, *, pool_size: int = 1, connect_graph: bool = False
+) -> AsyncIterator[Runtime]:
+    """A runtime for one CLI command (one connection), closed when the command is done;
+    `connect_graph` as in build_runtime (a command that reads the Microsoft 365 tenant)."""
+    runtime = build_runtime(settings, pool_size=pool_size, connect_graph=connect_graph)
     try:
         yield runtime
     finally:
@@ -233,6 +241,7 @@ def _lifecycle_pass(runtime: Runtime) -> Callable[[], Awaitable[PassResult]]:
         return await run_pass(
             runtime.uow,
             actions,
+            guests=runtime.guest_facts,
             now=runtime.now(),
             keys=await runtime.keyring.current(),
             link_base=runtime.settings.http.public_url,
@@ -240,6 +249,21 @@ def _lifecycle_pass(runtime: Runtime) -> Callable[[], Awaitable[PassResult]]:
         )
 
     return run
+
+
+def _guest_facts(runtime: Runtime) -> GuestFactsSource:
+    """Where lifecycle policies read the guests: Graph's users when the Graph client was built
+    (Microsoft 365 mode), guestgate's own database otherwise."""
+    if runtime.graph is not None:
+        from guestgate.services.graph_lifecycle_facts import GraphGuestFacts
+
+        return GraphGuestFacts(
+            runtime.uow,
+            client=runtime.graph.client,
+            app_tokens=runtime.graph.app_tokens,
+            graph_url=runtime.settings.graph.url,
+        )
+    return SqlGuestFacts(runtime.uow)
 
 
 def _user_admin(runtime: Runtime) -> UserAdmin:

@@ -22,6 +22,7 @@ from guestgate.config import Settings
 from guestgate.domain.throttle import Limit
 from guestgate.domain.timestamps import utcnow
 from guestgate.services.invitations import InvitationService
+from guestgate.services.lifecycle_ports import GuestFactsSource
 from guestgate.services.throttles import Throttles
 from guestgate.services.user_admin import UserAdmin
 from guestgate.services.webhooks import Resolver
@@ -75,6 +76,8 @@ class Runtime:
     user_admin: UserAdmin = field(init=False)
     # Counts the limits above in the database, where every process sees them.
     throttles: Throttles = field(init=False)
+    # Where lifecycle policies read the guests (services/lifecycle_ports.py), set by bootstrap.
+    guest_facts: GuestFactsSource = field(init=False)
 
     def uow(self, *, write: bool = True, alone: bool = False) -> SqlUnitOfWork:
         """A unit of work; `alone` keeps its write out of group commits (rate limits)."""

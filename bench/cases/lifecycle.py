@@ -18,6 +18,7 @@ from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
 from guestgate.domain.timestamps import utcnow
 from guestgate.services import lifecycle, tenants
+from guestgate.services.lifecycle_facts import SqlGuestFacts
 from guestgate.services.lifecycle_scheduler import LEASE, _due
 
 NS = "#microsoft.graph.identityGovernance."
@@ -53,8 +54,10 @@ async def _measure(url: str, guests: int, seed: Any) -> dict[str, Any]:
         seed(tenant.id)
         seeded = time.perf_counter() - started
         # Created under the policy's own date so that steps fall due on the day evaluated.
+        facts = SqlGuestFacts(uow)
         await lifecycle.create_policy(
             uow(),
+            guests=facts,
             tenant_id=tenant.id,
             raw=POLICY,
             now=datetime(2026, 1, 1, tzinfo=UTC),
@@ -64,7 +67,7 @@ async def _measure(url: str, guests: int, seed: Any) -> dict[str, Any]:
         day = datetime(2026, 1, 20, 1, tzinfo=UTC)
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
-        due, total = await _due(uow, now=day, lease=LEASE)
+        due, total = await _due(uow, facts, now=day, lease=LEASE)
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
         return {

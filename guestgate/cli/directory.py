@@ -24,11 +24,14 @@ from guestgate.services import apps, keys, tenants
 T = TypeVar("T")
 
 
-def run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run one use-case with a runtime of its own (one connection), then close it."""
+def run(
+    settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, connect_graph: bool = False
+) -> T:
+    """Run one use-case with a runtime of its own (one connection), then close it;
+    `connect_graph`: in Microsoft 365 mode, with the Graph client (bootstrap.build_runtime)."""
 
     async def main() -> T:
-        async with running(settings) as runtime:
+        async with running(settings, connect_graph=connect_graph) as runtime:
             return await work(runtime)
 
     return asyncio.run(main())

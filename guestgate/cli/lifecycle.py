@@ -71,12 +71,12 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> None:
             chosen = [p for p in await lifecycle.list_policies(rt.uow(write=False), tenant_id)]
         rows = []
         for policy in chosen:
-            for guest, line in await lifecycle.timelines(rt.uow(write=False), policy):
+            for guest, line in await lifecycle.timelines(rt.guest_facts, policy):
                 if line.steps()[0][1] <= as_of or args.all:
                     rows.append(_row(policy, guest, line, as_of))
         return rows
 
-    rows = run(settings, work)
+    rows = run(settings, work, connect_graph=True)
     if args.json:
         emit({"asOf": as_of.isoformat(), "value": rows}, as_json=True)
         return
@@ -112,8 +112,15 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> None:
         policy = run(
             settings,
             lambda rt: lifecycle.create_policy(
-                rt.uow(), tenant_id=tenant_id, raw=raw, now=rt.now(), who=WHO, confirm=args.confirm
+                rt.uow(),
+                guests=rt.guest_facts,
+                tenant_id=tenant_id,
+                raw=raw,
+                now=rt.now(),
+                who=WHO,
+                confirm=args.confirm,
             ),
+            connect_graph=True,
         )
     except ConfirmationRequired as exc:
         _refusal(exc)
@@ -129,6 +136,7 @@ def cmd_update(settings: Settings, args: argparse.Namespace) -> None:
             settings,
             lambda rt: lifecycle.update_policy(
                 rt.uow(),
+                guests=rt.guest_facts,
                 tenant_id=tenant_id,
                 policy_id=args.id,
                 raw=raw,
@@ -136,6 +144,7 @@ def cmd_update(settings: Settings, args: argparse.Namespace) -> None:
                 who=WHO,
                 confirm=args.confirm,
             ),
+            connect_graph=True,
         )
     except ConfirmationRequired as exc:
         _refusal(exc)

@@ -58,6 +58,15 @@ class GuestFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptAndInvited:
+    """What guestgate's own database knows of a guest that lives in Entra: the last keep of a
+    sponsor, and the latest invitation guestgate made for it."""
+
+    kept_at: datetime | None
+    invited_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """One non-compliant guest's course under one policy version."""
 

@@ -10,7 +10,7 @@ carries the dry run of those steps, unless the caller confirms it (`confirm=True
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from guestgate.domain import lifecycle_eval as ev
 from guestgate.domain.lifecycle import (
     MAX_POLICIES,
     POLICIES_LIMIT,
+    SPONSORS,
     LifecyclePolicy,
     parse_policy,
     patch_policy,
@@ -27,9 +28,7 @@ from guestgate.domain.lifecycle import (
 from guestgate.domain.lifecycle_eval import GuestFacts
 from guestgate.domain.timestamps import iso, parse_iso
 from guestgate.errors import Conflict, NotFound, ValidationError
-from guestgate.services.lifecycle_ports import LifecycleStore, LifecycleUnitOfWork
-
-PAGE = 5000  # guests read per query while evaluating
+from guestgate.services.lifecycle_ports import GuestFactsSource, LifecycleUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,32 +66,28 @@ def effective(policy: LifecyclePolicy) -> datetime:
     return parse_iso(policy.modified_at or policy.created_at)
 
 
-async def all_guests(store: LifecycleStore, tenant_id: str) -> AsyncIterator[GuestFacts]:
-    after = ""
-    while True:
-        page = await store.guests(tenant_id, after=after, limit=PAGE)
-        for guest in page:
-            yield guest
-        if len(page) < PAGE:
-            return
-        after = page[-1].user_id
+def needs_sponsors(policy: LifecyclePolicy) -> bool:
+    """Whether a rule of the policy counts sponsors (only then are they read from Graph)."""
+    return any(r.enabled and r.kind == SPONSORS for r in policy.rules)
 
 
-async def _first_run(
-    uow: LifecycleUnitOfWork,
+async def read_guests(source: GuestFactsSource, policy: LifecyclePolicy) -> list[GuestFacts]:
+    return [g async for g in source.guests(policy.tenant_id, sponsors=needs_sponsors(policy))]
+
+
+def _first_run(
     new: LifecyclePolicy,
     old: LifecyclePolicy | None,
+    listed: Sequence[GuestFacts],
     *,
     now: datetime,
 ) -> None:
-    """Raise ConfirmationRequired if `new` would disable or delete anyone at its first run
-    that `old` (as it stands) was not already due to."""
+    """Raise ConfirmationRequired if `new` would disable or delete anyone of `listed` at its
+    first run that `old` (as it stands) was not already due to."""
     if not new.enabled:
         return
     today = now.date()
-    guests: dict[str, GuestFacts] = {}
-    async for guest in all_guests(uow.lifecycle, new.tenant_id):
-        guests[guest.user_id] = guest
+    guests = {guest.user_id: guest for guest in listed}
     done: set[tuple[str, str]] = {(g.user_id, ev.DISABLE) for g in guests.values() if not g.enabled}
     if old is not None and old.enabled:
         for step in ev.due_steps(old, guests.values(), effective=effective(old), today=today):
@@ -125,6 +120,7 @@ async def _audit(
 async def create_policy(
     uow: LifecycleUnitOfWork,
     *,
+    guests: GuestFactsSource,
     tenant_id: str,
     raw: Any,
     now: datetime,
@@ -136,6 +132,9 @@ async def create_policy(
     parsed = parse_policy(raw, tenant_id=tenant_id)
     stamp = iso(now)
     policy = with_rule_ids(replace(parsed, id=new_id(), created_at=stamp, modified_at=stamp))
+    # The guests are read before the write transaction opens (from Graph, in Microsoft 365
+    # mode): no transaction waits on the network.
+    listed = [] if confirm or not policy.enabled else await read_guests(guests, policy)
     async with uow:
         if await uow.lifecycle.count(tenant_id) >= MAX_POLICIES:
             raise ValidationError(
@@ -143,7 +142,7 @@ async def create_policy(
                 code=POLICIES_LIMIT,
             )
         if not confirm:
-            await _first_run(uow, policy, None, now=now)
+            _first_run(policy, None, listed, now=now)
         await uow.lifecycle.add(policy)
         await _audit(uow, policy, "lifecycle.policy.create", who, now)
         await uow.commit()
@@ -153,6 +152,7 @@ async def create_policy(
 async def update_policy(
     uow: LifecycleUnitOfWork,
     *,
+    guests: GuestFactsSource,
     tenant_id: str,
     policy_id: str,
     raw: Any,
@@ -161,6 +161,14 @@ async def update_policy(
     confirm: bool = False,
 ) -> LifecyclePolicy:
     """Apply a PATCH: a new version (versionNumber + 1), the old one kept, audited."""
+    listed: list[GuestFacts] = []
+    if not confirm:  # read before the write transaction, as in create_policy
+        async with uow:
+            before = await uow.lifecycle.get(tenant_id, policy_id)
+        if before is not None:
+            changed = patch_policy(before, raw)
+            if changed.enabled:
+                listed = await read_guests(guests, changed)
     async with uow:
         current = await uow.lifecycle.get(tenant_id, policy_id)
         if current is None:
@@ -168,7 +176,7 @@ async def update_policy(
         changed = patch_policy(current, raw)
         policy = with_rule_ids(replace(changed, version=current.version + 1, modified_at=iso(now)))
         if not confirm:
-            await _first_run(uow, policy, current, now=now)
+            _first_run(policy, current, listed, now=now)
         if not await uow.lifecycle.update(policy, expected_version=current.version):
             raise Conflict("The policy changed meanwhile; read it again.", code="Conflict")
         await _audit(uow, policy, "lifecycle.policy.update", who, now, {"confirmed": confirm})
@@ -240,7 +248,7 @@ def impact_window(
 
 
 async def evaluate(
-    uow: LifecycleUnitOfWork,
+    source: GuestFactsSource,
     policy: LifecyclePolicy,
     *,
     start: date,
@@ -249,18 +257,21 @@ async def evaluate(
 ) -> Impact:
     """The dry run of `policy` (saved or a draft) over the tenant's guests as they are now."""
     when = effective_at or effective(policy)
-    guests: list[GuestFacts] = []
-    async with uow:
-        async for guest in all_guests(uow.lifecycle, policy.tenant_id):
-            guests.append(guest)
+    guests = await read_guests(source, policy)
     return Impact(start, end, ev.impact(policy, guests, effective=when, start=start, end=end))
 
 
 async def evaluate_saved(
-    uow: LifecycleUnitOfWork, *, tenant_id: str, policy_id: str, start: date, end: date
+    uow: LifecycleUnitOfWork,
+    source: GuestFactsSource,
+    *,
+    tenant_id: str,
+    policy_id: str,
+    start: date,
+    end: date,
 ) -> Impact:
     policy = await get_policy(uow, tenant_id, policy_id)
-    return await evaluate(uow, policy, start=start, end=end)
+    return await evaluate(source, policy, start=start, end=end)
 
 
 def draft_policy(raw: Any, *, tenant_id: str, now: datetime) -> LifecyclePolicy:
@@ -271,14 +282,13 @@ def draft_policy(raw: Any, *, tenant_id: str, now: datetime) -> LifecyclePolicy:
 
 
 async def timelines(
-    uow: LifecycleUnitOfWork, policy: LifecyclePolicy, *, effective_at: datetime | None = None
+    source: GuestFactsSource, policy: LifecyclePolicy, *, effective_at: datetime | None = None
 ) -> list[tuple[GuestFacts, ev.Timeline]]:
     """Each non-compliant guest's course under `policy` (saved or a draft), as they are now."""
     when = effective_at or effective(policy)
     out: list[tuple[GuestFacts, ev.Timeline]] = []
-    async with uow:
-        async for guest in all_guests(uow.lifecycle, policy.tenant_id):
-            line = ev.timeline(policy, guest, effective=when)
-            if line is not None:
-                out.append((guest, line))
+    async for guest in source.guests(policy.tenant_id, sponsors=needs_sponsors(policy)):
+        line = ev.timeline(policy, guest, effective=when)
+        if line is not None:
+            out.append((guest, line))
     return out

@@ -19,7 +19,11 @@ import jwt
 from guestgate.domain.signing import KeySet, sign
 from guestgate.domain.timestamps import iso
 from guestgate.errors import NotFound, ValidationError
-from guestgate.services.lifecycle_ports import LifecycleActions, LifecycleUnitOfWork
+from guestgate.services.lifecycle_ports import (
+    GuestFactsSource,
+    LifecycleActions,
+    LifecycleUnitOfWork,
+)
 
 AUDIENCE = "guestgate:lifecycle-attest"
 KEEP = "keep"
@@ -103,6 +107,7 @@ async def attest(
     uow: LifecycleUnitOfWork,
     actions: LifecycleActions,
     *,
+    guests: GuestFactsSource,
     tenant_id: str,
     user_id: str,
     choice: str,
@@ -111,14 +116,14 @@ async def attest(
     jti: str | None = None,
 ) -> None:
     """Keep (the clocks start again) or remove (delete) a guest, audited; with `jti`, the
-    link that carried the choice is used up in the same transaction."""
+    link that carried the choice is used up in the same transaction. The guest is looked up
+    first, outside the transaction (in Graph, in Microsoft 365 mode)."""
+    if await guests.guest(tenant_id, user_id) is None:
+        raise NotFound(
+            f"There is no guest {user_id[:64]} in this organization.",
+            code="Request_ResourceNotFound",
+        )
     async with uow:
-        facts = await uow.lifecycle.guest(tenant_id, user_id)
-        if facts is None:
-            raise NotFound(
-                f"There is no guest {user_id[:64]} in this organization.",
-                code="Request_ResourceNotFound",
-            )
         if jti is not None and not await uow.lifecycle.use_link(jti, user_id, at=iso(now)):
             raise ValidationError("This link was used already.", code=LINK_USED)
         if choice == KEEP:

@@ -1,13 +1,14 @@
-"""The lifecycle stores the services depend on (adapters/sql/lifecycle*.py), and the actions
-port through which the scheduler disables and deletes guests."""
+"""The lifecycle stores the services depend on (adapters/sql/lifecycle*.py), where the rules
+read the guests (`GuestFactsSource`), and the actions port through which the scheduler
+disables and deletes guests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Protocol
 
 from guestgate.domain.lifecycle import LifecyclePolicy
-from guestgate.domain.lifecycle_eval import GuestFacts, Sponsor, StepKey, StepRow
+from guestgate.domain.lifecycle_eval import GuestFacts, KeptAndInvited, Sponsor, StepKey, StepRow
 from guestgate.services.ports import UnitOfWork
 
 
@@ -24,8 +25,23 @@ class LifecycleStore(Protocol):
     ) -> Sequence[GuestFacts]: ...
     async def guest(self, tenant_id: str, user_id: str) -> GuestFacts | None: ...
     async def sponsors_of(self, tenant_id: str, user_id: str) -> Sequence[Sponsor]: ...
+    async def kept(
+        self, tenant_id: str, user_ids: Collection[str]
+    ) -> dict[str, KeptAndInvited]: ...
     async def keep(self, tenant_id: str, user_id: str, *, at: str, by: str) -> None: ...
     async def use_link(self, jti: str, user_id: str, *, at: str) -> bool: ...
+
+
+class GuestFactsSource(Protocol):
+    """Where the rules read the guests: guestgate's database in local mode, Microsoft Graph in
+    Microsoft 365 mode (chosen in bootstrap.py). Never called inside a transaction: the Graph
+    one reads Graph first and only then opens its own short read transactions."""
+
+    def guests(self, tenant_id: str, *, sponsors: bool = True) -> AsyncIterator[GuestFacts]:
+        """Every guest of the tenant; `sponsors`: whether the rules need each one's sponsors."""
+        ...
+
+    async def guest(self, tenant_id: str, user_id: str) -> GuestFacts | None: ...
 
 
 class LifecycleSteps(Protocol):

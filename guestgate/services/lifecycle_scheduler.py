@@ -26,9 +26,13 @@ from guestgate.domain.lifecycle_eval import GuestFacts, StepKey
 from guestgate.domain.messages import LifecycleNotice
 from guestgate.domain.signing import KeySet
 from guestgate.domain.timestamps import iso
-from guestgate.services.lifecycle import all_guests, effective
+from guestgate.services.lifecycle import effective, needs_sponsors
 from guestgate.services.lifecycle_attest import KEEP, REMOVE, link_token
-from guestgate.services.lifecycle_ports import LifecycleActions, LifecycleUnitOfWork
+from guestgate.services.lifecycle_ports import (
+    GuestFactsSource,
+    LifecycleActions,
+    LifecycleUnitOfWork,
+)
 from guestgate.services.outbox import enqueue
 from guestgate.services.ports import Sealer
 
@@ -62,36 +66,41 @@ def _order(due: Due) -> tuple[str, int, str]:
 
 async def _due(
     make_uow: Callable[..., LifecycleUnitOfWork],
+    guests: GuestFactsSource,
     *,
     now: datetime,
     lease: timedelta,
     limit: int = LIMIT,
 ) -> tuple[list[Due], int]:
     """The `limit` oldest steps due today or earlier not yet done (nor freshly claimed), and
-    how many are due in all. Only `limit` are held at a time, whatever the backlog."""
+    how many are due in all. Only `limit` are held at a time, whatever the backlog. The
+    guests are read outside the transaction that reads the policies and their steps (from
+    Graph, in Microsoft 365 mode)."""
     today = now.date()
     out: list[Due] = []
     total = 0
     async with make_uow(write=False) as uow:
         policies = [p for p in await uow.lifecycle.list() if p.enabled]
-        for policy in policies:
-            settled = await uow.lifecycle_steps.settled(
-                policy.id, policy.version, stale=iso(now - lease)
-            )
-            when = effective(policy)
-            async for guest in all_guests(uow.lifecycle, policy.tenant_id):
-                line = ev.timeline(policy, guest, effective=when)
-                if line is None:
+        settled = {
+            p.id: await uow.lifecycle_steps.settled(p.id, p.version, stale=iso(now - lease))
+            for p in policies
+        }
+    for policy in policies:
+        when = effective(policy)
+        sponsors = needs_sponsors(policy)
+        async for guest in guests.guests(policy.tenant_id, sponsors=sponsors):
+            line = ev.timeline(policy, guest, effective=when)
+            if line is None:
+                continue
+            for step, day in line.steps():
+                due_on = day.isoformat()
+                if day > today or (guest.user_id, step, due_on) in settled[policy.id]:
                     continue
-                for step, day in line.steps():
-                    due_on = day.isoformat()
-                    if day > today or (guest.user_id, step, due_on) in settled:
-                        continue
-                    key = StepKey(policy.id, policy.version, guest.user_id, step, due_on)
-                    out.append(Due(policy, guest, key, line))
-                    total += 1
-                if len(out) > 4 * limit:
-                    out = heapq.nsmallest(limit, out, key=_order)
+                key = StepKey(policy.id, policy.version, guest.user_id, step, due_on)
+                out.append(Due(policy, guest, key, line))
+                total += 1
+            if len(out) > 4 * limit:
+                out = heapq.nsmallest(limit, out, key=_order)
     return sorted(out, key=_order)[:limit], total
 
 
@@ -199,6 +208,7 @@ async def run_pass(
     make_uow: Callable[..., LifecycleUnitOfWork],
     actions: LifecycleActions,
     *,
+    guests: GuestFactsSource,
     now: datetime,
     keys: KeySet,
     link_base: str,
@@ -208,7 +218,7 @@ async def run_pass(
 ) -> PassResult:
     """One scheduler pass at `now` (the injected clock)."""
     result = PassResult()
-    due, total = await _due(make_uow, now=now, lease=lease, limit=limit)
+    due, total = await _due(make_uow, guests, now=now, lease=lease, limit=limit)
     result.left = total - len(due)
     notices: list[Due] = []
     for item in due:

@@ -97,9 +97,7 @@ async def _page(
             chosen = policies[0]
         context["chosen"] = chosen
         if chosen is not None:
-            result = await lifecycle.evaluate(
-                runtime.uow(write=False), chosen, start=start, end=end
-            )
+            result = await lifecycle.evaluate(runtime.guest_facts, chosen, start=start, end=end)
             context["rows"] = _rows(result)
     except GuestgateError as exc:
         if status_of(exc) != 400:
@@ -165,6 +163,7 @@ async def lifecycle_post(request: Request[Any, Any, Any], tenant: str) -> Respon
             raw = json.loads(values["draft"])
             made = await lifecycle.create_policy(
                 runtime.uow(),
+                guests=runtime.guest_facts,
                 tenant_id=signed.tenant.id,
                 raw=raw,
                 now=runtime.now(),
@@ -176,6 +175,7 @@ async def lifecycle_post(request: Request[Any, Any, Any], tenant: str) -> Respon
             await attest(
                 runtime.uow(),
                 actions_of(runtime),
+                guests=runtime.guest_facts,
                 tenant_id=signed.tenant.id,
                 user_id=form.get("guest", "")[:64],
                 choice=action,

@@ -174,6 +174,7 @@ async def create_policy(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         policy = await lifecycle.create_policy(
             runtime.uow(),
+            guests=runtime.guest_facts,
             tenant_id=tenant_id,
             raw=await _raw(request),
             now=runtime.now(),
@@ -201,6 +202,7 @@ async def update_policy(request: Request[Any, Any, Any], policy_id: str) -> Resp
     try:
         await lifecycle.update_policy(
             runtime.uow(),
+            guests=runtime.guest_facts,
             tenant_id=tenant_id,
             policy_id=policy_id,
             raw=await _raw(request),
@@ -241,7 +243,12 @@ async def policy_part(request: Request[Any, Any, Any], policy_id: str, part: str
     start, end = _window(call["args"], runtime.now())
     only, exclude = _filter(request)
     result = await lifecycle.evaluate_saved(
-        runtime.uow(write=False), tenant_id=tenant_id, policy_id=policy_id, start=start, end=end
+        runtime.uow(write=False),
+        runtime.guest_facts,
+        tenant_id=tenant_id,
+        policy_id=policy_id,
+        start=start,
+        end=end,
     )
     expand = request.query_params.get("$expand") == "subject"
     return {
@@ -290,7 +297,7 @@ async def draft_impact(request: Request[Any, Any, Any]) -> dict[str, Any]:
         None if end_text is None else _when(end_text, "endDateTime"),
         now=now,
     )
-    result = await lifecycle.evaluate(runtime.uow(write=False), draft, start=start, end=end)
+    result = await lifecycle.evaluate(runtime.guest_facts, draft, start=start, end=end)
     return {"value": impact_json(result, expand=True)}
 
 

@@ -40,6 +40,7 @@ async def attest_user(request: Request[Any, Any, Any], user_ref: str) -> None:
     await attest(
         runtime.uow(),
         actions_of(runtime),
+        guests=runtime.guest_facts,
         tenant_id=tenant_id,
         user_id=user_ref,
         choice=KEEP,
@@ -108,6 +109,7 @@ async def attest_confirm(request: Request[Any, Any, Any]) -> Response[str]:
         await attest(
             runtime.uow(),
             actions_of(runtime),
+            guests=runtime.guest_facts,
             tenant_id=claims.tenant_id,
             user_id=claims.user_id,
             choice=claims.choice,

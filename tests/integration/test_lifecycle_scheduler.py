@@ -91,6 +91,7 @@ async def one_pass(w: World, now: datetime) -> None:
     await run_pass(
         w.runtime.uow,
         w.actions,
+        guests=w.runtime.guest_facts,
         now=now,
         keys=await w.runtime.keyring.current(),
         link_base="https://gg.test",
@@ -115,10 +116,15 @@ async def test_the_dry_run_is_what_the_scheduler_then_does(world: World) -> None
     w = world
     start = utcnow()
     policy = await lifecycle.create_policy(
-        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+        w.runtime.uow(),
+        guests=w.runtime.guest_facts,
+        tenant_id=w.tenant_id,
+        raw=policy_body(),
+        now=start,
+        who=lifecycle.Who(),
     )
     window = await lifecycle.evaluate(
-        w.runtime.uow(write=False),
+        w.runtime.guest_facts,
         policy,
         start=start.date(),
         end=(start + timedelta(days=10)).date(),
@@ -150,7 +156,12 @@ async def test_two_workers_run_each_step_once(world: World) -> None:
     w = world
     start = utcnow()
     await lifecycle.create_policy(
-        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+        w.runtime.uow(),
+        guests=w.runtime.guest_facts,
+        tenant_id=w.tenant_id,
+        raw=policy_body(),
+        now=start,
+        who=lifecycle.Who(),
     )
     # Downtime: the workers first run 10 days later, both at once, twice.
     later = start + timedelta(days=10)
@@ -170,7 +181,12 @@ async def test_a_crashed_claim_is_taken_over_after_its_lease(world: World) -> No
     w = world
     start = utcnow()
     policy = await lifecycle.create_policy(
-        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+        w.runtime.uow(),
+        guests=w.runtime.guest_facts,
+        tenant_id=w.tenant_id,
+        raw=policy_body(),
+        now=start,
+        who=lifecycle.Who(),
     )
     day = start + timedelta(days=5, hours=1)
     due_on = (start + timedelta(days=5)).date().isoformat()
@@ -197,7 +213,12 @@ async def test_a_keep_resets_the_clock_and_a_link_works_once(world: World) -> No
     w = world
     start = utcnow()
     policy = await lifecycle.create_policy(
-        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+        w.runtime.uow(),
+        guests=w.runtime.guest_facts,
+        tenant_id=w.tenant_id,
+        raw=policy_body(),
+        now=start,
+        who=lifecycle.Who(),
     )
     keyset = await w.runtime.keyring.current()
     later = start + timedelta(days=2)
@@ -209,6 +230,7 @@ async def test_a_keep_resets_the_clock_and_a_link_works_once(world: World) -> No
         call = attest(
             w.runtime.uow(),
             w.actions,
+            guests=w.runtime.guest_facts,
             tenant_id=w.tenant_id,
             user_id=claims.user_id,
             choice=claims.choice,
@@ -223,7 +245,7 @@ async def test_a_keep_resets_the_clock_and_a_link_works_once(world: World) -> No
                 await call
             assert refused.value.code == "attestationLinkUsed"
     window = await lifecycle.evaluate(
-        w.runtime.uow(write=False),
+        w.runtime.guest_facts,
         policy,
         start=start.date(),
         end=(start + timedelta(days=9)).date(),
@@ -242,7 +264,12 @@ async def test_a_backlog_goes_at_the_limits_pace_oldest_first(world: World) -> N
     w = world
     start = utcnow()
     await lifecycle.create_policy(
-        w.runtime.uow(), tenant_id=w.tenant_id, raw=policy_body(), now=start, who=lifecycle.Who()
+        w.runtime.uow(),
+        guests=w.runtime.guest_facts,
+        tenant_id=w.tenant_id,
+        raw=policy_body(),
+        now=start,
+        who=lifecycle.Who(),
     )
     later = start + timedelta(days=10)
     keyset = await w.runtime.keyring.current()
@@ -251,6 +278,7 @@ async def test_a_backlog_goes_at_the_limits_pace_oldest_first(world: World) -> N
         result = await run_pass(
             w.runtime.uow,
             w.actions,
+            guests=w.runtime.guest_facts,
             now=later,
             keys=keyset,
             link_base="https://gg.test",

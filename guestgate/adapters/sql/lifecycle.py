@@ -4,12 +4,12 @@ facts the evaluation reads of each guest (schema_lifecycle.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.domain.lifecycle import LifecyclePolicy, parse_policy, policy_json, with_rule_ids
-from guestgate.domain.lifecycle_eval import GuestFacts, Sponsor
+from guestgate.domain.lifecycle_eval import GuestFacts, KeptAndInvited, Sponsor
 from guestgate.domain.timestamps import parse_iso
 from guestgate.domain.users import GUEST, PENDING
 
@@ -168,6 +168,35 @@ class SqlLifecycle:
         ):
             sponsors.setdefault(s["user_id"], []).append(s["sponsor_id"])
         return [_facts(r, sponsors.get(r["id"], ())) for r in rows]
+
+    async def kept(self, tenant_id: str, user_ids: Collection[str]) -> dict[str, KeptAndInvited]:
+        """Microsoft 365 mode: the keeps and guestgate's latest invitations of these Entra
+        users (graph_invitations), for those that have either."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        names = {f"u{i}": uid for i, uid in enumerate(ids)}
+        listed = ", ".join(f":{n}" for n in names)
+        found: dict[str, list[str | None]] = {}
+        for row in await self.tx.fetchall(
+            "SELECT user_id, kept_at FROM lifecycle_attestations"  # noqa: S608
+            f" WHERE tenant_id = :t AND user_id IN ({listed})",
+            {"t": tenant_id, **names},
+        ):
+            found[row["user_id"]] = [row["kept_at"], None]
+        for row in await self.tx.fetchall(
+            "SELECT user_id, MAX(created_at) AS invited_at FROM graph_invitations"  # noqa: S608
+            f" WHERE tenant_id = :t AND user_id IN ({listed}) GROUP BY user_id",
+            {"t": tenant_id, **names},
+        ):
+            found.setdefault(row["user_id"], [None, None])[1] = row["invited_at"]
+        return {
+            uid: KeptAndInvited(
+                kept_at=parse_iso(kept) if kept else None,
+                invited_at=parse_iso(invited) if invited else None,
+            )
+            for uid, (kept, invited) in found.items()
+        }
 
     async def keep(self, tenant_id: str, user_id: str, *, at: str, by: str) -> None:
         await self.tx.execute(
