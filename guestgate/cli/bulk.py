@@ -24,7 +24,7 @@ from guestgate.domain.bulk_jobs import BulkJob
 from guestgate.domain.tenants import is_guid
 from guestgate.errors import NotFound, ValidationError
 from guestgate.runtime import Runtime
-from guestgate.services import bulk, tenants
+from guestgate.services import bulk, bulk_held, tenants
 from guestgate.services.directory import Actor
 
 POLL_SECONDS = 1.0
@@ -49,6 +49,7 @@ def job_json(job: BulkJob) -> dict[str, Any]:
         "totalRequests": job.total,
         "succeeded": counts.get(states.ROW_DONE, 0),
         "failed": counts.get(states.ROW_FAILED, 0),
+        "held": counts.get(states.ROW_HELD, 0),
         "skipped": counts.get(states.ROW_SKIPPED, 0),
         "pending": counts.get(states.PENDING, 0),
         "createdDateTime": job.created_at,
@@ -69,10 +70,10 @@ class ProgressLine:
         if not self.tty and now - self.shown < 2.0 and done < job.total:
             return
         self.shown = now
-        line = (
-            f"{done}/{job.total} rows: {job.counts.get(states.ROW_DONE, 0)} invited,"
-            f" {job.counts.get(states.ROW_FAILED, 0)} failed"
-        )
+        line = f"{done}/{job.total} rows: {job.counts.get(states.ROW_DONE, 0)} invited,"
+        if held := job.counts.get(states.ROW_HELD, 0):
+            line += f" {held} held for approval,"
+        line += f" {job.counts.get(states.ROW_FAILED, 0)} failed"
         sys.stderr.write(f"\r{line}" if self.tty else f"{line}\n")
         sys.stderr.flush()
 
@@ -97,7 +98,8 @@ def _write(path: str, text: str) -> None:
     Path(path).write_text(text, encoding="utf-8", newline="")
 
 
-def check_json(parsed: BulkFile) -> dict[str, Any]:
+def check_json(parsed: BulkFile, waiting: list[int]) -> dict[str, Any]:
+    """The check's answer; `waiting`, the rows the policy would hold for an approver."""
     bad = [r for r in parsed.rows if r.error is not None]
     skipped = sum(1 for r in parsed.rows if r.skipped)
     return {
@@ -110,6 +112,8 @@ def check_json(parsed: BulkFile) -> dict[str, Any]:
             for r in bad
             if r.error is not None
         ],
+        "needsApproval": len(waiting),
+        "approvalRows": waiting,
         "warnings": list(parsed.warnings),
     }
 
@@ -150,10 +154,14 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> None:
     parsed = bulk.check(_read(args.file))
     for warning in parsed.warnings:
         print(f"guestgate: warning: {warning}", file=sys.stderr)
-    if args.check_only:
-        emit(check_json(parsed), as_json=args.json)
-        return
     tenant_id = _tenant_id(settings, args.tenant)
+    if args.check_only:
+        waiting = run(
+            settings,
+            lambda rt: bulk_held.rows_needing_approval(rt.uow, tenant_id=tenant_id, parsed=parsed),
+        )
+        emit(check_json(parsed, waiting), as_json=args.json)
+        return
 
     async def main() -> dict[str, Any]:
         async with running(settings) as runtime:
@@ -219,7 +227,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     invite.add_argument("file", metavar="FILE.csv")
     invite.add_argument("--tenant", required=True, help="tenant id or domain")
     invite.add_argument(
-        "--check-only", action="store_true", help="list the rows that would fail; store nothing"
+        "--check-only",
+        action="store_true",
+        help="list the rows that would fail or wait for an approver; store nothing",
     )
     invite.add_argument("--results", metavar="OUT.csv", help="write the results file here")
     invite.add_argument("--json", action="store_true")

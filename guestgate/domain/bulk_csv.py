@@ -61,6 +61,7 @@ COLUMN_OF_CODE = {
 }
 RESULT_HEADINGS = ("status", "error code", "error message", "user id", "inviteRedeemUrl")
 SUCCESS, FAILURE, SKIPPED = "Success", "Failure", "Skipped"
+PENDING_APPROVAL = "PendingApproval"  # held for an approver: nothing sent yet
 # A cell a spreadsheet would run as a formula starts with one of these (OWASP's list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -292,7 +293,7 @@ def spreadsheet_safe(cell: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ResultRow:
     cells: tuple[str, ...]
-    status: str  # SUCCESS, FAILURE, SKIPPED, or a job's row still to do ("Pending")
+    status: str  # SUCCESS, FAILURE, SKIPPED, PENDING_APPROVAL, or a row still to do ("Pending")
     error_code: str = ""
     error_message: str = ""
     user_id: str = ""

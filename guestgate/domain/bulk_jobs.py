@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 QUEUED, RUNNING, CANCELLED, DONE, FAILED = "queued", "running", "cancelled", "done", "failed"
 JOB_STATES = (QUEUED, RUNNING, CANCELLED, DONE, FAILED)
 FINISHED = frozenset({CANCELLED, DONE, FAILED})
-# A row's: pending until invited (done), refused (failed), or the template's example row.
+# A row's: pending until invited (done), refused (failed), held for an approver (held: an
+# approval request was stored instead, docs/bulk.md), or the template's example row.
 PENDING, ROW_DONE, ROW_FAILED, ROW_SKIPPED = "pending", "done", "failed", "skipped"
+ROW_HELD = "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +54,4 @@ class JobRow:
     sealed_redeem_url: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    approval_id: str | None = None  # a held row's approval request

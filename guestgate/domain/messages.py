@@ -98,7 +98,9 @@ class RequesterNotification:
 
 @dataclass(frozen=True, slots=True)
 class RequesterSummary:
-    """Tells the person in `requestedBy` of a bulk call, once, which guests it invited."""
+    """Tells the person in `requestedBy` of a bulk call, once, which guests it invited, and
+    which wait for an approver (`held`: each is invited, and the requester told, once
+    approved)."""
 
     kind: ClassVar[str] = REQUESTER_SUMMARY
     to: str
@@ -106,6 +108,7 @@ class RequesterSummary:
     guests: tuple[str, ...]
     language: str | None = None
     logo_url: str | None = None
+    held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +184,10 @@ def decode_payload(kind: str, data: bytes) -> Payload:
     values = {f.name: raw.get(f.name) for f in fields(cls) if f.name in raw}
     if cls is InvitationMail and values.get("cc") is not None:
         values["cc"] = tuple(values["cc"])
-    if cls is RequesterSummary and values.get("guests") is not None:
-        values["guests"] = tuple(values["guests"])
+    if cls is RequesterSummary:
+        for name in ("guests", "held"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
     if cls is LifecycleNotice and values.get("entries") is not None:
         values["entries"] = tuple(tuple(e) for e in values["entries"])
     return cls(**values)

@@ -13,7 +13,7 @@ before the record's, as every Graph call does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +33,8 @@ from guestgate.services.governance import Governance
 from guestgate.services.ports import Sealer, UnitOfWork
 
 OPEN_PAGE = 200  # the console's list of open requests
+# What a bulk job writes in the request's own transaction: its row, marked held.
+AlsoHeld = Callable[[UnitOfWork, PendingApproval, datetime], Awaitable[None]]
 
 
 class ApprovalStore(Protocol):
@@ -111,8 +113,12 @@ class ApprovalService:
     def status_url(self, request_id: str) -> str:
         return f"{self.public_url}/api/approvals/{request_id}"
 
-    async def hold(self, actor: Actor, request: InviteRequest, days: int) -> PendingApproval:
-        """Store the invitation for an approver; nothing is sent. Answers the 202's error."""
+    async def hold(
+        self, actor: Actor, request: InviteRequest, days: int, *, also: AlsoHeld | None = None
+    ) -> PendingApproval:
+        """Store the invitation for an approver; nothing is sent. Answers the 202's error.
+        `also` runs inside the request's transaction, and may raise to undo it (a bulk job's
+        row: the request and the row's mark commit together)."""
         now = self.now()
         held = ApprovalRequest(
             id=self.rng.uuid(),
@@ -127,11 +133,14 @@ class ApprovalService:
             created_at=iso(now),
             expires_at=states.expiry(now, days),
         )
+        pending = PendingApproval(request_id=held.id, status_url=self.status_url(held.id))
         async with self.uow() as uow:
             await uow.approvals.add(held)
             await self._audit(uow, actor, "approval.request", held, now)
+            if also is not None:
+                await also(uow, pending, now)
             await uow.commit()
-        return PendingApproval(request_id=held.id, status_url=self.status_url(held.id))
+        return pending
 
     async def get(self, tenant_id: str, request_id: str) -> ApprovalRequest:
         """One request of the tenant (404 for another tenant's)."""

@@ -31,7 +31,8 @@ from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.randomness import SYSTEM, Randomness
 from guestgate.domain.timestamps import iso
 from guestgate.domain.views import InvitationView
-from guestgate.errors import GuestgateError, JobStopped, NotFound, ValidationError
+from guestgate.errors import GuestgateError, JobStopped, NotFound, PendingApproval, ValidationError
+from guestgate.services.bulk_held import mark_held
 from guestgate.services.directory import Actor
 from guestgate.services.invitations import InvitationService
 from guestgate.services.ports import Sealer, UnitOfWork
@@ -183,13 +184,16 @@ def _cells(sealer: Sealer, job_id: str, row: JobRow) -> tuple[str, ...]:
 
 def _result(sealer: Sealer, job: BulkJob, row: JobRow) -> ResultRow:
     cells = _cells(sealer, job.id, row)
+    url = ""  # a done row's redeem link; a held row's approval status URL
+    if row.sealed_redeem_url is not None and row.status in (states.ROW_DONE, states.ROW_HELD):
+        url = sealer.open(row.sealed_redeem_url, _link_context(job.id, row.position)).decode()
     if row.status == states.ROW_DONE:
-        url = ""
-        if row.sealed_redeem_url is not None:
-            url = sealer.open(row.sealed_redeem_url, _link_context(job.id, row.position)).decode()
         return ResultRow(cells, bulk_csv.SUCCESS, user_id=row.user_id or "", redeem_url=url)
     if row.status == states.ROW_FAILED:
         return ResultRow(cells, bulk_csv.FAILURE, row.error_code or "", row.error_message or "")
+    if row.status == states.ROW_HELD:
+        held, message = bulk_csv.PENDING_APPROVAL, row.error_message or ""
+        return ResultRow(cells, held, held, message, row.approval_id or "", url)
     if row.status == states.ROW_SKIPPED:
         return ResultRow(cells, bulk_csv.SKIPPED, "ExampleRow", "The template's example row.")
     if job.status == states.CANCELLED:
@@ -316,10 +320,24 @@ class BulkRunner:
                     ):
                         raise JobStopped
 
+                async def hold(uow: UnitOfWork, held: PendingApproval, now: datetime) -> None:
+                    if not await mark_held(
+                        uow,
+                        self.sealer,
+                        job_id=job.id,
+                        position=row.position,
+                        held=held,
+                        context=_link_context(job.id, row.position),
+                        now=iso(now),
+                    ):
+                        raise JobStopped
+
                 try:
-                    await self.invitations.invite_in_job(actor, request, also=mark)
+                    await self.invitations.invite_in_job(actor, request, also=mark, also_held=hold)
                 except JobStopped:
                     stopped = True
+                except PendingApproval:
+                    pass  # the row is marked held, in the request's transaction
                 except GuestgateError as exc:
                     failures.append((row.position, exc))
                 except Exception:
@@ -342,17 +360,18 @@ class BulkRunner:
                 await uow.commit()
 
     async def _summarize(self, job: BulkJob, actor: Actor) -> None:
-        """One mail to each requester of the job's invited guests, once per job: the mark
-        and the mail commit together."""
+        """One mail to each requester of the job's invited guests (and, apart, those held
+        for an approver), once per job: the mark and the mail commit together."""
         columns = bulk_csv.columns_of(job.headings, entra=job.entra)
         invited: list[tuple[EmailAddress, str]] = []
+        held: list[tuple[EmailAddress, str]] = []
         requesters: dict[str, EmailAddress] = {}
         after = -1
         while True:
             async with self.make_uow(write=False) as uow:
                 page = await uow.bulk_jobs.rows(job.id, after=after, limit=PAGE)
             for row in page:
-                if row.status != states.ROW_DONE:
+                if row.status not in (states.ROW_DONE, states.ROW_HELD):
                     continue
                 # Only the two cells the summary needs: the row was checked when invited.
                 named, guest = bulk_csv.requester_and_guest(
@@ -362,17 +381,18 @@ class BulkRunner:
                 if requester:
                     if requester not in requesters:  # a file names few, on many rows
                         requesters[requester] = parse_email(requester, field="requestedBy")
-                    invited.append((requesters[requester], parse_email(guest).address))
+                    to = held if row.status == states.ROW_HELD else invited
+                    to.append((requesters[requester], parse_email(guest).address))
             if len(page) < PAGE:
                 break
             after = page[-1].position
-        if not invited:
+        if not invited and not held:
             return
         governance = self.invitations.governance
         async with self.make_uow() as uow:
             if not await uow.bulk_jobs.mark_summarized(job.id, now=iso(self.now())):
                 return
-            mailed = await governance.summarize_in(uow, actor, invited)
+            mailed = await governance.summarize_in(uow, actor, invited, held=held)
             await uow.commit()
         if mailed:
             self.invitations.wake()

@@ -31,6 +31,16 @@ class BulkJobs(Protocol):
     async def fail_row(
         self, job_id: str, position: int, *, code: str, message: str, now: str
     ) -> bool: ...
+    async def hold_row(
+        self,
+        job_id: str,
+        position: int,
+        *,
+        approval_id: str,
+        sealed_status_url: str,
+        message: str,
+        now: str,
+    ) -> bool: ...
     async def cancel(self, tenant_id: str, job_id: str, *, now: str) -> bool: ...
     async def finish(self, job_id: str, *, status: str, now: str) -> bool: ...
     async def finish_if_complete(self, job_id: str, *, now: str) -> bool: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from guestgate.domain import bulk_jobs as states
@@ -46,6 +46,8 @@ class Check:
     skipped: int
     problems: list[Problem]
     warnings: tuple[str, ...]
+    needs_approval: int = 0  # valid rows that would wait for an approver
+    waiting: list[int] = field(default_factory=list)  # their row numbers (the first ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class Progress:
     failed: int
     skipped: int
     remaining: int
+    held: int = 0  # waiting for an approver
 
     @property
     def finished(self) -> bool:
@@ -73,6 +76,7 @@ class Progress:
             failed=counts.get(states.ROW_FAILED, 0),
             skipped=counts.get(states.ROW_SKIPPED, 0),
             remaining=counts.get(states.PENDING, 0),
+            held=counts.get(states.ROW_HELD, 0),
         )
 
 
@@ -127,8 +131,9 @@ async def read_file(person: Person, data: bytes) -> BulkFile:
     return _own_requesters(person, parsed)
 
 
-def check(parsed: BulkFile) -> Check:
-    """What a check-only pass reports: the rows that would fail, and the counts."""
+def check(parsed: BulkFile, waiting: list[int] | None = None) -> Check:
+    """What a check-only pass reports: the rows that would fail, those that would wait for
+    an approver (`waiting`, bulk.rows_needing_approval), and the counts."""
     bad = [r for r in parsed.rows if r.error is not None]
     skipped = sum(1 for r in parsed.rows if r.skipped)
     return Check(
@@ -142,6 +147,8 @@ def check(parsed: BulkFile) -> Check:
             if r.error is not None
         ],
         warnings=parsed.warnings,
+        needs_approval=len(waiting or []),
+        waiting=(waiting or [])[:MAX_LISTED],
     )
 
 

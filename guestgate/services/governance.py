@@ -225,17 +225,22 @@ class Governance:
         uow: UnitOfWork,
         actor: Actor,
         invited: Sequence[tuple[EmailAddress, str]],
+        *,
+        held: Sequence[tuple[EmailAddress, str]] = (),
     ) -> bool:
         """`summarize` inside the caller's transaction (a bulk job's, which records with it
-        that its requesters were told, so they are told once)."""
-        by_requester: dict[str, tuple[EmailAddress, list[str]]] = {}
+        that its requesters were told, so they are told once); `held`, the guests of the
+        job that wait for an approver, listed apart."""
+        by_requester: dict[str, tuple[EmailAddress, list[str], list[str]]] = {}
         for requester, guest in invited:
-            by_requester.setdefault(requester.key, (requester, []))[1].append(guest)
+            by_requester.setdefault(requester.key, (requester, [], []))[1].append(guest)
+        for requester, guest in held:
+            by_requester.setdefault(requester.key, (requester, [], []))[2].append(guest)
         if not by_requester:
             return False
         queued = False
         tenant = await uow.tenants.get(actor.tenant_id)  # read fresh: its logo is shown
-        for requester, guests in by_requester.values():
+        for requester, guests, waiting in by_requester.values():
             if tenant is None or not await self.may_notify(uow, actor, requester):
                 continue
             summary = RequesterSummary(
@@ -243,6 +248,7 @@ class Governance:
                 org=tenant.name,
                 guests=tuple(guests),
                 logo_url=tenant.logo_url,
+                held=tuple(waiting),
             )
             await outbox.enqueue(
                 uow,

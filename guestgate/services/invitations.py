@@ -17,7 +17,7 @@ from guestgate.domain.emails import EmailAddress
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.views import InvitationPage, InvitationQuery, InvitationView
 from guestgate.errors import ApprovalRequired, GuestgateError
-from guestgate.services.approvals import ApprovalService
+from guestgate.services.approvals import AlsoHeld, ApprovalService
 from guestgate.services.directory import Actor, Change, Directory, Invited, Record
 from guestgate.services.governance import Governance
 from guestgate.services.ports import UnitOfWork
@@ -42,7 +42,14 @@ class InvitationService:
         """Invite one address as a guest; the answer carries the new redeem link."""
         return await self._invite(actor, request, self.governance.record)
 
-    async def _invite(self, actor: Actor, request: InviteRequest, record: Record) -> InvitationView:
+    async def _invite(
+        self,
+        actor: Actor,
+        request: InviteRequest,
+        record: Record,
+        *,
+        also_held: AlsoHeld | None = None,
+    ) -> InvitationView:
         try:
             outcome = await self.directory.invite(
                 actor, request, gate=self.governance, record=record
@@ -51,18 +58,19 @@ class InvitationService:
             # The directory stored nothing; the request waits, and the caller hears 202.
             if self.approvals is None:
                 raise RuntimeError("approval rules need InvitationService.approvals") from None
-            raise await self.approvals.hold(actor, request, held.days) from None
+            raise await self.approvals.hold(actor, request, held.days, also=also_held) from None
         metrics.invitation_created()
         if outcome.mailed:
             self.wake()
         return outcome.view
 
     async def invite_in_job(
-        self, actor: Actor, request: InviteRequest, *, also: Also
+        self, actor: Actor, request: InviteRequest, *, also: Also, also_held: AlsoHeld
     ) -> InvitationView:
         """One invitation of a bulk job (services/bulk.py): `also` runs inside the
         invitation's transaction, and may raise to undo it; the requester is told later,
-        in the job's one summary."""
+        in the job's one summary. An invitation the policy holds for an approver raises
+        PendingApproval; `also_held` runs inside that request's transaction."""
 
         async def record(uow: UnitOfWork, who: Actor, change: Change, now: datetime) -> bool:
             mailed = await self.governance.record_bulk(uow, who, change, now)
@@ -70,7 +78,7 @@ class InvitationService:
                 await also(uow, change.view, now)
             return mailed
 
-        return await self._invite(actor, request, record)
+        return await self._invite(actor, request, record, also_held=also_held)
 
     async def invite_many(
         self, actor: Actor, requests: Sequence[InviteRequest | GuestgateError]

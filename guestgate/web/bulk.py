@@ -23,7 +23,7 @@ from guestgate.domain.bulk_csv import MAX_BYTES
 from guestgate.domain.bulk_jobs import BulkJob
 from guestgate.domain.tenants import is_guid
 from guestgate.errors import Conflict, UnsupportedMediaType, ValidationError
-from guestgate.services import bulk
+from guestgate.services import bulk, bulk_held
 from guestgate.web.api import PROTECTED, actor_of
 from guestgate.web.auth import caller_of, runtime_of
 
@@ -49,6 +49,8 @@ class BulkCheck(msgspec.Struct):
     skipped: int
     errors: list[RowProblem]
     warnings: list[str]
+    needsApproval: int = 0  # valid rows the invitation policy would hold for an approver
+    approvalRows: list[int] = []  # their row numbers (at most 1,000 listed)
 
 
 class BulkJobAnswer(msgspec.Struct):
@@ -57,6 +59,7 @@ class BulkJobAnswer(msgspec.Struct):
     totalRequests: int
     succeeded: int
     failed: int
+    held: int  # waiting for an approver: an approval request each, nothing sent
     skipped: int
     pending: int
     createdDateTime: str
@@ -77,6 +80,7 @@ def _answer(request: Request[Any, Any, Any], job: BulkJob, warnings: list[str]) 
         totalRequests=job.total,
         succeeded=counts.get(states.ROW_DONE, 0),
         failed=counts.get(states.ROW_FAILED, 0),
+        held=counts.get(states.ROW_HELD, 0),
         skipped=counts.get(states.ROW_SKIPPED, 0),
         pending=pending,
         createdDateTime=job.created_at,
@@ -139,6 +143,9 @@ async def upload_bulk(request: Request[Any, Any, Any]) -> Response[Any]:
             if r.error is not None
         ]
         skipped = sum(1 for r in parsed.rows if r.skipped)
+        waiting = await bulk_held.rows_needing_approval(
+            runtime_of(request).uow, tenant_id=caller_of(request).tenant_id, parsed=parsed
+        )
         answer = BulkCheck(
             rows=len(parsed.rows),
             valid=len(parsed.rows) - len(bad) - skipped,
@@ -146,6 +153,8 @@ async def upload_bulk(request: Request[Any, Any, Any]) -> Response[Any]:
             skipped=skipped,
             errors=problems,
             warnings=warnings,
+            needsApproval=len(waiting),
+            approvalRows=waiting[:MAX_LISTED],
         )
         return Response(answer, status_code=200)
     runtime = runtime_of(request)

@@ -23,7 +23,7 @@ from guestgate.domain.bulk_jobs import BulkJob
 from guestgate.domain.tenants import is_guid
 from guestgate.errors import GuestgateError
 from guestgate.logs import request_id_var
-from guestgate.services import bulk
+from guestgate.services import bulk, bulk_held
 from guestgate.services import console_bulk as jobs
 from guestgate.services.console_guests import actor_of
 from guestgate.web.auth import runtime_of
@@ -188,7 +188,11 @@ async def bulk_upload(request: Request[Any, Any, Any], tenant: str) -> Response[
     try:
         parsed = await jobs.read_file(signed.person, data)
         if check_only:
-            return await _list(signed, request, checked=jobs.check(parsed), check_only=True)
+            waiting = await bulk_held.rows_needing_approval(
+                runtime.uow, tenant_id=signed.tenant.id, parsed=parsed
+            )
+            checked = jobs.check(parsed, waiting)
+            return await _list(signed, request, checked=checked, check_only=True)
         if runtime.worker.bulk is None:
             return await _list(
                 signed,
@@ -262,6 +266,7 @@ async def bulk_progress(request: Request[Any, Any, Any], tenant: str, job_id: st
             "total": p.total,
             "done": p.done,
             "failed": p.failed,
+            "held": p.held,
             "skipped": p.skipped,
             "remaining": p.remaining,
             "finished": p.finished,

@@ -87,6 +87,15 @@ _CHECK = {
             },
         },
         "warnings": {"type": "array", "items": {"type": "string"}},
+        "needsApproval": {
+            "type": "integer",
+            "description": "valid rows the invitation policy would hold for an approver",
+        },
+        "approvalRows": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "their row numbers (at most 1,000 listed)",
+        },
     },
 }
 

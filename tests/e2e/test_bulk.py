@@ -307,3 +307,54 @@ def _expire_leases(url: str) -> None:
         return
     with psycopg.connect(url) as pg:
         pg.execute(sql)
+
+
+def test_rows_held_for_an_approver_over_http_and_the_cli(
+    server: Server, admin: Caller, tmp_path: Path
+) -> None:
+    """A policy holds one domain: the check names its rows, the job's status counts them as
+    held, the CLI's progress and answer too; approving one invites that guest."""
+    app = "https://myapplications.microsoft.com"
+    data = (
+        "version:v1.0\n"
+        + HEADINGS
+        + f"\nana@waits.example,{app},TRUE,\nbo@free.example,{app},FALSE,\n"
+        + f"cy@waits.example,{app},FALSE,\n"
+    )
+    server.cli("policy", "set", "--tenant", "contoso.example", "--approval-for", "waits.example")
+    try:
+        before = stored(server)
+        checked = admin.request(
+            "POST", "/api/bulk/invitations?checkOnly=true", content=data, headers=CSV
+        )
+        assert checked.status_code == 200, checked.text
+        body = checked.json()
+        assert (body["valid"], body["needsApproval"], body["approvalRows"]) == (3, 2, [3, 5])
+        assert stored(server) == before
+        answer = admin.request("POST", "/api/bulk/invitations", content=data, headers=CSV)
+        assert answer.status_code == 202, answer.text
+        done = wait_done(admin, answer.json()["statusUrl"])
+        assert (done["succeeded"], done["held"], done["failed"]) == (1, 2, 0)
+        results = admin.request("GET", done["resultsUrl"])
+        rows = list(csv.reader(io.StringIO(results.text.removeprefix("\ufeff"))))
+        held = [r for r in rows[1:] if r[4] == "PendingApproval"]
+        assert [r[0] for r in held] == ["ana@waits.example", "cy@waits.example"]
+        for row in held:
+            assert row[5] == "PendingApproval"
+            assert row[8] == f"{server.base_url}/api/approvals/{row[7]}"
+            state = admin.request("GET", row[8])
+            assert state.status_code == 200, state.text
+            assert state.json()["status"] == "PendingApproval"
+
+        source = tmp_path / "held.csv"
+        source.write_text(data.replace("@waits", "-cli@waits").replace("bo@", "bo-cli@"))
+        check = server.cli(
+            "bulk", "invite", str(source), "--tenant", "contoso.example", "--check-only", "--json"
+        )
+        assert json.loads(check.stdout)["approvalRows"] == [3, 5]
+        run = server.cli("bulk", "invite", str(source), "--tenant", "contoso.example", "--json")
+        answer_cli = json.loads(run.stdout)
+        assert (answer_cli["succeeded"], answer_cli["held"], answer_cli["failed"]) == (1, 2, 0)
+        assert "1 invited, 2 held for approval, 0 failed" in run.stderr
+    finally:
+        server.cli("policy", "set", "--tenant", "contoso.example", "--approval-for", "")

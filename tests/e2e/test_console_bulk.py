@@ -205,6 +205,7 @@ def test_an_admin_uploads_follows_the_job_and_downloads_its_results(
     page.wait_for_load_state()
     assert _counts(page) == {
         "Invited": "3",
+        "Held for approval": "0",
         "Failed": "1",
         "Skipped": "0",
         "Remaining": "0",
@@ -229,7 +230,7 @@ def test_an_admin_uploads_follows_the_job_and_downloads_its_results(
     page.get_by_role("link", name="Bulk invite").first.click()
     listed = page.locator("tbody tr", has=page.locator(f'a[href$="/bulk/{job_id}"]'))
     cells = listed.locator("td").all_inner_texts()
-    assert cells[1:] == [admin, "Done", "4", "3", "1", "0"]
+    assert cells[1:] == [admin, "Done", "4", "3", "0", "1", "0"]
     violations += serious_violations(page)
 
     audit = _audit(server)
@@ -432,3 +433,58 @@ def test_a_reader_sees_the_jobs_and_every_post_is_refused(
     assert "does not let you see bulk invitations" in page.inner_text("main")
     assert page.get_by_role("link", name="Bulk invite").count() == 0
     context.close()
+
+
+def test_rows_held_for_an_approver_are_counted_apart_and_named_by_the_check(
+    server: Server, sink: SmtpSink, chromium: Any
+) -> None:
+    """A policy holds one domain for an approver: the check names its rows, the job page
+    counts them as held (not failed) and the results list the approval request."""
+    admin = _address("admin")
+    member(server, admin, "Avery Admin", "Global administrator")
+    held = [_address(f"held{n}", "waits.example") for n in range(2)]
+    invited = _address("free", "fabrikam.example")
+    app = "https://myapplications.microsoft.com"
+    data = _entra_file(
+        [f"{held[0]},{app},TRUE,Hi", f"{invited},{app},FALSE,Hi", f"{held[1]},{app},TRUE,Hi"]
+    )
+    server.cli("policy", "set", "--tenant", DEMO_TENANT, "--approval-for", "waits.example")
+    context = chromium.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, server, sink, admin, path="bulk")
+        requests = _count(server, "SELECT COUNT(*) FROM approval_requests")
+        _upload(page, server, data, check_only=True)
+        text = page.inner_text("main")
+        assert "3 rows: 3 to invite, 0 with a problem" in text
+        assert "Of those to invite, 2 would wait for an approver" in text
+        assert "rows 3, 5." in text  # the file's rows: version line 1, headings 2
+        assert _count(server, "SELECT COUNT(*) FROM approval_requests") == requests
+        assert serious_violations(page) == []
+
+        _upload(page, server, data)
+        _wait_for(_state_is(page, "Done"))
+        page.reload()
+        counts = _counts(page)
+        assert (counts["Invited"], counts["Held for approval"], counts["Failed"]) == ("1", "2", "0")
+        assert "2 rows wait for an approver" in page.inner_text("main")
+        assert serious_violations(page) == []
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download the results (CSV)").click()
+        text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+        rows = {r[0]: r for r in csv.reader(io.StringIO(text))}
+        for guest in held:
+            status, code, message, request_id, url = rows[guest][4:]
+            assert (status, code) == ("PendingApproval", "PendingApproval")
+            assert request_id in message
+            assert url == f"{server.base_url}/api/approvals/{request_id}"
+        assert rows[invited][4] == "Success"
+        assert _count(server, "SELECT COUNT(*) FROM approval_requests") == requests + 2
+        assert _users(server, held) == 0
+        assert all(sink.messages(to=g) == [] for g in held)
+        page.goto(f"{server.base_url}/admin/{DEMO_TENANT}/bulk")
+        row = page.get_by_role("region", name="Recent jobs").locator("tbody tr").first
+        assert row.locator("td").all_inner_texts()[4:7] == ["1", "2", "0"]
+    finally:
+        context.close()
+        server.cli("policy", "set", "--tenant", DEMO_TENANT, "--approval-for", "")

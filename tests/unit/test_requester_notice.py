@@ -223,3 +223,36 @@ def test_summary_round_trips_and_renders_every_guest() -> None:
         now=NOW,
     )
     assert "eingeladene Gäste" in german.parsed()["Subject"]
+
+
+def test_summary_lists_the_guests_held_for_an_approver_apart() -> None:
+    sender = Sender("invites@contoso.example")
+    both = RequesterSummary(
+        to="boss@contoso.example",
+        org="Contoso",
+        guests=("a@x.example",),
+        held=("h1@x.example", "<h2>@x.example"),
+    )
+    assert decode_payload(both.kind, encode_payload(both)) == both
+    parsed = build(both, outbox_id="m1", sender=sender, now=NOW).parsed()
+    assert parsed["Subject"] == "Guests invited to Contoso at your request: 1"
+    text = parsed.get_body(("plain",))
+    html = parsed.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    invited, _, waiting = text.get_content().partition("2 more wait for an approver")
+    assert "- a@x.example" in invited
+    assert "- h1@x.example" in waiting
+    assert "h1@x.example" not in invited
+    assert "<li>&lt;h2&gt;@x.example</li>" in html.get_content()
+    only_held = replace(both, guests=())
+    parsed = build(only_held, outbox_id="m2", sender=sender, now=NOW).parsed()
+    assert parsed["Subject"] == "Guests waiting for approval in Contoso at your request: 2"
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    assert "were invited" not in body.get_content()
+    german = build(replace(only_held, language="de"), outbox_id="m3", sender=sender, now=NOW)
+    assert "zur Genehmigung wartende Gäste: 2" in german.parsed()["Subject"]
+    # A summary stored before held guests were listed reads back with none.
+    old = encode_payload(replace(both, held=())).replace(b', "held": []', b"")
+    assert decode_payload(both.kind, old).held == ()  # type: ignore[union-attr]

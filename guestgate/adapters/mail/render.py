@@ -55,6 +55,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify_body": "{guest} has been invited to the {org} organization at your request.",
         "summary_subject": "Guests invited to {org} at your request: {count}",
         "summary_body": "At your request, {count} guests were invited to the {org} organization:",
+        "summary_held_subject": "Guests waiting for approval in {org} at your request: {count}",
+        "summary_held": "{count} more wait for an approver; nothing was sent to them yet. Each"
+        " is invited, and you are told, once approved:",
         "code_subject": "Your {org} verification code",
         "code_body": "Enter this code on the invitation page to confirm your email address."
         " It is valid for 10 minutes.",
@@ -109,6 +112,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary_body": (
             "Auf Ihren Wunsch wurden {count} Gäste in die Organisation {org} eingeladen:"
         ),
+        "summary_held_subject": "Auf Ihren Wunsch in {org} zur Genehmigung wartende Gäste: {count}",
+        "summary_held": "{count} weitere warten auf eine Genehmigung; an sie wurde noch nichts"
+        " gesendet. Jeder wird eingeladen, und Sie werden benachrichtigt, sobald sie erteilt ist:",
         "code_subject": "Ihr Bestätigungscode für {org}",
         "code_body": "Geben Sie diesen Code auf der Einladungsseite ein, um Ihre E-Mail-Adresse"
         " zu bestätigen. Er ist 10 Minuten gültig.",
@@ -256,14 +262,15 @@ def build(
             subject_line = strings[f"{outcome}_subject"].format(guest=payload.guest)
             template = "notification"
         case RequesterSummary():
-            count = len(payload.guests)
+            count, held = len(payload.guests), len(payload.held)
             context = {
-                "text": strings["summary_body"].format(count=count, org=org),
+                "text": strings["summary_body"].format(count=count, org=org) if count else "",
                 "guests": payload.guests,
-                "org": org,
-                "lang": lang,
+                "held_text": strings["summary_held"].format(count=held) if held else "",
+                "held": payload.held,  # the layout adds org and lang
             }
-            subject_line = strings["summary_subject"].format(org=org, count=count)
+            key = "summary_subject" if count else "summary_held_subject"  # all held
+            subject_line = strings[key].format(org=org, count=count or held)
             template = "summary"
         case WebhookDisabledNotice():
             context = {

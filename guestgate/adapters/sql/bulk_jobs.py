@@ -49,6 +49,7 @@ def _row(row: Row) -> JobRow:
         sealed_redeem_url=row["redeem_url"],
         error_code=row["error_code"],
         error_message=row["error_message"],
+        approval_id=row["approval_id"],
     )
 
 
@@ -218,6 +219,32 @@ class SqlBulkJobs:
                 "job_id": job_id,
                 "position": position,
                 "code": code[:64],
+                "message": message[:500],
+                "now": now,
+            },
+        )
+        return count == 1
+
+    async def hold_row(
+        self,
+        job_id: str,
+        position: int,
+        *,
+        approval_id: str,
+        sealed_status_url: str,
+        message: str,
+        now: str,
+    ) -> bool:
+        """Mark a row held for an approver, in the transaction that stores its request."""
+        count = await self.tx.execute(
+            "UPDATE bulk_job_rows SET status = 'held', approval_id = :approval_id,"  # noqa: S608
+            " redeem_url = :url, error_code = 'PendingApproval', error_message = :message,"
+            " updated_at = :now" + _WHILE_RUNNING,
+            {
+                "job_id": job_id,
+                "position": position,
+                "approval_id": approval_id,
+                "url": sealed_status_url,
                 "message": message[:500],
                 "now": now,
             },

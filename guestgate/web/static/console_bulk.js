@@ -6,7 +6,7 @@
   var box = document.getElementById("progress");
   if (!box || box.getAttribute("data-running") !== "yes") return;
   var url = box.getAttribute("data-url");
-  var names = ["done", "failed", "skipped", "remaining"];
+  var names = ["done", "held", "failed", "skipped", "remaining"];
 
   function show(p) {
     names.forEach(function (name) {
