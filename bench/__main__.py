@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cases",
         default=",".join(DEFAULT_CASES),
-        help=f"comma list of {', '.join(CASES)} (users, soak, bulk, bulk-pg, bulk-graph, reports"
-        " and console are not in the default list)",
+        help=f"comma list of {', '.join(CASES)} (users, soak, bulk, bulk-pg, bulk-graph, reports,"
+        " console, lifecycle and lifecycle-load are not in the default list)",
     )
     p.add_argument(
         "--soak-seconds", type=int, default=600, help="length of the memory and soak cases"
@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
         "--guests",
         type=int,
         default=1_000_000,
-        help="guests seeded for users-1m and console (users seeds 2,000 through the API)",
+        help="guests seeded for users-1m, console, lifecycle and lifecycle-load (users seeds"
+        " 2,000 through the API)",
     )
     p.add_argument("--page", type=int, default=5000, help="the deep page users-1m reads")
     p.add_argument(
@@ -59,7 +60,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--console-rate", type=float, default=50.0, help="console's fixed pages/s of each kind"
     )
-    p.add_argument("--rate", type=float, default=500.0, help="requests/s of invite-500 and memory")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=500.0,
+        help="requests/s of invite-500, memory and lifecycle-load's invites",
+    )
     p.add_argument(
         "--email-rate", type=float, default=1000.0, help="invite-email's fixed invites/s"
     )

@@ -164,11 +164,13 @@ def run_openloop(
     sample_every: float = 5.0,
     probe: Callable[[], int] | None = None,
     forms: str | None = None,
+    samples: str | None = None,
 ) -> dict[str, Any]:
     """Requests at a fixed rate from `bench.openloop` in its own process, like run_wrk.
 
     `probe`, if given, is read at every sample (invite-email: messages delivered so far);
-    `forms`, a file of form bodies, one per request (code-exchange: single-use codes).
+    `forms`, a file of form bodies, one per request (code-exchange: single-use codes);
+    `samples`, a file for each request's due time, latency and status (lifecycle-load).
     """
     command = [
         sys.executable,
@@ -183,6 +185,7 @@ def run_openloop(
         token,
         *(["--json", body] if body else []),
         *(["--forms", forms] if forms else []),
+        *(["--samples", samples] if samples else []),
     ]
     workers = server.workers()
     generator = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -123,6 +123,16 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                     f" p99 {r[key + '_p99_ms']:.1f} ms"
                 )
             continue
+        if "pass_cpu_s" in r:
+            lines.append(
+                f"{name:<{w}}one lifecycle pass over {r['guests']:.0f} guests under"
+                f" {r['rate']:.0f} invites/s: {r['pass_cpu_s']:.1f} s CPU, {r['pass_s']:.1f} s"
+                f" (target {r['pass_target_s']:.0f} s); invites meanwhile {r['during_rps']:.0f}/s,"
+                f" p50 {r['during_p50_ms']:.1f} ms, p99 {r['during_p99_ms']:.1f} ms (target"
+                f" {r['p99_target_ms']:.0f}), {r['during_errors']:.0f} errors,"
+                f" {r['during_non2xx']:.0f} not 2xx"
+            )
+            continue
         if "evaluation_s" in r:
             lines.append(
                 f"{name:<{w}}one lifecycle evaluation over {r['guests']:.0f} guests:"

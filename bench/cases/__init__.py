@@ -18,6 +18,7 @@ from bench.cases.invite_events import invite_events
 from bench.cases.invite_metrics import invite_metrics
 from bench.cases.invite_pg import invite_pg
 from bench.cases.lifecycle import lifecycle_1m
+from bench.cases.lifecycle_load import lifecycle_load
 from bench.cases.memory import memory
 from bench.cases.peer import peer
 from bench.cases.redeem import redeem
@@ -51,6 +52,7 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
     "bulk-graph": bulk_graph,
     "reports": reports,
     "lifecycle": lifecycle_1m,
+    "lifecycle-load": lifecycle_load,
     "console": console,
     "memory": memory,
     "soak": soak,
@@ -60,9 +62,20 @@ CASES: dict[str, Callable[[CaseRun], dict[str, Any]]] = {
 # runs alternately with `invite` (added if not asked for), so their ratio is of one session.
 # bulk and bulk-pg (a 100,000-row job each, docs/bulk.md), bulk-graph (graph mode at Graph's
 # invitation limit, docs/bulk.md) and reports (a million invitations,
-# docs/reports.md), console (a million guests, docs/console.md) and lifecycle (a daily
-# evaluation over a million guests, docs/governance.md) are asked for by name.
-ASKED_FOR = ("users", "soak", "bulk", "bulk-pg", "bulk-graph", "reports", "console", "lifecycle")
+# docs/reports.md), console (a million guests, docs/console.md), lifecycle (a daily
+# evaluation over a million guests, docs/governance.md) and lifecycle-load (the scheduler's
+# pass over them while invites run at 500/s) are asked for by name.
+ASKED_FOR = (
+    "users",
+    "soak",
+    "bulk",
+    "bulk-pg",
+    "bulk-graph",
+    "reports",
+    "console",
+    "lifecycle",
+    "lifecycle-load",
+)
 DEFAULT_CASES = tuple(name for name in CASES if name not in ASKED_FOR)
 PAIRED = {"peer": "invite"}
 NO_QUIET_VARIANT = ("peer",)  # not guestgate: its logging is not ours to turn down
