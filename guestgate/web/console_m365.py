@@ -32,9 +32,9 @@ from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
 from guestgate.web.console_guest_routes import Form, guest_action, user_routes
-from guestgate.web.console_m365_signin import TITLES, form_token, signed_in, when
+from guestgate.web.console_m365_signin import TITLES, form_token, signed_form, signed_in, when
 from guestgate.web.errors import status_of
-from guestgate.web.forms import check_csrf, message, read_form, render
+from guestgate.web.forms import message, render
 
 Signed = tuple[Runtime, M365Person]
 
@@ -207,19 +207,7 @@ class M365Frame:
     async def form(
         self, request: Request[Any, Any, Any], tenant: str
     ) -> tuple[Signed, Form] | Response[str]:
-        signed = await signed_in(request, tenant)
-        if isinstance(signed, Response):
-            return signed
-        runtime, person = signed
-        try:
-            form = await read_form(request, 10)
-        except GuestgateError:
-            form = {}
-        if not check_csrf(runtime, f"console-m365:{person.session_hash}", form):
-            return message(
-                403, "This request was refused", "The form was not sent by this console's page."
-            )
-        return signed, form
+        return await signed_form(request, tenant)
 
     def refusal(self, signed: Signed, exc: GuestgateError) -> Response[str]:
         return _refusal(exc)

@@ -275,9 +275,11 @@ async def home(tenant: str) -> Response[str]:
     return see_other(f"/admin/{quote(tenant, safe='')}/guests")
 
 
-@post("/admin/{tenant:str}/signout", include_in_schema=False, status_code=303)
-async def sign_out(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
-    """End the console session (the cookie; Entra's own session is Entra's)."""
+async def signed_form(
+    request: Request[Any, Any, Any], tenant: str
+) -> tuple[tuple[Runtime, M365Person], dict[str, str]] | Response[str]:
+    """The signed-in person and their form, once its CSRF token is this session's; else the
+    page to send instead (as `signed_in`, or 403)."""
     signed = await signed_in(request, tenant)
     if isinstance(signed, Response):
         return signed
@@ -290,6 +292,16 @@ async def sign_out(request: Request[Any, Any, Any], tenant: str) -> Response[str
         return message(
             403, "This request was refused", "The form was not sent by this console's page."
         )
+    return signed, form
+
+
+@post("/admin/{tenant:str}/signout", include_in_schema=False, status_code=303)
+async def sign_out(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
+    """End the console session (the cookie; Entra's own session is Entra's)."""
+    checked = await signed_form(request, tenant)
+    if isinstance(checked, Response):
+        return checked
+    (runtime, _person), _form = checked
     page = message(200, "You signed out", "You have signed out of the admin console.")
     page.cookies.append(cookie(runtime, CONSOLE_COOKIE, "", 0))
     return page
