@@ -245,7 +245,7 @@ def test_reports_never_fail_and_answer_as_documented(
     """schemathesis on the report routes with a token that may read them: generated values
     for every parameter, valid and invalid, are answered as /openapi.json says, never 5xx."""
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, assume, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
     from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -266,6 +266,9 @@ def test_reports_never_fail_and_answer_as_documented(
             suppress_health_check=list(HealthCheck),
         )
         def check(case: Any) -> None:
+            # A generated query value of None or [] is not sent at all: such a "negative"
+            # case reaches the server as a valid request, which rightly answers 200.
+            assume(all(v is not None and v != [] for v in (case.query or {}).values()))
             case.call_and_validate(
                 base_url=server.base_url,
                 headers=caller.headers,

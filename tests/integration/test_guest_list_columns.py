@@ -167,8 +167,11 @@ async def test_every_write_path_keeps_the_latest_invitation_on_the_guest(
     async def also(work: UnitOfWork, view: InvitationView, now: Any) -> None:
         return None
 
+    async def held(work: UnitOfWork, pending: Any, now: Any) -> None:
+        raise AssertionError("no approval rule is set: nothing is held")
+
     job = await service.invite_in_job(
-        actor, build_invite_request(email=b, requested_by=other), also=also
+        actor, build_invite_request(email=b, requested_by=other), also=also, also_held=held
     )
     await service.revoke(actor, job.id)
     await assert_agrees(uow, db, actor.tenant_id)
