@@ -18,6 +18,7 @@ from guestgate.domain.paging import decode_cursor, encode_cursor
 from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import DeletedUser, User
 from guestgate.errors import ValidationError
+from guestgate.services import users
 from guestgate.web.api import actor_of
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -53,7 +54,12 @@ async def update_user(request: Request[Any, Any, Any], user_ref: REF) -> None:
                 f"Property '{name[:80]}' cannot be updated here; only accountEnabled can.",
                 code="Request_BadRequest",
             )
-    if "accountEnabled" not in body:
+    if "accountEnabled" not in body:  # nothing to change, but the user must exist
+        await users.get_user(
+            runtime_of(request).uow(write=False),
+            tenant_id=caller_of(request).tenant_id,
+            ref=user_ref,
+        )
         return
     enabled = body["accountEnabled"]
     if not isinstance(enabled, bool):

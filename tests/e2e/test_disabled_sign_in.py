@@ -163,3 +163,30 @@ def test_a_disabled_guest_cannot_sign_in_and_its_tokens_stop(
     assert fresh.status_code == 200, fresh.text
     refused_50057_or_revoked = token(server, app, grant_type="refresh_token", refresh_token=refresh)
     assert refused_50057_or_revoked.status_code == 400
+
+
+def test_patch_names_a_user_that_exists_and_takes_only_account_enabled(
+    server: Server, sink: SmtpSink
+) -> None:
+    admin = Caller.new_app(server, DEMO_TENANT, INVITE, READ_USERS, READWRITE_USERS)
+    email = f"p.{uuid.uuid4().hex[:8]}@partner.example"
+    invited = admin.invite({"invitedUserEmailAddress": email, "sendInvitationMessage": False})
+    assert invited.status_code == 201, invited.text
+    user_id = invited.json()["invitedUser"]["id"]
+
+    # An empty change of a user that exists changes nothing and answers 204, as Graph does.
+    assert admin.request("PATCH", f"/v1.0/users/{user_id}", json={}).status_code == 204
+    # An empty change, or a real one, of a user that does not exist is 404, not 204.
+    for body in ({}, {"accountEnabled": False}):
+        for ref in (str(uuid.uuid4()), "nobody@contoso.example"):
+            missing = admin.request("PATCH", f"/v1.0/users/{ref}", json=body)
+            assert missing.status_code == 404, (ref, body, missing.text)
+            assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
+    # A property other than accountEnabled, or a value that is not a boolean, is 400.
+    for body in ({"displayName": "X"}, {"accountEnabled": "no"}, {"accountEnabled": None}):
+        refused = admin.request("PATCH", f"/v1.0/users/{user_id}", json=body)
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["error"]["code"] == "Request_BadRequest"
+    stored = admin.request("GET", f"/v1.0/users/{user_id}", params={"$select": "accountEnabled"})
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["accountEnabled"] is True
