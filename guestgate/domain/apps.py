@@ -163,6 +163,7 @@ def grants(roles: Iterable[str], permission: str) -> bool:
 MAX_REDIRECT_URIS = 64
 MAX_URI_LENGTH = 1024
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_LOOPBACK_AUTHORITY = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.ASCII)
 RESERVED_API_HOSTS = frozenset(
     {"guestgate", "graph.microsoft.com", "00000003-0000-0000-c000-000000000000"}
 )
@@ -235,7 +236,13 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
     except ValueError:
         return False
     host = _netloc_host(mine.netloc)
-    if host not in LOOPBACK_HOSTS or _netloc_host(theirs.netloc) != host:
+    # The presented authority must be the host and at most a port of ASCII digits. A
+    # host-and-port reading of `localhost:@evil.example` or `localhost:1@evil.example`
+    # finds `localhost`, but a browser reads user info there and goes to evil.example,
+    # carrying the code.
+    if host not in LOOPBACK_HOSTS or not _LOOPBACK_AUTHORITY.fullmatch(theirs.netloc):
+        return False
+    if _netloc_host(theirs.netloc) != host:
         return False
     return (mine.path, mine.query, mine.fragment) == (theirs.path, theirs.query, theirs.fragment)
 
