@@ -158,6 +158,9 @@ class GraphSettings:
     ca_file: str | None = None
     timeout_seconds: float = 30.0
     invites_per_window: int = 150  # Graph's limit: 150 invitations per 5 s per tenant
+    # Added to Graph's 5-second window: Graph counts invitations when they arrive, the pacer
+    # when they leave, so a request slower than the one 150 turns later could make 151.
+    pacing_margin_ms: int = 40
 
     def __post_init__(self) -> None:
         for name, url in (
@@ -172,6 +175,10 @@ class GraphSettings:
                 raise ConfigError(
                     f"{name} must be an https URL (http only for localhost), got {url!r}"
                 )
+        if not 1 <= self.invites_per_window <= 100_000:
+            raise ConfigError("GUESTGATE_GRAPH_INVITES_PER_5S must be 1-100000")
+        if not 0 <= self.pacing_margin_ms <= 5_000:
+            raise ConfigError("GUESTGATE_GRAPH_PACING_MARGIN_MS must be 0-5000")
         if self.tenant is not None and not is_guid(self.tenant):
             raise ConfigError("GUESTGATE_GRAPH_TENANT must be the tenant id (a GUID)")
         app_credential = (self.client_id, self.client_secret, self.tenant)

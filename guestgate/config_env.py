@@ -143,6 +143,7 @@ def from_env(
     retention_days = _int(env, "GUESTGATE_RETENTION_DAYS", 30)
     graph_timeout = float(_int(env, "GUESTGATE_GRAPH_TIMEOUT", 30))
     invites_per_window = _int(env, "GUESTGATE_GRAPH_INVITES_PER_5S", 150)
+    pacing_margin = _int(env, "GUESTGATE_GRAPH_PACING_MARGIN_MS", 40)
     token_failures = _int(env, "GUESTGATE_TOKEN_FAILURES_PER_MINUTE", 10)
     session_lifetime = _int(env, "GUESTGATE_SESSION_LIFETIME", 86400)
     key_refresh = _int(env, "GUESTGATE_KEY_REFRESH_SECONDS", 30)
@@ -190,6 +191,7 @@ def from_env(
             ca_file=env.get("GUESTGATE_GRAPH_CA_FILE") or None,
             timeout_seconds=graph_timeout,
             invites_per_window=invites_per_window,
+            pacing_margin_ms=pacing_margin,
         ),
         console=ConsoleSettings(
             authority=(env.get("GUESTGATE_CONSOLE_AUTHORITY") or "").rstrip("/") or None,

@@ -1168,9 +1168,9 @@ class FakePacing:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
 
-    async def reserve(self, name: str, *, now_ms: int, interval_ms: int) -> int:
-        start = max(self.s.pacers.get(name, now_ms), now_ms)
-        self.s.pacers[name] = start + interval_ms
+    async def reserve(self, name: str, *, now_us: int, interval_us: int) -> int:
+        start = max(self.s.pacers.get(name, now_us), now_us)
+        self.s.pacers[name] = start + interval_us
         return start
 
 

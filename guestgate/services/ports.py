@@ -175,7 +175,7 @@ class RateLimits(Protocol):
 class Pacing(Protocol):
     """Pacers shared by every process: turns spaced evenly, reserved one at a time."""
 
-    async def reserve(self, name: str, *, now_ms: int, interval_ms: int) -> int: ...
+    async def reserve(self, name: str, *, now_us: int, interval_us: int) -> int: ...
 
 
 class SignInStore(Protocol):

@@ -62,4 +62,4 @@ async def test_two_processes_together_never_exceed_the_limit_in_any_window(
     assert worst <= LIMIT
     # The stored state agrees with the answers: 24 turns reserved, none lost or shared.
     assert row is not None
-    assert row["free_at"] >= int(started * 1000) + 24 * pacers[0].interval_ms
+    assert row["free_at"] >= int(started * 1_000_000) + 24 * pacers[0].interval_us

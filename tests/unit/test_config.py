@@ -66,6 +66,9 @@ def test_flags_override_environment(tmp_path: Path) -> None:
         ("GUESTGATE_SMTP_URL", "http://mail.example", "smtp://"),
         ("GUESTGATE_MAIL_FROM", "Guestgate <a@b>", "plain address"),
         ("GUESTGATE_INPROCESS_WORKER", "maybe", "true or false"),
+        ("GUESTGATE_GRAPH_INVITES_PER_5S", "0", "1-100000"),
+        ("GUESTGATE_GRAPH_PACING_MARGIN_MS", "-1", "0-5000"),
+        ("GUESTGATE_GRAPH_PACING_MARGIN_MS", "soon", "an integer"),
     ],
 )
 def test_invalid_configuration_fails_with_one_line_reason(
@@ -107,6 +110,7 @@ def test_settings_are_grouped_by_concern_and_read_from_their_variables(tmp_path:
             GUESTGATE_DIRECTORY="graph",
             GUESTGATE_GRAPH_URL="http://127.0.0.1:9000/",
             GUESTGATE_GRAPH_INVITES_PER_5S="20",
+            GUESTGATE_GRAPH_PACING_MARGIN_MS="250",
             GUESTGATE_LOG_LEVEL="debug",
         )
     )
@@ -124,6 +128,7 @@ def test_settings_are_grouped_by_concern_and_read_from_their_variables(tmp_path:
     assert settings.graph_mode
     assert settings.graph.url == "http://127.0.0.1:9000"
     assert settings.graph.invites_per_window == 20
+    assert settings.graph.pacing_margin_ms == 250
     assert not settings.graph_app_credentials
     assert settings.log_level == "DEBUG"
     assert settings.tokens.lifetime_seconds == 3600

@@ -20,10 +20,11 @@ class SqlPacing:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
-    async def reserve(self, name: str, *, now_ms: int, interval_ms: int) -> int:
-        """Reserve the next turn of `name`, `interval_ms` after the one before: its start."""
+    async def reserve(self, name: str, *, now_us: int, interval_us: int) -> int:
+        """Reserve the next turn of `name`, `interval_us` after the one before: its start
+        (microseconds since the epoch)."""
         [row] = await self.tx.fetchall(
             _RESERVE,
-            {"name": name, "now": now_ms, "interval": interval_ms, "next": now_ms + interval_ms},
+            {"name": name, "now": now_us, "interval": interval_us, "next": now_us + interval_us},
         )
-        return int(row["free_at"]) - interval_ms
+        return int(row["free_at"]) - interval_us
