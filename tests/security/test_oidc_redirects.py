@@ -1,18 +1,23 @@
-"""Where guestgate's OpenID provider sends a browser: only to a redirect URI an app registered.
+"""Where guestgate's OpenID provider sends a browser, and what its codes are good for.
 
+Only to a redirect URI an app registered.
 A loopback redirect URI (`http://localhost/…`, RFC 8252) may be presented with another port,
 and nothing else may differ: a presented URI whose authority holds user info
 (`http://localhost:@evil.example/…`) names another host, and a signed-in browser sent there
 would hand the attacker an authorization code, which the attacker redeems with the PKCE
-verifier of the request they started themselves. Run on SQLite and PostgreSQL.
+verifier of the request they started themselves. A code works once, for its app, with its
+PKCE verifier, before it expires. Run on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import psycopg
 import pytest
 
 from tests.e2e.server import Server
@@ -114,3 +119,62 @@ def test_logout_never_returns_to_a_loopback_uri_naming_another_host(
     )
     assert answer.status_code == 200
     assert "location" not in answer.headers
+
+
+def _code(browser: Browser, app: dict[str, str]) -> tuple[str, str]:
+    """A fresh code of the browser's session for `app`, and its PKCE verifier."""
+    verifier, challenge = pkce()
+    params = {**_params(app, WEB), "code_challenge": challenge}
+    answer = returned(browser.authorize(DEMO_TENANT, **params))
+    return answer.params["code"], verifier
+
+
+def _redeem(server: Server, app: dict[str, str], code: str, **extra: str) -> httpx.Response:
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app["AppID"],
+        "client_secret": app["AppSecret"],
+        "code": code,
+        "redirect_uri": WEB,
+        **extra,
+    }
+    with server.client() as client:
+        return client.post(f"/{DEMO_TENANT}/oauth2/v2.0/token", data=form)
+
+
+def _expire_codes(server: Server, app_id: str) -> None:
+    """The app's codes, as the database holds them, expired long ago."""
+    sql, past = "UPDATE authorization_codes SET expires_at = %s WHERE app_id = %s", "2000-01-01"
+    if server.database_url.startswith("sqlite:"):
+        with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute(sql.replace("%s", "?"), (past, app_id)).rowcount == 1
+    else:
+        with psycopg.connect(server.database_url) as pg:
+            assert pg.execute(sql, (past, app_id)).rowcount == 1
+
+
+def test_a_code_issued_with_a_challenge_needs_its_verifier_and_is_spent_by_a_try_without(
+    server: Server, signed_in: tuple[Browser, dict[str, str]]
+) -> None:
+    browser, _ = signed_in
+    app = new_app(server, WEB)
+    code, verifier = _code(browser, app)
+    missing = _redeem(server, app, code)
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["error"] == "invalid_grant"
+    assert "access_token" not in missing.text
+    assert _redeem(server, app, code, code_verifier=verifier).json()["error"] == "invalid_grant"
+
+
+def test_an_expired_code_is_refused(
+    server: Server, signed_in: tuple[Browser, dict[str, str]]
+) -> None:
+    browser, _ = signed_in
+    app = new_app(server, WEB)
+    code, verifier = _code(browser, app)
+    _expire_codes(server, app["AppID"])
+    expired = _redeem(server, app, code, code_verifier=verifier)
+    assert expired.status_code == 400, expired.text
+    assert expired.json()["error"] == "invalid_grant"
+    fresh, verifier = _code(browser, app)
+    assert _redeem(server, app, fresh, code_verifier=verifier).status_code == 200
