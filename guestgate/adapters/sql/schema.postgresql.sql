@@ -1,4 +1,4 @@
--- guestgate schema at revision 0029, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0030, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -94,6 +94,8 @@ CREATE TABLE graph_invitations (
 	created_at VARCHAR(27) NOT NULL, 
 	PRIMARY KEY (tenant_id, invitation_id)
 );
+
+CREATE INDEX ix_graph_invitations_user ON graph_invitations (tenant_id, user_id, created_at);
 
 CREATE TABLE invitation_policies (
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -601,4 +603,4 @@ CREATE TABLE alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0029');
+INSERT INTO alembic_version (version_num) VALUES ('0030');

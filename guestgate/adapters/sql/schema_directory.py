@@ -52,4 +52,7 @@ graph_invitations = Table(
     Column("invitation_id", GUID, primary_key=True),
     Column("user_id", GUID, nullable=False),
     Column("created_at", TIMESTAMP, nullable=False),
+    # The lifecycle pass reads each guest's latest invitation, a page of guests at a time
+    # (migration 0030).
+    Index("ix_graph_invitations_user", "tenant_id", "user_id", "created_at"),
 )
