@@ -4,10 +4,12 @@ page makes goes to guestgate's own origin.
 The pages are the app's own GET routes, walked from the Litestar app: each route that is not
 named below as answering something else (JSON, CSV, an image, a script) is a page, and the
 test opens it - the guest's redemption pages, the sign-in pages, the sponsor's Keep / Remove
-page, every admin console page (signed in as a Global administrator), the API docs. A page
-route added later and not opened here fails the test, named. Chromium resolves no host name
-but 127.0.0.1; a request to another origin, or one the page's Content-Security-Policy
-stopped, fails it as well. (The Microsoft 365 console's pages are not opened here.)
+page, every admin console page (signed in as a Global administrator; a new client secret's
+page is the real one, after adding the secret through the app's form, showing the value once),
+the API docs. A page route added later and not opened here fails the test, named. Chromium
+resolves no host name but 127.0.0.1; a request to another origin, one the page's
+Content-Security-Policy stopped, a 5xx or a document not HTML fails it as well. The
+Microsoft 365 mode's pages (its console among them): test_every_page_origin_m365.py.
 """
 
 from __future__ import annotations
@@ -80,8 +82,9 @@ NOT_PAGES = {
 }
 
 
-def page_routes(workdir: Path) -> set[str]:
-    """The app's GET routes that may answer a page: not typed as JSON, CSV or the like."""
+def page_routes(settings: Settings) -> set[str]:
+    """The GET routes of the app built from `settings` that may answer a page: not typed as
+    JSON, CSV or the like."""
     from litestar.routes import HTTPRoute
 
     from guestgate.web.app import create_app
@@ -89,12 +92,7 @@ def page_routes(workdir: Path) -> set[str]:
     found = set()
     with warnings.catch_warnings():  # Litestar's notes on path parameters' style
         warnings.simplefilter("ignore", DeprecationWarning)
-        app = create_app(
-            Settings(
-                database=DatabaseSettings(url=f"sqlite:///{workdir}/routes.db"),
-                secret_key=b"k" * 32,
-            )
-        )
+        app = create_app(settings)
         for route in app.routes:
             if not isinstance(route, HTTPRoute):
                 continue
@@ -113,6 +111,39 @@ def pattern(path: str) -> re.Pattern[str]:
     """The route's path as a regular expression: each {name:type} one segment or more."""
     parts = re.split(r"\{[^}]+\}", path)
     return re.compile("^" + "[^/]+".join(re.escape(p) for p in parts) + "/?$")
+
+
+Opened = list[tuple[str, int, str]]  # path, status and content type of each document
+
+
+def watched(page: Any, watch: Watch) -> Opened:
+    """The documents `page` opens from the watched origin, as it opens them; its console's
+    CSP refusals go to `watch`."""
+    opened: Opened = []
+
+    def document(response: Any) -> None:
+        if response.request.resource_type == "document" and response.url.startswith(watch.origin):
+            kind = response.headers.get("content-type", "")
+            opened.append((urlsplit(response.url).path, response.status, kind))
+
+    page.on("response", document)
+    page.on("console", watch.console)
+    return opened
+
+
+def check_pages(pages: set[str], opened: Opened, watch: Watch) -> None:
+    """Every page route opened; each document HTML (or a redirect), none a 5xx; no request
+    to another origin and none the CSP refused."""
+    not_opened = sorted(
+        p for p in pages if not any(pattern(p).match(path) for path, _, _ in opened)
+    )
+    assert not_opened == [], f"page routes this test does not open: {not_opened}"
+    not_html = [o for o in opened if not 300 <= o[1] < 400 and not o[2].startswith("text/html")]
+    assert not_html == []
+    failed = [o for o in opened if o[1] >= 500]
+    assert failed == []
+    assert watch.foreign == []
+    assert watch.refused == []
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +212,11 @@ def keep_link(server: Server, sink: SmtpSink, caller: Caller) -> str:
 def test_every_page_loads_only_from_guestgate(
     server: Server, sink: SmtpSink, browser: Any, tmp_path: Path
 ) -> None:
-    routes = page_routes(tmp_path)
+    routes = page_routes(
+        Settings(
+            database=DatabaseSettings(url=f"sqlite:///{tmp_path}/routes.db"), secret_key=b"k" * 32
+        )
+    )
     pages = routes - set(NOT_PAGES)
 
     caller = Caller.new_app(
@@ -215,17 +250,7 @@ def test_every_page_loads_only_from_guestgate(
     context = browser.new_context()
     watch.attach(context)
     page = context.new_page()
-    page.on("console", watch.console)
-    opened: list[tuple[str, int, str]] = []  # path, status, content type of each document
-
-    def document(response: Any) -> None:
-        if response.request.resource_type == "document" and response.url.startswith(
-            server.base_url
-        ):
-            kind = response.headers.get("content-type", "")
-            opened.append((urlsplit(response.url).path, response.status, kind))
-
-    page.on("response", document)
+    opened = watched(page, watch)
 
     # The guest: the invitation link, the code, consent, welcome; a declined page.
     [mail] = sink.wait_for(to=guest, subject_contains="invited you")
@@ -250,7 +275,6 @@ def test_every_page_loads_only_from_guestgate(
         "/apps",
         f"/apps/{app['AppID']}",
         f"/apps/{app['AppID']}/secrets/new",
-        f"/apps/{app['AppID']}/secrets/{uuid.uuid4()}/created",
         "/webhooks",
         f"/webhooks/{hook.json()['id']}",
         "/activity",
@@ -263,6 +287,19 @@ def test_every_page_loads_only_from_guestgate(
         "/deleted",
     ):
         page.goto(f"{admin}{path}")
+    # A new secret's page, shown once: added through the app's form, as an administrator does.
+    page.goto(f"{admin}/apps/{app['AppID']}")
+    page.get_by_label("Description").fill("origin check")
+    page.get_by_label("Expires after").select_option(label="90 days")
+    page.get_by_role("button", name="Add secret").click()
+    page.wait_for_url(re.compile(r"/secrets/[0-9a-f-]{36}/created$"))
+    value = page.get_by_label("Client secret value").input_value()
+    REGISTRY.secret(value, "client secret")
+    assert value.startswith("gg_")
+    assert "shown only on this page" in page.inner_text("div.secret")
+    page.reload()
+    assert value not in page.content()
+    assert "cannot be shown again" in page.inner_text("main")
     page.goto(f"{server.base_url}/admin")
     page.goto(f"{server.base_url}/admin/callback")
     # The API docs.
@@ -273,16 +310,7 @@ def test_every_page_loads_only_from_guestgate(
     page.goto(f"{server.base_url}/{DEMO_TENANT}/oauth2/v2.0/logout")
     context.close()
 
-    not_opened = sorted(
-        p for p in pages if not any(pattern(p).match(path) for path, _, _ in opened)
-    )
-    assert not_opened == [], f"page routes this test does not open: {not_opened}"
-    not_html = [o for o in opened if not 300 <= o[1] < 400 and not o[2].startswith("text/html")]
-    assert not_html == []
-    failed = [o for o in opened if o[1] >= 500]
-    assert failed == []
-    assert watch.foreign == []
-    assert watch.refused == []
+    check_pages(pages, opened, watch)
     # Every console page opened was the page itself, not the sign-in again.
     consoled = [o for o in opened if o[0].startswith(f"/admin/{DEMO_TENANT}")]
     assert len(consoled) >= 20, json.dumps(consoled)
