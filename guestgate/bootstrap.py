@@ -134,8 +134,8 @@ def build_runtime(
     if runtime.worker.webhooks is not None and runtime.invitations.approvals is not None:
         runtime.worker.webhooks.expire_approvals = runtime.invitations.approvals.expire_due
     # Jobs run where invitations go to the deployment's directory: in Microsoft 365 mode only
-    # in `serve`, which holds the Graph client (a CLI or `guestgate worker` does not), and
-    # only with guestgate's own app registration: a job has no caller's token to forward.
+    # where the Graph client is (`serve` and `guestgate worker`; other commands do not build
+    # it), and only with guestgate's own app registration: a job has no caller's token.
     if not settings.graph_mode or (graph is not None and graph.app_tokens is not None):
         runner = BulkRunner(runtime.uow, runtime.invitations, sealer, runtime.now)
         runtime.worker.bulk = BulkWorker(runner, poll_seconds=poll_seconds)
@@ -218,6 +218,7 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
             public_url=runtime.settings.http.public_url,
             cursor_key=runtime.cursor_key,
             now=runtime.now,
+            ticket_key=derive(runtime.hash_key, "guestgate invitation tickets v1"),
         )
     governance = Governance(
         sealer=runtime.sealer, directory=directory.name, uow=runtime.uow, now=runtime.now

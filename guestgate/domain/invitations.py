@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import re
 import unicodedata
@@ -94,6 +96,9 @@ class InviteRequest:
     user_type: str = GUEST
     reset_user_id: str | None = None  # Graph's resetRedemption with invitedUser.id
     sponsors: tuple[str, ...] = ()
+    # An entry of a bulk call, which a client retries whole when one entry fails: an equal
+    # pending invitation the same app made within REPEAT_WINDOW is the answer, as it is.
+    retry_safe: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +129,17 @@ class Invitation:
 def new_ticket(rng: Randomness = SYSTEM) -> str:
     """256 random bits, base64url: the secret in a redeem link."""
     return rng.token(32)
+
+
+REPEAT_WINDOW = timedelta(days=1)
+
+
+def derived_ticket(key: bytes, invitation_id: str) -> str:
+    """An invitation's first ticket, from a server key and its id: 256 bits nobody without
+    the key can compute, which the server can compute again to answer a retried request
+    with the link it mailed. A resend's ticket is random, and it ends the derived one."""
+    digest = hmac.new(key, f"invitation ticket:{invitation_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
 def ticket_hash(ticket: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from guestgate import metrics
@@ -92,7 +93,10 @@ class InvitationService:
                 results.append(request)
                 continue
             try:
-                view = await self._invite(actor, request, self.governance.record_bulk)
+                # A client retries a whole batch when an entry failed: the entries already
+                # invited answer with their invitation and are not mailed again.
+                retried = replace(request, retry_safe=True)
+                view = await self._invite(actor, retried, self.governance.record_bulk)
             except GuestgateError as exc:
                 results.append(exc)
                 continue

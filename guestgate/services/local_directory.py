@@ -68,6 +68,7 @@ class LocalDirectory:
         cursor_key: bytes,
         now: Callable[[], datetime],
         rng: Randomness = SYSTEM,
+        ticket_key: bytes | None = None,
     ) -> None:
         self.uow = uow
         self.sealer = sealer
@@ -75,14 +76,19 @@ class LocalDirectory:
         self.cursor_key = cursor_key
         self.now = now
         self.rng = rng
+        # Derives each invitation's first ticket (rules.derived_ticket); without it tickets
+        # are random and a retried bulk entry is invited again.
+        self.ticket_key = ticket_key
 
     async def invite(
         self, actor: Actor, request: InviteRequest, *, gate: Gate, record: Record
     ) -> Outcome:
-        """One guest per address, a fresh ticket on every call."""
+        """One guest per address, a fresh ticket on every call (a retried bulk entry: the
+        equal pending invitation, unchanged)."""
         now = self.now()
         stamp = iso(now)
-        ticket = rules.new_ticket(self.rng)
+        # Drawn first, as before tickets could be derived: a seeded generator's order stays.
+        ticket = "" if self.ticket_key is not None else rules.new_ticket(self.rng)
         async with self.uow() as uow:
             # The links (landing page for the default redirect, logo and privacy statement for
             # the email) are read fresh; an invite that needs neither may use the tenant cache.
@@ -118,14 +124,26 @@ class LocalDirectory:
                 requester = await uow.users.get_by_email(tenant.id, request.requested_by.key)
                 if requester is not None and requester.user_type == MEMBER:
                     await uow.users.set_sponsors(user.id, [requester.id])
+            redirect = request.redirect_url or default_redirect(self.public_url, tenant)
+            if not created and request.reset_user_id is None:
+                if request.retry_safe:
+                    repeat = await self._repeat(uow, actor, user, request, redirect, now)
+                    if repeat is not None:
+                        await uow.commit()  # the sponsors, if named, are set as asked
+                        return Outcome(view=repeat, mailed=False)
+                # A re-invite: the new link is the only one that works.
+                await uow.invitations.revoke_pending_of_user(user.id, stamp)
             accepted = user.external_user_state == ACCEPTED
+            invitation_id = self.rng.uuid()
+            if self.ticket_key is not None:
+                ticket = rules.derived_ticket(self.ticket_key, invitation_id)
             invitation = Invitation(
-                id=self.rng.uuid(),
+                id=invitation_id,
                 tenant_id=tenant.id,
                 user_id=user.id,
                 email=request.email.address,
                 status=rules.COMPLETED if accepted else rules.PENDING,
-                redirect_url=request.redirect_url or default_redirect(self.public_url, tenant),
+                redirect_url=redirect,
                 send_message=request.send_message,
                 requested_by=None if request.requested_by is None else request.requested_by.address,
                 more=request.more,
@@ -145,6 +163,47 @@ class LocalDirectory:
             notified = await record(uow, actor, change, now)
             await uow.commit()
         return Outcome(view=view, mailed=request.send_message or notified)
+
+    async def _repeat(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        user: User,
+        request: InviteRequest,
+        redirect: str,
+        now: datetime,
+    ) -> InvitationView | None:
+        """The guest's newest invitation, if `request` repeats it: still pending, made by
+        the same app within the repeat window, asking the same, and its first link still
+        the live one (no resend since). Its link is derived again, so it is the mailed one."""
+        if self.ticket_key is None:
+            return None
+        newest = await uow.invitations.list(
+            user.tenant_id,
+            now=iso(now),
+            status=rules.PENDING,
+            email_key=request.email.key,
+            after=None,
+            limit=1,
+        )
+        if not newest or newest[0].user_id != user.id:
+            return None
+        f = newest[0]
+        requester = None if request.requested_by is None else request.requested_by.address
+        asked = (redirect, request.send_message, requester, request.more, request.message_info)
+        made = (f.redirect_url, f.send_message, f.requested_by, f.more, f.message_info)
+        if (
+            f.created_by_app != actor.app_id
+            or f.created_at < iso(now - rules.REPEAT_WINDOW)
+            or asked != made
+        ):
+            return None
+        ticket = rules.derived_ticket(self.ticket_key, f.id)
+        live = await uow.invitations.get_by_ticket(rules.ticket_hash(ticket))
+        if live is None or live.id != f.id:
+            return None
+        url = rules.redeem_url(self.public_url, user.tenant_id, user.id, ticket)
+        return InvitationView.of(f, user, now, redeem_url=url)
 
     async def _enqueue_invitation(
         self,

@@ -38,7 +38,8 @@ async def guest_for(
     *,
     rng: Randomness,
 ) -> tuple[User, bool]:
-    """The invited user of this address: created now, or the existing guest (locked)."""
+    """The invited user of this address: created now, or the existing guest (locked), whose
+    pending invitations the caller revokes unless the request repeats one of them."""
     # A taken userPrincipalName (a member may hold the name this address derives) gets the
     # guest the next free one; a taken email key means the guest exists already.
     for attempt in range(UPN_ATTEMPTS):
@@ -81,8 +82,7 @@ async def guest_for(
         raise Conflict(
             f"The guest {existing.id} was deleted meanwhile; try again.", code="UserDeleted"
         )
-    await uow.invitations.revoke_pending_of_user(locked.id, stamp)
-    return locked, False
+    return locked, False  # the caller revokes its pending invitations (a re-invite)
 
 
 async def reset_redemption(
