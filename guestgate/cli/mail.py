@@ -24,7 +24,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     configure_process(settings)
 
     async def main() -> None:
-        runtime = build_runtime(settings, poll_seconds=args.poll)
+        # In Microsoft 365 mode the worker holds the Graph client, as `serve` does: the
+        # lifecycle scheduler and bulk jobs act on the tenant through it.
+        runtime = build_runtime(settings, poll_seconds=args.poll, connect_graph=True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, runtime.worker.stop)

@@ -8,7 +8,7 @@ route of the graph-mode app, walked from the app as test_every_page_origin.py wa
 mode's, is opened with every request watched: the Microsoft 365 console's guest list and
 profile (with each confirmation, adding a sponsor, revoking), the Deleted guests page, the
 pages of the local console this mode lacks (404 pages that say so), /admin and the callback,
-the sponsor's Keep page from a real lifecycle notice the graph-mode guestgate wrote,
+the sponsor's Keep page from a real lifecycle notice a graph-mode `guestgate worker` wrote,
 the API docs, and the page after signing out. A page route added later and not opened fails
 the test, named; so does a request to another origin (the authority's sign-in again among
 them), one the page's Content-Security-Policy stopped, a 5xx, or a document not HTML.
@@ -17,6 +17,7 @@ them), one the page's Content-Security-Policy stopped, a 5xx, or a document not 
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ import pytest
 
 from guestgate.config_env import from_env
 from tests.e2e.console_browser import member
-from tests.e2e.server import Server
+from tests.e2e.server import GUESTGATE, Server
 from tests.e2e.smtp import SmtpSink
 from tests.e2e.test_console_graph_mode import (
     ADMIN,
@@ -113,19 +114,30 @@ def keep_link(server: Server, token: str) -> str:
             headers={"Authorization": f"Bearer {token}"},
         )
     assert answer.status_code == 201, answer.text
-    # In this mode only `serve` holds the Graph client, and its worker runs the lifecycle
-    # scheduler: a first pass as it starts, so it starts again.
-    server.stop()
-    server.start()
+    # A `guestgate worker` of its own, holding the Graph client as `serve` does, runs the
+    # lifecycle scheduler's first pass as it starts and delivers the notice.
+    log = server.workdir / "worker.log"
+    with log.open("wb") as errors:
+        worker = subprocess.Popen(
+            [*GUESTGATE, "worker", "--poll", "0.2"],
+            env=server.env(),
+            cwd=server.workdir,
+            stderr=errors,
+        )
     deadline = time.monotonic() + 60
     notices: list[EmailMessage] = []
-    while not notices and time.monotonic() < deadline:
-        time.sleep(0.2)
-        notices = [
-            m
-            for m in mails(server)
-            if SPONSOR in str(m["To"]) and "need your decision" in str(m["Subject"])
-        ]
+    try:
+        while not notices and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.2)
+            notices = [
+                m
+                for m in mails(server)
+                if SPONSOR in str(m["To"]) and "need your decision" in str(m["Subject"])
+            ]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert notices, f"no lifecycle notice to the sponsor: {log.read_text()[-3000:]}"
     assert notices, f"no lifecycle notice to the sponsor: {server.logs()[-3000:]}"
     found = re.search(r"Keep: (\S+)", text_of(notices[0]))
     assert found is not None
