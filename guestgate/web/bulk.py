@@ -106,7 +106,13 @@ async def _file(request: Request[Any, Any, Any]) -> bytes:
         return await request.body()  # refused with 413 while it is read, past BODY_BYTES
     if media == "multipart/form-data":
         form = await request.form()
-        upload = form.get("file")
+        uploads = form.getall("file", [])
+        if len(uploads) > 1:
+            # Which one would be invited? Refused rather than guessed.
+            raise ValidationError(
+                "The upload has more than one file field; send one file.", code="TooManyFiles"
+            )
+        upload = uploads[0] if uploads else None
         if not isinstance(upload, UploadFile):
             raise ValidationError("The upload has no file field.", code="MissingFile")
         data = await upload.read(MAX_BYTES + 1)

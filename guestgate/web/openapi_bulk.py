@@ -24,8 +24,9 @@ NO_JOB: Answer = (
 )
 BAD_FILE: Answer = (
     "The file cannot be used (encoding, version line, headings, quoting, a cell over 12,000"
-    " characters, a NUL, over 100,000 rows) or checkOnly is not true or false; the message"
-    " names the row and column, and nothing is stored",
+    " characters, a NUL, over 100,000 rows), a multipart upload without exactly one file"
+    " field, or checkOnly is not true or false; the message names the row and column, and"
+    " nothing is stored",
     api_error(
         "InvalidCsvHeadings",
         "Row 2: no column [inviteRedirectURL]. Headings read: 'Email address to invite"
