@@ -31,6 +31,7 @@ REMOVE = "remove"
 LINK_LIFETIME = timedelta(days=30)
 LINK_USED = "attestationLinkUsed"
 LINK_INVALID = "attestationLinkInvalid"
+LINK_NOT_SPONSOR = "attestationLinkNotSponsor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,17 @@ def read_link(keys: KeySet, token: str, *, now: datetime) -> LinkClaims:
     )
 
 
+async def _still_sponsor(
+    actions: LifecycleActions, tenant_id: str, user_id: str, sponsor: str
+) -> bool:
+    """Whether the link's sponsor may still decide: one of the guest's sponsors, or, for a
+    guest with none, the policy's fallback address the notice went to (an address)."""
+    sponsors = await actions.sponsors_of(tenant_id, user_id)
+    if not sponsors:
+        return "@" in sponsor
+    return any(s.id == sponsor for s in sponsors)
+
+
 async def _audit(
     uow: LifecycleUnitOfWork, tenant_id: str, user_id: str, choice: str, by: str, now: datetime
 ) -> None:
@@ -114,14 +126,20 @@ async def attest(
     by: str,
     now: datetime,
     jti: str | None = None,
+    sponsor: str | None = None,
 ) -> None:
     """Keep (the clocks start again) or remove (delete) a guest, audited; with `jti`, the
-    link that carried the choice is used up in the same transaction. The guest is looked up
-    first, outside the transaction (in Graph, in Microsoft 365 mode)."""
+    link that carried the choice is used up in the same transaction, and with `sponsor`
+    (the link's), it must still be one of the guest's sponsors. The guest and the sponsors
+    are looked up first, outside the transaction (in Graph, in Microsoft 365 mode)."""
     if await guests.guest(tenant_id, user_id) is None:
         raise NotFound(
             f"There is no guest {user_id[:64]} in this organization.",
             code="Request_ResourceNotFound",
+        )
+    if sponsor is not None and not await _still_sponsor(actions, tenant_id, user_id, sponsor):
+        raise ValidationError(
+            "This link's sponsor no longer sponsors the guest.", code=LINK_NOT_SPONSOR
         )
     async with uow:
         if jti is not None and not await uow.lifecycle.use_link(jti, user_id, at=iso(now)):

@@ -18,7 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from guestgate.domain.apps import WRITE_LIFECYCLE
-from guestgate.errors import GuestgateError
+from guestgate.errors import GuestgateError, RedemptionError
 from guestgate.runtime import Runtime
 from guestgate.services.lifecycle_actions import DirectoryLifecycleActions
 from guestgate.services.lifecycle_attest import KEEP, LinkClaims, attest, read_link
@@ -101,7 +101,10 @@ async def attest_page(request: Request[Any, Any, Any], t: str = "") -> Response[
 async def attest_confirm(request: Request[Any, Any, Any]) -> Response[str]:
     """Carry out the link's choice, once."""
     runtime = runtime_of(request)
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except RedemptionError as refused:  # another site's post, or not the page's form
+        return render("message.html", status=403, title="Refused", text=refused.message)
     try:
         claims = await _claims(runtime, form.get("t", "")[:4096])
         if not check_csrf(runtime, _binding(claims), form):
@@ -116,6 +119,7 @@ async def attest_confirm(request: Request[Any, Any, Any]) -> Response[str]:
             by=f"sponsor:{claims.sponsor}",
             now=runtime.now(),
             jti=claims.jti,
+            sponsor=claims.sponsor,
         )
     except GuestgateError as error:
         return _refused(error)
