@@ -58,6 +58,7 @@ COLUMN_OF_CODE = {
     "InvalidDisplayName": NAME,
     "InvalidRequestedBy": REQUESTER,
     "InvalidMessageLanguage": LANGUAGE,
+    "DuplicateAddress": EMAIL,
 }
 RESULT_HEADINGS = ("status", "error code", "error message", "user id", "inviteRedeemUrl")
 SUCCESS, FAILURE, SKIPPED = "Success", "Failure", "Skipped"
@@ -246,6 +247,21 @@ def parse_row(columns: Columns, number: int, cells: Sequence[str]) -> ParsedRow:
         return ParsedRow(number=number, cells=kept, request=None, error=row_error(number, exc))
 
 
+def _once(row: ParsedRow, first_row_of: dict[str, int]) -> ParsedRow:
+    """A second row for one guest fails: inviting again would mail them twice, and the link
+    of the first mail would stop working."""
+    if row.request is None:
+        return row
+    first = first_row_of.setdefault(row.request.email.key, row.number)
+    if first == row.number:
+        return row
+    again = ValidationError(
+        f"{row.request.email.address} is also in row {first}; a file invites each guest once.",
+        code="DuplicateAddress",
+    )
+    return ParsedRow(row.number, row.cells, None, error=row_error(row.number, again))
+
+
 def parse(data: bytes) -> BulkFile:
     """Read a bulk-invite file: Entra's template or plain CSV (the module's docstring)."""
     records = iter(_records(decode(data)))
@@ -268,12 +284,13 @@ def parse(data: bytes) -> BulkFile:
     columns = columns_of(cells, entra=entra)
     rows: list[ParsedRow] = []
     commas = False
+    first_row_of: dict[str, int] = {}  # each address's identity key, by the row naming it
     for number, cells in records:
         if not any(c.strip() for c in cells):
             continue  # blank lines (Excel leaves some at the end) are no rows
         if len(rows) >= MAX_ROWS:
             raise _file_error(f"The file has more than {MAX_ROWS} rows.", "CsvTooManyRows")
-        row = parse_row(columns, number, cells)
+        row = _once(parse_row(columns, number, cells), first_row_of)
         commas = commas or "," in (_cell(columns, cells, MESSAGE) or "")
         rows.append(row)
     warnings: tuple[str, ...] = ()

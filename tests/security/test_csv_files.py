@@ -185,3 +185,34 @@ def test_cells_a_spreadsheet_would_run_come_back_neutralised(
     for text in (results.text, report.text):
         for line in csv.reader(io.StringIO(text.removeprefix("\ufeff"))):
             assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in line), line
+
+
+def test_one_guest_twice_in_a_file_is_invited_once_and_mailed_once(
+    caller: Caller, server: Server, sink: SmtpSink
+) -> None:
+    address = f"twice.{uuid.uuid4().hex[:8]}@fabrikam.example"
+    data = f"{HEADINGS}{address},https://app.example/,A\n{address.upper()},https://app.example/,B\n"
+    checked = caller.request(
+        "POST",
+        "/api/bulk/invitations?checkOnly=true",
+        content=data.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert checked.json()["errors"][0]["code"] == "DuplicateAddress", checked.text
+    job = upload(caller, data.encode())
+    assert job.status_code == 202, job.text
+    url = f"/api/bulk/invitations/{job.json()['id']}"
+    for _ in range(100):
+        if caller.request("GET", url).json()["pending"] == 0:
+            break
+        time.sleep(0.2)
+    results = caller.request("GET", f"{url}/results").text.removeprefix("\ufeff")
+    read = list(csv.DictReader(io.StringIO(results)))
+    assert [(r["status"], r["error code"]) for r in read] == [
+        ("Success", ""),
+        ("Failure", "DuplicateAddress"),
+    ]
+    sink.wait_for(1, to=address, subject_contains="invited you")
+    time.sleep(2)
+    assert len(sink.messages(to=address, subject_contains="invited you")) == 1
+    assert count(server, "SELECT COUNT(*) FROM invitations WHERE email = %s", address) == 1

@@ -105,6 +105,28 @@ def test_plain_csv_with_header_names() -> None:
     assert row.request.requested_by.address == "boss@contoso.example"
 
 
+def test_a_second_row_for_one_guest_is_its_own_error_naming_the_first() -> None:
+    parsed = parse(
+        b"email,inviteRedirectUrl\n"
+        b"fay@fabrikam.com,https://app.contoso.example\n"
+        b"not an address,https://app.contoso.example\n"
+        b"FAY@Fabrikam.COM,https://other.contoso.example\n"
+        b"gil@fabrikam.com,https://app.contoso.example\n"
+    )
+    first, bad, again, other = parsed.rows
+    assert first.request is not None
+    assert other.request is not None
+    assert bad.error is not None
+    assert bad.error.code == "InvalidEmailAddress"
+    assert again.request is None
+    assert again.error is not None
+    assert again.error.code == "DuplicateAddress"
+    assert again.error.message == (
+        "Row 4, column inviteeEmail: FAY@fabrikam.com is also in row 2; a file invites each"
+        " guest once."
+    )
+
+
 def test_a_bad_row_is_its_own_error_naming_row_and_column() -> None:
     parsed = parse(
         entra(
