@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from guestgate.domain.timestamps import iso, utcnow
 from tests.e2e.console_browser import member, sign_in
 from tests.e2e.server import Caller, Server
 from tests.e2e.signin import DEMO_TENANT
@@ -30,10 +32,12 @@ pytestmark = [
 ]
 ADMIN = "avery.admin@contoso.example"
 PREFIX = "console-guest-actions"
+# Invited that many days ago (None: now). Relative to now, as the pictures' times are made
+# steady by moving every time by the same amount (test_console_screenshots.STEADY).
 GUESTS = [
-    ("ada.lovelace@fabrikam.example", "Ada Lovelace", "2026-10-01T09:30:00.000000Z"),
-    ("grace.hopper@fabrikam.example", "Grace Hopper", "2026-10-12T09:30:00.000000Z"),
-    ("alan.turing@northwind.example", "Alan Turing", "2026-10-20T09:30:00.000000Z"),
+    ("ada.lovelace@fabrikam.example", "Ada Lovelace", 61),
+    ("grace.hopper@fabrikam.example", "Grace Hopper", 50),
+    ("alan.turing@northwind.example", "Alan Turing", 42),
     ("edsger.dijkstra@northwind.example", "Edsger Dijkstra", None),
     ("barbara.liskov@tailspin.example", "Barbara Liskov", None),
 ]
@@ -71,8 +75,9 @@ def test_screenshots_of_the_guest_actions(
         assert answer.status_code == 201, answer.text
         ids[email] = answer.json()["invitedUser"]["id"]
     with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
-        for email, _, created in GUESTS:
-            if created:
+        for email, _, days in GUESTS:
+            if days:
+                created = iso(utcnow() - timedelta(days=days))
                 db.execute("UPDATE users SET created_at = ? WHERE id = ?", (created, ids[email]))
                 db.execute(
                     "UPDATE invitations SET created_at = ? WHERE user_id = ?",

@@ -33,12 +33,28 @@ SHOTS = ROOT / "docs" / "screenshots" / "console"
 ADMIN = "avery.admin@contoso.example"
 SPONSOR = "sam.sponsor@contoso.example"
 NOBODY = "noel.norole@contoso.example"
-# Applied to the page's text nodes and input values before a picture.
+# Applied to the page's text nodes and input values before a picture: each distinct id
+# becomes a steady one of its own (by order of appearance), and each time is moved by the
+# same amount, so that the picture's now is 2026-12-01 09:30 UTC and the order and distance
+# of its times stay as they were (an expiry 30 days after its invitation still reads so).
 STEADY = """() => {
+  const ids = new Map();
+  const steadyId = (id) => {
+    if (!ids.has(id)) {
+      const n = (ids.size + 1).toString(16).padStart(4, "0");
+      ids.set(id, "2794ae53-0b5f-4c73-8198-5502fac6" + n);
+    }
+    return ids.get(id);
+  };
+  const shift = Date.UTC(2026, 11, 1, 9, 30) - Math.floor(Date.now() / 60000) * 60000;
+  const steadyTime = (t) => {
+    const [day, time] = t.split(" ");
+    const moved = new Date(Date.parse(day + "T" + time + ":00Z") + shift).toISOString();
+    return moved.slice(0, 10) + " " + moved.slice(11, 16);
+  };
   const fix = (t) => t
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g,
-             "2794ae53-0b5f-4c73-8198-5502fac6d1d8")
-    .replace(/20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC/g, "2026-12-01 09:30 UTC")
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, steadyId)
+    .replace(/20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d(?= UTC)/g, steadyTime)
     .replace(/ticket=[\\w-]+/g, "ticket=Qm9vay1hLXRpY2tldC1oZXJl")
     .replace(/http:\\/\\/127\\.0\\.0\\.1:\\d+/g, "https://guestgate.contoso.example");
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
