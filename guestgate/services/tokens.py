@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -97,11 +97,15 @@ async def issue_token(
     public_url: str,
     now: datetime,
     lifetime: int,
+    check: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> IssuedToken:
-    """Client credentials (RFC 6749 §4.4) with Entra's error numbering."""
+    """Client credentials (RFC 6749 §4.4) with Entra's error numbering. `check` runs first
+    in the same read transaction (the failure throttle), and may raise to refuse."""
     audience = parse_scope(scope)
     client_id = client_id.strip().lower()
     async with uow:
+        if check is not None:
+            await check(uow)
         tenant = await resolve_tenant(uow, tenant_ref)
         app = await uow.apps.get(client_id) if is_guid(client_id) else None
         hashes = await uow.apps.secret_hashes(app.id) if app is not None else []

@@ -17,6 +17,7 @@ from litestar import Request, Response, get, post
 from guestgate.domain.throttle import client_key
 from guestgate.errors import OAuthError
 from guestgate.services import tokens
+from guestgate.services.ports import UnitOfWork
 from guestgate.web import oidc, oidc_token
 from guestgate.web.auth import runtime_of
 
@@ -171,15 +172,19 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
         (runtime.client_failures, (client_key(client_id), address)),
         (runtime.address_failures, (address,)),
     )
-    wait = await runtime.throttles.retry_after(*checks)
-    if wait is not None:
-        # The secret is not even checked: a guesser learns nothing while throttled.
-        raise OAuthError(
-            "temporarily_unavailable",
-            90055,
-            "Too many failed client authentications from this address; try again later.",
-            retry_after=wait,
-        )
+
+    async def throttled(uow: UnitOfWork) -> None:
+        # Read in the token's own read transaction; while throttled the secret is not even
+        # checked, so a guesser learns nothing.
+        wait = await runtime.throttles.retry_after_in(uow, *checks)
+        if wait is not None:
+            raise OAuthError(
+                "temporarily_unavailable",
+                90055,
+                "Too many failed client authentications from this address; try again later.",
+                retry_after=wait,
+            )
+
     try:
         issued = await tokens.issue_token(
             runtime.uow(write=False),
@@ -192,6 +197,7 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
             public_url=runtime.settings.http.public_url,
             now=runtime.now(),
             lifetime=runtime.settings.tokens.lifetime_seconds,
+            check=throttled,
         )
     except OAuthError as exc:
         if exc.client_failed:
