@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, unquote_plus
 import msgspec
 from litestar import Request, Response, get, post
 
-from guestgate.domain.throttle import client_key
 from guestgate.errors import OAuthError
 from guestgate.services import tokens
 from guestgate.services.ports import UnitOfWork
@@ -166,24 +165,14 @@ async def token(request: Request[Any, Any, Any], tenant: str) -> Response[bytes]
             )
     runtime = runtime_of(request)
     address = request.client.host if request.client else ""
-    # Keyed on the client id as the lookup normalises it: its case and spacing variants
-    # name one app, so they share one limit.
-    checks = (
-        (runtime.client_failures, (client_key(client_id), address)),
-        (runtime.address_failures, (address,)),
-    )
+    checks = oidc_token.client_checks(runtime, client_id, address)
 
     async def throttled(uow: UnitOfWork) -> None:
         # Read in the token's own read transaction; while throttled the secret is not even
         # checked, so a guesser learns nothing.
         wait = await runtime.throttles.retry_after_in(uow, *checks)
         if wait is not None:
-            raise OAuthError(
-                "temporarily_unavailable",
-                90055,
-                "Too many failed client authentications from this address; try again later.",
-                retry_after=wait,
-            )
+            raise oidc_token.client_throttled(wait)
 
     try:
         issued = await tokens.issue_token(

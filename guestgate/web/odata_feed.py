@@ -36,11 +36,11 @@ from guestgate.domain.odata_feed import (
     shape,
 )
 from guestgate.domain.paging import decode_cursor, encode_cursor
-from guestgate.domain.throttle import client_key
 from guestgate.logs import request_id_var
 from guestgate.services import odata_feed
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.errors import HTTP_CODES, status_of
+from guestgate.web.oidc_token import client_checks
 
 log = logging.getLogger("guestgate.web")
 
@@ -123,10 +123,7 @@ async def feed_authorize(
     client_id, secret = _basic(values[0])
     address = connection.client.host if connection.client else ""
     # The token endpoint's limits: guessing here or there counts against the same budget.
-    checks = (
-        (runtime.client_failures, (client_key(client_id), address)),
-        (runtime.address_failures, (address,)),
-    )
+    checks = client_checks(runtime, client_id, address)
     wait = await runtime.throttles.retry_after(*checks)
     if wait is not None:
         raise errors.Throttled(

@@ -11,12 +11,34 @@ from litestar import Request, Response
 
 from guestgate.domain.throttle import client_key
 from guestgate.errors import OAuthError
+from guestgate.runtime import Runtime
 from guestgate.services import oidc_tokens
 from guestgate.services.oidc_clients import Client
 from guestgate.services.oidc_tokens import Signer, UserTokens
+from guestgate.services.throttles import Check
 from guestgate.web.auth import runtime_of
 
 GRANTS = frozenset({"authorization_code", "refresh_token"})
+
+
+def client_checks(runtime: Runtime, client_id: str, address: str) -> tuple[Check, Check]:
+    """The client-authentication failure limits of the token endpoint (and of whatever takes
+    an app's secret): keyed on the client id as the lookup normalises it, so its case and
+    spacing variants share one limit, and on the address."""
+    return (
+        (runtime.client_failures, (client_key(client_id), address)),
+        (runtime.address_failures, (address,)),
+    )
+
+
+def client_throttled(wait: int) -> OAuthError:
+    """Entra's answer while those limits hold: the secret is not even checked."""
+    return OAuthError(
+        "temporarily_unavailable",
+        90055,
+        "Too many failed client authentications from this address; try again later.",
+        retry_after=wait,
+    )
 
 
 async def user_token(
@@ -62,18 +84,10 @@ async def user_token(
             raise OAuthError("invalid_request", 900144, f"The request body must contain '{name}'.")
     address = request.client.host if request.client else ""
     # The same limits as client credentials: a secret cannot be guessed through these grants.
-    checks = (
-        (runtime.client_failures, (client_key(client.client_id), address)),
-        (runtime.address_failures, (address,)),
-    )
+    checks = client_checks(runtime, client.client_id, address)
     wait = await runtime.throttles.retry_after(*checks)
     if wait is not None:
-        raise OAuthError(
-            "temporarily_unavailable",
-            90055,
-            "Too many failed client authentications from this address; try again later.",
-            retry_after=wait,
-        )
+        raise client_throttled(wait)
     tokens: UserTokens
     try:
         if form["grant_type"] == "authorization_code":
