@@ -20,17 +20,11 @@ import pytest
 
 from tests.e2e.server import Caller, Server
 from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_bulk import wait_done
 from tests.security.both import DATABASES, count, start_server
 
 pytestmark = pytest.mark.e2e
 HEADINGS = "email,inviteRedirectUrl,inviteeName\n"
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    smtp = SmtpSink().start()
-    yield smtp
-    smtp.stop()
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -166,10 +160,7 @@ def test_cells_a_spreadsheet_would_run_come_back_neutralised(
     job = upload(caller, lines.encode())
     assert job.status_code == 202, job.text
     url = f"/api/bulk/invitations/{job.json()['id']}"
-    for _ in range(100):
-        if caller.request("GET", url).json()["pending"] == 0:
-            break
-        time.sleep(0.2)
+    wait_done(caller, url)
     results = caller.request("GET", f"{url}/results")
     assert results.status_code == 200, results.text
     read = list(csv.DictReader(io.StringIO(results.text.removeprefix("\ufeff"))))
@@ -202,10 +193,7 @@ def test_one_guest_twice_in_a_file_is_invited_once_and_mailed_once(
     job = upload(caller, data.encode())
     assert job.status_code == 202, job.text
     url = f"/api/bulk/invitations/{job.json()['id']}"
-    for _ in range(100):
-        if caller.request("GET", url).json()["pending"] == 0:
-            break
-        time.sleep(0.2)
+    wait_done(caller, url)
     results = caller.request("GET", f"{url}/results").text.removeprefix("\ufeff")
     read = list(csv.DictReader(io.StringIO(results)))
     assert [(r["status"], r["error code"]) for r in read] == [
