@@ -171,18 +171,28 @@ class SqlBulkJobs:
         free = (
             " job_id = :id AND status = 'pending' AND (lease_until IS NULL OR lease_until <= :now)"
         )
-        # Chosen once, in a CTE: PostgreSQL may run a LIMIT subquery inside IN more than once
-        # and so take more rows than asked (materialized, it runs once, locking what it took).
-        chosen, lock = "chosen AS", ""
+        params = {"id": job_id, "now": now, "until": lease_until, "limit": limit}
         if self.tx.dialect == "postgresql":
-            chosen, lock = "chosen AS MATERIALIZED", " FOR UPDATE SKIP LOCKED"
-        rows = await self.tx.fetchall(
-            f"WITH {chosen} (SELECT position FROM bulk_job_rows WHERE{free}"  # noqa: S608
-            f" ORDER BY position LIMIT :limit{lock})"
-            " UPDATE bulk_job_rows SET lease_until = :until"
-            f" WHERE{free} AND position IN (SELECT position FROM chosen) RETURNING *",
-            {"id": job_id, "now": now, "until": lease_until, "limit": limit},
-        )
+            # Chosen once, in a materialized CTE that locks what it took (a LIMIT subquery
+            # inside IN may run more than once and take more rows than asked), then updated
+            # by primary key from it: an `IN (chosen)` beside the free-row filter was planned
+            # as a loop over every pending row, 0.8 s a batch half-way through a
+            # 100,000-row job (docs/performance.md).
+            rows = await self.tx.fetchall(
+                "WITH chosen AS MATERIALIZED (SELECT position FROM bulk_job_rows"  # noqa: S608
+                f" WHERE{free} ORDER BY position LIMIT :limit FOR UPDATE SKIP LOCKED)"
+                " UPDATE bulk_job_rows AS r SET lease_until = :until FROM chosen"
+                " WHERE r.job_id = :id AND r.position = chosen.position RETURNING r.*",
+                params,
+            )
+        else:  # one writer at a time: nothing can change the chosen rows in between
+            rows = await self.tx.fetchall(
+                f"WITH chosen AS (SELECT position FROM bulk_job_rows WHERE{free}"  # noqa: S608
+                " ORDER BY position LIMIT :limit)"
+                " UPDATE bulk_job_rows SET lease_until = :until"
+                f" WHERE{free} AND position IN (SELECT position FROM chosen) RETURNING *",
+                params,
+            )
         return sorted((_row(r) for r in rows), key=lambda r: r.position)
 
     async def complete_row(
