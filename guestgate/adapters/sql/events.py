@@ -8,6 +8,10 @@ from typing import Any
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.domain.events import Event, numbered
 
+# The transaction-level advisory lock the numbering pass holds on PostgreSQL (migrate.py
+# holds 736500001 while it migrates).
+NUMBERING_LOCK = 736500002
+
 
 def _event(row: Row) -> Event:
     return Event(
@@ -27,11 +31,22 @@ class SqlEventLog:
     async def number_pending(self, limit: int) -> int:
         """Number events written since the last pass, in the order they are seen; returns how
         many. Each tenant's counter row is locked until this transaction ends, so numbers
-        commit in order and a reader that saw number n has seen every number below it."""
-        lock = " FOR UPDATE SKIP LOCKED" if self.tx.dialect == "postgresql" else ""
+        commit in order and a reader that saw number n has seen every number below it.
+
+        On PostgreSQL one worker numbers at a time: a pass that finds another one running
+        returns 0 at once rather than hold a pooled connection while it waits on the
+        counter row (the running one goes on until nothing is left).
+        """
+        postgres = self.tx.dialect == "postgresql"
+        if postgres:
+            turn = await self.tx.fetchone(
+                "SELECT pg_try_advisory_xact_lock(:key) AS mine", {"key": NUMBERING_LOCK}
+            )
+            if turn is None or not turn["mine"]:
+                return 0
         rows = await self.tx.fetchall(
-            "SELECT id, tenant_id, body FROM events WHERE sequence IS NULL"  # noqa: S608 (a fixed lock clause)
-            f" ORDER BY occurred_at, id LIMIT :limit{lock}",
+            "SELECT id, tenant_id, body FROM events WHERE sequence IS NULL"
+            " ORDER BY occurred_at, id LIMIT :limit",
             {"limit": limit},
         )
         by_tenant: dict[str, list[Row]] = {}
@@ -48,14 +63,21 @@ class SqlEventLog:
             )
             assert counter is not None
             first = int(counter["last_sequence"]) - len(pending) + 1
-            for offset, row in enumerate(pending):
+            sequences = [first + offset for offset in range(len(pending))]
+            bodies = [numbered(row["body"], n) for row, n in zip(pending, sequences, strict=True)]
+            ids = [row["id"] for row in pending]
+            if postgres:  # one statement for the tenant's batch
+                await self.tx.execute(
+                    "UPDATE events SET sequence = v.seq, body = v.body"
+                    " FROM unnest(:ids::varchar[], :seqs::bigint[], :bodies::text[])"
+                    " AS v(id, seq, body) WHERE events.id = v.id",
+                    {"ids": ids, "seqs": sequences, "bodies": bodies},
+                )
+                continue
+            for event_id, n, body in zip(ids, sequences, bodies, strict=True):
                 await self.tx.execute(
                     "UPDATE events SET sequence = :seq, body = :body WHERE id = :id",
-                    {
-                        "seq": first + offset,
-                        "body": numbered(row["body"], first + offset),
-                        "id": row["id"],
-                    },
+                    {"seq": n, "body": body, "id": event_id},
                 )
         return len(rows)
 
