@@ -41,6 +41,14 @@ _LATEST_OF = (
     " ORDER BY created_at DESC, id DESC LIMIT 1) AS l WHERE users.id = l.user_id"
 )
 _REFRESH_USER = "UPDATE users SET " + _SET_LATEST + _LATEST_OF.format(user=":uid")  # noqa: S608 (fixed text)
+_ADD = (
+    "INSERT INTO invitations (id, tenant_id, user_id, email, ticket_hash, status,"
+    " redirect_url, send_message, requested_by, more, message_info, created_by_app,"
+    " created_at, expires_at, completed_at, revoked_at, accept_us) VALUES (:id,"
+    " :tenant_id, :user_id, :email, :ticket_hash, :status, :redirect_url,"
+    " :send_message, :requested_by, :more, :message_info, :created_by_app,"
+    " :created_at, :expires_at, :completed_at, :revoked_at, :accept_us)"
+)
 _SET_NEWEST = (
     "UPDATE users SET latest_invitation_id = :id, invitation_state = :state,"
     " invitation_expires_at = :expires, invitation_requester = :requester, invited_at = :at"
@@ -99,52 +107,47 @@ class SqlInvitationRepository:
         self.tx = tx
 
     async def add(self, invitation: Invitation, ticket_hash: str) -> None:
-        await self.tx.execute(
-            "INSERT INTO invitations (id, tenant_id, user_id, email, ticket_hash, status,"
-            " redirect_url, send_message, requested_by, more, message_info, created_by_app,"
-            " created_at, expires_at, completed_at, revoked_at, accept_us) VALUES (:id,"
-            " :tenant_id, :user_id, :email, :ticket_hash, :status, :redirect_url,"
-            " :send_message, :requested_by, :more, :message_info, :created_by_app,"
-            " :created_at, :expires_at, :completed_at, :revoked_at, :accept_us)",
-            {
-                "id": invitation.id,
-                "tenant_id": invitation.tenant_id,
-                "user_id": invitation.user_id,
-                "email": invitation.email,
-                "ticket_hash": ticket_hash,
-                "status": invitation.status,
-                "redirect_url": invitation.redirect_url,
-                "send_message": invitation.send_message,
-                "requested_by": invitation.requested_by,
-                "more": _json(invitation.more),
-                "message_info": None
-                if invitation.message_info is None
-                else _json(invitation.message_info.to_json()),
-                "created_by_app": invitation.created_by_app,
-                "created_at": invitation.created_at,
-                "expires_at": invitation.expires_at,
-                "completed_at": invitation.completed_at,
-                "revoked_at": invitation.revoked_at,
-                # The reports' time to accept, for one created already accepted.
-                "accept_us": None
-                if invitation.completed_at is None
-                else accept_micros(invitation.created_at, invitation.completed_at),
-            },
-        )
+        values = {
+            "id": invitation.id,
+            "tenant_id": invitation.tenant_id,
+            "user_id": invitation.user_id,
+            "email": invitation.email,
+            "ticket_hash": ticket_hash,
+            "status": invitation.status,
+            "redirect_url": invitation.redirect_url,
+            "send_message": invitation.send_message,
+            "requested_by": invitation.requested_by,
+            "more": _json(invitation.more),
+            "message_info": None
+            if invitation.message_info is None
+            else _json(invitation.message_info.to_json()),
+            "created_by_app": invitation.created_by_app,
+            "created_at": invitation.created_at,
+            "expires_at": invitation.expires_at,
+            "completed_at": invitation.completed_at,
+            "revoked_at": invitation.revoked_at,
+            # The reports' time to accept, for one created already accepted.
+            "accept_us": None
+            if invitation.completed_at is None
+            else accept_micros(invitation.created_at, invitation.completed_at),
+        }
         # The new invitation is its guest's latest unless the stored latest is newer in the
         # list's order (created_at, id): set from the values at hand, no lookup. A concurrent
         # add on PostgreSQL re-checks the condition on the row it waited for.
-        await self.tx.execute(
-            _SET_NEWEST,
-            {
-                "uid": invitation.user_id,
-                "id": invitation.id,
-                "state": latest_state(invitation.status),
-                "expires": invitation.expires_at if invitation.status == PENDING else None,
-                "requester": invitation.requested_by,
-                "at": invitation.created_at,
-            },
-        )
+        newest = {
+            "uid": invitation.user_id,
+            "id": invitation.id,
+            "state": latest_state(invitation.status),
+            "expires": invitation.expires_at if invitation.status == PENDING else None,
+            "requester": invitation.requested_by,
+            "at": invitation.created_at,
+        }
+        if self.tx.dialect == "postgresql":
+            # One statement, one round trip: the insert runs as a CTE of the guest's update.
+            await self.tx.execute(f"WITH added AS ({_ADD}) {_SET_NEWEST}", values | newest)
+            return
+        await self.tx.execute(_ADD, values)
+        await self.tx.execute(_SET_NEWEST, newest)
 
     async def _lock_owner(self, invitation_id: str) -> None:
         if self.tx.dialect == "postgresql":
