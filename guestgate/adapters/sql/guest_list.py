@@ -12,6 +12,7 @@ from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.odata import escape_like
+from guestgate.adapters.sql.schema_search import DOMAIN
 from guestgate.domain.console import GuestFilter, GuestRow
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import fold
@@ -32,9 +33,19 @@ _WHERE_STATE = {
     "Expired": "u.invitation_state = 'Pending' AND u.invitation_expires_at <= :now",
 }
 _FROM = " FROM users u LEFT JOIN sign_in_activity a ON a.user_id = u.id"
+# FTS5's trigram index finds no substring shorter than three characters (schema_search.py).
+_TRIGRAM = 3
+_SEARCH = "u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH :phrase)"
 
 
-def _conditions(tenant_id: str, where: GuestFilter, now: str) -> tuple[str, dict[str, Any]]:
+def _phrase(text: str) -> str:
+    """An FTS5 query that is the text itself: one quoted phrase, quotes doubled."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _conditions(
+    dialect: str, tenant_id: str, where: GuestFilter, now: str
+) -> tuple[str, dict[str, Any]]:
     clauses = ["u.tenant_id = :tid", "u.user_type = 'Guest'"]
     params: dict[str, Any] = {"tid": tenant_id, "now": now}
     if where.state is not None:
@@ -44,16 +55,27 @@ def _conditions(tenant_id: str, where: GuestFilter, now: str) -> tuple[str, dict
             clauses.append("u.invitation_state = :state")
             params["state"] = where.state
     if where.domain is not None:
+        domain = fold(where.domain)
+        if "@" not in domain:
+            # The index's range; the LIKE, as before, still decides (a key without '@').
+            clauses.append(f"{DOMAIN[dialect]} = :domain_key")
+            params["domain_key"] = domain
         clauses.append("u.mail_key LIKE :domain ESCAPE '\\'")
-        params["domain"] = "%@" + escape_like(fold(where.domain))
+        params["domain"] = "%@" + escape_like(domain)
     if where.requester is not None:
         clauses.append("u.invitation_requester = :requester")
         params["requester"] = where.requester
     if where.text is not None:
+        text = fold(where.text)
+        if dialect == "sqlite" and len(text) >= _TRIGRAM:
+            # The guests holding the text's trigrams; the LIKE below decides, as before.
+            # PostgreSQL's pg_trgm indexes serve the LIKE itself.
+            clauses.append(_SEARCH)
+            params["phrase"] = _phrase(text)
         clauses.append(
             "(u.display_name_key LIKE :text ESCAPE '\\' OR u.mail_key LIKE :text ESCAPE '\\')"
         )
-        params["text"] = "%" + escape_like(fold(where.text)) + "%"
+        params["text"] = "%" + escape_like(text) + "%"
     if where.pending_days is not None:
         # Pending (not expired, revoked or accepted) since at least that many days.
         cutoff = datetime.fromisoformat(now) - timedelta(days=where.pending_days)
@@ -94,7 +116,7 @@ class SqlGuestList:
 
     async def page(self, tenant_id: str, where: GuestFilter, *, now: str) -> Sequence[GuestRow]:
         """One page (`top` + 1 rows: one more tells there is a next page)."""
-        sql, params = _conditions(tenant_id, where, now)
+        sql, params = _conditions(self.tx.dialect, tenant_id, where, now)
         sort = _SORT[where.sort]
         direction, cmp = ("DESC", "<") if where.descending else ("ASC", ">")
         if where.after is not None:
@@ -128,8 +150,8 @@ class SqlGuestList:
 
     async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
         """How many guests match: every filter reads the guest's own row, so the count is one
-        range of an index (the state's, expiry's or requester's) or a scan of the tenant's
-        users (domain, text), never a lookup per guest."""
-        sql, params = _conditions(tenant_id, where, now)
+        range of an index (the state's, expiry's, requester's or domain's) or of the trigram
+        index's matches (text), never a lookup per guest."""
+        sql, params = _conditions(self.tx.dialect, tenant_id, where, now)
         row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM users u" + sql, params)  # noqa: S608
         return int(row["n"]) if row else 0

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0030, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0031, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -598,9 +598,17 @@ CREATE TABLE redeem_sessions (
 
 CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
 
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE INDEX ix_users_guest_domain ON users (tenant_id, user_type, (split_part(mail_key, '@', -1)), created_at, id);
+
+CREATE INDEX ix_users_guest_name_trgm ON users USING gin (display_name_key gin_trgm_ops) WHERE user_type = 'Guest';
+
+CREATE INDEX ix_users_guest_mail_trgm ON users USING gin (mail_key gin_trgm_ops) WHERE user_type = 'Guest';
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0030');
+INSERT INTO alembic_version (version_num) VALUES ('0031');
