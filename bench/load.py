@@ -201,7 +201,9 @@ def run_openloop(
         "ok_rps": ok / duration,
         "requests": result["completed"],
         "non2xx": result["completed"] - ok,
-        "errors": result["errors"] + result["sent"] - result["completed"],
+        # Failed exchanges and requests still unanswered at the end: all sent, none answered.
+        "errors": result["sent"] - result["completed"],
+        "unanswered": result.get("unanswered", 0),
         "p50_ms": result["p50_us"] / 1000,
         "p90_ms": result["p90_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
