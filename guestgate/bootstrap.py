@@ -29,6 +29,7 @@ from guestgate.services.governance import Governance
 from guestgate.services.invitations import InvitationService
 from guestgate.services.keys import load_key_set
 from guestgate.services.lifecycle_actions import DirectoryLifecycleActions
+from guestgate.services.lifecycle_cadence import Cadence
 from guestgate.services.lifecycle_facts import SqlGuestFacts
 from guestgate.services.lifecycle_ports import GuestFactsSource
 from guestgate.services.lifecycle_scheduler import PassResult, run_pass
@@ -236,20 +237,29 @@ def _invitation_service(runtime: Runtime) -> InvitationService:
     return service
 
 
-def _lifecycle_pass(runtime: Runtime) -> Callable[[], Awaitable[PassResult]]:
-    """One pass of the lifecycle scheduler at the runtime's clock."""
+def _lifecycle_pass(runtime: Runtime) -> Callable[[], Awaitable[PassResult | None]]:
+    """One pass of the lifecycle scheduler at the runtime's clock, when one is wanted
+    (services/lifecycle_cadence.py); None when this look needs none."""
     actions = DirectoryLifecycleActions(users=runtime.user_admin, invitations=runtime.invitations)
+    cadence = Cadence()
 
-    async def run() -> PassResult:
-        return await run_pass(
+    async def run() -> PassResult | None:
+        now = runtime.now()
+        async with runtime.uow(write=False) as uow:
+            policies = tuple((p.id, p.version, p.enabled) for p in await uow.lifecycle.list())
+        if not cadence.wanted(now.date(), policies):
+            return None
+        result = await run_pass(
             runtime.uow,
             actions,
             guests=runtime.guest_facts,
-            now=runtime.now(),
+            now=now,
             keys=await runtime.keyring.current(),
             link_base=runtime.settings.http.public_url,
             sealer=runtime.sealer,
         )
+        cadence.ran(now.date(), policies, left=result.left)
+        return result
 
     return run
 
