@@ -34,12 +34,14 @@ GUESTS = (
     ("Plain Name", "two@at@fabrikam.example"),
     ("No At", "fabrikam.example"),
     ("ab", "ab@ab.example"),
+    ("a OR b * ^c NEAR(d e) f:g", "star@contoso.example"),  # FTS5's query syntax
 )
 TEXTS = (
     "%", "_", "\\", "%_", "0%", "0% s", "r_s", "k\\s", '"', '""', '"hi"', "hi\"", "zoë",
     "ZOË", "Zoe\u0308", "ünal", "i̇s", "İstanbul", "ß", "ss", "本語", "日本語", "テスト@",
     "@fabrikam.example", "fabrikam", "example", ".org", "ab", "a", "b@", "nobody", "sure",
-    "plain name", "o@at@", "  ",
+    "plain name", "o@at@", "  ", '"""', "a or b", "* ^c", "near(d e)", "f:g", "{a b}:c",
+    "'''", "\t\x01x",
 )  # fmt: skip
 DOMAINS = (
     "fabrikam.example", "FABRIKAM.example", "sub.fabrikam.example", "example",
