@@ -10,7 +10,9 @@
   index, keyed by the users' rowid); triggers keep it on every insert, update and delete,
   whoever writes. SQLite renumbers the rowids of a table without an INTEGER PRIMARY KEY only
   on VACUUM, which guestgate never runs; after a VACUUM run by hand, fill it again with
-  `REFILL` (the migration's own statement after `DELETE FROM users_search`).
+  `REFILL` (the migration's own statement) after FTS5's `delete-all` command (a plain
+  DELETE would take out of the index the values of every row of users, members' too,
+  which it never held).
 
 snapshot.py appends `DDL` to the rendered schema; the migration runs the same statements.
 """
