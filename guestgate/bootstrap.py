@@ -130,7 +130,11 @@ def build_runtime(
     runtime.guest_facts = _guest_facts(runtime)
     # The lifecycle scheduler acts on the deployment's directory: in Microsoft 365 mode only
     # where the Graph client and guestgate's own app registration are (as bulk jobs below).
-    if runtime.worker.webhooks is not None and (not settings.graph_mode or runtime.has_graph_app):
+    if (
+        runtime.worker.webhooks is not None
+        and settings.lifecycle_scheduler
+        and (not settings.graph_mode or runtime.has_graph_app)
+    ):
         runtime.worker.webhooks.lifecycle = _lifecycle_pass(runtime)
     if runtime.worker.webhooks is not None and runtime.invitations.approvals is not None:
         runtime.worker.webhooks.expire_approvals = runtime.invitations.approvals.expire_due

@@ -293,6 +293,7 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # The file the secret key was read from; None when GUESTGATE_SECRET_KEY holds it.
     secret_key_file: str | None = None
+    lifecycle_scheduler: bool = True  # this worker passes; serve: its first process only
     # The shared settings (config_env.SHARED_VARIABLES) this process was given by a flag or a
     # variable; the others a command takes from what the deployment recorded.
     explicit: frozenset[str] = frozenset()

@@ -31,7 +31,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 
 import uvicorn
@@ -116,10 +116,15 @@ class Supervisor:
         self.failed = False
         self.metrics_dir: str | None = None
 
+    def settings_for(self, slot: int) -> Settings:
+        """A worker process's settings: the first one's worker runs the lifecycle passes
+        (each reads every guest), the others' do not."""
+        first = self.settings.lifecycle_scheduler and slot == 0
+        return replace(self.settings, lifecycle_scheduler=first)
+
     def _start(self, slot: int) -> None:
-        process = _spawn.Process(
-            target=_worker_main, args=(self.settings, self.tls, self.sockets[slot])
-        )
+        settings = self.settings_for(slot)
+        process = _spawn.Process(target=_worker_main, args=(settings, self.tls, self.sockets[slot]))
         process.start()
         self.processes[slot], self.started[slot] = process, time.monotonic()
 

@@ -3,6 +3,7 @@ evaluates the guests once a day, again when a policy changes, and not at every l
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -53,3 +54,36 @@ async def test_a_look_passes_once_a_day_and_after_a_policy_change(runtime: Runti
     clock[0] = DAY + timedelta(days=1)
     assert isinstance(await look(), PassResult)  # a new day
     assert await look() is None
+
+
+def test_serve_runs_the_passes_in_its_first_process_only(settings: Settings) -> None:
+    from dataclasses import replace
+
+    from guestgate.web.supervisor import Supervisor
+
+    with socket.socket() as probe:  # a free port (each worker binds it with SO_REUSEPORT)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    local = replace(settings, http=replace(settings.http, host="127.0.0.1", port=port))
+    supervisor = Supervisor(local, workers=3, tls=None)
+    try:
+        chosen = [supervisor.settings_for(slot).lifecycle_scheduler for slot in range(3)]
+        assert chosen == [True, False, False]
+        off = Supervisor(replace(local, lifecycle_scheduler=False), workers=2, tls=None)
+        assert not any(off.settings_for(slot).lifecycle_scheduler for slot in range(2))
+        for sock in off.sockets:
+            sock.close()
+    finally:
+        for sock in supervisor.sockets:
+            sock.close()
+
+
+async def test_a_process_without_the_scheduler_has_no_pass(settings: Settings) -> None:
+    from dataclasses import replace
+
+    rt = build_runtime(replace(settings, lifecycle_scheduler=False), pool_size=2)
+    try:
+        assert rt.worker.webhooks is not None
+        assert rt.worker.webhooks.lifecycle is None
+    finally:
+        await rt.close()
