@@ -33,26 +33,14 @@ _WHERE_STATE = {
     "Expired": "u.invitation_state = 'Pending' AND u.invitation_expires_at <= :now",
 }
 _FROM = " FROM users u LEFT JOIN sign_in_activity a ON a.user_id = u.id"
-# FTS5's trigram index finds no substring shorter than three characters (schema_search.py).
-_TRIGRAM = 3
-# Past this many guests holding a text, SQLite reads them more slowly one by one from the
-# trigram table (about 7 µs each for the page and the count at 1,000,000 guests) than it
-# walks the list newest first and scans for the count (0.4-0.9 s), as before the index.
-_BROAD = 20_000
 _HAS_AT = {"sqlite": "instr(u.mail_key, '@') > 0", "postgresql": "strpos(u.mail_key, '@') > 0"}
-_SEARCH = "u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH :phrase)"
-
-
-def _phrase(text: str) -> str:
-    """An FTS5 query that is the text itself: one quoted phrase, quotes doubled."""
-    return '"' + text.replace('"', '""') + '"'
 
 
 def _conditions(
-    dialect: str, tenant_id: str, where: GuestFilter, now: str, *, trigrams: bool = False
+    dialect: str, tenant_id: str, where: GuestFilter, now: str
 ) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause and its parameters; `trigrams`: narrow the text search to the guests
-    SQLite's trigram table finds (see `_narrow`)."""
+    """The WHERE clause and its parameters. PostgreSQL's planner answers the text's LIKE from
+    its pg_trgm indexes or the list's order, as it judges; SQLite reads the guests."""
     clauses = ["u.tenant_id = :tid", "u.user_type = 'Guest'"]
     params: dict[str, Any] = {"tid": tenant_id, "now": now}
     if where.state is not None:
@@ -77,10 +65,6 @@ def _conditions(
         params["requester"] = where.requester
     if where.text is not None:
         text = fold(where.text)
-        if trigrams:
-            # The guests holding the text's trigrams; the LIKE below decides, as before.
-            clauses.append(_SEARCH)
-            params["phrase"] = _phrase(text)
         clauses.append(
             "(u.display_name_key LIKE :text ESCAPE '\\' OR u.mail_key LIKE :text ESCAPE '\\')"
         )
@@ -122,35 +106,10 @@ def _row(row: Row, sort: str, sponsors: Sequence[str]) -> GuestRow:
 class SqlGuestList:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
-        self._narrowed: dict[str, bool] = {}  # by text: a page and its count ask once
-
-    async def _where(
-        self, tenant_id: str, where: GuestFilter, now: str
-    ) -> tuple[str, dict[str, Any]]:
-        return _conditions(
-            self.tx.dialect, tenant_id, where, now, trigrams=await self._narrow(where)
-        )
-
-    async def _narrow(self, where: GuestFilter) -> bool:
-        """Whether SQLite's trigram table should find the text's guests: a text of three
-        characters or more that fewer than `_BROAD` guests hold (of every tenant; reading
-        that many ids is bounded). PostgreSQL's planner chooses between its pg_trgm indexes
-        and the list's order itself, from the LIKE."""
-        if self.tx.dialect != "sqlite" or where.text is None or len(fold(where.text)) < _TRIGRAM:
-            return False
-        text = fold(where.text)
-        if text not in self._narrowed:
-            row = await self.tx.fetchone(
-                "SELECT COUNT(*) AS n FROM (SELECT rowid FROM users_search"
-                " WHERE users_search MATCH :phrase LIMIT :most)",
-                {"phrase": _phrase(text), "most": _BROAD},
-            )
-            self._narrowed[text] = row is not None and int(row["n"]) < _BROAD
-        return self._narrowed[text]
 
     async def page(self, tenant_id: str, where: GuestFilter, *, now: str) -> Sequence[GuestRow]:
         """One page (`top` + 1 rows: one more tells there is a next page)."""
-        sql, params = await self._where(tenant_id, where, now)
+        sql, params = _conditions(self.tx.dialect, tenant_id, where, now)
         sort = _SORT[where.sort]
         direction, cmp = ("DESC", "<") if where.descending else ("ASC", ">")
         if where.after is not None:
@@ -184,8 +143,8 @@ class SqlGuestList:
 
     async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
         """How many guests match: every filter reads the guest's own row, so the count is one
-        range of an index (the state's, expiry's, requester's or domain's) or of the trigram
-        index's matches (text), never a lookup per guest."""
-        sql, params = await self._where(tenant_id, where, now)
+        range of an index (the state's, expiry's, requester's or domain's) or, for a text on
+        PostgreSQL, of the trigram indexes' matches; never a lookup per guest."""
+        sql, params = _conditions(self.tx.dialect, tenant_id, where, now)
         row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM users u" + sql, params)  # noqa: S608
         return int(row["n"]) if row else 0

@@ -600,14 +600,6 @@ CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
 
 CREATE INDEX ix_users_guest_domain ON users (tenant_id, user_type, substr(mail_key, length(rtrim(mail_key, replace(mail_key, '@', ''))) + 1), created_at, id);
 
-CREATE VIRTUAL TABLE users_search USING fts5(display_name_key, mail_key, content='users', content_rowid='rowid', tokenize='trigram case_sensitive 1');
-
-CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN INSERT INTO users_search (rowid, display_name_key, mail_key) SELECT new.rowid, new.display_name_key, new.mail_key WHERE new.user_type = 'Guest'; END;
-
-CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN INSERT INTO users_search (users_search, rowid, display_name_key, mail_key) SELECT 'delete', old.rowid, old.display_name_key, old.mail_key WHERE old.user_type = 'Guest'; END;
-
-CREATE TRIGGER users_search_update AFTER UPDATE OF user_type, display_name_key, mail_key ON users BEGIN INSERT INTO users_search (users_search, rowid, display_name_key, mail_key) SELECT 'delete', old.rowid, old.display_name_key, old.mail_key WHERE old.user_type = 'Guest'; INSERT INTO users_search (rowid, display_name_key, mail_key) SELECT new.rowid, new.display_name_key, new.mail_key WHERE new.user_type = 'Guest'; END;
-
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)

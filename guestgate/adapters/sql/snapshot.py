@@ -43,7 +43,7 @@ def render(dialect: str) -> str:
         statements.append(str(CreateTable(table).compile(dialect=compiler)).strip() + ";")
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             statements.append(str(CreateIndex(index).compile(dialect=compiler)).strip() + ";")
-    # What metadata cannot declare (expression and trigram indexes, FTS5 and its triggers).
+    # What metadata cannot declare (the expression index, pg_trgm and its trigram indexes).
     statements.extend(statement + ";" for statement in DDL[dialect])
     statements.append(
         "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL,"
