@@ -6,7 +6,6 @@ write of a guest's name and address."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from guestgate.adapters.sql.odata import escape_like
 from guestgate.adapters.sql.users import INSERT_USER, SqlUserRepository
 from guestgate.domain.console import GuestFilter
 from guestgate.domain.users import fold
+from tests.integration.test_guest_list_columns import _fetch
 
 pytestmark = pytest.mark.anyio
 
@@ -49,14 +49,6 @@ DOMAINS = (
     "fabrikam.example.org", "at@fabrikam.example", "_abrikam.example", "%", "日本.example",
     "northwind.example", "ab.example",
 )  # fmt: skip
-
-
-async def _fetch(db: Database, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    tx = await db.begin(write=False)
-    try:
-        return [dict(r) for r in await tx.fetchall(sql, params)]
-    finally:
-        await tx.rollback()
 
 
 async def _seed(db: Database) -> str:
