@@ -64,11 +64,10 @@ def _conditions(
         clauses.append("u.invitation_requester = :requester")
         params["requester"] = where.requester
     if where.text is not None:
-        text = fold(where.text)
         clauses.append(
             "(u.display_name_key LIKE :text ESCAPE '\\' OR u.mail_key LIKE :text ESCAPE '\\')"
         )
-        params["text"] = "%" + escape_like(text) + "%"
+        params["text"] = "%" + escape_like(fold(where.text)) + "%"
     if where.pending_days is not None:
         # Pending (not expired, revoked or accepted) since at least that many days.
         cutoff = datetime.fromisoformat(now) - timedelta(days=where.pending_days)

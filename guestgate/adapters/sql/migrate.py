@@ -42,8 +42,7 @@ def create_from_snapshot(database_url: str) -> bool:
     """
     dialect = "sqlite" if database_url.startswith("sqlite:") else "postgresql"
     script = (Path(__file__).parent / f"schema.{dialect}.sql").read_text()
-    # Statements end with ';' and a blank line (snapshot.py): a trigger's body holds ';' too.
-    statements = [s.strip() for s in _without_comments(script).split(";\n\n") if s.strip()]
+    statements = [s.strip() for s in _without_comments(script).split(";") if s.strip()]
     if dialect == "sqlite":
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,7 @@ def path_of(dialect: str) -> Path:
 
 
 def render(dialect: str) -> str:
-    """CREATE statements for every table and index, then the Alembic version row; one blank
-    line between statements (a trigger's body holds semicolons: migrate.py splits on both)."""
+    """CREATE statements for every table and index, then the Alembic version row."""
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
 
