@@ -13,13 +13,11 @@ from datetime import datetime
 from guestgate.domain.audit import AuditRecord
 from guestgate.domain.console import GuestFilter, GuestRow
 from guestgate.domain.invitations import (
-    MAX_DISPLAY_NAME,
     Invitation,
     InviteRequest,
     build_invite_request,
 )
 from guestgate.domain.tenants import is_guid
-from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import User, fold
 from guestgate.domain.views import InvitationView
@@ -28,6 +26,7 @@ from guestgate.services.console import Person
 from guestgate.services.directory import Actor
 from guestgate.services.invitations import InvitationService
 from guestgate.services.ports import UnitOfWork
+from guestgate.services.user_admin import UserAdmin, check_display_name
 
 AUDIT_WINDOW = 2000  # the tenant's latest audit rows searched for one guest's entries
 READ_ONLY = "Your role lets you see guests, not change them."
@@ -210,44 +209,22 @@ async def reset_redemption(
     return await service.invite(actor, request)
 
 
-def check_display_name(text: str) -> str:
-    return check_text(
-        text,
-        field="The display name",
-        code="InvalidDisplayName",
-        max_length=MAX_DISPLAY_NAME,
-    ).strip()
-
-
 async def rename(
-    uow: UnitOfWork,
+    admin: UserAdmin,
     read: UnitOfWork,
     *,
     person: Person,
+    actor: Actor,
     user_id: str,
     display_name: str,
     now: datetime,
 ) -> str:
-    """Set the guest's display name (local mode: guestgate keeps the directory), audited as
-    user.update with the person as actor; the name as stored."""
-    name = check_display_name(display_name)
+    """Set the guest's display name through the directory port (services/user_admin.py),
+    audited as user.update with the old and new name and the person as actor; the name as
+    stored."""
+    check_display_name(display_name)  # a bad name is named before the guest is looked up
     row = await changeable(read, person, user_id, now)
-    async with uow:
-        await uow.users.lock(row.user_id)
-        user = await uow.users.get(person.user.tenant_id, row.user_id)
-        if user is None:
-            raise NotFound("There is no such guest in this organization.", code="GuestNotFound")
-        await uow.users.set_display_name(user.id, name)
-        await uow.audit.record(
-            tenant_id=person.user.tenant_id,
-            actor=person.email,
-            action="user.update",
-            target=user.id,
-            created_at=iso(now),
-            details={"displayName": {"from": user.display_name, "to": name}},
-        )
-        await uow.commit()
-    return name
+    return await admin.set_display_name(actor, row.user_id, display_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,13 +41,29 @@ class M365Person:
     access: Access
     session_hash: str
     expires_at: int
+    signed_in_at: int | None = None  # when the person last entered their credentials
 
     @property
     def roles(self) -> list[str]:
         return sorted(self.access.roles)
 
+    def signed_in_since(self, moment: float) -> bool:
+        """Whether the person entered their credentials at or after `moment` (epoch
+        seconds); False when the sign-in time is unknown."""
+        return self.signed_in_at is not None and self.signed_in_at >= moment
 
-def person_of(claims: dict[str, Any], *, session_hash: str, expires_at: int) -> M365Person:
+
+def auth_time_of(claims: dict[str, Any]) -> int | None:
+    """The ID token's auth_time (epoch seconds), when it carries a valid one."""
+    found = claims.get("auth_time")
+    if isinstance(found, int) and not isinstance(found, bool) and found > 0:
+        return found
+    return None
+
+
+def person_of(
+    claims: dict[str, Any], *, session_hash: str, expires_at: int, signed_in_at: int | None
+) -> M365Person:
     """The console person an ID token names, with the roles of its `wids`."""
     email = claims.get("email") or claims.get("preferred_username") or claims.get("upn") or ""
     return M365Person(
@@ -58,6 +74,7 @@ def person_of(claims: dict[str, Any], *, session_hash: str, expires_at: int) -> 
         access=Access(roles_of_directory_roles(claims.get("wids"))),
         session_hash=session_hash,
         expires_at=expires_at,
+        signed_in_at=signed_in_at,
     )
 
 
@@ -71,6 +88,7 @@ def sealed_person(person: M365Person) -> bytes:
             "r": sorted(person.access.roles),
             "h": person.session_hash,
             "x": person.expires_at,
+            "a": person.signed_in_at,
         }
     ).encode()
 
@@ -87,6 +105,8 @@ def opened_person(raw: bytes, *, now: float) -> M365Person | None:
             access=Access(frozenset(str(r) for r in found["r"])),
             session_hash=str(found["h"]),
             expires_at=int(found["x"]),
+            # A session sealed before the sign-in time was kept has none: unknown.
+            signed_in_at=int(found["a"]) if found.get("a") is not None else None,
         )
     except (ValueError, KeyError, TypeError):
         return None

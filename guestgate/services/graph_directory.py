@@ -221,6 +221,10 @@ class GraphDirectory:
             payload["invitedUserDisplayName"] = request.display_name
         if request.message_info is not None:
             payload["invitedUserMessageInfo"] = request.message_info.to_json()
+        if request.reset_user_id is not None:
+            # Graph's resetRedemption: the same user object redeems again.
+            payload["resetRedemption"] = True
+            payload["invitedUser"] = {"id": request.reset_user_id}
         await self.limiter.acquire(actor.tenant_id)
         try:
             return dict(await self._post_invitation(token, payload))

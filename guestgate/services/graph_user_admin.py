@@ -1,7 +1,9 @@
-"""Microsoft 365 mode's sponsors, accountEnabled and deleted items, over Microsoft Graph.
+"""Microsoft 365 mode's sponsors, accountEnabled, display names and deleted items, over
+Microsoft Graph.
 
 Graph is the directory: `GET|POST /users/{id}/sponsors[/$ref]`, `DELETE
-/users/{id}/sponsors/{sponsorId}/$ref`, `PATCH /users/{id}` with `accountEnabled`, and
+/users/{id}/sponsors/{sponsorId}/$ref`, `PATCH /users/{id}` with `accountEnabled` or
+`displayName`, and
 `/directory/deletedItems`. Every call to Graph finishes before the short transaction that
 writes the audit row, as in services/graph_directory.py: no transaction waits on the network.
 """
@@ -21,6 +23,7 @@ from guestgate.services.graph_directory import AppTokens, GraphApi
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.user_admin import (
     AccountEnabledSet,
+    DisplayNameSet,
     SponsorAdded,
     SponsorRemoved,
     UserChange,
@@ -162,6 +165,19 @@ class GraphUserAdmin:
             "PATCH", f"/v1.0/users/{_path(ref)}", token=token, json={"accountEnabled": enabled}
         )
         await self._record(actor, record, AccountEnabledSet(str(user.get("id")), enabled))
+
+    async def set_display_name(
+        self, actor: Actor, ref: str, name: str, *, record: UserRecord
+    ) -> None:
+        token = await self._token(actor)
+        user = await self._user(token, ref)
+        before = str(user.get("displayName") or "")
+        if before == name:
+            return
+        await self.client.call(
+            "PATCH", f"/v1.0/users/{_path(ref)}", token=token, json={"displayName": name}
+        )
+        await self._record(actor, record, DisplayNameSet(str(user.get("id")), before, name))
 
     async def deleted(
         self, actor: Actor, *, after: tuple[str, str] | None, top: int

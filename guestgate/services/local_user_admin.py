@@ -1,4 +1,5 @@
-"""Local mode's sponsors, accountEnabled and deleted items, in guestgate's database.
+"""Local mode's sponsors, accountEnabled, display names and deleted items, in guestgate's
+database.
 
 Each write is one transaction with its audit row (services/user_admin.py `user_record`).
 Errors are Graph's: 400 Request_BadRequest, 404 Request_ResourceNotFound.
@@ -19,6 +20,7 @@ from guestgate.services.directory import Actor
 from guestgate.services.ports import UnitOfWork
 from guestgate.services.user_admin import (
     AccountEnabledSet,
+    DisplayNameSet,
     SponsorAdded,
     SponsorRemoved,
     UserPurged,
@@ -118,6 +120,23 @@ class LocalUserAdmin:
             # use (domain/oidc.py may_sign_in), so disabling ends them at their next use.
             await uow.users.set_account_enabled(user.id, enabled)
             await record(uow, actor, AccountEnabledSet(user_id=user.id, enabled=enabled), now)
+            await uow.commit()
+
+    async def set_display_name(
+        self, actor: Actor, ref: str, name: str, *, record: UserRecord
+    ) -> None:
+        now = self.now()
+        async with self.uow() as uow:
+            user = await find_user(uow, actor.tenant_id, ref)
+            check_may_change(actor.permissions, user)
+            await uow.users.lock(user.id)
+            current = await uow.users.get(actor.tenant_id, user.id)
+            if current is None:
+                raise _missing(ref)
+            if current.display_name == name:
+                return  # nothing changes, nothing is audited
+            await uow.users.set_display_name(user.id, name)
+            await record(uow, actor, DisplayNameSet(user.id, current.display_name, name), now)
             await uow.commit()
 
     async def deleted(

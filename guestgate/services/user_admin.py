@@ -1,4 +1,5 @@
-"""A user's sponsors, its accountEnabled, and deleted users: the use-cases and their port.
+"""A user's sponsors, its accountEnabled and display name, and deleted users: the use-cases
+and their port.
 
 `UserDirectory` is carried out by local mode (services/local_user_admin.py, guestgate's
 database) and by Microsoft 365 mode (services/graph_user_admin.py, Microsoft Graph's
@@ -16,7 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from guestgate.domain import events as event_types
+from guestgate.domain.invitations import MAX_DISPLAY_NAME
 from guestgate.domain.tenants import is_guid
+from guestgate.domain.text import check_text
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import DeletedUser, User
 from guestgate.errors import ValidationError
@@ -46,6 +49,13 @@ class AccountEnabledSet:
 
 
 @dataclass(frozen=True, slots=True)
+class DisplayNameSet:
+    user_id: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
 class UserRestored:
     user_id: str
     email: str
@@ -58,7 +68,9 @@ class UserPurged:
     expired: bool  # purged by the worker after the retention, not on request
 
 
-UserChange = SponsorAdded | SponsorRemoved | AccountEnabledSet | UserRestored | UserPurged
+UserChange = (
+    SponsorAdded | SponsorRemoved | AccountEnabledSet | DisplayNameSet | UserRestored | UserPurged
+)
 UserRecord = Callable[[UnitOfWork, Actor, UserChange, datetime], Awaitable[None]]
 
 
@@ -69,6 +81,13 @@ def object_id(value: str, *, what: str = "object") -> str:
             f"Invalid {what} identifier '{value[:64]}'.", code="Request_BadRequest"
         )
     return value.lower()
+
+
+def check_display_name(text: str) -> str:
+    """A display name as a user takes it: printable text, at most 256 characters; 400."""
+    return check_text(
+        text, field="The display name", code="InvalidDisplayName", max_length=MAX_DISPLAY_NAME
+    ).strip()
 
 
 class UserDirectory(Protocol):
@@ -90,6 +109,10 @@ class UserDirectory(Protocol):
 
     async def set_account_enabled(
         self, actor: Actor, ref: str, enabled: bool, *, record: UserRecord
+    ) -> None: ...
+
+    async def set_display_name(
+        self, actor: Actor, ref: str, name: str, *, record: UserRecord
     ) -> None: ...
 
     async def deleted(
@@ -133,6 +156,9 @@ def user_record(directory: str) -> UserRecord:
         match change:
             case AccountEnabledSet(enabled=enabled):
                 action = "user.enable" if enabled else "user.disable"
+            case DisplayNameSet(before=before, after=after):
+                action = "user.update"
+                details["displayName"] = {"from": before, "to": after}
             case SponsorAdded(sponsor_id=sponsor) | SponsorRemoved(sponsor_id=sponsor):
                 action = _ACTIONS[type(change)]
                 details["sponsorId"] = sponsor
@@ -191,6 +217,13 @@ class UserAdmin:
     async def set_account_enabled(self, actor: Actor, ref: str, enabled: bool) -> None:
         """Disable (no redemption, no sign-in, refresh tokens end) or enable again."""
         await self.directory.set_account_enabled(actor, ref, enabled, record=self.record)
+
+    async def set_display_name(self, actor: Actor, ref: str, name: str) -> str:
+        """A new display name (Graph's `PATCH /users/{id}` with displayName), audited as
+        user.update with the old and new name; the name as stored."""
+        checked = check_display_name(name)
+        await self.directory.set_display_name(actor, ref, checked, record=self.record)
+        return checked
 
     async def deleted(
         self, actor: Actor, *, after: tuple[str, str] | None = None, top: int = 100

@@ -30,6 +30,7 @@ from guestgate.web import (
     console_guest_actions,
     console_lifecycle,
     console_m365,
+    console_m365_actions,
     console_m365_signin,
     console_pages,
     console_reports,
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *lifecycle.ROUTES,
             *lifecycle_attest.ROUTES,
             *console_m365_signin.ROUTES,
+            *console_m365_actions.ROUTES,
             *console_m365.ROUTES,
             pages.stylesheet,  # the console's pages link it
         ],

@@ -73,6 +73,11 @@ class LocalFrame:
         title = f"{context.pop('title')} - {signed.tenant.name}"
         return _page(signed, template, title=title, **context)
 
+    async def recent_sign_in(
+        self, request: Request[Any, Any, Any], signed: Signed, *, action: str, back: str
+    ) -> Response[str] | None:
+        return await require_recent_sign_in(request, signed, action=action, back=back)
+
 
 LOCAL = LocalFrame()
 
@@ -161,19 +166,12 @@ async def rename(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
     runtime = runtime_of(request)
     if form.get("confirmed") != "yes":
         return see_other(_profile(signed, user_id, "confirm=rename"))
-    if not runtime.invitations.directory.is_identity_provider:
-        return refusal(
-            signed,
-            ValidationError(
-                "In Microsoft 365 mode a guest's display name is changed in Entra.",
-                code="RenameInEntra",
-            ),
-        )
     try:
         await guests.rename(
-            runtime.uow(),
+            runtime.user_admin,
             runtime.uow(write=False),
             person=signed.person,
+            actor=_actor(request, signed),
             user_id=user_id,
             display_name=form.get("name", ""),
             now=runtime.now(),

@@ -64,6 +64,13 @@ class ConsoleFrame(Protocol[C]):
         self, request: Request[Any, Any, Any], signed: C, template: str, **context: Any
     ) -> Response[str]: ...
 
+    async def recent_sign_in(
+        self, request: Request[Any, Any, Any], signed: C, *, action: str, back: str
+    ) -> Response[str] | None:
+        """None when the person signed in within the last 10 minutes; otherwise the page
+        that asks them to sign in again and come back to `back`."""
+        ...
+
 
 def profile_link(frame: ConsoleFrame[C], signed: C, user_id: str, query: str = "") -> str:
     return f"{frame.base(signed)}/guests/{user_id}" + (f"?{query}" if query else "")
@@ -79,10 +86,14 @@ async def guest_action(
     run: Callable[[C, str, Form], Awaitable[None]],
     confirm: bool = True,
     done: str | None = None,
+    fresh: str | None = None,
+    landing: str | None = None,
 ) -> Response[str]:
     """A guest's action from its profile: the form (CSRF checked), the person's right to
     change the guest, then (when `confirm`) the profile's confirmation unless the form says
-    confirmed=yes, then `run` with the guest's id, then the profile saying it was done."""
+    confirmed=yes, then (when `fresh` names the action) a sign-in within the last 10
+    minutes, then `run` with the guest's id, then the profile saying it was done (or
+    `landing`, a path under the console's address)."""
     checked = await frame.form(request, tenant)
     if isinstance(checked, Response):
         return checked
@@ -93,10 +104,17 @@ async def guest_action(
         return frame.refusal(signed, exc)
     if confirm and form.get("confirmed") != "yes":
         return see_other(profile_link(frame, signed, guest, f"confirm={verb}"))
+    if fresh is not None:
+        back = profile_link(frame, signed, guest, f"confirm={verb}")
+        again = await frame.recent_sign_in(request, signed, action=fresh, back=back)
+        if again is not None:
+            return again
     try:
         await run(signed, guest, form)
     except GuestgateError as exc:
         return frame.refusal(signed, exc)
+    if landing is not None:
+        return see_other(f"{frame.base(signed)}/{landing}")
     return see_other(profile_link(frame, signed, guest, f"done={done or verb}"))
 
 

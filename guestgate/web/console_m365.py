@@ -32,7 +32,14 @@ from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
 from guestgate.web.console_guest_routes import Form, guest_action, user_routes
-from guestgate.web.console_m365_signin import TITLES, form_token, signed_form, signed_in, when
+from guestgate.web.console_m365_signin import (
+    TITLES,
+    form_token,
+    require_recent_sign_in,
+    signed_form,
+    signed_in,
+    when,
+)
 from guestgate.web.errors import status_of
 from guestgate.web.forms import message, render
 
@@ -41,6 +48,7 @@ Signed = tuple[Runtime, M365Person]
 PAGE_SIZE = 50
 STATES = {"Pending": PENDING, "Accepted": COMPLETED}
 LABELS = {PENDING: "Pending", COMPLETED: "Accepted", REVOKED: "Revoked"}
+CONFIRMS = ("resend", "revoke", "disable", "enable", "reset", "rename", "delete")
 LOCAL_ONLY = {
     "invite": "Invite",
     "bulk": "Bulk invite",
@@ -146,6 +154,7 @@ async def guest_list(request: Request[Any, Any, Any], tenant: str) -> Response[s
         states=list(STATES),
         next_link=next_link,
         first_link=f"?{urlencode(kept)}" if skiptoken else None,
+        deleted=request.query_params.get("deleted") == "1",
     )
 
 
@@ -188,7 +197,7 @@ async def guest_profile(
         user=user,
         state=_guest_state(view),
         changeable=changeable,
-        confirm=confirm if confirm in ("resend", "revoke", "disable", "enable") else "",
+        confirm=confirm if confirm in CONFIRMS else "",
         done=request.query_params.get("done", ""),
         sponsors=sponsors,
         sponsors_editable=True,
@@ -233,6 +242,11 @@ class M365Frame:
     ) -> Response[str]:
         title = f"{context.pop('title')} - Microsoft 365"
         return _page(*signed, template, title=title, **context)
+
+    async def recent_sign_in(
+        self, request: Request[Any, Any, Any], signed: Signed, *, action: str, back: str
+    ) -> Response[str] | None:
+        return await require_recent_sign_in(request, signed[1], action=action, back=back)
 
 
 M365 = M365Frame()

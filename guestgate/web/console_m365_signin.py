@@ -13,10 +13,12 @@ import hashlib
 import json
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 
 from guestgate.domain import console as rules
 from guestgate.domain.redemption import new_session_id, session_hash
@@ -25,6 +27,7 @@ from guestgate.errors import AuthenticationError, ConfigError, GuestgateError
 from guestgate.runtime import Runtime
 from guestgate.services.console_m365 import (
     M365Person,
+    auth_time_of,
     opened_person,
     person_of,
     sealed_person,
@@ -62,7 +65,7 @@ def _unavailable(text: str) -> Response[str]:
     return message(503, "The admin console is not set up", text)
 
 
-def _authority(request: Request[Any, Any, Any]) -> Authority | Response[str]:
+def authority_of(request: Request[Any, Any, Any]) -> Authority | Response[str]:
     """The configured authority, or the page saying what is missing."""
     runtime = runtime_of(request)
     settings = runtime.settings
@@ -108,7 +111,7 @@ async def signed_in(
     request: Request[Any, Any, Any], tenant: str
 ) -> tuple[Runtime, M365Person] | Response[str]:
     """The signed-in person, or the page to send instead (sign-in redirect, 403, 404, 503)."""
-    authority = _authority(request)
+    authority = authority_of(request)
     if isinstance(authority, Response):
         return authority
     runtime = runtime_of(request)
@@ -155,6 +158,21 @@ def _refused_page(runtime: Runtime, person: M365Person) -> Response[str]:
 async def _start(
     request: Request[Any, Any, Any], runtime: Runtime, authority: Authority
 ) -> Response[str]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    found = await authorize_link(runtime, authority, target=target)
+    if isinstance(found, Response):
+        return found
+    location, login = found
+    return see_other(location, cookies=[login])
+
+
+async def authorize_link(
+    runtime: Runtime, authority: Authority, *, target: str, fresh: bool = False
+) -> tuple[str, Cookie] | Response[str]:
+    """The authority's authorize URL and the sealed login cookie that goes with it; the
+    callback sends the browser to `target`. `fresh`: the person must enter their
+    credentials again (prompt=login, max_age), and the callback accepts only a sign-in made
+    within the recent-sign-in window."""
     try:
         endpoints = await authority.endpoints()
     except GuestgateError as exc:
@@ -162,8 +180,9 @@ async def _start(
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     verifier = secrets.token_urlsafe(48)  # RFC 7636: 43 to 128 characters
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     login = {"s": state, "n": nonce, "v": verifier, "next": target[:2048]}
+    if fresh:
+        login["fresh"] = "1"
     sealed = runtime.sealer.seal(json.dumps(login).encode(), _SEAL_LOGIN)
     params = {
         "client_id": authority.client_id,
@@ -176,10 +195,51 @@ async def _start(
         "code_challenge_method": "S256",
         "response_mode": "query",
     }
+    if fresh:
+        params.update(prompt="login", max_age=str(rules.RECENT_SIGN_IN_SECONDS))
     joiner = "&" if "?" in endpoints.authorization_endpoint else "?"
-    return see_other(
+    return (
         f"{endpoints.authorization_endpoint}{joiner}{urlencode(params)}",
-        cookies=[cookie(runtime, LOGIN_COOKIE, sealed, LOGIN_SECONDS)],
+        cookie(runtime, LOGIN_COOKIE, sealed, LOGIN_SECONDS),
+    )
+
+
+async def require_recent_sign_in(
+    request: Request[Any, Any, Any], person: M365Person, *, action: str, back: str
+) -> Response[str] | None:
+    """None when the person signed in within the last 10 minutes (the sealed session's
+    sign-in time); otherwise the page that asks them to sign in again at the authority,
+    after which the browser comes back to `back` (the action's confirmation)."""
+    runtime = runtime_of(request)
+    if person.signed_in_since(time.time() - rules.RECENT_SIGN_IN_SECONDS):
+        return None
+    authority = authority_of(request)
+    if isinstance(authority, Response):
+        return authority
+    home = f"/admin/{person.tenant_id}/guests"
+    if not back.startswith(f"/admin/{person.tenant_id}/") or len(back) > 2048:
+        back = home
+    found = await authorize_link(runtime, authority, target=back, fresh=True)
+    if isinstance(found, Response):
+        return found
+    location, login = found
+    last = (
+        None
+        if person.signed_in_at is None
+        else iso(datetime.fromtimestamp(person.signed_in_at, UTC))
+    )
+    return render(
+        "console_reauth.html",
+        403,
+        cookies=[login],
+        org=runtime.settings.graph.tenant,
+        title="Sign in again to continue",
+        action=action,
+        minutes=rules.RECENT_SIGN_IN_SECONDS // 60,
+        last=when(last) if last else "an unknown time",
+        me=person.email,
+        sign_in=location,
+        cancel=back,
     )
 
 
@@ -201,7 +261,7 @@ def _ended(text: str = "Open the console again to sign in.") -> Response[str]:
 @get(CALLBACK, include_in_schema=False)
 async def callback(request: Request[Any, Any, Any]) -> Response[str]:
     """The redirect URI: the code is redeemed at the authority and the ID token checked."""
-    authority = _authority(request)
+    authority = authority_of(request)
     if isinstance(authority, Response):
         return authority
     runtime = runtime_of(request)
@@ -235,8 +295,22 @@ async def callback(request: Request[Any, Any, Any]) -> Response[str]:
         return page
     except GuestgateError as exc:
         return message(503, "The sign-in authority is unavailable", exc.message)
-    expires = int(time.time()) + rules.SESSION_SECONDS
-    person = person_of(claims, session_hash=session_hash(new_session_id()), expires_at=expires)
+    now = int(time.time())
+    signed_in_at = auth_time_of(claims)
+    if login.get("fresh") == "1":
+        # prompt=login made the person enter their credentials just now; an ID token
+        # without auth_time (an optional claim in Entra) is taken to be of this moment.
+        signed_in_at = now if signed_in_at is None else signed_in_at
+        if signed_in_at < now - rules.RECENT_SIGN_IN_SECONDS:
+            page = _ended("This action needs a sign-in made just now; open it again.")
+            page.cookies.append(cleared)
+            return page
+    person = person_of(
+        claims,
+        session_hash=session_hash(new_session_id()),
+        expires_at=now + rules.SESSION_SECONDS,
+        signed_in_at=signed_in_at,
+    )
     if not person.access.roles:
         page = _refused_page(runtime, person)
         page.cookies.append(cleared)
@@ -264,7 +338,7 @@ async def callback(request: Request[Any, Any, Any]) -> Response[str]:
 @get("/admin", include_in_schema=False)
 async def picker(request: Request[Any, Any, Any]) -> Response[str]:
     """One tenant in this mode: straight to its guests."""
-    authority = _authority(request)
+    authority = authority_of(request)
     if isinstance(authority, Response):
         return authority
     return see_other(f"/admin/{tenant_id_of(runtime_of(request))}/guests")

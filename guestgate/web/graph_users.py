@@ -1,5 +1,5 @@
 """The Graph-compatible surface's user writes and deleted items (local mode), as Graph has them:
-`PATCH /v1.0/users/{id}` (accountEnabled), `/v1.0/users/{id}/sponsors`, and
+`PATCH /v1.0/users/{id}` (accountEnabled, displayName), `/v1.0/users/{id}/sponsors`, and
 `/v1.0/directory/deletedItems`. Errors are Graph's (`Request_BadRequest`,
 `Request_ResourceNotFound`); reads need User.Read.All, writes User.ReadWrite.All.
 """
@@ -19,6 +19,7 @@ from guestgate.domain.timestamps import graph_time
 from guestgate.domain.users import DeletedUser, User
 from guestgate.errors import ValidationError
 from guestgate.services import users
+from guestgate.services.user_admin import check_display_name
 from guestgate.web.api import actor_of
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
@@ -30,7 +31,7 @@ _ODATA_ID = re.compile(
     r"^(?:https://[^/\s]+/(?:v1\.0|beta)/)?(?:users|directoryObjects)/"
     r"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$"
 )
-WRITABLE = frozenset({"accountEnabled"})
+WRITABLE = frozenset({"accountEnabled", "displayName"})
 USER_TYPE = "#microsoft.graph.user"
 
 
@@ -46,29 +47,46 @@ def _context(request: Request[Any, Any, Any], what: str) -> str:
 )
 async def update_user(request: Request[Any, Any, Any], user_ref: REF) -> None:
     """Update a user: `accountEnabled` false disables it (no redemption, no sign-in), true
-    enables it again."""
+    enables it again; `displayName` renames it (audited as user.update)."""
     body = parse_json(await request.body(), request.headers.get("content-type"), dict[str, Any])
     for name in body:
         if name not in WRITABLE:
             raise ValidationError(
-                f"Property '{name[:80]}' cannot be updated here; only accountEnabled can.",
+                f"Property '{name[:80]}' cannot be updated here; only accountEnabled and"
+                " displayName can.",
                 code="Request_BadRequest",
             )
-    if "accountEnabled" not in body:  # nothing to change, but the user must exist
+    enabled = body.get("accountEnabled")
+    if "accountEnabled" in body and not isinstance(enabled, bool):
+        raise ValidationError(
+            "Invalid value specified for property 'accountEnabled' of resource 'User':"
+            " it takes true or false.",
+            code="Request_BadRequest",
+        )
+    display_name = body.get("displayName")
+    if "displayName" in body:
+        if not isinstance(display_name, str):
+            raise ValidationError(
+                "Invalid value specified for property 'displayName' of resource 'User':"
+                " it takes a string.",
+                code="Request_BadRequest",
+            )
+        try:
+            check_display_name(display_name)  # both checked before either is changed
+        except ValidationError as exc:
+            raise ValidationError(exc.message, code="Request_BadRequest") from None
+    admin = runtime_of(request).user_admin
+    if not body:  # nothing to change, but the user must exist
         await users.get_user(
             runtime_of(request).uow(write=False),
             tenant_id=caller_of(request).tenant_id,
             ref=user_ref,
         )
         return
-    enabled = body["accountEnabled"]
-    if not isinstance(enabled, bool):
-        raise ValidationError(
-            "Invalid value specified for property 'accountEnabled' of resource 'User':"
-            " it takes true or false.",
-            code="Request_BadRequest",
-        )
-    await runtime_of(request).user_admin.set_account_enabled(actor_of(request), user_ref, enabled)
+    if isinstance(display_name, str):
+        await admin.set_display_name(actor_of(request), user_ref, display_name)
+    if isinstance(enabled, bool):
+        await admin.set_account_enabled(actor_of(request), user_ref, enabled)
 
 
 def _directory_object(user: User, selected: tuple[str, ...]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ USER_ERRORS: dict[tuple[str, str], dict[int, Answer]] = {
         {
             400: bad(
                 "Request_BadRequest",
-                "Property 'displayName' cannot be updated here; only accountEnabled can.",
+                "Property 'mail' cannot be updated here; only accountEnabled and displayName can.",
             ),
             404: NO_USER,
             413: TOO_LARGE,
@@ -139,7 +139,10 @@ def document(paths: dict[str, Any]) -> None:
         "content": json_content(
             {
                 "type": "object",
-                "properties": {"accountEnabled": BOOL},
+                "properties": {
+                    "accountEnabled": BOOL,
+                    "displayName": {"type": "string", "maxLength": 256},
+                },
                 "additionalProperties": False,
             },
             {"accountEnabled": False},

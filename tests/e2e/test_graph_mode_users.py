@@ -17,7 +17,7 @@ from guestgate.adapters.graph import GraphClient
 from guestgate.adapters.sql import migrate
 from guestgate.adapters.sql.connect import connect
 from guestgate.adapters.sql.unit_of_work import SqlUnitOfWork
-from guestgate.errors import GraphRefused
+from guestgate.errors import GraphRefused, ValidationError
 from guestgate.services.directory import Actor
 from guestgate.services.graph_user_admin import GraphUserAdmin
 from guestgate.services.user_admin import UserAdmin
@@ -128,3 +128,27 @@ async def test_delete_restore_and_purge_through_deleted_items(
     with pytest.raises(GraphRefused) as missing:
         await users.get_deleted(actor, guest)
     assert missing.value.code == "Request_ResourceNotFound"
+
+
+async def test_a_display_name_is_patched_in_graph_and_audited_in_the_broker(
+    microsoft: Server, admin: tuple[UserAdmin, Actor], tmp_path: Path
+) -> None:
+    users, actor = admin
+    guest = invite(microsoft, actor)
+    assert await users.set_display_name(actor, guest, "  Renamed Guest ") == "Renamed Guest"
+    with microsoft.client() as client:
+        seen = client.get(
+            f"/v1.0/users/{guest}", headers={"Authorization": f"Bearer {actor.credential}"}
+        ).json()
+    assert seen["displayName"] == "Renamed Guest"
+    with pytest.raises(ValidationError):
+        await users.set_display_name(actor, guest, "\u0007")
+    db = connect(f"sqlite:///{tmp_path}/broker.db", pool_size=1)
+    try:
+        async with SqlUnitOfWork(db, write=False) as uow:
+            rows = [a for a in await uow.audit.list(actor.tenant_id, limit=50) if a.target == guest]
+    finally:
+        await db.close()
+    assert [a.action for a in rows] == ["user.update"]
+    assert rows[0].details["displayName"]["to"] == "Renamed Guest"
+    assert rows[0].details["directory"] == "graph"

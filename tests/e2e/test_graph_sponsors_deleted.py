@@ -219,13 +219,30 @@ def test_a_disabled_guest_cannot_redeem_until_enabled(server: Server, caller: Ca
         assert client.get(link.replace(server.base_url, "")).status_code == 200
 
 
+def test_a_patch_renames_a_user_audited_with_the_old_and_new_name(
+    server: Server, caller: Caller
+) -> None:
+    invited = guest(caller, invitedUserDisplayName="Before Name")
+    user_id = invited["id"]
+    answer = caller.request("PATCH", f"/v1.0/users/{user_id}", json={"displayName": " After "})
+    assert answer.status_code == 204, answer.text
+    assert caller.request("GET", f"/v1.0/users/{user_id}").json()["displayName"] == "After"
+    audit = json.loads(server.cli("audit", "list", "--tenant", caller.tenant, "--json").stdout)
+    renamed = [a for a in audit if a["action"] == "user.update" and a["target"] == user_id]
+    assert renamed, audit[:5]
+    assert renamed[0]["details"]["displayName"] == {"from": "Before Name", "to": "After"}
+
+
 def test_bad_patches_are_400_and_change_nothing(caller: Caller) -> None:
     user_id = guest(caller)["id"]
     for body in (
         {"accountEnabled": "false"},
         {"accountEnabled": 0},
         {"accountEnabled": None},
-        {"displayName": "x"},
+        {"displayName": ""},
+        {"displayName": "x" * 257},
+        {"displayName": 7},
+        {"displayName": "ok", "accountEnabled": "no"},
         {"accountEnabled": False, "surname": "x"},
     ):
         answer = caller.request("PATCH", f"/v1.0/users/{user_id}", json=body)
@@ -238,6 +255,7 @@ def test_bad_patches_are_400_and_change_nothing(caller: Caller) -> None:
         ]["message"]
     )
     assert enabled(caller, user_id) is True
+    assert caller.request("GET", f"/v1.0/users/{user_id}").json()["displayName"] != "ok"
     unknown = caller.request("PATCH", f"/v1.0/users/{uuid.uuid4()}", json={"accountEnabled": False})
     assert unknown.status_code == 404
     assert code(unknown) == "Request_ResourceNotFound"

@@ -116,7 +116,9 @@ def test_a_session_round_trips_and_expires() -> None:
         "name": "Avery",
         "wids": ["62e90394-69f5-4237-9190-012177145e10"],
     }
-    person = person_of(claims, session_hash="h", expires_at=int(time.time()) + 60)
+    person = person_of(
+        claims, session_hash="h", expires_at=int(time.time()) + 60, signed_in_at=None
+    )
     assert person.email == "avery@contoso.example"
     assert person.roles == [GLOBAL_ADMINISTRATOR]
     assert opened_person(sealed_person(person), now=time.time()) == person
