@@ -25,6 +25,7 @@ from guestgate.services.directory import Actor
 from guestgate.web.auth import runtime_of
 from guestgate.web.console import Signed, checked_form, sign_in_first
 from guestgate.web.console_guest_routes import Form, guest_action
+from guestgate.web.console_invite import invite_routes
 from guestgate.web.console_pages import _page, refusal
 from guestgate.web.console_reauth import require_recent_sign_in
 from guestgate.web.forms import see_other
@@ -283,4 +284,4 @@ async def bulk(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
     )
 
 
-ROUTES = [delete, reset, rename, bulk_confirm, bulk]
+ROUTES = [delete, reset, rename, bulk_confirm, bulk, *invite_routes(LOCAL)]

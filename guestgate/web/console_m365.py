@@ -32,6 +32,7 @@ from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
 from guestgate.web.console_guest_routes import Form, guest_action, user_routes
+from guestgate.web.console_invite import invite_routes
 from guestgate.web.console_m365_signin import (
     TITLES,
     form_token,
@@ -48,9 +49,9 @@ Signed = tuple[Runtime, M365Person]
 PAGE_SIZE = 50
 STATES = {"Pending": PENDING, "Accepted": COMPLETED}
 LABELS = {PENDING: "Pending", COMPLETED: "Accepted", REVOKED: "Revoked"}
+SECTIONS = (("console_invite", "invite"), ("console_held", "invite"))
 CONFIRMS = ("resend", "revoke", "disable", "enable", "reset", "rename", "delete")
 LOCAL_ONLY = {
-    "invite": "Invite",
     "bulk": "Bulk invite",
     "webhooks": "Webhooks",
     "activity": "Activity",
@@ -58,9 +59,18 @@ LOCAL_ONLY = {
 }
 
 
+def _section(template: str) -> str:
+    """The navigation's entry a page lights."""
+    for prefix, section in SECTIONS:
+        if template.startswith(prefix):
+            return section
+    return "guests"
+
+
 def _page(
     runtime: Runtime, person: M365Person, template: str, status: int = 200, **context: Any
 ) -> Response[str]:
+    context.setdefault("section", _section(template))
     return render(
         template,
         status,
@@ -103,7 +113,8 @@ def _no_list(runtime: Runtime, person: M365Person) -> Response[str]:
         "Not allowed",
         "In Microsoft 365 mode the console shows guests to administrators and Global Readers:"
         " Microsoft Graph does not say who requested or sponsors a guest, so a Guest inviter's"
-        " own guests cannot be told apart here. Invite through the API or the Entra portal.",
+        " own guests cannot be told apart here. Invite guests on the Invite page:"
+        f" /admin/{person.tenant_id}/invite.",
     )
 
 
@@ -302,4 +313,12 @@ async def local_only(request: Request[Any, Any, Any], tenant: str, section: str)
     )
 
 
-ROUTES = [guest_list, guest_profile, resend, revoke, *user_routes(M365), local_only]
+ROUTES = [
+    guest_list,
+    guest_profile,
+    resend,
+    revoke,
+    *user_routes(M365),
+    *invite_routes(M365),
+    local_only,
+]

@@ -1,4 +1,5 @@
-"""The admin console's pages: Guests, a guest's profile, Invite; Resend and Revoke.
+"""The admin console's pages: Guests, a guest's profile; Resend and Revoke (Invite is
+web/console_invite.py's, over `LocalFrame`).
 
 Server-rendered on the redemption pages' stack (web/forms.py): the same stylesheet, CSP and
 CSRF tokens, no JavaScript. Every page starts with `sign_in_first` (web/console.py); what a
@@ -17,10 +18,10 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 
 from guestgate.domain import console as rules
-from guestgate.domain.invitations import COMPLETED, MAX_SPONSORS, PENDING, build_invite_request
+from guestgate.domain.invitations import COMPLETED, MAX_SPONSORS, PENDING
 from guestgate.domain.tenants import is_guid
 from guestgate.domain.users import unstorable
-from guestgate.errors import GuestgateError, PendingApproval, ValidationError
+from guestgate.errors import GuestgateError, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import console_guests as guests
 from guestgate.services import console_user_admin
@@ -221,72 +222,4 @@ async def revoke(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
     return await _change(request, tenant, user_id, "revoke")
 
 
-@get("/admin/{tenant:str}/invite", include_in_schema=False)
-async def invite_form(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
-    signed = await sign_in_first(request, tenant)
-    if isinstance(signed, Response):
-        return signed
-    return _page(
-        signed,
-        "console_invite.html",
-        title=f"Invite a guest - {signed.tenant.name}",
-        form={},
-        send=True,
-    )
-
-
-@post("/admin/{tenant:str}/invite", include_in_schema=False, status_code=303)
-async def invite(request: Request[Any, Any, Any], tenant: str) -> Response[str]:
-    """Invite a guest, through the same use-case and gate as the API; shows the link."""
-    checked = await checked_form(request, tenant)
-    if isinstance(checked, Response):
-        return checked
-    signed, form = checked
-    runtime = runtime_of(request)
-    try:
-        request_ = build_invite_request(
-            email=form.get("email", ""),
-            redirect_url=form.get("redirect", "").strip() or None,
-            send_message=form.get("send") == "yes",
-            display_name=form.get("name", "").strip() or None,
-            requested_by=signed.person.email,
-        )
-        view = await guests.invite(
-            runtime.invitations,
-            person=signed.person,
-            actor=guests.actor_of(
-                signed.person, tenant_name=signed.tenant.name, request_id=request_id_var.get()
-            ),
-            request=request_,
-        )
-    except PendingApproval as held:
-        return _page(
-            signed,
-            "console_held.html",
-            202,
-            title=f"Invitation waits for approval - {signed.tenant.name}",
-            held=held,
-            email=form.get("email", ""),
-        )
-    except GuestgateError as exc:
-        if status_of(exc) == 403:
-            return refusal(signed, exc)
-        return _page(
-            signed,
-            "console_invite.html",
-            status_of(exc),
-            title=f"Invite a guest - {signed.tenant.name}",
-            form=form,
-            send=form.get("send") == "yes",
-            error=exc.message,
-        )
-    return _page(
-        signed,
-        "console_invited.html",
-        201,
-        title=f"Invitation sent - {signed.tenant.name}",
-        view=view,
-    )
-
-
-ROUTES = [guest_list, guest_profile, resend, revoke, invite_form, invite]
+ROUTES = [guest_list, guest_profile, resend, revoke]

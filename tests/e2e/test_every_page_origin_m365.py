@@ -6,7 +6,8 @@ https stands in for Entra (the console's authority) and for Microsoft Graph. An 
 signs in on the stand-in's pages (another origin, by design, so not watched), then every page
 route of the graph-mode app, walked from the app as test_every_page_origin.py walks local
 mode's, is opened with every request watched: the Microsoft 365 console's guest list and
-profile (with each confirmation, adding a sponsor, revoking), the Deleted guests page, the
+profile (with each confirmation, adding a sponsor, revoking), the Deleted guests page, Invite
+and the page after it, the
 pages of the local console this mode lacks (404 pages that say so), /admin and the callback,
 the sponsor's Keep page from a real lifecycle notice a graph-mode `guestgate worker` wrote,
 the API docs, and the page after signing out. A page route added later and not opened fails
@@ -183,15 +184,21 @@ def test_every_m365_page_loads_only_from_guestgate(
     page.get_by_role("button", name="Add sponsor").click()
     page.wait_for_url(re.compile(r"done=sponsor-added"))
     assert SPONSOR in page.inner_text("ul.sponsors")
-    for confirm in ("resend", "revoke", "disable"):
+    for confirm in ("resend", "revoke", "disable", "reset", "delete"):
         visit(f"{profile}?confirm={confirm}")
         assert page.locator("div.confirm").count() == 1, confirm
+    visit(f"{profile}?confirm=rename")
+    assert page.get_by_label("New display name").count() == 1
     visit(f"/guests/{revoked['id']}?confirm=revoke")
     page.get_by_role("button", name="Yes, revoke").click()
     assert page.inner_text("h1") == "The invitation was revoked"
     visit("/deleted")
     assert f"revoked.{tag}@fabrikam.example" in page.inner_text("main")
-    for section in ("invite", "bulk", "webhooks", "activity", "reports"):
+    visit("/invite")
+    page.get_by_label("Email address").fill(f"invited.{tag}@fabrikam.example")
+    page.get_by_role("button", name="Invite", exact=True).click()
+    assert page.inner_text("h1") == "Invitation sent"
+    for section in ("bulk", "webhooks", "activity", "reports"):
         visit(f"/{section}")
         assert "is not in the Microsoft 365 console" in titles[f"/{section}"]
     visit("/no-such-page")
@@ -220,4 +227,5 @@ def test_every_m365_page_loads_only_from_guestgate(
     assert titles[""] == titles["/guests"] == "Guests"
     assert titles[profile] == f"kept.{tag}"  # the guest's display name
     assert titles["/deleted"] == "Deleted guests"
+    assert titles["/invite"] == "Invite a guest"
     assert not [t for t in titles.values() if "sign in" in t.lower()], titles

@@ -1,0 +1,161 @@
+"""The Microsoft 365 console's Invite page in Chromium, on SQLite and PostgreSQL, axe-core on
+each page state.
+
+A local-mode guestgate over https stands in for Entra and Graph (test_console_graph_mode.py);
+a graph-mode guestgate's console signs in against it. An administrator invites a guest with
+every InviteGuest field; the stand-in then holds the guest with its display name and mails
+the invitation with the message and the CC recipient, and the page shows the redeem link.
+Bad input is a 400 page that names the field, and nothing is invited; a Global Reader gets
+no Invite link and its posts are refused with 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.server import Caller, Server
+from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_console_graph_mode import (
+    ADMIN,
+    READER,
+    _audit,
+    _sign_in,
+    microsoft,  # noqa: F401 (the stand-in Entra and Graph, a fixture)
+    start_broker,
+)
+from tests.e2e.test_pages_and_mails import serious_violations
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def broker(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    microsoft: Server,  # noqa: F811
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    workdir: Path = tmp_path_factory.mktemp(f"m365-invite-{request.param}")
+    url = (
+        f"sqlite:///{workdir}/guestgate.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url_factory")()
+    )
+    server, own = start_broker(microsoft, workdir, url, "public", f"invite {request.param}")
+    yield server, own
+    server.stop()
+
+
+def _found(stand_in: Server, own: dict[str, str], email: str) -> list[dict[str, Any]]:
+    graph = Caller(stand_in, own["TenantID"], own["AppID"], own["AppSecret"])
+    answer = graph.request(
+        "GET",
+        "/v1.0/users",
+        params={"$filter": f"mail eq '{email}'", "$select": "displayName,userType"},
+    )
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["value"]
+    return found
+
+
+def test_an_administrator_invites_with_every_field(
+    microsoft: Server,  # noqa: F811
+    broker: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    server, own = broker
+    tenant = own["TenantID"]
+    tag = uuid.uuid4().hex[:8]
+    email, cc = f"ada.{tag}@fabrikam.example", f"cc.{tag}@contoso.example"
+    context = chromium.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    violations: list[str] = []
+    try:
+        assert _sign_in(page, sink, f"{server.base_url}/admin/{tenant}/guests", ADMIN).status == 200
+        page.get_by_role("link", name="Invite", exact=True).click()
+        assert page.inner_text("h1") == "Invite a guest"
+        violations += serious_violations(page)
+        page.get_by_label("Email address").fill(email)
+        page.get_by_label("Display name").fill("Ada Lovelace")
+        page.get_by_label("Redirect URL after accepting").fill("https://myapps.example/welcome")
+        page.get_by_label("Message in the invitation email").fill(f"Welcome aboard {tag}")
+        page.get_by_label("Language of the email").fill("en-GB")
+        page.get_by_label("CC the email to").fill(cc)
+        assert page.get_by_label("Send the invitation email").is_checked()
+        page.get_by_role("button", name="Invite", exact=True).click()
+        assert page.inner_text("h1") == "Invitation sent"
+        link = page.get_by_label("Redeem link").input_value()
+        assert link.startswith(microsoft.base_url)
+        violations += serious_violations(page)
+        # The stand-in's guest, and its mail with the message, to the guest and the CC.
+        found = _found(microsoft, own, email)
+        assert [(u["displayName"], u["userType"]) for u in found] == [("Ada Lovelace", "Guest")]
+        mails = sink.wait_for(to=email, subject_contains="invited you")
+        assert f"Welcome aboard {tag}" in mails[-1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert cc in str(mails[-1]["Cc"])
+        page.get_by_role("link", name="Open the guest").click()
+        assert page.inner_text("h1") == "Ada Lovelace"
+
+        # Bad input: the form again with a message naming the field; nothing invited.
+        page.goto(f"{server.base_url}/admin/{tenant}/invite")
+        csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+        bad = f"bad.{tag}@fabrikam.example"
+        for form, why in (
+            ({"email": "not an address"}, "address"),
+            ({"email": bad, "redirect": "javascript:alert(1)"}, "redirect"),
+            ({"email": bad, "cc": "nobody"}, "cc"),
+            ({"email": bad, "language": "x" * 40}, "anguage"),
+            ({"email": bad, "message": "a\x00b"}, "essage"),
+        ):
+            answer = page.request.post(
+                f"{server.base_url}/admin/{tenant}/invite", form={"csrf": csrf, **form}
+            )
+            assert answer.status == 400, (form, answer.text())
+            assert 'class="error"' in answer.text()
+            assert why.lower() in answer.text().lower(), (form, answer.text())
+        assert _found(microsoft, own, bad) == []
+        page.get_by_label("Email address").fill("still not an address@")
+        page.get_by_role("button", name="Invite", exact=True).click()
+        violations += serious_violations(page)
+    finally:
+        context.close()
+    assert violations == []
+    assert any(a == ADMIN and action == "invitation.create" for a, action, _ in _audit(server))
+
+
+def test_a_reader_cannot_invite(
+    microsoft: Server,  # noqa: F811
+    broker: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    server, own = broker
+    tenant = own["TenantID"]
+    email = f"nope.{uuid.uuid4().hex[:8]}@fabrikam.example"
+    context = chromium.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    try:
+        assert (
+            _sign_in(page, sink, f"{server.base_url}/admin/{tenant}/guests", READER).status == 200
+        )
+        assert page.get_by_role("link", name="Invite", exact=True).count() == 0
+        csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+        answer = page.goto(f"{server.base_url}/admin/{tenant}/invite")
+        assert answer is not None
+        assert answer.status == 403
+        posted = page.request.post(
+            f"{server.base_url}/admin/{tenant}/invite",
+            form={"csrf": csrf, "email": email, "send": "yes"},
+        )
+        assert posted.status == 403, posted.text()
+    finally:
+        context.close()
+    assert _found(microsoft, own, email) == []
