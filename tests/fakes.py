@@ -49,7 +49,7 @@ from guestgate.domain.roles import RoleAssignment
 from guestgate.domain.signin import AuthorizationCode, Challenge, RefreshToken, SignInSession
 from guestgate.domain.tenants import Tenant
 from guestgate.domain.throttle import Count
-from guestgate.domain.users import DeletedUser, User, fold
+from guestgate.domain.users import DeletedUser, FirstInvitation, User, fold
 from guestgate.errors import IntegrityError
 from guestgate.services.ports import UnitOfWork
 
@@ -465,7 +465,7 @@ class FakeUserRepository:
             ):
                 raise IntegrityError("userPrincipalName exists in the tenant")
 
-    async def add_if_absent(self, user: User) -> bool:
+    async def add_if_absent(self, user: User, listed: FirstInvitation | None = None) -> bool:
         if (
             await self.get_by_email(user.tenant_id, user.email_key) is not None
             or await self.get_by_upn(user.tenant_id, user.user_principal_name) is not None
@@ -633,7 +633,7 @@ class FakeInvitationRepository:
             h == ticket_hash and i != by_other_than for i, (_, h) in self.s.invitations.items()
         )
 
-    async def add(self, invitation: Invitation, ticket_hash: str) -> None:
+    async def add(self, invitation: Invitation, ticket_hash: str, *, listed: bool = False) -> None:
         if (
             invitation.id in self.s.invitations
             or self._ticket_taken(ticket_hash, invitation.id)

@@ -31,6 +31,17 @@ class User:
     account_enabled: bool = True  # Graph's accountEnabled: false, no redemption or sign-in
 
 
+@dataclass(frozen=True, slots=True)
+class FirstInvitation:
+    """A new guest's first (pending) invitation, as the guest list shows it: written with the
+    guest's own row, so the invitation's insert changes no row of the list."""
+
+    invitation_id: str
+    expires_at: str | None
+    requested_by: str | None
+    created_at: str
+
+
 def guest_upn(address: str, tenant_domain: str, *, attempt: int = 0) -> str:
     """``alice@example.com`` → ``alice_example.com#EXT#@contoso.example``, as Entra names guests.
 

@@ -106,11 +106,15 @@ class LocalDirectory:
                     " members are not invited as guests.",
                     code="AddressInTenantDomain",
                 )
+            expires = rules.expiry(now, tenant.invitation_lifetime_days)
+            invitation_id = ""
             if request.reset_user_id is not None:
                 user = await reset_redemption(uow, actor, tenant, request, stamp)
                 created = False
             else:
-                user, created = await guest_for(uow, actor, tenant, request, stamp, rng=self.rng)
+                user, created, invitation_id = await guest_for(
+                    uow, actor, tenant, request, stamp, rng=self.rng, expires_at=expires
+                )
             if request.sponsors:
                 for sponsor in request.sponsors:
                     if await uow.users.get(tenant.id, sponsor) is None:
@@ -134,7 +138,7 @@ class LocalDirectory:
                 # A re-invite: the new link is the only one that works.
                 await uow.invitations.revoke_pending_of_user(user.id, stamp)
             accepted = user.external_user_state == ACCEPTED
-            invitation_id = self.rng.uuid()
+            invitation_id = invitation_id or self.rng.uuid()
             if self.ticket_key is not None:
                 ticket = rules.derived_ticket(self.ticket_key, invitation_id)
             invitation = Invitation(
@@ -150,11 +154,11 @@ class LocalDirectory:
                 message_info=request.message_info,
                 created_by_app=actor.app_id,
                 created_at=stamp,
-                expires_at=None if accepted else rules.expiry(now, tenant.invitation_lifetime_days),
+                expires_at=None if accepted else expires,
                 completed_at=stamp if accepted else None,
                 revoked_at=None,
             )
-            await uow.invitations.add(invitation, rules.ticket_hash(ticket))
+            await uow.invitations.add(invitation, rules.ticket_hash(ticket), listed=created)
             url = rules.redeem_url(self.public_url, tenant.id, user.id, ticket)
             if request.send_message:
                 await self._enqueue_invitation(uow, tenant, user, invitation, url, now)

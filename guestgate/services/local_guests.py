@@ -13,7 +13,7 @@ from guestgate.domain import invitations as rules
 from guestgate.domain.invitations import InviteRequest
 from guestgate.domain.randomness import Randomness
 from guestgate.domain.tenants import Tenant
-from guestgate.domain.users import INVITATION, User, guest_upn
+from guestgate.domain.users import INVITATION, FirstInvitation, User, guest_upn
 from guestgate.errors import Conflict, IntegrityError, NotFound, ValidationError
 from guestgate.services.directory import Actor
 from guestgate.services.ports import UnitOfWork
@@ -37,11 +37,15 @@ async def guest_for(
     stamp: str,
     *,
     rng: Randomness,
-) -> tuple[User, bool]:
+    expires_at: str | None,
+) -> tuple[User, bool, str]:
     """The invited user of this address: created now, or the existing guest (locked), whose
-    pending invitations the caller revokes unless the request repeats one of them."""
+    pending invitations the caller revokes unless the request repeats one of them; and the id
+    of the invitation to make. A new guest's row is written listing that invitation, pending
+    until `expires_at`, as its latest (the caller then stores it with `listed`)."""
     # A taken userPrincipalName (a member may hold the name this address derives) gets the
     # guest the next free one; a taken email key means the guest exists already.
+    invitation_id = ""
     for attempt in range(UPN_ATTEMPTS):
         candidate = User(
             id=rng.uuid(),
@@ -62,8 +66,16 @@ async def guest_for(
         # finds it free: a new guest of that address is numbered past it.
         if await uow.deleted_users.upn_taken(tenant.id, candidate.user_principal_name):
             continue
-        if await uow.users.add_if_absent(candidate):
-            return candidate, True
+        # Drawn after the guest's id, the order a seeded generator's users rely on.
+        invitation_id = invitation_id or rng.uuid()
+        listed = FirstInvitation(
+            invitation_id=invitation_id,
+            expires_at=expires_at,
+            requested_by=None if request.requested_by is None else request.requested_by.address,
+            created_at=stamp,
+        )
+        if await uow.users.add_if_absent(candidate, listed):
+            return candidate, True, invitation_id
         existing = await uow.users.get_by_email(tenant.id, request.email.key)
         if existing is not None:
             break
@@ -82,7 +94,8 @@ async def guest_for(
         raise Conflict(
             f"The guest {existing.id} was deleted meanwhile; try again.", code="UserDeleted"
         )
-    return locked, False  # the caller revokes its pending invitations (a re-invite)
+    # The caller revokes its pending invitations (a re-invite).
+    return locked, False, invitation_id or rng.uuid()
 
 
 async def reset_redemption(

@@ -106,7 +106,9 @@ class SqlInvitationRepository:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
-    async def add(self, invitation: Invitation, ticket_hash: str) -> None:
+    async def add(self, invitation: Invitation, ticket_hash: str, *, listed: bool = False) -> None:
+        """Store an invitation and make it its guest's latest in the guest list; `listed`:
+        the guest's row was written with it as its latest already (a new guest)."""
         values = {
             "id": invitation.id,
             "tenant_id": invitation.tenant_id,
@@ -131,6 +133,9 @@ class SqlInvitationRepository:
             if invitation.completed_at is None
             else accept_micros(invitation.created_at, invitation.completed_at),
         }
+        if listed:
+            await self.tx.execute(_ADD, values)
+            return
         # The new invitation is its guest's latest unless the stored latest is newer in the
         # list's order (created_at, id): set from the values at hand, no lookup. A concurrent
         # add on PostgreSQL re-checks the condition on the row it waited for.

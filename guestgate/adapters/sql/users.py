@@ -8,7 +8,7 @@ from typing import Any
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.odata import SEARCH_COLUMNS, Translator, escape_like
 from guestgate.domain.odata import UserQuery
-from guestgate.domain.users import DeletedUser, User, fold
+from guestgate.domain.users import DeletedUser, FirstInvitation, User, fold
 
 # Module-level so that bulk loaders (the bench's seed of a million guests) write the same row
 # (`user_params` gives its parameters). A conflict on any unique key (the email key, the
@@ -21,6 +21,18 @@ INSERT_USER = (
     " creation_type, created_at, display_name_key, mail_key, upn_key) VALUES (:id,"
     " :tenant_id, :user_type, :display_name, :mail, :email_key, :upn, :state, :state_at,"
     " :creation_type, :created_at, :display_name_key, :mail_key, :upn_key)"
+    " ON CONFLICT DO NOTHING"
+)
+# A new guest with its first invitation already listed (the guest list's columns, migration
+# 0026), so the invitation's insert needs no UPDATE of the row just written.
+INSERT_LISTED_USER = (
+    "INSERT INTO users (id, tenant_id, user_type, display_name, mail, email_key,"
+    " user_principal_name, external_user_state, external_user_state_changed_at,"
+    " creation_type, created_at, display_name_key, mail_key, upn_key, latest_invitation_id,"
+    " invitation_state, invitation_expires_at, invitation_requester, invited_at) VALUES (:id,"
+    " :tenant_id, :user_type, :display_name, :mail, :email_key, :upn, :state, :state_at,"
+    " :creation_type, :created_at, :display_name_key, :mail_key, :upn_key, :latest_id,"
+    " 'Pending', :latest_expires, :latest_requester, :latest_at)"
     " ON CONFLICT DO NOTHING"
 )
 
@@ -66,10 +78,19 @@ class SqlUserRepository:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
 
-    async def add_if_absent(self, user: User) -> bool:
+    async def add_if_absent(self, user: User, listed: FirstInvitation | None = None) -> bool:
         """Insert unless the tenant has a user with this email key or userPrincipalName
-        (compared folded); True if inserted."""
-        return await self.tx.execute(INSERT_USER, user_params(user)) == 1
+        (compared folded); True if inserted. With `listed`, the row lists that pending
+        invitation as its latest from the start."""
+        if listed is None:
+            return await self.tx.execute(INSERT_USER, user_params(user)) == 1
+        params = user_params(user) | {
+            "latest_id": listed.invitation_id,
+            "latest_expires": listed.expires_at,
+            "latest_requester": listed.requested_by,
+            "latest_at": listed.created_at,
+        }
+        return await self.tx.execute(INSERT_LISTED_USER, params) == 1
 
     async def get(self, tenant_id: str, user_id: str) -> User | None:
         row = await self.tx.fetchone(
