@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import ResponseSpec
@@ -22,6 +22,7 @@ from guestgate.services.directory import Actor, invitation_not_found
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import count_items, parse_json
 from guestgate.web.errors import status_of
+from guestgate.web.routes import get, post
 from guestgate.web.schemas import (
     BulkAnswer,
     BulkItem,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Request, delete, get, patch, post
+from litestar import Request
 from msgspec import UNSET, UnsetType
 
 from guestgate.domain.apps import READWRITE_APPS, App, ClientSecret, scope_id
@@ -24,6 +24,7 @@ from guestgate.services.app_registrations import Changes, Registration
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import convert, parse_json
 from guestgate.web.graph import GRAPH_ROUTE, _query_options
+from guestgate.web.routes import delete, get, patch, post
 
 BODY_BYTES = 128 * 1024  # 64 redirect URIs of 1,024 characters and some more
 SMALL_BODY = 4 * 1024

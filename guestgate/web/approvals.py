@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request
 
 from guestgate.domain import approvals as states
 from guestgate.domain.approvals import ApprovalRequest
@@ -23,6 +23,7 @@ from guestgate.services.approvals import ApprovalService, approval_not_found
 from guestgate.web.api import ERRORS, actor_of, invite_answer
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
+from guestgate.web.routes import get, post
 
 BODY_BYTES = 16 * 1024
 ROUTE: dict[str, Any] = {

@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response
 from litestar.datastructures import UploadFile
 
 from guestgate.domain import bulk_jobs as states
@@ -26,6 +26,7 @@ from guestgate.errors import Conflict, UnsupportedMediaType, ValidationError
 from guestgate.services import bulk, bulk_held
 from guestgate.web.api import PROTECTED, actor_of
 from guestgate.web.auth import caller_of, runtime_of
+from guestgate.web.routes import get, post
 
 # The file, and a multipart envelope around it.
 BODY_BYTES = MAX_BYTES + 64 * 1024

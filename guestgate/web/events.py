@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response
 from litestar.params import Parameter
 
 from guestgate.domain.apps import READ_AUDIT, READWRITE_USERS
@@ -28,6 +28,7 @@ from guestgate.services.ports import UnitOfWork
 from guestgate.web.api import ERRORS, authorize_known_query
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
+from guestgate.web.routes import delete, get, patch, post
 
 ROUTE: dict[str, Any] = {
     "guards": [authorize_known_query],

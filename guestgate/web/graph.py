@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response
 from litestar.params import Parameter
 
 from guestgate.domain.apps import INVITE, READ_USERS, READWRITE_USERS
@@ -22,6 +22,7 @@ from guestgate.web import sign_in_activity
 from guestgate.web.api import ERRORS, HELD, actor_of
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
+from guestgate.web.routes import delete, get, post
 from guestgate.web.schemas import GraphInvitationBody
 
 GRAPH_ROUTE: dict[str, Any] = {

@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response
 from litestar.params import Parameter
 
 from guestgate.domain.apps import READ_USERS, READWRITE_USERS
@@ -24,6 +24,7 @@ from guestgate.web.api import actor_of
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
 from guestgate.web.graph import GRAPH_ROUTE, _query_options, _select, _shape
+from guestgate.web.routes import delete, get, patch, post
 
 REF = Annotated[str, Parameter(max_length=400)]
 # What `@odata.id` may name: a user (or directory object) by id, on Graph or on this server.

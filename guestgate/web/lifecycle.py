@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
 
 from guestgate.domain.apps import READ_LIFECYCLE, WRITE_LIFECYCLE, grants
@@ -31,6 +31,7 @@ from guestgate.web.api import ERRORS
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import parse_json
 from guestgate.web.errors import api_error_body
+from guestgate.web.routes import delete, get, patch, post
 
 BODY_BYTES = 64 * 1024
 PATH = "/identityGovernance/lifecycleWorkflows/lifecyclePolicies"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response
 from litestar.handlers import HTTPRouteHandler
 
 from guestgate.domain.apps import WRITE_LIFECYCLE
@@ -25,6 +25,7 @@ from guestgate.services.lifecycle_attest import KEEP, LinkClaims, attest, read_l
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.forms import check_csrf, csrf, read_form, render
 from guestgate.web.lifecycle import ROUTE, _require
+from guestgate.web.routes import get, post
 
 ACTION = "microsoft.graph.identityGovernance.attest"
 

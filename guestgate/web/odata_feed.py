@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
@@ -41,6 +41,7 @@ from guestgate.services import odata_feed
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.errors import HTTP_CODES, status_of
 from guestgate.web.oidc_token import client_checks
+from guestgate.web.routes import get
 
 log = logging.getLogger("guestgate.web")
 

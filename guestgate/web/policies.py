@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, get, patch
+from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from msgspec import UNSET, UnsetType
 
@@ -27,6 +27,7 @@ from guestgate.services import invitation_policies as policies
 from guestgate.web.api import ERRORS
 from guestgate.web.auth import authorize, caller_of, runtime_of
 from guestgate.web.body import convert, parse_json
+from guestgate.web.routes import get, patch
 
 BODY_BYTES = 64 * 1024  # a definition holds at most 25,000 characters
 DISPLAY_NAME = "B2BManagementPolicy"

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 
 from guestgate.domain import reports as rules
 from guestgate.domain.apps import READ_AUDIT
@@ -27,6 +27,7 @@ from guestgate.runtime import Runtime
 from guestgate.services import reports
 from guestgate.web.api import ERRORS, authorize_known_query
 from guestgate.web.auth import caller_of, runtime_of
+from guestgate.web.routes import get
 
 ROUTE: dict[str, Any] = {
     "guards": [authorize_known_query],

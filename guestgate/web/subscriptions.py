@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, delete, get, patch, post
+from litestar import Request
 
 from guestgate.adapters.webhooks import HttpWebhookSender
 from guestgate.domain.apps import READ_USERS
@@ -20,6 +20,7 @@ from guestgate.services import subscriptions
 from guestgate.web.auth import caller_of, runtime_of
 from guestgate.web.body import parse_json
 from guestgate.web.graph import GRAPH_ROUTE
+from guestgate.web.routes import delete, get, patch, post
 
 BODY_BYTES = 8 * 1024
 
