@@ -9,6 +9,7 @@ or requested.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from guestgate.errors import ValidationError
 
@@ -115,3 +116,17 @@ def parse_role(text: str) -> str:
             code="UnknownRole",
         )
     return found
+
+
+class ConsolePerson(Protocol):
+    """Who is signed in to either console, as the pages both share read them: local mode's
+    services/console.py `Person` and Microsoft 365 mode's `M365Person`."""
+
+    @property
+    def access(self) -> Access: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> str: ...

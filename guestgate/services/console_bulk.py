@@ -1,9 +1,9 @@
 """What the admin console's Bulk pages show and do, within the signed-in person's roles.
 
-Administrators and Guest inviters start jobs; Readers see them and change nothing; a Guest
-inviter sees the jobs it started. Checks, jobs, cancels and results go through the API's own
-bulk use-cases (services/bulk.py) with the person as the actor, so the audit trail names
-them, and a row that names no requester is requested by them.
+In both modes, administrators and Guest inviters start jobs; Readers see them and change
+nothing; a Guest inviter sees the jobs it started. Checks, jobs, cancels and results go
+through the API's own bulk use-cases (services/bulk.py) with the person as the actor, so
+the audit trail names them, and a row that names no requester is requested by them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from guestgate.domain import bulk_jobs as states
 from guestgate.domain.bulk_csv import BulkFile, ParsedRow, row_error
 from guestgate.domain.bulk_jobs import BulkJob
 from guestgate.domain.roles import GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR
+from guestgate.domain.roles import ConsolePerson as Person
 from guestgate.domain.users import fold
 from guestgate.errors import PermissionDenied, ValidationError
 from guestgate.services import bulk
 from guestgate.services.bulk import MakeUow
-from guestgate.services.console import Person
 from guestgate.services.directory import Actor
 from guestgate.services.ports import Sealer
 
@@ -170,14 +170,14 @@ async def list_jobs(make_uow: MakeUow, *, person: Person, limit: int) -> Sequenc
     """The tenant's newest jobs the person may see."""
     require_view(person)
     return await bulk.list_jobs(
-        make_uow, tenant_id=person.user.tenant_id, started_by=_scope(person), limit=limit
+        make_uow, tenant_id=person.tenant_id, started_by=_scope(person), limit=limit
     )
 
 
 async def get_job(make_uow: MakeUow, *, person: Person, job_id: str) -> BulkJob:
     """A job the person may see; another's is not found, as another tenant's is."""
     require_view(person)
-    job = await bulk.get_job(make_uow, tenant_id=person.user.tenant_id, job_id=job_id)
+    job = await bulk.get_job(make_uow, tenant_id=person.tenant_id, job_id=job_id)
     scope = _scope(person)
     if scope is not None and fold(job.started_by or "") != fold(scope):
         raise bulk.job_not_found(job_id)
@@ -191,7 +191,7 @@ async def cancel(
     require_start(person)
     await get_job(make_uow, person=person, job_id=job_id)
     return await bulk.cancel_job(
-        make_uow, tenant_id=person.user.tenant_id, job_id=job_id, now=now, actor=actor
+        make_uow, tenant_id=person.tenant_id, job_id=job_id, now=now, actor=actor
     )
 
 

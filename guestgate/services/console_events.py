@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from guestgate.domain.events import Event
+from guestgate.domain.roles import ConsolePerson as Person
 from guestgate.domain.webhooks import Attempt, Endpoint
 from guestgate.errors import PermissionDenied
 from guestgate.services import events, webhooks
-from guestgate.services.console import Person
 from guestgate.services.ports import Sealer, UnitOfWork
 from guestgate.services.webhooks import NewEndpoint, Resolver
 
@@ -68,7 +68,7 @@ def require_manage(person: Person) -> None:
 async def list_endpoints(uow: UnitOfWork, *, person: Person) -> list[EndpointRow]:
     """The tenant's endpoints, oldest first, each with its deliveries by status."""
     require_view(person)
-    tenant_id = person.user.tenant_id
+    tenant_id = person.tenant_id
     async with uow:
         found = await uow.webhooks.list_endpoints(tenant_id)
         return [EndpointRow(e, await uow.webhooks.delivery_counts(e.id)) for e in found]
@@ -80,7 +80,7 @@ async def endpoint_log(
     """One endpoint, its deliveries by status and its latest attempts."""
     require_view(person)
     found = await webhooks.delivery_log(
-        uow, tenant_id=person.user.tenant_id, endpoint_id=endpoint_id, limit=limit
+        uow, tenant_id=person.tenant_id, endpoint_id=endpoint_id, limit=limit
     )
     return EndpointLog(*found)
 
@@ -96,12 +96,14 @@ async def add(
     resolver: Resolver,
     allow_private: bool,
     now: datetime,
+    tenant_kept: bool = True,
 ) -> NewEndpoint:
-    """Register an endpoint, as POST /api/webhooks does; its secret is in the answer only."""
+    """Register an endpoint, as POST /api/webhooks does; its secret is in the answer only.
+    `tenant_kept`: guestgate keeps the tenant (local mode), whose row must exist."""
     require_manage(person)
     return await webhooks.add_endpoint(
         uow,
-        tenant_id=person.user.tenant_id,
+        tenant_id=person.tenant_id,
         url=url,
         event_types=event_types,
         sealer=sealer,
@@ -110,6 +112,7 @@ async def add(
         now=now,
         actor=person.email,
         request_id=request_id,
+        tenant_kept=tenant_kept,
     )
 
 
@@ -125,7 +128,7 @@ async def set_enabled(
     require_manage(person)
     return await webhooks.set_enabled(
         uow,
-        tenant_id=person.user.tenant_id,
+        tenant_id=person.tenant_id,
         endpoint_id=endpoint_id,
         enabled=enabled,
         now=now,
@@ -147,7 +150,7 @@ async def rotate_secret(
     require_manage(person)
     return await webhooks.rotate_secret(
         uow,
-        tenant_id=person.user.tenant_id,
+        tenant_id=person.tenant_id,
         endpoint_id=endpoint_id,
         sealer=sealer,
         now=now,
@@ -162,7 +165,7 @@ async def remove(
     require_manage(person)
     await webhooks.remove_endpoint(
         uow,
-        tenant_id=person.user.tenant_id,
+        tenant_id=person.tenant_id,
         endpoint_id=endpoint_id,
         now=now,
         actor=person.email,
@@ -185,7 +188,7 @@ async def replay(
     require_manage(person)
     return await webhooks.replay(
         uow,
-        tenant_id=person.user.tenant_id,
+        tenant_id=person.tenant_id,
         endpoint_id=endpoint_id,
         now=now,
         event_id=event_id,
@@ -207,7 +210,7 @@ async def activity(
     """The tenant's events after a cursor in sequence order, as GET /api/events serves them,
     each with the person the audit trail names for its request (the console's changes)."""
     require_view(person)
-    tenant_id = person.user.tenant_id
+    tenant_id = person.tenant_id
     found = await events.feed(make_uow, tenant_id=tenant_id, after=after, types=types, limit=limit)
     rows = [row_of(e) for e in found]
     people: dict[str, str] = {}

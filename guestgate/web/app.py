@@ -31,6 +31,7 @@ from guestgate.web import (
     console_lifecycle,
     console_m365,
     console_m365_actions,
+    console_m365_reports,
     console_m365_signin,
     console_pages,
     console_reports,
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Litestar:
             *lifecycle_attest.ROUTES,
             *console_m365_signin.ROUTES,
             *console_m365_actions.ROUTES,
+            *console_m365_reports.ROUTES,
             *console_m365.ROUTES,
             pages.stylesheet,  # the console's pages link it
         ],

@@ -20,6 +20,7 @@ from guestgate.domain.roles import Access
 from guestgate.errors import GuestgateError, PermissionDenied, ValidationError
 from guestgate.logs import request_id_var
 from guestgate.services import console_guests as guests
+from guestgate.services.console import Person
 from guestgate.services.console_guests import BULK_ACTIONS, MAX_SELECTION
 from guestgate.services.directory import Actor
 from guestgate.web.auth import runtime_of
@@ -28,7 +29,7 @@ from guestgate.web.console_guest_routes import Form, guest_action
 from guestgate.web.console_invite import invite_routes
 from guestgate.web.console_pages import _page, refusal
 from guestgate.web.console_reauth import require_recent_sign_in
-from guestgate.web.forms import see_other
+from guestgate.web.forms import check_csrf, see_other
 
 VERBS = {"resend": "Resend", "revoke": "Revoke", "delete": "Delete"}
 SELECTED = "g:"  # a selected guest's checkbox: g:<user id>
@@ -41,9 +42,9 @@ class LocalFrame:
         return await sign_in_first(request, tenant)
 
     async def form(
-        self, request: Request[Any, Any, Any], tenant: str
+        self, request: Request[Any, Any, Any], tenant: str, max_fields: int = 10
     ) -> tuple[Signed, Form] | Response[str]:
-        return await checked_form(request, tenant)
+        return await checked_form(request, tenant, max_fields)
 
     def refusal(self, signed: Signed, exc: GuestgateError) -> Response[str]:
         return refusal(signed, exc)
@@ -53,6 +54,13 @@ class LocalFrame:
 
     def access(self, signed: Signed) -> Access:
         return signed.person.access
+
+    def person(self, signed: Signed) -> Person:
+        return signed.person
+
+    def checks_token(self, request: Request[Any, Any, Any], signed: Signed, form: Form) -> bool:
+        runtime = runtime_of(request)
+        return check_csrf(runtime, f"console:{signed.person.session_hash}", form)
 
     def actor(self, request: Request[Any, Any, Any], signed: Signed) -> Actor:
         return guests.actor_of(

@@ -41,9 +41,10 @@ class ConsoleFrame(Protocol[C]):
         ...
 
     async def form(
-        self, request: Request[Any, Any, Any], tenant: str
+        self, request: Request[Any, Any, Any], tenant: str, max_fields: int = 10
     ) -> tuple[C, Form] | Response[str]:
-        """A form post with its CSRF token checked, or the refusal."""
+        """A form post (of at most `max_fields` fields) with its CSRF token checked, or the
+        refusal."""
         ...
 
     def refusal(self, signed: C, exc: GuestgateError) -> Response[str]: ...
@@ -53,6 +54,15 @@ class ConsoleFrame(Protocol[C]):
         ...
 
     def access(self, signed: C) -> Access: ...
+
+    def person(self, signed: C) -> Any:
+        """The signed-in person (its access, email and tenant_id)."""
+        ...
+
+    def checks_token(self, request: Request[Any, Any, Any], signed: C, form: Form) -> bool:
+        """Whether a form the console read itself (a file upload) carries this session's
+        CSRF token."""
+        ...
 
     def actor(self, request: Request[Any, Any, Any], signed: C) -> Actor: ...
 

@@ -31,6 +31,8 @@ from guestgate.services import console_m365 as rules
 from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
+from guestgate.web.console_bulk import STATIC_ROUTES, bulk_routes
+from guestgate.web.console_events import event_routes
 from guestgate.web.console_guest_routes import Form, guest_action, user_routes
 from guestgate.web.console_invite import invite_routes
 from guestgate.web.console_m365_signin import (
@@ -42,21 +44,26 @@ from guestgate.web.console_m365_signin import (
     when,
 )
 from guestgate.web.errors import status_of
-from guestgate.web.forms import message, render
+from guestgate.web.forms import check_csrf, message, render
 
 Signed = tuple[Runtime, M365Person]
 
 PAGE_SIZE = 50
 STATES = {"Pending": PENDING, "Accepted": COMPLETED}
 LABELS = {PENDING: "Pending", COMPLETED: "Accepted", REVOKED: "Revoked"}
-SECTIONS = (("console_invite", "invite"), ("console_held", "invite"))
+SECTIONS = (
+    ("console_invite", "invite"),
+    ("console_held", "invite"),
+    ("console_bulk", "bulk"),
+    ("console_m365_reports", "reports"),
+)
 CONFIRMS = ("resend", "revoke", "disable", "enable", "reset", "rename", "delete")
 LOCAL_ONLY = {
-    "bulk": "Bulk invite",
-    "webhooks": "Webhooks",
-    "activity": "Activity",
-    "reports": "Reports",
+    "approvals": "Approvals",
+    "lifecycle": "Lifecycle",
+    "audit": "Audit log",
 }
+IN_ENTRA = {"tenant": "Tenant", "apps": "Apps"}
 
 
 def _section(template: str) -> str:
@@ -82,9 +89,8 @@ def _page(
         access=person.access,
         csrf=form_token(runtime, person),
         when=when,
-        labels=LABELS,
         nav="console_m365_nav.html",
-        **context,
+        **{"labels": LABELS, **context},
     )
 
 
@@ -225,9 +231,9 @@ class M365Frame:
         return await signed_in(request, tenant)
 
     async def form(
-        self, request: Request[Any, Any, Any], tenant: str
+        self, request: Request[Any, Any, Any], tenant: str, max_fields: int = 10
     ) -> tuple[Signed, Form] | Response[str]:
-        return await signed_form(request, tenant)
+        return await signed_form(request, tenant, max_fields)
 
     def refusal(self, signed: Signed, exc: GuestgateError) -> Response[str]:
         return _refusal(exc)
@@ -237,6 +243,12 @@ class M365Frame:
 
     def access(self, signed: Signed) -> Access:
         return signed[1].access
+
+    def person(self, signed: Signed) -> M365Person:
+        return signed[1]
+
+    def checks_token(self, request: Request[Any, Any, Any], signed: Signed, form: Form) -> bool:
+        return check_csrf(signed[0], f"console-m365:{signed[1].session_hash}", form)
 
     def actor(self, request: Request[Any, Any, Any], signed: Signed) -> Actor:
         return _actor(*signed)
@@ -298,18 +310,28 @@ async def revoke(request: Request[Any, Any, Any], tenant: str, user_id: str) -> 
 
 @get("/admin/{tenant:str}/{section:str}", include_in_schema=False)
 async def local_only(request: Request[Any, Any, Any], tenant: str, section: str) -> Response[str]:
-    """The local console's other pages: what this mode does not have, said plainly."""
+    """The local console's pages this mode lacks, said plainly: the tenant's settings and
+    app registrations, which are Entra's, and pages the API serves in this mode."""
     signed = await signed_in(request, tenant)
     if isinstance(signed, Response):
         return signed
+    if section in IN_ENTRA:
+        entra = IN_ENTRA[section]
+        return message(
+            404,
+            f"{entra} is not in the Microsoft 365 console",
+            f"In Microsoft 365 mode the tenant's settings and app registrations are Entra's:"
+            f" change them in the Entra admin center. ({entra} is a page of guestgate's own"
+            " directory, local mode.)",
+        )
     name = LOCAL_ONLY.get(section)
     if name is None:
         return message(404, TITLES[404], "The admin console has no such page.")
     return message(
         404,
         f"{name} is not in the Microsoft 365 console",
-        f"The {name} page works with guestgate's own directory (local mode). In Microsoft 365"
-        " mode, use the API for it, or the Entra admin center.",
+        f"The {name} page is in the local console only; in Microsoft 365 mode the API"
+        " serves it (docs/api.md).",
     )
 
 
@@ -320,5 +342,8 @@ ROUTES = [
     revoke,
     *user_routes(M365),
     *invite_routes(M365),
+    *bulk_routes(M365),
+    *STATIC_ROUTES,
+    *event_routes(M365),
     local_only,
 ]

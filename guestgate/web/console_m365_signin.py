@@ -350,7 +350,7 @@ async def home(tenant: str) -> Response[str]:
 
 
 async def signed_form(
-    request: Request[Any, Any, Any], tenant: str
+    request: Request[Any, Any, Any], tenant: str, max_fields: int = 10
 ) -> tuple[tuple[Runtime, M365Person], dict[str, str]] | Response[str]:
     """The signed-in person and their form, once its CSRF token is this session's; else the
     page to send instead (as `signed_in`, or 403)."""
@@ -359,7 +359,7 @@ async def signed_form(
         return signed
     runtime, person = signed
     try:
-        form = await read_form(request, 10)
+        form = await read_form(request, max_fields)
     except GuestgateError:
         form = {}
     if not check_csrf(runtime, f"console-m365:{person.session_hash}", form):

@@ -69,8 +69,11 @@ def refusal(signed: Signed | None, exc: GuestgateError) -> Response[str]:
 
 
 def _page(signed: Signed, template: str, status: int = 200, **context: Any) -> Response[str]:
-    section = "invite" if template.startswith("console_invite") else "guests"
-    return signed_page(signed, template, status, section=section, labels=STATE_LABELS, **context)
+    section = context.pop("section", None) or (
+        "invite" if template.startswith("console_invite") else "guests"
+    )
+    context.setdefault("labels", STATE_LABELS)
+    return signed_page(signed, template, status, section=section, **context)
 
 
 def _after(token: str) -> tuple[str, str] | None:

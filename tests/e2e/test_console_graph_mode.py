@@ -221,7 +221,7 @@ def test_an_administrator_sees_the_tenants_guests_and_resends_one(
         assert (ADMIN, "invitation.resend", second["id"]) in _audit(server)
         assert any(a == (ADMIN, "console.signin") for a, *_ in [(r[:2],) for r in _audit(server)])
         # Pages of the local console this mode lacks say so (no 500).
-        answer = page.goto(f"{server.base_url}/admin/{tenant}/bulk")
+        answer = page.goto(f"{server.base_url}/admin/{tenant}/tenant")
         assert answer is not None
         assert answer.status == 404
         assert "not in the Microsoft 365 console" in page.inner_text("main")

@@ -7,8 +7,9 @@ signs in on the stand-in's pages (another origin, by design, so not watched), th
 route of the graph-mode app, walked from the app as test_every_page_origin.py walks local
 mode's, is opened with every request watched: the Microsoft 365 console's guest list and
 profile (with each confirmation, adding a sponsor, revoking), the Deleted guests page, Invite
-and the page after it, the
-pages of the local console this mode lacks (404 pages that say so), /admin and the callback,
+and the page after it, Bulk invite and a job's page, Webhooks and an endpoint's page,
+Activity, Reports, the pages of the local console this mode lacks (404 pages that say so),
+/admin and the callback,
 the sponsor's Keep page from a real lifecycle notice a graph-mode `guestgate worker` wrote,
 the API docs, and the page after signing out. A page route added later and not opened fails
 the test, named; so does a request to another origin (the authority's sign-in again among
@@ -33,6 +34,7 @@ from guestgate.config_env import from_env
 from tests.e2e.console_browser import member
 from tests.e2e.server import GUESTGATE, Server
 from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_bulk import CSV, TEMPLATE
 from tests.e2e.test_console_graph_mode import (
     ADMIN,
     _api_token,
@@ -52,6 +54,7 @@ from tests.e2e.test_every_page_origin import (
 )
 from tests.e2e.test_pages_and_mails import text_of
 from tests.leaks import REGISTRY
+from tests.webhook_receiver import Receiver
 
 __all__ = ["browser", "microsoft", "pytestmark"]  # the fixtures, and the skip without Chromium
 SPONSOR = "sasha.m365@contoso.example"
@@ -81,6 +84,7 @@ def broker(
     server.stop()
     server.extra_env["GUESTGATE_GRAPH_CLIENT_ID"] = own["AppID"]
     server.extra_env["GUESTGATE_GRAPH_CLIENT_SECRET"] = own["AppSecret"]
+    server.extra_env["GUESTGATE_WEBHOOK_ALLOW_PRIVATE"] = "true"
     server.start()
     yield server, own
     server.stop()
@@ -160,6 +164,17 @@ def test_every_m365_page_loads_only_from_guestgate(
     kept = _invite(server, token, f"kept.{tag}@fabrikam.example")
     revoked = _invite(server, token, f"revoked.{tag}@fabrikam.example")
     member(microsoft, SPONSOR, "Sasha Sponsor")
+    api = {"Authorization": f"Bearer {token}"}
+    with server.client() as client:
+        job = client.post("/api/bulk/invitations", content=TEMPLATE, headers={**CSV, **api})
+        receiver = Receiver().start()
+        try:
+            hook = client.post("/api/webhooks", json={"url": receiver.url}, headers=api)
+        finally:
+            receiver.stop()
+    assert job.status_code == 202, job.text
+    assert hook.status_code == 201, hook.text
+    REGISTRY.secret(hook.json()["secret"], "webhook secret")
 
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
@@ -198,7 +213,19 @@ def test_every_m365_page_loads_only_from_guestgate(
     page.get_by_label("Email address").fill(f"invited.{tag}@fabrikam.example")
     page.get_by_role("button", name="Invite", exact=True).click()
     assert page.inner_text("h1") == "Invitation sent"
-    for section in ("bulk", "webhooks", "activity", "reports"):
+    visit(f"/bulk/{job.json()['id']}")
+    assert titles[f"/bulk/{job.json()['id']}"] == "Bulk job"
+    visit(f"/webhooks/{hook.json()['id']}")
+    assert titles[f"/webhooks/{hook.json()['id']}"] == "Webhook endpoint"
+    for section, title in (
+        ("bulk", "Bulk invite"),
+        ("webhooks", "Webhooks"),
+        ("activity", "Activity"),
+        ("reports", "Reports"),
+    ):
+        visit(f"/{section}")
+        assert titles[f"/{section}"] == title
+    for section in ("approvals", "lifecycle", "audit", "tenant", "apps"):
         visit(f"/{section}")
         assert "is not in the Microsoft 365 console" in titles[f"/{section}"]
     visit("/no-such-page")
