@@ -1,6 +1,8 @@
 """Screenshots of the admin console in Microsoft 365 mode into docs/screenshots/console/:
 the authority's sign-in, the guest list read from Graph, a guest's profile, its sponsors,
-Disable's confirmation, Deleted guests and Restore's confirmation, axe-core on each. A
+Disable's confirmation, Deleted guests and Restore's confirmation; Reset redemption, Edit
+display name and Delete, Invite, Bulk invite and a job, Webhooks, Activity and Reports, and
+the profile at 375 px; axe-core on each. A
 local-mode guestgate over https stands in for Entra and Graph, as in
 test_console_graph_mode.py; the guests have fixed names, and ids and dates on the page are
 replaced by fixed ones before each picture."""
@@ -17,6 +19,7 @@ import pytest
 from tests.e2e.server import Server
 from tests.e2e.signin import latest_code
 from tests.e2e.smtp import SmtpSink
+from tests.e2e.test_console_bulk import HEADINGS, _state_is, _wait_for
 from tests.e2e.test_console_graph_mode import (
     ADMIN,
     _api_token,
@@ -154,4 +157,128 @@ def test_screenshots_of_the_microsoft_365_console(
         "console-m365-confirm-disable",
         "console-m365-deleted",
         "console-m365-confirm-restore",
+    ]
+
+
+NEW_GUESTS = (
+    ("katherine.johnson@fabrikam.example", "Katherine Johnson"),
+    ("dorothy.vaughan@northwind.example", "Dorothy Vaughan"),
+)
+NARROW_PAGES = ("guests/{id}", "invite", "bulk", "webhooks", "activity", "reports")
+
+
+def test_screenshots_of_the_microsoft_365_consoles_other_pages(
+    microsoft: Server,  # noqa: F811
+    m365: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    """The profile's Reset redemption, Edit display name and Delete confirmations, Invite and
+    the page after it, Bulk invite and a finished job, Webhooks, Activity and Reports; then
+    each of them at 375 px, none wider than the window."""
+    server, own = m365
+    token = _api_token(microsoft, own)
+    tenant = own["TenantID"]
+    ids = {}
+    with server.client() as client:
+        for email, name in NEW_GUESTS:
+            answer = client.post(
+                "/api/InviteGuest",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "invitedUserEmailAddress": email,
+                    "invitedUserDisplayName": name,
+                    "sendInvitationMessage": False,
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            ids[email] = answer.json()["id"]
+    context = chromium.new_context(
+        ignore_https_errors=True, viewport={"width": 1200, "height": 700}
+    )
+    page = context.new_page()
+    shots = Shots(page)
+    base = f"{server.base_url}/admin/{tenant}"
+    first = ids[NEW_GUESTS[0][0]]
+    try:
+        page.goto(f"{base}/guests/{first}")
+        page.get_by_label("Email address").fill(ADMIN)
+        before = len(sink.messages(to=ADMIN, subject_contains="verification code"))
+        page.get_by_role("button", name="Send code").click()
+        page.wait_for_url(re.compile(r"/signin/code$"))
+        page.get_by_label("Code").fill(latest_code(sink, ADMIN, before + 1))
+        with page.expect_navigation(url=re.compile(r"/admin/")):
+            page.get_by_role("button", name="Sign in").click()
+        for confirm, name in (
+            ("reset", "console-m365-confirm-reset"),
+            ("rename", "console-m365-rename"),
+            ("delete", "console-m365-confirm-delete"),
+        ):
+            page.goto(f"{base}/guests/{first}?confirm={confirm}")
+            shots.take(name)
+        page.get_by_role("link", name="Invite", exact=True).click()
+        page.get_by_label("Email address").fill("mary.jackson@fabrikam.example")
+        page.get_by_label("Display name").fill("Mary Jackson")
+        page.get_by_label("Message in the invitation email").fill(
+            "Welcome to the Contoso partner portal."
+        )
+        page.get_by_label("Language of the email").fill("en-GB")
+        shots.take("console-m365-invite")
+        page.get_by_label("Send the invitation email").uncheck()
+        page.get_by_role("button", name="Invite", exact=True).click()
+        assert page.inner_text("h1") == "Invitation created"
+        # The stand-in's address and the link's ticket change each run: fixed ones instead.
+        page.get_by_label("Redeem link").evaluate(
+            "e => { e.value = e.value.replace(/^https:[/][/][^/]+/, 'https://entra.example')"
+            ".replace(/ticket=[^&]+/, 'ticket=...'); }"
+        )
+        shots.take("console-m365-invited")
+        page.get_by_role("link", name="Bulk invite").click()
+        shots.take("console-m365-bulk")
+        rows = "".join(
+            f"{e},https://myapplications.microsoft.com,FALSE,Welcome\n"
+            for e in ("annie.easley@tailspin.example", "not-an-address")
+        )
+        page.get_by_label("CSV file").set_input_files(
+            {
+                "name": "guests.csv",
+                "mimeType": "text/csv",
+                "buffer": ("version:v1.0\n" + HEADINGS + "\n" + rows).encode(),
+            }
+        )
+        with page.expect_navigation():
+            page.get_by_role("button", name="Upload").click()
+        _wait_for(_state_is(page, "Done"))
+        page.wait_for_load_state()
+        shots.take("console-m365-bulk-job")
+        page.get_by_role("link", name="Webhooks").click()
+        shots.take("console-m365-webhooks")
+        page.get_by_role("link", name="Activity").click()
+        assert "invitation.created" in page.inner_text("tbody")
+        shots.take("console-m365-activity")
+        page.get_by_role("link", name="Reports").click()
+        shots.take("console-m365-reports")
+        # Usable at 375 px: no page is wider than the window.
+        page.set_viewport_size({"width": 375, "height": 760})
+        for path in NARROW_PAGES:
+            page.goto(f"{base}/{path.format(id=first)}")
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 375, (path, width)
+        page.goto(f"{base}/guests/{first}")
+        shots.take("console-m365-guest-narrow")
+    finally:
+        context.close()
+    assert shots.violations == []
+    assert shots.names == [
+        "console-m365-confirm-reset",
+        "console-m365-rename",
+        "console-m365-confirm-delete",
+        "console-m365-invite",
+        "console-m365-invited",
+        "console-m365-bulk",
+        "console-m365-bulk-job",
+        "console-m365-webhooks",
+        "console-m365-activity",
+        "console-m365-reports",
+        "console-m365-guest-narrow",
     ]
