@@ -22,6 +22,7 @@ from guestgate.errors import GuestgateError
 from guestgate.services import redemption
 from guestgate.services.directory import Actor
 from guestgate.services.ports import UnitOfWork
+from tests.integration.kept_counts import assert_counts_kept
 from tests.security.services import (
     SEALER,
     UowFactory,
@@ -96,9 +97,11 @@ async def stored(db: Database, tenant_id: str) -> dict[str, tuple[Any, ...]]:
 
 
 async def assert_agrees(uow: UowFactory, db: Database, tenant_id: str) -> None:
-    """The stored columns equal the recount, and every state's page and count match it."""
+    """The stored columns equal the recount, and every state's page and count match it; the
+    kept counts equal a GROUP BY of the users."""
     expected = await recount(db, tenant_id)
     assert await stored(db, tenant_id) == expected
+    await assert_counts_kept(db)
     now = iso(utcnow())
     states: Counter[str] = Counter()
     for _, state, expires, _, _ in expected.values():

@@ -141,9 +141,46 @@ class SqlGuestList:
         return [_row(r, "sort_value", sponsors[r["id"]]) for r in rows]
 
     async def count(self, tenant_id: str, where: GuestFilter, *, now: str) -> int:
-        """How many guests match: every filter reads the guest's own row, so the count is one
-        range of an index (the state's, expiry's, requester's or domain's) or, for a text on
-        PostgreSQL, of the trigram indexes' matches; never a lookup per guest."""
+        """How many guests match. With no filter or a state alone, from the kept counts
+        (schema_counts.py) and the Pending guests still within their expiry; otherwise every
+        filter reads the guest's own row, so the count is one range of an index (the
+        requester's, domain's or expiry's) or, for a text on PostgreSQL, of the trigram
+        indexes' matches; never a lookup per guest."""
+        if _kept(where):
+            return await self._kept_count(tenant_id, where.state, now)
         sql, params = _conditions(self.tx.dialect, tenant_id, where, now)
         row = await self.tx.fetchone("SELECT COUNT(*) AS n FROM users u" + sql, params)  # noqa: S608
         return int(row["n"]) if row else 0
+
+    async def _kept_count(self, tenant_id: str, state: str | None, now: str) -> int:
+        """The same number as COUNT(*): a state's kept count, or all of them; Pending is the
+        live count of those not past their expiry (a range of ix_users_guest_expiry holding
+        only guests invited within the invitation's lifetime), Expired the rest."""
+        params = {"tid": tenant_id, "now": now}
+        kept = await self.tx.fetchall(
+            "SELECT state, SUM(n) AS n FROM guest_state_counts"
+            " WHERE tenant_id = :tid AND user_type = 'Guest' GROUP BY state",
+            params,
+        )
+        counts = {r["state"]: int(r["n"]) for r in kept}
+        if state is None:
+            return sum(counts.values())
+        if state not in _WHERE_STATE:
+            return counts.get(state, 0)
+        # Two ranges, each one of the index: SQLite sorts NULL first, PostgreSQL last.
+        row = await self.tx.fetchone(
+            "SELECT (SELECT COUNT(*) FROM users u WHERE u.tenant_id = :tid"
+            " AND u.user_type = 'Guest' AND u.invitation_state = 'Pending'"
+            " AND u.invitation_expires_at IS NULL) + (SELECT COUNT(*) FROM users u"
+            " WHERE u.tenant_id = :tid AND u.user_type = 'Guest'"
+            " AND u.invitation_state = 'Pending' AND u.invitation_expires_at > :now) AS n",
+            params,
+        )
+        live = int(row["n"]) if row else 0
+        return live if state == "Pending" else counts.get("Pending", 0) - live
+
+
+def _kept(where: GuestFilter) -> bool:
+    """Whether the count is a kept one: no filter but the state."""
+    narrowed = (where.domain, where.requester, where.text, where.pending_days)
+    return all(v is None for v in narrowed) and where.user_id is None and where.within is None

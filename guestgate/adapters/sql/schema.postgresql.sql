@@ -1,4 +1,4 @@
--- guestgate schema at revision 0031, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0032, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -309,6 +309,16 @@ CREATE TABLE graph_subscriptions (
 
 CREATE INDEX ix_graph_subscriptions_tenant ON graph_subscriptions (tenant_id, app_id);
 
+CREATE TABLE guest_state_counts (
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_type VARCHAR(16) NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	shard INTEGER NOT NULL, 
+	n BIGINT NOT NULL, 
+	PRIMARY KEY (tenant_id, user_type, state, shard), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
 CREATE TABLE tenant_domains (
 	domain VARCHAR(253) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -357,11 +367,11 @@ CREATE TABLE users (
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_users_guest_expiry ON users (tenant_id, user_type, invitation_state, invitation_expires_at);
+CREATE INDEX ix_users_guest_expiry ON users (tenant_id, user_type, invitation_state, invitation_expires_at, invited_at, created_at, id);
 
 CREATE INDEX ix_users_guest_requester ON users (tenant_id, user_type, invitation_requester, created_at, id);
 
-CREATE INDEX ix_users_guest_state ON users (tenant_id, user_type, invitation_state, created_at, id);
+CREATE INDEX ix_users_guest_state ON users (tenant_id, user_type, invitation_state, created_at, id, invitation_expires_at);
 
 CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
 
@@ -606,9 +616,37 @@ CREATE INDEX ix_users_guest_name_trgm ON users USING gin (display_name_key gin_t
 
 CREATE INDEX ix_users_guest_mail_trgm ON users USING gin (mail_key gin_trgm_ops) WHERE user_type = 'Guest';
 
+CREATE FUNCTION guest_state_count() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s integer := pg_backend_pid() % 16;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO guest_state_counts AS c
+        VALUES (NEW.tenant_id, NEW.user_type, NEW.invitation_state, s, 1)
+        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + 1;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO guest_state_counts AS c
+        SELECT OLD.tenant_id, OLD.user_type, OLD.invitation_state, s, -1
+        WHERE EXISTS (SELECT 1 FROM tenants WHERE id = OLD.tenant_id)
+        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n - 1;
+    ELSE
+        INSERT INTO guest_state_counts AS c
+        SELECT * FROM (VALUES (OLD.tenant_id, OLD.user_type, OLD.invitation_state, s, -1),
+            (NEW.tenant_id, NEW.user_type, NEW.invitation_state, s, 1)) AS v
+        ORDER BY 1, 2, 3
+        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_state_count AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION guest_state_count();
+
+CREATE TRIGGER users_state_count_update AFTER UPDATE OF tenant_id, user_type, invitation_state ON users FOR EACH ROW WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id OR OLD.user_type IS DISTINCT FROM NEW.user_type OR OLD.invitation_state IS DISTINCT FROM NEW.invitation_state) EXECUTE FUNCTION guest_state_count();
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0031');
+INSERT INTO alembic_version (version_num) VALUES ('0032');

@@ -28,6 +28,7 @@ from guestgate.adapters.sql.schema_bulk import bulk_job_rows as bulk_job_rows
 from guestgate.adapters.sql.schema_bulk import bulk_jobs as bulk_jobs
 from guestgate.adapters.sql.schema_console import console_sessions as console_sessions
 from guestgate.adapters.sql.schema_console import role_assignments as role_assignments
+from guestgate.adapters.sql.schema_counts import guest_state_counts as guest_state_counts
 from guestgate.adapters.sql.schema_directory import deleted_users as deleted_users
 from guestgate.adapters.sql.schema_directory import graph_invitations as graph_invitations
 from guestgate.adapters.sql.schema_directory import user_sponsors as user_sponsors
@@ -144,8 +145,11 @@ users.append_column(
 users.append_column(Column("invitation_expires_at", TIMESTAMP))
 users.append_column(Column("invitation_requester", String(320)))
 users.append_column(Column("invited_at", TIMESTAMP))
-GUEST_STATE = ("tenant_id", "user_type", "invitation_state", "created_at", "id")
-GUEST_EXPIRY = ("tenant_id", "user_type", "invitation_state", "invitation_expires_at")
+# The expiry and the invited time ride along (migration 0032): the Expired and Pending pages
+# walk the state's entries newest first, "pending longer than" the expiry's, with no lookup.
+_BY_STATE = ("tenant_id", "user_type", "invitation_state")
+GUEST_STATE = (*_BY_STATE, "created_at", "id", "invitation_expires_at")
+GUEST_EXPIRY = (*_BY_STATE, "invitation_expires_at", "invited_at", "created_at", "id")
 GUEST_REQUESTER = ("tenant_id", "user_type", "invitation_requester", "created_at", "id")
 Index("ix_users_guest_state", *(users.c[c] for c in GUEST_STATE))
 Index("ix_users_guest_expiry", *(users.c[c] for c in GUEST_EXPIRY))

@@ -1,4 +1,4 @@
--- guestgate schema at revision 0031, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
+-- guestgate schema at revision 0032, rendered from guestgate/adapters/sql/schema.py by `python -m guestgate.adapters.sql.snapshot`; do not edit.
 
 CREATE TABLE approval_requests (
 	id VARCHAR(36) NOT NULL, 
@@ -309,6 +309,16 @@ CREATE TABLE graph_subscriptions (
 
 CREATE INDEX ix_graph_subscriptions_tenant ON graph_subscriptions (tenant_id, app_id);
 
+CREATE TABLE guest_state_counts (
+	tenant_id VARCHAR(36) NOT NULL, 
+	user_type VARCHAR(16) NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	shard INTEGER NOT NULL, 
+	n BIGINT NOT NULL, 
+	PRIMARY KEY (tenant_id, user_type, state, shard), 
+	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+);
+
 CREATE TABLE tenant_domains (
 	domain VARCHAR(253) NOT NULL, 
 	tenant_id VARCHAR(36) NOT NULL, 
@@ -357,11 +367,11 @@ CREATE TABLE users (
 	FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
 
-CREATE INDEX ix_users_guest_expiry ON users (tenant_id, user_type, invitation_state, invitation_expires_at);
+CREATE INDEX ix_users_guest_expiry ON users (tenant_id, user_type, invitation_state, invitation_expires_at, invited_at, created_at, id);
 
 CREATE INDEX ix_users_guest_requester ON users (tenant_id, user_type, invitation_requester, created_at, id);
 
-CREATE INDEX ix_users_guest_state ON users (tenant_id, user_type, invitation_state, created_at, id);
+CREATE INDEX ix_users_guest_state ON users (tenant_id, user_type, invitation_state, created_at, id, invitation_expires_at);
 
 CREATE INDEX ix_users_tenant_created ON users (tenant_id, created_at, id);
 
@@ -600,9 +610,15 @@ CREATE INDEX ix_redeem_sessions_invitation ON redeem_sessions (invitation_id);
 
 CREATE INDEX ix_users_guest_domain ON users (tenant_id, user_type, substr(mail_key, length(rtrim(mail_key, replace(mail_key, '@', ''))) + 1), created_at, id);
 
+CREATE TRIGGER users_state_count_insert AFTER INSERT ON users BEGIN INSERT INTO guest_state_counts (tenant_id, user_type, state, shard, n) VALUES (NEW.tenant_id, NEW.user_type, NEW.invitation_state, 0, 1) ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = n + 1; END;
+
+CREATE TRIGGER users_state_count_delete AFTER DELETE ON users BEGIN UPDATE guest_state_counts SET n = n - 1 WHERE tenant_id = OLD.tenant_id AND user_type = OLD.user_type AND state = OLD.invitation_state AND shard = 0; END;
+
+CREATE TRIGGER users_state_count_update AFTER UPDATE OF tenant_id, user_type, invitation_state ON users WHEN OLD.tenant_id IS NOT NEW.tenant_id OR OLD.user_type IS NOT NEW.user_type OR OLD.invitation_state IS NOT NEW.invitation_state BEGIN UPDATE guest_state_counts SET n = n - 1 WHERE tenant_id = OLD.tenant_id AND user_type = OLD.user_type AND state = OLD.invitation_state AND shard = 0; INSERT INTO guest_state_counts (tenant_id, user_type, state, shard, n) VALUES (NEW.tenant_id, NEW.user_type, NEW.invitation_state, 0, 1) ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = n + 1; END;
+
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) VALUES ('0031');
+INSERT INTO alembic_version (version_num) VALUES ('0032');

@@ -24,12 +24,13 @@ def path_of(dialect: str) -> Path:
 
 
 def render(dialect: str) -> str:
-    """CREATE statements for every table and index, then the Alembic version row."""
+    """CREATE statements for every table and index, then the Alembic version row; one blank
+    line between statements (a trigger's body holds semicolons: migrate.py splits on both)."""
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
 
+    from guestgate.adapters.sql import schema_counts, schema_search
     from guestgate.adapters.sql.schema import metadata
-    from guestgate.adapters.sql.schema_search import DDL
 
     compiler = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[  # type: ignore[no-untyped-call]
         dialect
@@ -42,8 +43,10 @@ def render(dialect: str) -> str:
         statements.append(str(CreateTable(table).compile(dialect=compiler)).strip() + ";")
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             statements.append(str(CreateIndex(index).compile(dialect=compiler)).strip() + ";")
-    # What metadata cannot declare (the expression index, pg_trgm and its trigram indexes).
-    statements.extend(statement + ";" for statement in DDL[dialect])
+    # What metadata cannot declare (the expression index, pg_trgm and its trigram indexes;
+    # the kept counts' triggers).
+    for ddl in (schema_search.DDL, schema_counts.DDL):
+        statements.extend(statement + ";" for statement in ddl[dialect])
     statements.append(
         "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL,"
         "\n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);"

@@ -7,7 +7,7 @@ from typing import Any
 
 from guestgate.adapters.sql.driver import Row, Transaction
 from guestgate.adapters.sql.odata import SEARCH_COLUMNS, Translator, escape_like
-from guestgate.domain.odata import UserQuery
+from guestgate.domain.odata import Compare, UserQuery
 from guestgate.domain.users import DeletedUser, FirstInvitation, User, fold
 
 # Module-level so that bulk loaders (the bench's seed of a million guests) write the same row
@@ -141,6 +141,20 @@ class SqlUserRepository:
         return [_user(r) for r in rows]
 
     async def count(self, tenant_id: str, query: UserQuery) -> int:
+        node = query.filter
+        if (
+            query.search is None
+            and isinstance(node, Compare)
+            and (node.prop, node.op) == ("userType", "eq")
+            and node.value is not None
+        ):
+            # `userType eq 'Guest'` alone: the kept counts (schema_counts.py), summed.
+            row = await self.tx.fetchone(
+                "SELECT COALESCE(SUM(n), 0) AS n FROM guest_state_counts"
+                " WHERE tenant_id = :tid AND user_type = :type",
+                {"tid": tenant_id, "type": node.value},
+            )
+            return int(row["n"]) if row else 0
         where, params = _user_conditions(tenant_id, query)
         row = await self.tx.fetchone(
             "SELECT COUNT(*) AS n FROM users WHERE " + " AND ".join(where),  # noqa: S608
