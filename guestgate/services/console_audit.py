@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from guestgate.domain.audit import AuditRecord
+from guestgate.domain.roles import ConsolePerson as Person
 from guestgate.domain.timestamps import iso
 from guestgate.domain.users import unstorable
 from guestgate.errors import PermissionDenied, ValidationError
-from guestgate.services.console import Person
 from guestgate.services.ports import UnitOfWork
 
 PAGE_SIZE = 50
@@ -154,7 +154,7 @@ async def page(
     """One page of the person's tenant's audit trail, newest first."""
     require_view(person)
     async with uow:
-        rows = await _search(uow, person.user.tenant_id, where, before, limit + 1)
+        rows = await _search(uow, person.tenant_id, where, before, limit + 1)
     more = len(rows) > limit
     return AuditPage(rows[:limit], rows[limit - 1].id if more else None)
 
@@ -169,9 +169,7 @@ async def export(
     left = EXPORT_MAX
     while left > 0:
         async with uow() as work:
-            rows = await _search(
-                work, person.user.tenant_id, where, before, min(EXPORT_BATCH, left)
-            )
+            rows = await _search(work, person.tenant_id, where, before, min(EXPORT_BATCH, left))
         if not rows:
             return
         yield rows

@@ -31,6 +31,7 @@ from guestgate.services import console_m365 as rules
 from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
+from guestgate.web.console_audit import audit_routes
 from guestgate.web.console_bulk import STATIC_ROUTES, bulk_routes
 from guestgate.web.console_events import event_routes
 from guestgate.web.console_guest_routes import Form, guest_action, user_routes
@@ -61,7 +62,6 @@ CONFIRMS = ("resend", "revoke", "disable", "enable", "reset", "rename", "delete"
 LOCAL_ONLY = {
     "approvals": "Approvals",
     "lifecycle": "Lifecycle",
-    "audit": "Audit log",
 }
 IN_ENTRA = {"tenant": "Tenant", "apps": "Apps"}
 
@@ -345,5 +345,6 @@ ROUTES = [
     *bulk_routes(M365),
     *STATIC_ROUTES,
     *event_routes(M365),
+    *audit_routes(M365),
     local_only,
 ]

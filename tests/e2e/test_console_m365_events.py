@@ -8,7 +8,8 @@ adds an endpoint for a real local receiver, invites a guest on the Invite page, 
 receiver gets invitation.created signed so that `standardwebhooks` verifies it; the delivery
 log and the Activity view show it, with the administrator behind it. A bad URL is a 400 that
 says why. A Global Reader sees the pages, and each of its posts is refused with 403. The
-Reports page says it draws no figures in this mode, and why.
+Reports page says it draws no figures in this mode, and why. The Audit log shows guestgate's
+own audit trail (the sign-ins, with the person), filtered and exported as CSV.
 """
 
 from __future__ import annotations
@@ -183,3 +184,38 @@ def test_a_reader_sees_the_pages_and_its_posts_are_refused(
     finally:
         context.close()
     assert not [a for actor, a, _ in _audit(server) if actor == READER and "webhook" in a]
+
+
+def test_the_audit_log_shows_what_guestgate_did_with_who_did_it(
+    microsoft: Server,  # noqa: F811
+    broker: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    server, own = broker
+    base = f"{server.base_url}/admin/{own['TenantID']}"
+    context = chromium.new_context(ignore_https_errors=True, accept_downloads=True)
+    page = context.new_page()
+    try:
+        assert _sign_in(page, sink, f"{base}/guests", ADMIN).status == 200
+        page.get_by_role("link", name="Audit log").click()
+        assert page.inner_text("h1") == "Audit log"
+        assert serious_violations(page) == []
+        page.get_by_label("Actor").fill(ADMIN)
+        page.get_by_label("Action").fill("console.*")
+        page.get_by_role("button", name="Apply").click()
+        rows = page.locator("tbody tr").all_inner_texts()
+        assert rows
+        assert all("console.signin" in r and ADMIN in r for r in rows), rows
+        with page.expect_download() as got:
+            page.get_by_role("link", name="Download these events as CSV").click()
+        exported = Path(got.value.path()).read_text(encoding="utf-8")
+        assert exported.startswith("id,time,actor,appId,action,target,requestId,details")
+        assert ADMIN in exported
+        answer = page.goto(f"{base}/audit?from=not-a-date")
+        assert answer is not None
+        assert answer.status == 400
+        assert page.locator("#filter-error").count() == 1
+        assert serious_violations(page) == []
+    finally:
+        context.close()

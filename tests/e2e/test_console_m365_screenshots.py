@@ -1,8 +1,8 @@
 """Screenshots of the admin console in Microsoft 365 mode into docs/screenshots/console/:
 the authority's sign-in, the guest list read from Graph, a guest's profile, its sponsors,
 Disable's confirmation, Deleted guests and Restore's confirmation; Reset redemption, Edit
-display name and Delete, Invite, Bulk invite and a job, Webhooks, Activity and Reports, and
-the profile at 375 px; axe-core on each. A
+display name and Delete, Invite, Bulk invite and a job, Webhooks, Activity, Reports and the
+Audit log, and the profile at 375 px; axe-core on each. A
 local-mode guestgate over https stands in for Entra and Graph, as in
 test_console_graph_mode.py; the guests have fixed names, and ids and dates on the page are
 replaced by fixed ones before each picture."""
@@ -164,7 +164,7 @@ NEW_GUESTS = (
     ("katherine.johnson@fabrikam.example", "Katherine Johnson"),
     ("dorothy.vaughan@northwind.example", "Dorothy Vaughan"),
 )
-NARROW_PAGES = ("guests/{id}", "invite", "bulk", "webhooks", "activity", "reports")
+NARROW_PAGES = ("guests/{id}", "invite", "bulk", "webhooks", "activity", "reports", "audit")
 
 
 def test_screenshots_of_the_microsoft_365_consoles_other_pages(
@@ -174,8 +174,9 @@ def test_screenshots_of_the_microsoft_365_consoles_other_pages(
     chromium: Any,
 ) -> None:
     """The profile's Reset redemption, Edit display name and Delete confirmations, Invite and
-    the page after it, Bulk invite and a finished job, Webhooks, Activity and Reports; then
-    each of them at 375 px, none wider than the window."""
+        the page after it, Bulk invite and a finished job, Webhooks, Activity, Reports and the Audit
+    log; then
+        each of them at 375 px, none wider than the window."""
     server, own = m365
     token = _api_token(microsoft, own)
     tenant = own["TenantID"]
@@ -258,6 +259,8 @@ def test_screenshots_of_the_microsoft_365_consoles_other_pages(
         shots.take("console-m365-activity")
         page.get_by_role("link", name="Reports").click()
         shots.take("console-m365-reports")
+        page.get_by_role("link", name="Audit log").click()
+        shots.take("console-m365-audit")
         # Usable at 375 px: no page is wider than the window.
         page.set_viewport_size({"width": 375, "height": 760})
         for path in NARROW_PAGES:
@@ -280,5 +283,6 @@ def test_screenshots_of_the_microsoft_365_consoles_other_pages(
         "console-m365-webhooks",
         "console-m365-activity",
         "console-m365-reports",
+        "console-m365-audit",
         "console-m365-guest-narrow",
     ]
