@@ -203,3 +203,29 @@ def test_the_migration_fills_existing_rows(url_at_0022: str) -> None:
         ("g1@fabrikam.example", None),
         ("g2@fabrikam.example", None),
     ]
+
+
+@pytest.mark.anyio
+async def test_every_rank_walked_from_either_end_is_the_sorted_duration(
+    uow: UowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk takes a rank past the middle from the slowest end: every rank of a window,
+    ties included, is the value the sorted durations hold at it."""
+    data = await _seed(uow, seed=11)
+    start, end = iso(NOW - timedelta(days=200)), iso(NOW)
+    async with uow(write=False) as work:
+        rows = await work.invitations.tx.fetchall(
+            "SELECT accept_us FROM invitations WHERE tenant_id = :tid AND status = 'Completed'"
+            " AND created_at >= :start AND created_at < :end",
+            {"tid": data.tenant_id, "start": start, "end": end},
+        )
+    durations = sorted(int(r["accept_us"]) for r in rows)
+    assert len(durations) > 5
+    ranks = list(range(1, len(durations) + 1))
+    for sort_at_most in (len(durations), 0):  # sorted, then walked
+        monkeypatch.setattr(sql_reports, "SORT_AT_MOST", sort_at_most)
+        async with uow(write=False) as work:
+            found = await sql_reports.SqlReports(work.invitations.tx).accept_micros_at(
+                data.tenant_id, start=start, end=end, ranks=ranks, accepted=len(durations)
+            )
+        assert found == durations

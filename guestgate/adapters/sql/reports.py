@@ -150,12 +150,16 @@ class SqlReports:
             return [found[r] for r in ranks]
         # A long window: the (tenant_id, status, accept_us, created_at) index walked in
         # duration order, the window checked on the way, up to each rank; nothing sorted.
+        # A rank past the middle is walked to from the slowest end (the rank-th fastest is the
+        # (accepted - rank + 1)-th slowest, ties being equal values): p90 reads a tenth of the
+        # entries instead of nine tenths. `accepted` is counted in this report's snapshot.
         values = []
         for rank in ranks:
+            from_top = rank > accepted - rank + 1
             row = await self.tx.fetchone(
                 f"SELECT accept_us FROM invitations{self.accepted_hint}{in_window}"  # noqa: S608 (fixed text)
-                " ORDER BY accept_us LIMIT 1 OFFSET :skip",
-                window | {"skip": rank - 1},
+                f" ORDER BY accept_us{' DESC' if from_top else ''} LIMIT 1 OFFSET :skip",
+                window | {"skip": accepted - rank if from_top else rank - 1},
             )
             assert row is not None, rank
             values.append(int(row["accept_us"]))
