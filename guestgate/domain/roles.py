@@ -130,3 +130,8 @@ class ConsolePerson(Protocol):
 
     @property
     def tenant_id(self) -> str: ...
+
+    @property
+    def user_id(self) -> str:
+        """The person's object id in the directory."""
+        ...

@@ -58,6 +58,10 @@ class Person:
     def tenant_id(self) -> str:
         return self.user.tenant_id
 
+    @property
+    def user_id(self) -> str:
+        return self.user.id
+
     def signed_in_since(self, moment: datetime) -> bool:
         """Whether the person's last sign-in is at or after this moment."""
         return bool(self.signed_in_at) and self.signed_in_at >= iso(moment)

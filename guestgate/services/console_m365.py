@@ -47,6 +47,10 @@ class M365Person:
     def roles(self) -> list[str]:
         return sorted(self.access.roles)
 
+    @property
+    def user_id(self) -> str:
+        return self.object_id
+
     def signed_in_since(self, moment: float) -> bool:
         """Whether the person entered their credentials at or after `moment` (epoch
         seconds); False when the sign-in time is unknown."""

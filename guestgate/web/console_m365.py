@@ -31,6 +31,7 @@ from guestgate.services import console_m365 as rules
 from guestgate.services import console_user_admin
 from guestgate.services.console_m365 import M365Person
 from guestgate.services.directory import Actor
+from guestgate.web.console_approvals import approval_routes
 from guestgate.web.console_audit import audit_routes
 from guestgate.web.console_bulk import STATIC_ROUTES, bulk_routes
 from guestgate.web.console_events import event_routes
@@ -60,7 +61,6 @@ SECTIONS = (
 )
 CONFIRMS = ("resend", "revoke", "disable", "enable", "reset", "rename", "delete")
 LOCAL_ONLY = {
-    "approvals": "Approvals",
     "lifecycle": "Lifecycle",
 }
 IN_ENTRA = {"tenant": "Tenant", "apps": "Apps"}
@@ -346,5 +346,6 @@ ROUTES = [
     *STATIC_ROUTES,
     *event_routes(M365),
     *audit_routes(M365),
+    *approval_routes(M365),
     local_only,
 ]

@@ -6,7 +6,9 @@ a graph-mode guestgate's console signs in against it. An administrator invites a
 every InviteGuest field; the stand-in then holds the guest with its display name and mails
 the invitation with the message and the CC recipient, and the page shows the redeem link.
 Bad input is a 400 page that names the field, and nothing is invited; a Global Reader gets
-no Invite link and its posts are refused with 403.
+no Invite link and its posts are refused with 403. Invitations the policy holds wait on the
+Approvals page, where one is approved (the guest is then made in Graph) and one declined; a
+Global Reader's decisions are refused with 403.
 """
 
 from __future__ import annotations
@@ -159,3 +161,65 @@ def test_a_reader_cannot_invite(
     finally:
         context.close()
     assert _found(microsoft, own, email) == []
+
+
+def test_a_held_invitation_is_approved_and_another_declined_on_the_approvals_page(
+    microsoft: Server,  # noqa: F811
+    broker: tuple[Server, dict[str, str]],
+    sink: SmtpSink,
+    chromium: Any,
+) -> None:
+    server, own = broker
+    tenant = own["TenantID"]
+    held = f"held-{uuid.uuid4().hex[:6]}.example"
+    server.cli("policy", "set", "--tenant", tenant, "--approval-for", held)
+    first, second = f"ada@{held}", f"grace@{held}"
+    context = chromium.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    violations: list[str] = []
+    try:
+        invite = f"{server.base_url}/admin/{tenant}/invite"
+        assert _sign_in(page, sink, invite, ADMIN).status == 200
+        ids = []
+        for email in (first, second):
+            page.goto(invite)
+            page.get_by_label("Email address").fill(email)
+            page.get_by_role("button", name="Invite", exact=True).click()
+            assert page.inner_text("h1") == "Invitation waits for approval"
+            ids.append(page.locator("dl.props code").first.inner_text())
+        violations += serious_violations(page)
+        # A Global Reader sees no request to decide, and its decision is refused.
+        reading = chromium.new_context(ignore_https_errors=True)
+        try:
+            reader = reading.new_page()
+            approvals = f"{server.base_url}/admin/{tenant}/approvals"
+            assert _sign_in(reader, sink, approvals, READER).status == 200
+            assert first not in reader.inner_text("main")
+            csrf = reader.locator("input[name=csrf]").first.get_attribute("value") or ""
+            for verb in ("approve", "decline"):
+                posted = reader.request.post(f"{approvals}/{ids[0]}/{verb}", form={"csrf": csrf})
+                assert posted.status == 403, posted.text()
+        finally:
+            reading.close()
+        assert _found(microsoft, own, first) == []  # nothing in Graph before the approval
+        page.get_by_role("link", name="Open approvals").click()
+        assert page.inner_text("h1") == "Approvals"
+        violations += serious_violations(page)
+        text = page.inner_text("main")
+        assert first in text
+        assert second in text
+        rows = page.locator("section", has_text=first)
+        rows.get_by_label("Comment").fill("Partner project")
+        rows.get_by_role("button", name="Approve").click()
+        assert "The request was approved" in page.inner_text("main")
+        violations += serious_violations(page)
+        page.locator("section", has_text=second).get_by_role("button", name="Decline").click()
+        assert "The request was declined" in page.inner_text("main")
+        assert first not in page.inner_text("main")
+    finally:
+        context.close()
+    assert violations == []
+    assert [u["userType"] for u in _found(microsoft, own, first)] == ["Guest"]
+    assert _found(microsoft, own, second) == []
+    actions = {(a, action) for a, action, _ in _audit(server)}
+    assert {(ADMIN, "approval.approve"), (ADMIN, "approval.decline")} <= actions

@@ -8,12 +8,12 @@ route of the graph-mode app, walked from the app as test_every_page_origin.py wa
 mode's, is opened with every request watched: the Microsoft 365 console's guest list and
 profile (with each confirmation, adding a sponsor, revoking), the Deleted guests page, Invite
 and the page after it, Bulk invite and a job's page, Webhooks and an endpoint's page,
-Activity, Reports, the Audit log, the pages of the local console this mode lacks (404 pages
-that say so), /admin and the callback,
-the sponsor's Keep page from a real lifecycle notice a graph-mode `guestgate worker` wrote,
-the API docs, and the page after signing out. A page route added later and not opened fails
-the test, named; so does a request to another origin (the authority's sign-in again among
-them), one the page's Content-Security-Policy stopped, a 5xx, or a document not HTML.
+Activity, Reports, the Audit log, Approvals, the pages of the local console this mode lacks
+(404 pages that say so), /admin and the callback, the sponsor's Keep page from a real
+lifecycle notice a graph-mode `guestgate worker` wrote, the API docs, and the page after
+signing out. A page route added later and not opened fails the test, named; so does a
+request to another origin (the authority's sign-in again among them), one the page's
+Content-Security-Policy stopped, a 5xx, or a document not HTML.
 """
 
 from __future__ import annotations
@@ -223,10 +223,11 @@ def test_every_m365_page_loads_only_from_guestgate(
         ("activity", "Activity"),
         ("reports", "Reports"),
         ("audit", "Audit log"),
+        ("approvals", "Approvals"),
     ):
         visit(f"/{section}")
         assert titles[f"/{section}"] == title
-    for section in ("approvals", "lifecycle", "tenant", "apps"):
+    for section in ("lifecycle", "tenant", "apps"):
         visit(f"/{section}")
         assert "is not in the Microsoft 365 console" in titles[f"/{section}"]
     visit("/no-such-page")
