@@ -211,7 +211,7 @@ def _user_recipes(t: Tenant, anonymous: Callable[..., httpx.Response]) -> Recipe
             "PATCH", user(USER, t.guest()), json={"accountEnabled": False}
         ),
         (USER, "patch", 400): lambda: t.admin.request(
-            "PATCH", user(USER, t.guest()), json={"displayName": "Renamed"}
+            "PATCH", user(USER, t.guest()), json={"mail": "renamed@example.com"}
         ),
         (USER, "patch", 404): _call(
             t.admin, "PATCH", user(USER, nobody), json={"accountEnabled": False}
