@@ -61,6 +61,26 @@ def search_objects(database_url: str) -> list[tuple[str, ...]]:
     return [tuple(str(v) for v in r) for r in rows]
 
 
+def count_triggers(database_url: str) -> list[tuple[str, ...]]:
+    """schema_counts.py's triggers (and PostgreSQL's function) as the database holds them."""
+    if database_url.startswith("sqlite:"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+            rows = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            ).fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger"
+                " WHERE NOT tgisinternal UNION ALL SELECT proname::text,"
+                " pg_get_functiondef(oid) FROM pg_proc WHERE proname = 'guest_state_count'"
+                " ORDER BY 1"
+            ).fetchall()
+    return [tuple(str(v) for v in r) for r in rows]
+
+
 def test_migrations_and_snapshot_make_the_same_search_objects(
     empty_database_url: str, tmp_path: Path
 ) -> None:
@@ -81,6 +101,9 @@ def test_migrations_and_snapshot_make_the_same_search_objects(
         expected = 1 if empty_database_url.startswith("sqlite:") else 4
         assert len(made) == expected
         assert made == search_objects(other)
+        triggers = count_triggers(empty_database_url)
+        assert len(triggers) == 3
+        assert triggers == count_triggers(other)
     finally:
         if not other.startswith("sqlite:"):
             import psycopg
