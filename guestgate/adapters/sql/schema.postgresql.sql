@@ -620,27 +620,39 @@ CREATE FUNCTION guest_state_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     s integer := pg_backend_pid() % 16;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO guest_state_counts AS c
-        VALUES (NEW.tenant_id, NEW.user_type, NEW.invitation_state, s, 1)
-        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + 1;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO guest_state_counts AS c
-        SELECT OLD.tenant_id, OLD.user_type, OLD.invitation_state, s, -1
-        WHERE EXISTS (SELECT 1 FROM tenants WHERE id = OLD.tenant_id)
-        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n - 1;
-    ELSE
-        INSERT INTO guest_state_counts AS c
-        SELECT * FROM (VALUES (OLD.tenant_id, OLD.user_type, OLD.invitation_state, s, -1),
-            (NEW.tenant_id, NEW.user_type, NEW.invitation_state, s, 1)) AS v
-        ORDER BY 1, 2, 3
-        ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + excluded.n;
-    END IF;
+    INSERT INTO guest_state_counts AS c
+    SELECT * FROM (VALUES (OLD.tenant_id, OLD.user_type, OLD.invitation_state, s, -1),
+        (NEW.tenant_id, NEW.user_type, NEW.invitation_state, s, 1)) AS v
+    ORDER BY 1, 2, 3
+    ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER users_state_count AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION guest_state_count();
+CREATE FUNCTION guest_state_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO guest_state_counts AS c
+    SELECT tenant_id, user_type, invitation_state, pg_backend_pid() % 16, COUNT(*) FROM added
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION guest_state_count_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO guest_state_counts AS c
+    SELECT r.tenant_id, r.user_type, r.invitation_state, pg_backend_pid() % 16, -COUNT(*) FROM removed r
+    WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = r.tenant_id)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (tenant_id, user_type, state, shard) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_state_count AFTER INSERT ON users REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION guest_state_count_added();
+
+CREATE TRIGGER users_state_count_removed AFTER DELETE ON users REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION guest_state_count_removed();
 
 CREATE TRIGGER users_state_count_update AFTER UPDATE OF tenant_id, user_type, invitation_state ON users FOR EACH ROW WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id OR OLD.user_type IS DISTINCT FROM NEW.user_type OR OLD.invitation_state IS DISTINCT FROM NEW.invitation_state) EXECUTE FUNCTION guest_state_count();
 

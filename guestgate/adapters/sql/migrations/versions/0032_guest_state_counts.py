@@ -54,9 +54,18 @@ def downgrade() -> None:
         for name in schema_counts.TRIGGERS:
             op.execute(f"DROP TRIGGER {name}")
     else:
-        op.execute("DROP TRIGGER users_state_count ON users")
-        op.execute("DROP TRIGGER users_state_count_update ON users")
-        op.execute("DROP FUNCTION guest_state_count()")
+        for trigger in (
+            "users_state_count",
+            "users_state_count_removed",
+            "users_state_count_update",
+        ):
+            op.execute(f"DROP TRIGGER {trigger} ON users")
+        for function in (
+            "guest_state_count",
+            "guest_state_count_added",
+            "guest_state_count_removed",
+        ):
+            op.execute(f"DROP FUNCTION {function}()")
     op.drop_table("guest_state_counts")
     for name, columns in BEFORE.items():
         op.drop_index(name, table_name="users")
