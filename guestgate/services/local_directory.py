@@ -283,7 +283,8 @@ class LocalDirectory:
             tenant = await token_tenant(uow.tenants, actor.tenant_id)
             invitation = await self._invitation(uow, tenant.id, invitation_id)
             user = await uow.users.get(tenant.id, invitation.user_id)
-            assert user is not None  # an invitation is deleted with its user
+            if user is None:  # deleted since the invitation was read, with its invitations
+                raise invitation_not_found(invitation_id)
             check_may_change(actor.permissions, user)
             if invitation.status != rules.PENDING:
                 raise _not_pending("resent", invitation.status)
@@ -310,7 +311,8 @@ class LocalDirectory:
         async with self.uow() as uow:
             invitation = await self._invitation(uow, actor.tenant_id, invitation_id)
             user = await uow.users.get(actor.tenant_id, invitation.user_id)
-            assert user is not None  # an invitation is deleted with its user
+            if user is None:  # deleted since the invitation was read, with its invitations
+                raise invitation_not_found(invitation_id)
             check_may_change(actor.permissions, user)
             if invitation.status == rules.REVOKED:
                 return Outcome(InvitationView.of(invitation, None, now, redeem_url=None), False)
@@ -324,7 +326,8 @@ class LocalDirectory:
                 if won != rules.REVOKED:
                     raise _not_pending("revoked", won)
                 stored = await uow.invitations.get(actor.tenant_id, invitation.id)
-                assert stored is not None
+                if stored is None:  # the guest was deleted meanwhile, with its invitations
+                    raise invitation_not_found(invitation_id)
                 return Outcome(InvitationView.of(stored, None, now, redeem_url=None), False)
             await uow.redeem_sessions.end_for_invitation(invitation.id)
             revoked = replace(invitation, status=rules.REVOKED, revoked_at=iso(now))
