@@ -90,6 +90,29 @@ def broker(
     server.stop()
 
 
+def module_broker(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    microsoft: Server,
+    name: str,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[Server, dict[str, str]]:
+    """`start_broker` for a module's fixture parametrized by database ("sqlite" or
+    "postgres"), with a public-client console and `extra_env` set before it starts."""
+    workdir: Path = tmp_path_factory.mktemp(f"m365-{name}-{request.param}")
+    url = (
+        f"sqlite:///{workdir}/guestgate.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url_factory")()
+    )
+    server, own = start_broker(microsoft, workdir, url, "public", f"{name} {request.param}")
+    if extra_env:
+        server.stop()
+        server.extra_env.update(extra_env)
+        server.start()
+    return server, own
+
+
 def start_broker(
     microsoft: Server, workdir: Path, url: str, client: str, name: str
 ) -> tuple[Server, dict[str, str]]:

@@ -31,7 +31,7 @@ from tests.e2e.test_console_graph_mode import (
     _audit,
     _sign_in,
     microsoft,  # noqa: F401 (the stand-in Entra and Graph, a fixture)
-    start_broker,
+    module_broker,
 )
 from tests.e2e.test_pages_and_mails import serious_violations
 from tests.leaks import REGISTRY
@@ -50,16 +50,7 @@ def broker(
     tmp_path_factory: pytest.TempPathFactory,
     microsoft: Server,  # noqa: F811
 ) -> Iterator[tuple[Server, dict[str, str]]]:
-    workdir: Path = tmp_path_factory.mktemp(f"m365-events-{request.param}")
-    url = (
-        f"sqlite:///{workdir}/guestgate.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url_factory")()
-    )
-    server, own = start_broker(microsoft, workdir, url, "public", f"events {request.param}")
-    server.stop()
-    server.extra_env.update(HOOKS_ENV)
-    server.start()
+    server, own = module_broker(request, tmp_path_factory, microsoft, "events", HOOKS_ENV)
     yield server, own
     server.stop()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from tests.e2e.test_console_graph_mode import (
     _invite,
     _sign_in,
     microsoft,  # noqa: F401 (the stand-in Entra and Graph, a fixture)
-    start_broker,
+    module_broker,
 )
 from tests.e2e.test_pages_and_mails import serious_violations
 
@@ -47,13 +46,7 @@ def broker(
     tmp_path_factory: pytest.TempPathFactory,
     microsoft: Server,  # noqa: F811
 ) -> Iterator[tuple[Server, dict[str, str]]]:
-    workdir: Path = tmp_path_factory.mktemp(f"m365-users-{request.param}")
-    url = (
-        f"sqlite:///{workdir}/guestgate.db"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url_factory")()
-    )
-    server, own = start_broker(microsoft, workdir, url, "public", f"users {request.param}")
+    server, own = module_broker(request, tmp_path_factory, microsoft, "users")
     yield server, own
     server.stop()
 
